@@ -1,0 +1,74 @@
+// Browser tests: real headless Chromium against real Lifeline servers started on loopback by the
+// control server (test/support/fixtures.mjs). `npm test` runs this through test/run.mjs.
+const path = require('node:path')
+
+const CHROME_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  // The TLS tests use a certificate the test run makes for 127.0.0.1.
+  '--ignore-certificate-errors',
+  // Tests must not be slowed by background-tab timer throttling; its own tests fake the clock.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+]
+
+// Prints one machine-readable line the runner sums up: `KARMA_RESULT {"passed":..}`.
+function SummaryReporter(baseReporterDecorator) {
+  baseReporterDecorator(this)
+  const counts = { passed: 0, failed: 0, skipped: 0 }
+  const failures = []
+  this.onSpecComplete = (browser, r) => {
+    if (r.skipped) counts.skipped++
+    else if (r.success) counts.passed++
+    else {
+      counts.failed++
+      failures.push(r.suite.join(' > ') + ' > ' + r.description + '\n    ' + r.log.join('\n    '))
+    }
+  }
+  this.onBrowserError = (browser, error) => {
+    counts.failed++
+    failures.push('browser error: ' + JSON.stringify(error))
+  }
+  this.onRunComplete = () => {
+    for (const f of failures) process.stdout.write('FAIL ' + f + '\n')
+    process.stdout.write('KARMA_RESULT ' + JSON.stringify(counts) + '\n')
+  }
+}
+SummaryReporter.$inject = ['baseReporterDecorator']
+
+module.exports = (config) => {
+  const files = (process.env.KARMA_FILES || 'test/browser/**/*.test.ts').split(',')
+  config.set({
+    basePath: __dirname,
+    frameworks: ['mocha'],
+    files: files.map((pattern) => ({ pattern, watched: false })),
+    preprocessors: Object.fromEntries(files.map((f) => [f, ['esbuild']])),
+    esbuild: { target: 'es2017', sourcemap: true, define: { 'process.env.NODE_ENV': '"test"' } },
+    plugins: ['karma-mocha', 'karma-chrome-launcher', 'karma-esbuild', { 'reporter:summary': ['type', SummaryReporter] }],
+    reporters: ['summary'],
+    hostname: '127.0.0.1',
+    listenAddress: '127.0.0.1',
+    port: Number(process.env.KARMA_PORT || 9876),
+    browsers: ['ChromiumHeadless'],
+    customLaunchers: {
+      ChromiumHeadless: { base: 'ChromeHeadless', flags: CHROME_FLAGS },
+    },
+    client: {
+      mocha: { timeout: 30000, reporter: 'html' },
+      lifeline: { control: 'http://127.0.0.1:' + process.env.LIFELINE_CONTROL_PORT, proxies: JSON.parse(process.env.LIFELINE_PROXIES || '{}') },
+      captureConsole: !!process.env.KARMA_CONSOLE,
+    },
+    browserNoActivityTimeout: 300000,
+    browserDisconnectTimeout: 30000,
+    captureTimeout: 60000,
+    singleRun: true,
+    logLevel: config.LOG_WARN,
+  })
+}

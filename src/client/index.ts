@@ -1,0 +1,48 @@
+/**
+ * Lifeline's client: what users may import. Explicit list, no `export *`.
+ * @packageDocumentation
+ */
+import { LifelineCore } from './lifeline'
+import type { LifelineOptions } from './options'
+import { PollingTransport } from './transports/polling'
+import { StreamTransport } from './transports/stream'
+import { WebSocketTransport } from './transports/websocket'
+
+/**
+ * A connection to a Lifeline server with every transport: WebSocket first, HTTP streaming and
+ * long-polling when the network interferes.
+ *
+ * @example
+ * const ll = new Lifeline('/rt')
+ * ll.onmessage = (e) => console.log(e.data)
+ * ll.send('hello')
+ */
+export class Lifeline extends LifelineCore {
+  constructor(url: string, options?: LifelineOptions) {
+    super(url, options, [WebSocketTransport, StreamTransport, PollingTransport])
+  }
+}
+
+export { LifelineCore, WebSocketTransport, StreamTransport, PollingTransport }
+export { LifelineError } from '../protocol/errors'
+export type { ErrorCode } from '../protocol/errors'
+export type { DiagnoseReport, DiagnoseResult } from './lifeline'
+export { DEFAULTS } from './options'
+export type { LifelineOptions, Logger, Storage } from './options'
+export type { Clock } from './clock'
+export type {
+  State,
+  Data,
+  BaseEvent,
+  MessageEvent,
+  CloseEvent,
+  ErrorEvent,
+  ReconnectingEvent,
+  StateEvent,
+  TransportEvent,
+  ResetEvent,
+  LifelineEvents,
+} from './events'
+export { Transport } from './transports/transport'
+export type { TransportClass, TransportContext, TransportEvents, TransportName } from './transports/transport'
+export { CloseCode } from '../protocol/frames'

@@ -1,0 +1,28 @@
+import { HttpTransport } from './http'
+
+/**
+ * HTTP streaming: one long response carries server frames as they happen (read with `fetch`
+ * and a `ReadableStream`, or XHR progress events where fetch cannot stream); uploads are POSTs.
+ * When the server ends a response (it recycles them after `streamMaxBytes`), the next one opens
+ * at once from the current cursor, so nothing is lost or repeated.
+ *
+ * @example
+ * new Lifeline('/rt', { transports: [StreamTransport] })
+ */
+export class StreamTransport extends HttpTransport {
+  static readonly transportName = 'stream'
+  readonly name = 'stream'
+
+  open(): void {
+    this._open()
+  }
+
+  private _open(): void {
+    this._get = this._req(
+      this._ctx.url(this, true),
+      null,
+      (ok, got) => (ok && got ? this._open() : this._end(ok ? 'empty' : 'failed')),
+      true,
+    )
+  }
+}

@@ -1,0 +1,95 @@
+import EventEmitter from 'eventemitter3'
+import type { Frame } from '../../protocol/frames'
+import type { Clock } from '../clock'
+
+/** What a transport is told when it opens. */
+export interface TransportContext {
+  /** Builds the URL for a request: the endpoint plus the current query (sid, ack cursor...). */
+  url(t: Transport, opening?: boolean): string
+  WebSocket: typeof WebSocket
+  fetch?: typeof fetch
+  withCredentials: boolean
+  maxMessageSize: number
+  clock: Clock
+}
+
+/** Events every transport emits; a transport never retries: it reports, the session decides. */
+export interface TransportEvents {
+  /** The network connection is up (WebSocket open, HTTP response headers in). */
+  open: []
+  /** A frame arrived. */
+  message: [frame: Frame]
+  /** The transport is finished; `reason` names why, `error` says more when there is one. */
+  close: [reason: string, error?: Error]
+}
+
+/** Transport names, in the default order of preference. */
+export type TransportName = 'websocket' | 'stream' | 'polling'
+
+/**
+ * The one interface every transport implements. Subclasses open in their constructor.
+ *
+ * @example
+ * class MyTransport extends Transport { static transportName = 'polling' ... }
+ */
+export abstract class Transport extends EventEmitter<TransportEvents> {
+  /** Session id this transport speaks for, once known (set by the session). */
+  sid?: string
+  /** Wall-clock time of the last bytes received. @internal */
+  _last = 0
+  /** Set once closed, so late callbacks from the network are ignored. @internal */
+  _done = false
+
+  constructor(
+    /** @internal */ public readonly _ctx: TransportContext,
+  ) {
+    super()
+    this._last = _ctx.clock.now()
+  }
+
+  abstract readonly name: TransportName
+
+  /** Start connecting; events follow. */
+  abstract open(): void
+
+  /** Send frames, in order. `seq` is the sequence number of the first message among them. */
+  abstract send(frames: Frame[], seq: number): void
+
+  /** Send last frames (a goodbye), then close once they are on their way. */
+  end(frames: Frame[], seq: number): void {
+    this.send(frames, seq)
+    this.close()
+  }
+
+  /** Close without a goodbye; idempotent. */
+  close(): void {
+    this._end('closed')
+  }
+
+  /** Report the end once, then release the network resources. @internal */
+  _end(reason: string, error?: Error): void {
+    if (this._done) return
+    this._done = true
+    this._stop()
+    this.emit('close', reason, error)
+    this.removeAllListeners()
+  }
+
+  /** Deliver a frame unless closed. @internal */
+  _frame(f: Frame): void {
+    if (this._done) return
+    this._last = this._ctx.clock.now()
+    this.emit('message', f)
+  }
+
+  /** Release network resources. @internal */
+  protected abstract _stop(): void
+}
+
+/** A transport class, as passed in the `transports` option. */
+export interface TransportClass {
+  new (ctx: TransportContext): Transport
+  readonly transportName: TransportName
+  /** Whether this environment can run the transport at all. */
+  isSupported(ctx: TransportContext): boolean
+}

@@ -1,0 +1,82 @@
+import type { Frame } from './frames'
+
+/**
+ * The HTTP envelope: how frames travel in request and response bodies.
+ *
+ * Each record is a 5-byte header, then the payload: byte 0 is the kind (0 = text frame in
+ * UTF-8, 1 = binary message), bytes 1..4 the payload length, big-endian. Text frames are the
+ * same strings as on WebSocket; binary messages are their raw bytes, so binary costs 5 bytes
+ * per message and no base64.
+ */
+export const HEADER = 5
+
+const encoder = /* @__PURE__ */ (() => (typeof TextEncoder != 'undefined' ? new TextEncoder() : null))()
+
+/** Encode frames into one body. */
+export function encode(frames: Frame[]): Uint8Array {
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (const f of frames) {
+    const bytes = typeof f == 'string' ? encoder!.encode(f) : f
+    parts.push(bytes)
+    size += HEADER + bytes.length
+  }
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let at = 0
+  frames.forEach((f, i) => {
+    out[at] = typeof f == 'string' ? 0 : 1
+    view.setUint32(at + 1, parts[i].length)
+    out.set(parts[i], at + HEADER)
+    at += HEADER + parts[i].length
+  })
+  return out
+}
+
+/**
+ * Incremental envelope parser: feed it chunks as they arrive, it calls `onFrame` for each
+ * complete record. An explicit two-state machine (header, payload) that never copies a payload
+ * it can slice from the chunk in hand.
+ */
+export class Parser {
+  private _buf: Uint8Array = new Uint8Array(0)
+  private _decoder = new TextDecoder('utf-8', { fatal: true })
+
+  /**
+   * @param onFrame receives each frame.
+   * @param max largest payload accepted; a bigger length throws before anything is allocated.
+   */
+  constructor(
+    private _onFrame: (frame: Frame) => void,
+    private _max: number,
+  ) {}
+
+  /** Bytes held waiting for the rest of a record. */
+  get pending(): number {
+    return this._buf.length
+  }
+
+  /** Feed bytes; throws `RangeError` on a bad kind or length, `TypeError` on bad UTF-8. */
+  push(chunk: Uint8Array): void {
+    let buf = chunk
+    if (this._buf.length) {
+      buf = new Uint8Array(this._buf.length + chunk.length)
+      buf.set(this._buf)
+      buf.set(chunk, this._buf.length)
+    }
+    let at = 0
+    while (buf.length - at >= HEADER) {
+      const kind = buf[at]
+      const len = ((buf[at + 1] << 24) >>> 0) + (buf[at + 2] << 16) + (buf[at + 3] << 8) + buf[at + 4]
+      if (kind > 1 || len > this._max) throw new RangeError('bad record ' + kind + '/' + len)
+      if (buf.length - at - HEADER < len) break
+      const body = buf.subarray(at + HEADER, at + HEADER + len)
+      at += HEADER + len
+      // Copy binary payloads: Node's Buffer#slice would share the chunk's memory.
+      this._onFrame(kind ? Uint8Array.prototype.slice.call(body) : this._decoder.decode(body))
+    }
+    this._buf = buf.subarray(at)
+    // Keep a partial record only up to what one record can legally need.
+    if (this._buf.length > this._max + HEADER) throw new RangeError('record too long')
+  }
+}

@@ -1,0 +1,44 @@
+import type { ServerResponse } from 'node:http'
+import { encode } from '../../protocol/envelope'
+import type { Frame } from '../../protocol/frames'
+import type { Link, ServerSession } from '../session'
+
+/**
+ * One poll: answered with every frame there is as soon as there is any, or empty when the
+ * hold time passes. The next poll replaces it. @internal
+ */
+export class PollLink implements Link {
+  readonly name = 'polling'
+  inSeq = 0
+  private _timer: NodeJS.Timeout
+
+  constructor(
+    private _res: ServerResponse,
+    private _session: ServerSession,
+    hold: number,
+    /** Frames to put first in the response (the hello); they make it answer at once. */
+    private _pre: Frame[],
+  ) {
+    this._timer = setTimeout(() => this.write([]), hold)
+    _res.on('close', () => this._done())
+  }
+
+  ready(): boolean {
+    return !this._res.writableEnded
+  }
+
+  write(frames: Frame[]): void {
+    if (this._res.writableEnded) return
+    this._res.end(encode(this._pre.concat(frames)))
+    this._done()
+  }
+
+  end(): void {
+    this.write([])
+  }
+
+  private _done(): void {
+    clearTimeout(this._timer)
+    this._session._detach(this)
+  }
+}

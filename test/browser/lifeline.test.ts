@@ -1,0 +1,151 @@
+// End to end in Chromium against the real server, every behaviour on every transport.
+import { Lifeline, LifelineError } from '../../src/client/index'
+import { TRANSPORTS, assert, b64, bytesOf, cleanup, connect, equal, messages, next, server, until } from './helpers'
+
+const UNICODE = 'ascii, Ünïcödé, 中文, עברית, emoji 😀🎉, math 𝔸𝔹, nul \u0000, bidi \u202e, ' + '\ud83d\udca9'.repeat(3)
+
+for (const t of TRANSPORTS) {
+  describe(`${t}: echo and lifecycle`, function () {
+    afterEach(cleanup)
+
+    it('opens, reports its transport, and echoes text including all of Unicode and the empty string', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      equal(ll.transport, t)
+      equal(ll.readyState, Lifeline.OPEN)
+      ll.send(UNICODE)
+      ll.send('')
+      ll.send('third')
+      equal(await messages(ll, 3), [UNICODE, '', 'third'])
+    })
+
+    it('echoes binary as Blob by default and as ArrayBuffer when asked, from every binary type', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      ll.send(new Uint8Array([0, 1, 2, 255]).buffer)
+      const got = await messages(ll, 1)
+      assert(got[0] instanceof Blob, 'default binaryType is blob')
+      equal(await bytesOf(got[0]), [0, 1, 2, 255])
+      ll.binaryType = 'arraybuffer'
+      const view = new Uint8Array([9, 8, 7, 6, 5]).subarray(1, 4)
+      ll.send(view)
+      ll.send(new Blob([new Uint8Array([42, 43])]))
+      ll.send(new Uint8Array(0))
+      const more = await messages(ll, 3)
+      assert(more.every((m) => m instanceof ArrayBuffer), 'arraybuffer binaryType')
+      equal(await Promise.all(more.map(bytesOf)), [[8, 7, 6], [42, 43], []])
+    })
+
+    it('round-trips 1 MiB text and binary messages unchanged', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      ll.binaryType = 'arraybuffer'
+      const text = 'x€'.repeat(1 << 18) // 1 MiB of UTF-8
+      const bin = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 255)
+      ll.send(text)
+      ll.send(bin)
+      const [a, b] = await messages(ll, 2, 30000)
+      assert(a === text, '1 MiB text intact')
+      const back = new Uint8Array(b as ArrayBuffer)
+      assert(back.length == bin.length && back.every((x, i) => x == bin[i]), '1 MiB binary intact')
+    })
+
+    it('keeps order across text and binary, and delivers to on* handlers and listeners alike', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      ll.binaryType = 'arraybuffer'
+      const seen: string[] = []
+      ll.onmessage = (e: { data: unknown }) => seen.push(typeof e.data == 'string' ? e.data : 'bin')
+      const listener = (e: { data: unknown }) => seen.push('L')
+      ll.addEventListener('message', listener)
+      for (let i = 0; i < 50; i++) ll.send(i % 5 ? 'm' + i : new Uint8Array([i]))
+      await until(() => seen.length == 100, 10000, '100 deliveries')
+      equal(seen.filter((x) => x != 'L'), Array.from({ length: 50 }, (_, i) => (i % 5 ? 'm' + i : 'bin')))
+      ll.removeEventListener('message', listener)
+    })
+
+    it('client close(code, reason) reaches the server; close fires once, cleanly', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
+      let closes = 0
+      ll.onclose = () => closes++
+      ll.close(4321, 'bye now')
+      equal(ll.readyState, Lifeline.CLOSING)
+      const e = await next(ll, 'close')
+      equal([e.code, e.reason, e.wasClean], [4321, 'bye now', true])
+      equal(ll.readyState, Lifeline.CLOSED)
+      await until(async () => (await s.sessions()).log.some((l) => l.ev == 'close' && l.code == 4321 && l.reason == 'bye now'), 5000, 'server saw 4321')
+      equal(closes, 1)
+      let threw: unknown
+      try {
+        ll.send('late')
+      } catch (err) {
+        threw = err
+      }
+      assert(threw instanceof LifelineError && threw.code == 'LL_ERR_INVALID_STATE', 'send after close throws LL_ERR_INVALID_STATE')
+    })
+
+    it('server close(code, reason) ends the connection for good with that code', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
+      const closed = next(ll, 'close')
+      await s.close(4100, 'kicked by admin')
+      const e = await closed
+      equal([e.code, e.reason, e.wasClean], [4100, 'kicked by admin', true])
+      equal(ll.state, 'closed')
+    })
+
+    it('reconnects after the server restarts, with a reset, and queued messages arrive once it is back', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      ll.send('before')
+      equal(await messages(ll, 1), ['before'])
+      await s.stop()
+      await next(ll, 'reconnecting')
+      ll.send('while down 1')
+      ll.send('while down 2')
+      assert(ll.bufferedAmount >= 24, 'bufferedAmount counts queued bytes')
+      equal(ll.readyState, Lifeline.OPEN)
+      const reset = next(ll, 'reset', 15000)
+      const reopened = next(ll, 'open', 15000)
+      const got = messages(ll, 2, 15000)
+      await s.restart()
+      const r = await reset
+      equal(r.unacked, [], 'nothing was in flight')
+      await reopened
+      equal(await got, ['while down 1', 'while down 2'])
+    })
+
+    it('notices a silent server by heartbeat and reconnects', async () => {
+      const s = await server({ heartbeatInterval: 1000 })
+      const ll = connect(s.url, t, { heartbeatInterval: 1000, heartbeatTimeout: 1000 })
+      await next(ll, 'open')
+      await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
+      await s.mute()
+      const e = await next(ll, 'reconnecting', 8000)
+      assert(/heartbeat-timeout/.test(e.cause), 'cause names the heartbeat: ' + e.cause)
+    })
+
+    it('a malformed frame from the server gives an error with a code, and the client recovers', async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
+      const err = next(ll, 'error')
+      // A frame of unknown type; on the stream, bytes that are not even an envelope record.
+      if (t == 'stream') await s.rawBytes(b64([7, 0, 0, 0, 1, 65]))
+      else await s.raw('Z what is this')
+      const e = await err
+      assert(e.error instanceof LifelineError && e.error.code == 'LL_ERR_PROTOCOL', 'LL_ERR_PROTOCOL')
+      ll.send('still here')
+      equal(await messages(ll, 1), ['still here'])
+      equal(ll.state, 'open')
+    })
+  })
+}

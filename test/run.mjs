@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// `npm test`: installs what the machine lacks (as root), builds, then runs every suite and ends
+// with one line, `N passed, N failed`, for the whole run.
+//
+//   npm test                      everything
+//   npm test -- unit server       only those suites (unit, server, size, browser)
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+process.chdir(root)
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const want = (s) => !only.length || only.includes(s)
+const totals = { passed: 0, failed: 0, skipped: 0 }
+const rows = []
+
+function record(suite, r) {
+  rows.push([suite, r])
+  for (const k of Object.keys(totals)) totals[k] += r[k] || 0
+}
+
+/** Install Debian packages when a command is missing: as root with apt-get, otherwise say how. */
+export function ensure(packages, check) {
+  if (check()) return true
+  if (process.getuid && process.getuid() == 0) {
+    console.log(`[test] installing ${packages.join(' ')} with apt-get`)
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env })
+    if (r.status == 0 && check()) return true
+  }
+  console.log(`[test] missing ${packages.join(' ')}: run \`sudo apt-get install -y ${packages.join(' ')}\` and try again`)
+  return false
+}
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status == 0
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      if (opts.echo !== false) process.stdout.write(d)
+    })
+    child.on('close', (code) => resolve({ code, out }))
+  })
+}
+
+const files = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true }).filter((f) => /\.test\.(ts|mjs)$/.test(f)).map((f) => join(dir, f)).sort()
+    : []
+
+/** node:test over TAP; counts come from its `# pass` / `# fail` trailer. */
+async function nodeSuite(name, dir) {
+  const list = files(dir)
+  if (!list.length) return
+  const { code, out } = await run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...list], { echo: false })
+  const n = (k) => +(new RegExp('^# ' + k + ' (\\d+)', 'm').exec(out) || [0, 0])[1]
+  const r = { passed: n('pass'), failed: n('fail') + n('cancelled'), skipped: n('skip') + n('todo') }
+  for (const line of out.split('\n')) if (/^\s*not ok /.test(line) || (r.failed && /^\s+(error|message|expected|actual|location):/.test(line))) console.log(line)
+  if (code && !r.failed) r.failed = 1
+  console.log(`[test] ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`)
+  record(name, r)
+}
+
+async function main() {
+  const started = Date.now()
+  const chromium = () => existsSync(process.env.CHROME_BIN || '/usr/bin/chromium')
+  if (want('browser') && !ensure(['chromium'], chromium)) return finish(started, 1)
+  if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
+  process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
+
+  console.log('[test] building')
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' })
+  if (b.status != 0) {
+    record('build', { passed: 0, failed: 1 })
+    return finish(started)
+  }
+  if (want('size')) await nodeSuite('size', 'test/size')
+  if (want('unit')) await nodeSuite('unit', 'test/unit')
+  if (want('server')) await nodeSuite('server', 'test/server')
+  if (want('browser')) await browserSuite()
+  finish(started)
+}
+
+/** One karma run over every browser-side file, with the control server (and proxies) up. */
+async function browserSuite() {
+  const { startControl, stopAll } = await import('./support/fixtures.mjs')
+  const ctl = await startControl()
+  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port) }
+  const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], { env, echo: true })
+  const m = /KARMA_RESULT (\{.*\})/.exec(out)
+  const r = m ? JSON.parse(m[1]) : { passed: 0, failed: 1 }
+  if (code && !r.failed) r.failed = 1
+  console.log(`[test] browser: ${r.passed} passed, ${r.failed} failed, ${r.skipped || 0} skipped`)
+  record('browser', r)
+  await stopAll()
+  ctl.close()
+}
+
+function finish(started, forceFail) {
+  if (forceFail) totals.failed += forceFail
+  const secs = ((Date.now() - started) / 1000).toFixed(0)
+  console.log(`\n[test] ${rows.map(([s, r]) => `${s} ${r.passed}/${r.passed + r.failed}`).join(', ')} in ${secs}s`)
+  console.log(`${totals.passed} passed, ${totals.failed} failed`)
+  process.exit(totals.failed ? 1 : 0)
+}
+
+main().catch((e) => {
+  console.error(e)
+  finish(Date.now(), 1)
+})

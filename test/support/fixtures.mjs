@@ -1,0 +1,198 @@
+// The control server browser tests drive: it starts, stops and restarts real Lifeline servers on
+// loopback ports and acts on their sessions, so a test in Chromium can say "restart the server
+// now" or "send this session a malformed frame" over plain HTTP.
+import http from 'node:http'
+import https from 'node:https'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { LifelineServer } from '../../dist/server.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+let tls
+/** A self-signed certificate for 127.0.0.1, made once per run with openssl. */
+export function certificate() {
+  if (tls) return tls
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-tls-'))
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), dir }
+  return tls
+}
+
+const servers = new Map()
+let nextId = 1
+
+/** Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. */
+export function startServer(opts = {}) {
+  const { tls: useTls, port = 0, behaviour = 'echo', ...options } = opts
+  return new Promise((resolve, reject) => {
+    const server = useTls ? https.createServer(certificate()) : http.createServer()
+    server.on('request', (req, res) => {
+      if (!res.headersSent && !res.writableEnded) setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
+    })
+    const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...options })
+    const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [] }
+    server.on('connection', (s) => {
+      rec.sockets.add(s)
+      s.on('close', () => rec.sockets.delete(s))
+    })
+    ll.on('connection', (s) => {
+      rec.log.push({ ev: 'connection', id: s.id, transport: s.transport })
+      s.on('message', (m, binary) => {
+        if (behaviour == 'echo') s.send(m)
+        else if (behaviour == 'count') rec.count = (rec.count || 0) + 1
+      })
+      s.on('close', (code, reason) => rec.log.push({ ev: 'close', id: s.id, code, reason }))
+      s.on('error', (e) => rec.log.push({ ev: 'error', id: s.id, code: e.code }))
+    })
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      rec.port = server.address().port
+      servers.set(rec.id, rec)
+      resolve(rec)
+    })
+  })
+}
+
+/** Stop a server abruptly: every connection cut, as when a process dies. */
+export function stopServer(rec) {
+  if (rec.down) return Promise.resolve()
+  rec.down = true
+  return new Promise((resolve) => {
+    clearInterval(rec.ll._sweepT)
+    for (const s of rec.sockets) s.destroy()
+    rec.server.close(() => resolve())
+  })
+}
+
+function body(req) {
+  return new Promise((resolve) => {
+    let b = ''
+    req.on('data', (c) => (b += c))
+    req.on('end', () => resolve(b ? JSON.parse(b) : {}))
+  })
+}
+
+const sessionsOf = (rec) => [...rec.ll.sessions.values()]
+
+/** The control API: POST /<action> with a JSON body. */
+const actions = {
+  async start(b) {
+    const rec = await startServer(b)
+    return { id: rec.id, port: rec.port }
+  },
+  async stop(b) {
+    const rec = servers.get(b.id)
+    if (rec) await stopServer(rec)
+    return {}
+  },
+  async forget(b) {
+    const rec = servers.get(b.id)
+    if (rec) await stopServer(rec)
+    servers.delete(b.id)
+    return {}
+  },
+  async restart(b) {
+    const rec = servers.get(b.id)
+    await stopServer(rec)
+    servers.delete(rec.id)
+    if (b.downMs) await new Promise((r) => setTimeout(r, b.downMs))
+    const again = await startServer({ ...rec.opts, id: rec.id, port: rec.port })
+    return { id: again.id, port: again.port }
+  },
+  async sessions(b) {
+    const rec = servers.get(b.id)
+    return { sessions: sessionsOf(rec).map((s) => ({ id: s.id, transport: s.transport, heard: !!s._heard, buffered: s.bufferedAmount })), log: rec.log }
+  },
+  async send(b) {
+    const rec = servers.get(b.id)
+    let n = 0
+    for (const s of sessionsOf(rec)) {
+      if (!s._heard) continue
+      for (let i = 0; i < (b.count || 1); i++) s.send(b.binary ? Buffer.from(b.data || '', 'base64') : b.count ? b.data + i : b.data)
+      n++
+    }
+    return { sent: n }
+  },
+  async close(b) {
+    const rec = servers.get(b.id)
+    for (const s of sessionsOf(rec)) if (s._heard) s.close(b.code, b.reason)
+    return {}
+  },
+  // Write raw frames straight to each session's current link, bypassing the session logic.
+  async raw(b) {
+    const rec = servers.get(b.id)
+    let n = 0
+    for (const s of sessionsOf(rec)) {
+      const l = s._links[s._active]
+      if (!l) continue
+      if (l.name == 'websocket') l.ws.send(b.binary ? Buffer.from(b.frame, 'base64') : b.frame, { binary: !!b.binary })
+      else if (b.bytes) l._res.write(Buffer.from(b.bytes, 'base64'))
+      else l.write([b.frame])
+      n++
+    }
+    return { wrote: n }
+  },
+  // Stop answering: the server keeps connections open but ignores everything (heartbeat tests).
+  async mute(b) {
+    const rec = servers.get(b.id)
+    for (const s of sessionsOf(rec)) {
+      s._control = () => {}
+      s._flush = () => {}
+      s._receive = () => true
+    }
+    clearInterval(rec.ll._sweepT)
+    // New requests hang unanswered, as behind a dead peer.
+    rec.ll.handleRequest = () => true
+    return {}
+  },
+  async count(b) {
+    return { count: servers.get(b.id).count || 0 }
+  },
+}
+
+/** Start the control server on a loopback port; resolves to its port. */
+export function startControl(port = 0) {
+  const ctl = http.createServer(async (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type')
+    if (req.method == 'OPTIONS') return res.end()
+    const name = req.url.slice(1).split('?')[0]
+    const page = name.startsWith('page/') && join(root, 'test', 'pages', name.slice(5))
+    if (page && existsSync(page)) return servePage(req, res, page)
+    if (name.startsWith('dist/') && existsSync(join(root, name))) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript' })
+      return res.end(readFileSync(join(root, name)))
+    }
+    const fn = actions[name]
+    if (!fn) return res.writeHead(404), res.end()
+    try {
+      const out = await fn(await body(req))
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify(out))
+    } catch (e) {
+      res.writeHead(500, { 'Content-Type': 'text/plain' })
+      res.end(String(e && e.stack))
+    }
+  })
+  return new Promise((resolve) => ctl.listen(port, '127.0.0.1', () => resolve({ port: ctl.address().port, close: () => ctl.close() })))
+}
+
+/** Test pages, served with a strict Content-Security-Policy. */
+function servePage(req, res, file) {
+  const type = file.endsWith('.html') ? 'text/html' : 'text/javascript'
+  res.writeHead(200, {
+    'Content-Type': type,
+    'Content-Security-Policy': "default-src 'self'; script-src 'self'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*",
+  })
+  res.end(readFileSync(file))
+}
+
+export async function stopAll() {
+  for (const rec of [...servers.values()]) await stopServer(rec)
+  servers.clear()
+}
