@@ -6,6 +6,7 @@
 //   npm test -- unit server       only those suites (unit, server, size, browser)
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -91,7 +92,7 @@ async function main() {
 async function browserSuite() {
   const { startControl, stopAll } = await import('./support/fixtures.mjs')
   const ctl = await startControl()
-  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port) }
+  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()) }
   const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], { env, echo: true })
   const m = /KARMA_RESULT (\{.*\})/.exec(out)
   const r = m ? JSON.parse(m[1]) : { passed: 0, failed: 1 }
@@ -100,6 +101,16 @@ async function browserSuite() {
   record('browser', r)
   await stopAll()
   ctl.close()
+}
+
+/** A free loopback port (several checkouts may test at once). */
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
 }
 
 function finish(started, forceFail) {
