@@ -36,6 +36,8 @@ export interface ServerSessionEvents {
   close: [code: number, reason: string]
   transport: [name: string]
   error: [error: LifelineError]
+  /** Unacknowledged bytes fell below a quarter of `maxBufferedAmount` after passing half of it. */
+  drain: []
 }
 
 /**
@@ -66,8 +68,15 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   private _out: Entry[] = []
   private _base = 1
   private _sent = 0
+  /** Highest sequence number accepted from the client. */
   private _rcv = 0
+  /** Messages handed to the app; acknowledgements never cover more. */
+  private _dlv = 0
   private _ackd = 0
+  private _paused = false
+  private _held: Array<[string | Buffer, boolean]> = []
+  private _heldBytes = 0
+  private _drainWanted = false
   private _useK = 0
   private _flushing = false
   private _ackT?: NodeJS.Timeout
@@ -81,8 +90,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     readonly headers: IncomingHttpHeaders,
     /** Origin the session is bound to ('' when the client sent none). */
     readonly origin: string,
-    /** Whether the client asked for acknowledgements and resending. */
-    readonly resume: boolean,
+    /** Whether the client asked for acknowledgements and resending (not fire-and-forget). */
+    readonly reliable: boolean,
     /** @internal */ readonly _host: SessionHost,
   ) {
     super()
@@ -96,7 +105,27 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** Messages the client has delivered so far. @internal */
   get _received(): number {
-    return this._rcv
+    return this._dlv
+  }
+
+  /**
+   * Stop delivering messages: they are held (up to `maxBufferedAmount` bytes) and not
+   * acknowledged, so the client's own send queue fills and its `send()` starts refusing. Use it
+   * when what consumes the messages cannot keep up (the gateway pauses while its upstream is slow).
+   */
+  pause(): void {
+    this._paused = true
+  }
+
+  /** Deliver held messages and acknowledge them. */
+  resume(): void {
+    this._paused = false
+    while (this._held.length && !this._paused && !this.closed) {
+      const [d, binary] = this._held.shift()!
+      this._heldBytes -= typeof d == 'string' ? Buffer.byteLength(d) : d.length
+      this._emitMessage(d, binary)
+    }
+    if (!this.closed) this._ackLater()
   }
 
   /**
@@ -110,12 +139,13 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
     const o = this._host.o
     if (n > o.maxMessageSize) throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize)
-    if (this.resume && (this.bufferedAmount + n > o.maxBufferedAmount || !this._host.reserve(n))) {
+    if (this.reliable && (this.bufferedAmount + n > o.maxBufferedAmount || !this._host.reserve(n))) {
       this.close(4000, 'buffer overflow: client is not reading')
       return false
     }
     this._out.push({ d, n })
-    if (this.resume) this.bufferedAmount += n
+    if (this.reliable) this.bufferedAmount += n
+    if (this.bufferedAmount > o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes out together: a batch frame instead of many.
@@ -193,8 +223,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (!l || !l.ready() || this.closed) return
     const frames: Frame[] = this._later.splice(0)
     // Acks ride along with data: the client learns at once what arrived.
-    if (this._rcv != this._ackd && this.resume && this._sent < this._out.length) {
-      frames.push(T.Ack + (this._ackd = this._rcv))
+    if (this._dlv != this._ackd && this.reliable && this._sent < this._out.length) {
+      frames.push(T.Ack + (this._ackd = this._dlv))
       clearTimeout(this._ackT)
       this._ackT = undefined
     }
@@ -222,7 +252,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (!frames.length) return
     l.write(frames)
     this._lastOut = Date.now()
-    if (!this.resume) {
+    if (!this.reliable) {
       this._base += this._out.length
       this._out = []
       this._sent = 0
@@ -232,13 +262,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** The client has everything up to `n`. @internal */
   _acked(n: number): void {
     const k = Math.min(n - this._base + 1, this._out.length)
-    if (k <= 0 || !this.resume) return
+    if (k <= 0 || !this.reliable) return
     let bytes = 0
     for (const e of this._out.splice(0, k)) bytes += e.n
     this.bufferedAmount -= bytes
     this._host.reserve(-bytes)
     this._base += k
     this._sent = Math.max(0, this._sent - k)
+    if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
+      this._drainWanted = false
+      this.emit('drain')
+    }
   }
 
   /**
@@ -277,7 +311,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
         for (const m of list) if (!this._data(seq++, m, false)) return false
       } else if (ty == T.Seq && n >= 1) {
         // A POST whose first message is beyond what has arrived waits for the one before it.
-        if (replies && i == 0 && n > this._rcv + 1 && this.resume) return this._park(n, kind, frames)
+        if (replies && i == 0 && n > this._rcv + 1 && this.reliable) return this._park(n, kind, frames)
         seq = n
       } else if (ty == T.Use && n >= 1) {
         if (n > this._useK) {
@@ -314,15 +348,16 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.close(1009, 'message of ' + n + ' bytes exceeds ' + this._host.o.maxMessageSize)
       return false
     }
-    if (seq <= this._rcv && this.resume) return true
-    if (seq > this._rcv + 1 && this.resume) return this._bad('gap: got ' + seq + ' after ' + this._rcv)
+    if (seq <= this._rcv && this.reliable) return true
+    if (seq > this._rcv + 1 && this.reliable) return this._bad('gap: got ' + seq + ' after ' + this._rcv)
     this._rcv = seq
-    try {
-      this.emit('message', d, binary)
-    } catch (e) {
-      // An exception in the app's handler must not tear the protocol state apart.
-      this._host.log('warn', 'message handler threw:', e)
-    }
+    if (this._paused || this._held.length) {
+      if ((this._heldBytes += n) > this._host.o.maxBufferedAmount) {
+        this.close(4000, 'buffer overflow: held messages over maxBufferedAmount')
+        return false
+      }
+      this._held.push([d, binary])
+    } else this._emitMessage(d, binary)
     // Parked uploads that now follow on go next.
     const next = this._parked.get(this._rcv + 1)
     if (next) {
@@ -332,18 +367,28 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     return true
   }
 
+  private _emitMessage(d: string | Buffer, binary: boolean): void {
+    this._dlv++
+    try {
+      this.emit('message', d, binary)
+    } catch (e) {
+      // An exception in the app's handler must not tear the protocol state apart.
+      this._host.log('warn', 'message handler threw:', e)
+    }
+  }
+
   /** Acknowledge in a POST reply at once, otherwise after a short delay or 128 messages. */
   private _ackLater(replies?: Frame[]): void {
-    if (replies) replies.push(T.Ack + (this._ackd = this._rcv))
-    else if (this._rcv == this._ackd || !this.resume) return
-    else if (this._rcv - this._ackd >= 128) this._ackNow()
+    if (replies) replies.push(T.Ack + (this._ackd = this._dlv))
+    else if (this._dlv == this._ackd || !this.reliable) return
+    else if (this._dlv - this._ackd >= 128) this._ackNow()
     else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), 100)
   }
 
   private _ackNow(): void {
     clearTimeout(this._ackT)
     this._ackT = undefined
-    if (this._rcv != this._ackd && !this.closed) this._control([T.Ack + (this._ackd = this._rcv)])
+    if (this._dlv != this._ackd && !this.closed) this._control([T.Ack + (this._ackd = this._dlv)])
   }
 
   private _bad(what: string): false {
