@@ -25,6 +25,7 @@ function SummaryReporter(baseReporterDecorator) {
   const counts = { passed: 0, failed: 0, skipped: 0 }
   const failures = []
   this.onSpecComplete = (browser, r) => {
+    if (r.time > 3000) process.stdout.write(`slow (${(r.time / 1000).toFixed(1)} s): ${r.suite.join(' > ')} > ${r.description}\n`)
     if (r.skipped) counts.skipped++
     else if (r.success) counts.passed++
     else {

@@ -28,7 +28,8 @@ let nextId = 1
 
 /** Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. */
 export function startServer(opts = {}) {
-  const { tls: useTls, port = 0, behaviour = 'echo', ...options } = opts
+  const { tls: useTls, port = 0, behaviour = 'echo', authToken, ...options } = opts
+  if (authToken) options.authenticate = (req, token) => (token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token })
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
     server.on('request', (req, res) => {
@@ -136,6 +137,22 @@ const actions = {
       n++
     }
     return { wrote: n }
+  },
+  // Cut each session's connection in the middle of a frame: half a record, then the socket dies.
+  async cut(b) {
+    const rec = servers.get(b.id)
+    let n = 0
+    for (const s of sessionsOf(rec)) {
+      const l = s._links[s._active]
+      if (!l) continue
+      const sock = l.name == 'websocket' ? l.ws._socket : l._res.socket
+      if (!sock) continue
+      // A record header promising 100 bytes, and 3 of them (a WebSocket frame header likewise).
+      sock.write(l.name == 'websocket' ? Buffer.from([0x81, 100, 65, 66, 67]) : Buffer.from([0, 0, 0, 0, 100, 109, 65, 66]))
+      sock.destroy()
+      n++
+    }
+    return { cut: n }
   },
   // Stop answering: the server keeps connections open but ignores everything (heartbeat tests).
   async mute(b) {
