@@ -45,7 +45,7 @@ function SummaryReporter(baseReporterDecorator) {
 SummaryReporter.$inject = ['baseReporterDecorator']
 
 module.exports = (config) => {
-  const files = (process.env.KARMA_FILES || 'test/browser/**/*.test.ts').split(',')
+  const files = (process.env.KARMA_FILES || 'test/browser/**/*.test.ts,test/proxy/**/*.test.ts').split(',')
   config.set({
     basePath: __dirname,
     frameworks: ['mocha'],

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LifelineServer } from '../../dist/server.mjs'
+import { startProxy, stopAllProxies } from './proxies.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -170,7 +171,22 @@ const actions = {
   async count(b) {
     return { count: servers.get(b.id).count || 0 }
   },
+  // A proxy (test/support/proxies.mjs) in front of a server: { kind, upstream: port, ...opts }.
+  async proxy(b) {
+    const { kind, upstream, ...opts } = b
+    const p = await startProxy(kind, upstream, opts)
+    proxies.set(p.port, p)
+    return { port: p.port }
+  },
+  async unproxy(b) {
+    const p = proxies.get(b.port)
+    proxies.delete(b.port)
+    if (p) await p.stop()
+    return {}
+  },
 }
+
+const proxies = new Map()
 
 /** Start the control server on a loopback port; resolves to its port. */
 export function startControl(port = 0) {
@@ -210,6 +226,8 @@ function servePage(req, res, file) {
 }
 
 export async function stopAll() {
+  proxies.clear()
+  await stopAllProxies()
   for (const rec of [...servers.values()]) await stopServer(rec)
   servers.clear()
 }
