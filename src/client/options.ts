@@ -88,7 +88,7 @@ export interface LifelineOptions {
 }
 
 /** Defaults for every option. */
-export const DEFAULTS = Object.freeze({
+export const DEFAULTS = /* @__PURE__ */ Object.freeze({
   minDelay: 500,
   maxDelay: 30000,
   factor: 2,

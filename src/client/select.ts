@@ -31,6 +31,7 @@ export abstract class Select extends Session {
   private _early: { [name: string]: number } = {}
   private _why = 'preferred'
   private _store: Storage | null
+  private _memo?: Memo
   /** Called when a connection proves itself (used by `diagnose`). @internal */
   _proof?: () => void
 
@@ -61,21 +62,24 @@ export abstract class Select extends Session {
     return this._hb
   }
 
+  /** What is known about this endpoint: kept in memory, and in `storage` for the next page. */
   private _recall(): Memo {
-    try {
-      const m = JSON.parse((this._store && this._store.getItem('lifeline:' + this._url)) || '{}') as Memo
-      return m.x && m.x > this._o.clock.now() ? m : {}
-    } catch (e) {
-      return {}
+    if (!this._memo) {
+      try {
+        this._memo = JSON.parse((this._store && this._store.getItem('lifeline:' + this._url)) || '{}') as Memo
+      } catch (e) {
+        this._memo = {}
+      }
     }
+    return this._memo.x! > this._o.clock.now() ? this._memo : (this._memo = {})
   }
 
   private _remember(change: Memo): void {
+    const m = (this._memo = Object.assign(this._recall(), change, { x: this._o.clock.now() + this._o.rememberFor }))
     try {
-      const m = Object.assign(this._recall(), change, { x: this._o.clock.now() + this._o.rememberFor })
       if (this._store) this._store.setItem('lifeline:' + this._url, JSON.stringify(m))
     } catch (e) {
-      // Full or forbidden storage only costs the memory of what worked.
+      // Full or forbidden storage only costs the next page the memory of what worked.
     }
   }
 

@@ -10,6 +10,8 @@ import net from 'node:net'
  */
 export function tcpProxy(upstreamPort, wire = pipeBoth) {
   const sockets = new Set()
+  /** What the proxy did, for tests to check that a fault really happened. */
+  const stats = { connections: 0, cut: 0 }
   // Half-open allowed on both sides, so an end travels like any byte and is the wire's to pass.
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: upstreamPort, noDelay: true, allowHalfOpen: true })
@@ -20,13 +22,15 @@ export function tcpProxy(upstreamPort, wire = pipeBoth) {
       // A reset or refused upstream is an expected event here, not a crash of the test run.
       s.on('error', both)
     }
-    wire(client, upstream)
+    stats.connections++
+    wire(client, upstream, stats)
   })
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () =>
       resolve({
         port: server.address().port,
+        stats,
         stop: () =>
           new Promise((done) => {
             for (const s of sockets) s.destroy()
@@ -129,9 +133,9 @@ export function delay(upstreamPort, { delayMs = 100 } = {}) {
  * `cutAfterMs` after it was accepted (a NAT or load balancer with a hard connection lifetime).
  */
 export function cut(upstreamPort, { cutAfterMs = 3000 } = {}) {
-  return tcpProxy(upstreamPort, (client, upstream) => {
+  return tcpProxy(upstreamPort, (client, upstream, stats) => {
     pipeBoth(client, upstream)
-    const timer = setTimeout(() => (client.destroy(), upstream.destroy()), cutAfterMs)
+    const timer = setTimeout(() => (stats.cut++, client.destroy(), upstream.destroy()), cutAfterMs)
     client.on('close', () => clearTimeout(timer))
   })
 }

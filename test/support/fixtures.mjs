@@ -47,6 +47,7 @@ export function startServer(opts = {}) {
       s.on('message', (m, binary) => {
         if (behaviour == 'echo') s.send(m)
         else if (behaviour == 'count') rec.count = (rec.count || 0) + 1
+        else if (behaviour == 'record') record(rec, s, m, binary)
       })
       s.on('close', (code, reason) => rec.log.push({ ev: 'close', id: s.id, code, reason }))
       s.on('error', (e) => rec.log.push({ ev: 'error', id: s.id, code: e.code }))
@@ -80,6 +81,37 @@ function body(req) {
 }
 
 const sessionsOf = (rec) => [...rec.ll.sessions.values()]
+
+/**
+ * Numbered messages: text `n:<i>:<padding>` or binary whose first 4 bytes are i. Recording
+ * checks, per session, that they arrive exactly once and in order.
+ */
+function numberOf(m, binary) {
+  if (binary) return m.length >= 4 ? m.readUInt32BE(0) : -1
+  const match = /^n:(\d+):/.exec(String(m))
+  return match ? +match[1] : -1
+}
+
+function record(rec, s, m, binary) {
+  const r = (rec.recorded ||= new Map())
+  const st = r.get(s.id) || { count: 0, next: 0, violations: [], bytes: 0 }
+  r.set(s.id, st)
+  const i = numberOf(m, binary)
+  if (i != st.next && st.violations.length < 10) st.violations.push(`expected ${st.next}, got ${i}`)
+  st.next = i + 1
+  st.count++
+  st.bytes += m.length
+}
+
+function numbered(i, kind, max) {
+  const size = kind == 'mixed' ? [0, 10, 100, 1000, 10000, max][i % 6] : 0
+  if (kind == 'text') return `n:${i}:`
+  const b = Buffer.alloc(Math.max(4, size))
+  b.writeUInt32BE(i, 0)
+  for (let k = 4; k < b.length; k++) b[k] = (i + k) & 255
+  if (kind == 'mixed' && i % 2) return `n:${i}:` + 'x'.repeat(Math.max(0, size - 20))
+  return b
+}
 
 /** The control API: POST /<action> with a JSON body. */
 const actions = {
@@ -171,12 +203,35 @@ const actions = {
   async count(b) {
     return { count: servers.get(b.id).count || 0 }
   },
+  // What 'record' servers got, per session.
+  async received(b) {
+    const rec = servers.get(b.id)
+    return { sessions: Object.fromEntries(rec.recorded || []) }
+  },
+  // Send `count` numbered messages to every confirmed session, `burst` at a time every `everyMs`.
+  async pump(b) {
+    const rec = servers.get(b.id)
+    const { count, burst = 100, everyMs = 10, kind = 'text', max = 65536 } = b
+    let i = 0
+    const tick = () => {
+      if (rec.down) return setTimeout(tick, everyMs)
+      const ss = sessionsOf(rec).filter((x) => x._heard && !x.closed)
+      for (let k = 0; k < burst && i < count; k++, i++) for (const x of ss) x.send(numbered(i, kind, max))
+      if (i < count) setTimeout(tick, everyMs)
+    }
+    tick()
+    return {}
+  },
   // A proxy (test/support/proxies.mjs) in front of a server: { kind, upstream: port, ...opts }.
   async proxy(b) {
     const { kind, upstream, ...opts } = b
     const p = await startProxy(kind, upstream, opts)
     proxies.set(p.port, p)
     return { port: p.port }
+  },
+  async proxystats(b) {
+    const p = proxies.get(b.port)
+    return (p && p.stats) || {}
   },
   async unproxy(b) {
     const p = proxies.get(b.port)

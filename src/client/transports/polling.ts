@@ -9,7 +9,10 @@ import { HttpTransport } from './http'
  * new Lifeline('/rt', { transports: [PollingTransport] })
  */
 export class PollingTransport extends HttpTransport {
-  static readonly transportName = 'polling'
+  // A getter, not a static field: a field would compile to an assignment that defeats tree-shaking.
+  static get transportName(): 'polling' {
+    return 'polling'
+  }
   readonly name = 'polling'
 
   open(): void {

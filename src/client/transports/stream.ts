@@ -10,7 +10,10 @@ import { HttpTransport } from './http'
  * new Lifeline('/rt', { transports: [StreamTransport] })
  */
 export class StreamTransport extends HttpTransport {
-  static readonly transportName = 'stream'
+  // A getter, not a static field: a field would compile to an assignment that defeats tree-shaking.
+  static get transportName(): 'stream' {
+    return 'stream'
+  }
   readonly name = 'stream'
 
   open(): void {

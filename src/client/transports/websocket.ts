@@ -9,7 +9,10 @@ import { Transport, type TransportContext } from './transport'
  * new Lifeline('/rt', { transports: [WebSocketTransport] })
  */
 export class WebSocketTransport extends Transport {
-  static readonly transportName = 'websocket'
+  // A getter, not a static field: a field would compile to an assignment that defeats tree-shaking.
+  static get transportName(): 'websocket' {
+    return 'websocket'
+  }
   readonly name = 'websocket'
   /** @internal */ _ws!: WebSocket
 
