@@ -73,6 +73,8 @@ async function main() {
   const chromium = () => existsSync(process.env.CHROME_BIN || '/usr/bin/chromium')
   if (want('browser') && !ensure(['chromium'], chromium)) return finish(started, 1)
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
+  // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
+  if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat()) console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
 
   console.log('[test] building')

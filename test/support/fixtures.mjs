@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LifelineServer } from '../../dist/server.mjs'
+import { ensureTomcat, startTomcat, tomcatUnavailable } from './tomcat.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -26,9 +27,12 @@ export function certificate() {
 const servers = new Map()
 let nextId = 1
 
-/** Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. */
+/**
+ * Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. With
+ * `upstream` it is a gateway and does nothing of its own with messages.
+ */
 export function startServer(opts = {}) {
-  const { tls: useTls, port = 0, behaviour = 'echo', ...options } = opts
+  const { tls: useTls, port = 0, behaviour = opts.upstream ? 'relay' : 'echo', ...options } = opts
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
     server.on('request', (req, res) => {
@@ -78,6 +82,23 @@ function body(req) {
 }
 
 const sessionsOf = (rec) => [...rec.ll.sessions.values()]
+
+/** One Tomcat for the whole browser run, started on first use (test/support/tomcat.mjs). */
+let tomcat
+let tomcatStarting
+async function tomcatUp() {
+  if (!ensureTomcat({ quiet: true })) return { available: false, why: tomcatUnavailable() }
+  if (!tomcat) tomcat = await (tomcatStarting = tomcatStarting || startTomcat())
+  else if (!tomcat.running) await tomcat.restart()
+  return { available: true, port: tomcat.port, echoUrl: tomcat.echoUrl }
+}
+
+/** Proxies from test/support/proxies.mjs, when that harness is present. */
+const proxies = new Map()
+async function proxyHarness() {
+  const file = join(root, 'test', 'support', 'proxies.mjs')
+  return existsSync(file) ? import('./proxies.mjs') : undefined
+}
 
 /** The control API: POST /<action> with a JSON body. */
 const actions = {
@@ -153,6 +174,48 @@ const actions = {
   async count(b) {
     return { count: servers.get(b.id).count || 0 }
   },
+  // Tomcat 10 with its WebSocket examples: start (or reuse), stop by pid, restart on its port.
+  async tomcat() {
+    return tomcatUp()
+  },
+  async tomcatStop() {
+    if (tomcat) await tomcat.stop()
+    return {}
+  },
+  async tomcatRestart() {
+    if (tomcat) await tomcat.restart()
+    return tomcatUp()
+  },
+  // A gateway LifelineServer relaying to `upstream`, by default Tomcat's echo endpoint.
+  async gateway(b) {
+    let upstream = b.upstream
+    if (!upstream) {
+      const t = await tomcatUp()
+      if (!t.available) return t
+      upstream = t.echoUrl
+    }
+    const rec = await startServer({ ...b, upstream })
+    return { available: true, id: rec.id, port: rec.port, upstream }
+  },
+  // startProxy(kind, port) of test/support/proxies.mjs, if that file exists.
+  async proxy(b) {
+    const harness = await proxyHarness()
+    if (!harness) return { available: false, why: 'test/support/proxies.mjs is not there yet' }
+    try {
+      const p = await harness.startProxy(b.kind, b.port, b.opts || {})
+      const id = nextId++
+      proxies.set(id, p)
+      return { available: true, id, port: p.port }
+    } catch (e) {
+      return { available: false, why: String((e && e.message) || e) }
+    }
+  },
+  async proxyStop(b) {
+    const p = proxies.get(b.id)
+    proxies.delete(b.id)
+    if (p) await p.stop()
+    return {}
+  },
 }
 
 /** Start the control server on a loopback port; resolves to its port. */
@@ -195,4 +258,8 @@ function servePage(req, res, file) {
 export async function stopAll() {
   for (const rec of [...servers.values()]) await stopServer(rec)
   servers.clear()
+  for (const p of proxies.values()) await p.stop()
+  proxies.clear()
+  if (tomcat) await tomcat.dispose()
+  tomcat = tomcatStarting = undefined
 }

@@ -23,6 +23,7 @@ const installed = () =>
   spawnSync('sh', ['-c', 'command -v java'], { stdio: 'ignore' }).status == 0
 
 let why = ''
+let tried = false
 /** Why Tomcat is not available ('' when it is), for skip messages. */
 export const tomcatUnavailable = () => why
 
@@ -32,6 +33,9 @@ export const tomcatUnavailable = () => why
  */
 export function ensureTomcat({ quiet = false } = {}) {
   if (installed()) return !(why = '')
+  // One attempt per process: a failed install is not retried for every test.
+  if (tried) return false
+  tried = true
   if (process.getuid && process.getuid() == 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status == 0) {
     if (!quiet) console.log(`[tomcat] installing ${PACKAGES.join(' ')} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
