@@ -45,6 +45,7 @@ export class Relay {
   upPaused = true
   private _gone = false
   private _waitT?: NodeJS.Timeout
+  private _pingT?: NodeJS.Timeout
 
   constructor(
     readonly s: ServerSession,
@@ -61,7 +62,11 @@ export class Relay {
         this.ws.resume()
       }
     })
-    this._connect(upstream).catch((e) => this._end(CloseCode.UPSTREAM_UNREACHABLE, 'upstream misconfigured: ' + (e as Error).message))
+    this._connect(upstream).catch((e) => {
+      // The details (a URL, perhaps with a token in it) go to the log, not to the page.
+      _host.log('warn', 'upstream option failed:', e)
+      this._end(CloseCode.UPSTREAM_UNREACHABLE, 'upstream misconfigured')
+    })
   }
 
   private async _connect(upstream: Upstream): Promise<void> {
@@ -80,13 +85,26 @@ export class Relay {
     let opened = false
     let error: Error | undefined
     ws.on('error', (e) => (error = error || e))
+    let alive = true
     ws.on('open', () => {
       opened = true
       this._host.log('debug', 'upstream open', s.id)
+      // An upstream that stops answering pings is lost, as a browser that stops answering is.
+      this._pingT = setInterval(() => {
+        if (!alive && !this.downPaused) {
+          error = new Error('no answer to ping')
+          return ws.terminate()
+        }
+        alive = false
+        ws.ping()
+      }, o.heartbeatInterval)
+      this._pingT.unref()
       this.upPaused = false
       s.resume()
     })
+    ws.on('pong', () => (alive = true))
     ws.on('message', (data, isBinary) => {
+      alive = true
       if (s.closed || this._gone) return
       const d = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
       // false: the session overflowed and is closed (4000); its close handler ends the upstream.
@@ -98,6 +116,7 @@ export class Relay {
       }
     })
     ws.on('close', (code, why) => {
+      clearInterval(this._pingT)
       if (s.closed || this._gone) return
       const reason = why.toString()
       if (!opened) return this._end(CloseCode.UPSTREAM_UNREACHABLE, unreachable(error))
@@ -156,6 +175,7 @@ export class Relay {
 
   private _sessionClosed = (code: number, reason: string): void => {
     clearTimeout(this._waitT)
+    clearInterval(this._pingT)
     const ws = this.ws
     if (!ws || this._gone) return
     this._gone = true

@@ -181,6 +181,17 @@ describe('gateway', () => {
     assert.deepEqual([eb.code, eb.reason], [4503, 'upstream closed 1001: restarting'])
   })
 
+  it('closes with 4503 when the upstream stops answering pings', async () => {
+    const server = http.createServer()
+    new WebSocketServer({ server, autoPong: false })
+    const port = await listen(server)
+    cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(r))))
+    const gw = await gateway(`ws://127.0.0.1:${port}/`, { heartbeatInterval: 200 })
+    const ll = connect(gw.url, 'websocket')
+    const e = await next(ll, 'close', 5000)
+    assert.deepEqual([e.code, e.reason], [4503, 'upstream connection lost: no answer to ping'])
+  })
+
   it('closes the upstream with the page close code and reason', async () => {
     const up = await upstream()
     const gw = await gateway(up.url)
@@ -207,6 +218,9 @@ describe('gateway', () => {
     const h2 = up.conns[1].headers
     assert.deepEqual([h2.cookie, h2.authorization, h2['x-token']], [undefined, undefined, 'mine'])
     assert.throws(() => new LifelineServer({ upstream: 'http//nope' }), /not a ws:\/\/ or wss:\/\/ URL/)
+    const gw3 = await gateway(() => 'ftp://secret-token@host/', { logger: null })
+    const e = await next(connect(gw3.url, 'websocket'), 'close')
+    assert.deepEqual([e.code, e.reason], [4502, 'upstream misconfigured'])
   })
 
   it('keeps the upstream open while the page is away and delivers what it sent on resume', async () => {
