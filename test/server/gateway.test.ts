@@ -181,6 +181,21 @@ describe('gateway', () => {
     assert.deepEqual([eb.code, eb.reason], [4503, 'upstream closed 1001: restarting'])
   })
 
+  it('reports an upstream close without a code as 1005, and an oversized upstream message as 1009', async () => {
+    const up = await upstream()
+    const gw = await gateway(up.url, { maxMessageSize: 1000 })
+    const a = connect(gw.url, 'websocket')
+    const b = connect(gw.url, 'polling')
+    a.send('a')
+    b.send('b')
+    await Promise.all([messages(a, 1), messages(b, 1)])
+    const [ca, cb] = [next(a, 'close'), next(b, 'close')]
+    up.conns.find((c) => c.got[0][0] == 'a')!.ws.close()
+    up.conns.find((c) => c.got[0][0] == 'b')!.ws.send('z'.repeat(1001))
+    assert.deepEqual([(await ca).code, (await ca).reason], [1005, ''])
+    assert.deepEqual([(await cb).code, (await cb).reason], [1009, 'upstream message over maxMessageSize 1000'])
+  })
+
   it('closes with 4503 when the upstream stops answering pings', async () => {
     const server = http.createServer()
     new WebSocketServer({ server, autoPong: false })
