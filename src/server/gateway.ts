@@ -46,6 +46,8 @@ export class Relay {
   private _gone = false
   private _waitT?: NodeJS.Timeout
   private _pingT?: NodeJS.Timeout
+  /** The upstream has shown life since the last ping. */
+  private _alive = true
 
   constructor(
     readonly s: ServerSession,
@@ -59,6 +61,8 @@ export class Relay {
     s.on('drain', () => {
       if (this.downPaused && this.ws && !this._gone) {
         this.downPaused = false
+        // A pong may be waiting unread behind the pause: do not count the pause as silence.
+        this._alive = true
         this.ws.resume()
       }
     })
@@ -85,26 +89,25 @@ export class Relay {
     let opened = false
     let error: Error | undefined
     ws.on('error', (e) => (error = error || e))
-    let alive = true
     ws.on('open', () => {
       opened = true
       this._host.log('debug', 'upstream open', s.id)
       // An upstream that stops answering pings is lost, as a browser that stops answering is.
       this._pingT = setInterval(() => {
-        if (!alive && !this.downPaused) {
+        if (!this._alive && !this.downPaused) {
           error = new Error('no answer to ping')
           return ws.terminate()
         }
-        alive = false
+        this._alive = false
         ws.ping()
       }, o.heartbeatInterval)
       this._pingT.unref()
       this.upPaused = false
       s.resume()
     })
-    ws.on('pong', () => (alive = true))
+    ws.on('pong', () => (this._alive = true))
     ws.on('message', (data, isBinary) => {
-      alive = true
+      this._alive = true
       if (s.closed || this._gone) return
       const d = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
       // false: the session overflowed and is closed (4000); its close handler ends the upstream.
