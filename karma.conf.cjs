@@ -25,6 +25,7 @@ function SummaryReporter(baseReporterDecorator) {
   const counts = { passed: 0, failed: 0, skipped: 0 }
   const failures = []
   this.onSpecComplete = (browser, r) => {
+    if (r.time > 3000) process.stdout.write(`slow (${(r.time / 1000).toFixed(1)} s): ${r.suite.join(' > ')} > ${r.description}\n`)
     if (r.skipped) counts.skipped++
     else if (r.success) counts.passed++
     else {
@@ -44,7 +45,7 @@ function SummaryReporter(baseReporterDecorator) {
 SummaryReporter.$inject = ['baseReporterDecorator']
 
 module.exports = (config) => {
-  const files = (process.env.KARMA_FILES || 'test/browser/**/*.test.ts').split(',')
+  const files = (process.env.KARMA_FILES || 'test/browser/**/*.test.ts,test/proxy/**/*.test.ts').split(',')
   config.set({
     basePath: __dirname,
     frameworks: ['mocha'],

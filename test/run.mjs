@@ -3,12 +3,18 @@
 // with one line, `N passed, N failed`, for the whole run.
 //
 //   npm test                      everything
-//   npm test -- unit server       only those suites (unit, server, size, browser)
+//   npm test -- unit server       only those suites (unit, server, size, browser, proxy)
+//
+// `browser` is karma over test/browser; `proxy` is node:test over test/proxy/*.node.test.mjs plus
+// karma over test/proxy/*.test.ts. Both together share one karma run, counted as `browser`;
+// KARMA_FILES (comma-separated globs) overrides which files karma loads.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensure, has } from './support/system.mjs'
+import { nginxBinary } from './support/proxies.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 process.chdir(root)
@@ -22,22 +28,6 @@ function record(suite, r) {
   for (const k of Object.keys(totals)) totals[k] += r[k] || 0
 }
 
-/** Install Debian packages when a command is missing: as root with apt-get, otherwise say how. */
-export function ensure(packages, check) {
-  if (check()) return true
-  if (process.getuid && process.getuid() == 0) {
-    console.log(`[test] installing ${packages.join(' ')} with apt-get`)
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env })
-    if (r.status == 0 && check()) return true
-  }
-  console.log(`[test] missing ${packages.join(' ')}: run \`sudo apt-get install -y ${packages.join(' ')}\` and try again`)
-  return false
-}
-
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status == 0
-
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts })
@@ -50,14 +40,14 @@ function run(cmd, args, opts = {}) {
   })
 }
 
-const files = (dir) =>
+const files = (dir, pattern = /\.test\.(ts|mjs)$/) =>
   existsSync(dir)
-    ? readdirSync(dir, { recursive: true }).filter((f) => /\.test\.(ts|mjs)$/.test(f)).map((f) => join(dir, f)).sort()
+    ? readdirSync(dir, { recursive: true }).filter((f) => pattern.test(f)).map((f) => join(dir, f)).sort()
     : []
 
 /** node:test over TAP; counts come from its `# pass` / `# fail` trailer. */
-async function nodeSuite(name, dir) {
-  const list = files(dir)
+async function nodeSuite(name, dir, pattern) {
+  const list = files(dir, pattern)
   if (!list.length) return
   const { code, out } = await run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...list], { echo: false })
   const n = (k) => +(new RegExp('^# ' + k + ' (\\d+)', 'm').exec(out) || [0, 0])[1]
@@ -71,8 +61,10 @@ async function nodeSuite(name, dir) {
 async function main() {
   const started = Date.now()
   const chromium = () => existsSync(process.env.CHROME_BIN || '/usr/bin/chromium')
-  if (want('browser') && !ensure(['chromium'], chromium)) return finish(started, 1)
+  if ((want('browser') || want('proxy')) && !ensure(['chromium'], chromium)) return finish(started, 1)
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
+  // Without nginx the fault proxies still run; every nginx test fails, saying how to install it.
+  if (want('proxy') && !ensure(['nginx'], () => !!nginxBinary())) record('nginx', { passed: 0, failed: 1 })
   // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
   if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat()) console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
@@ -86,7 +78,8 @@ async function main() {
   if (want('size')) await nodeSuite('size', 'test/size')
   if (want('unit')) await nodeSuite('unit', 'test/unit')
   if (want('server')) await nodeSuite('server', 'test/server')
-  if (want('browser')) await browserSuite()
+  if (want('proxy')) await nodeSuite('proxy', 'test/proxy', /\.node\.test\.mjs$/)
+  if (want('browser') || want('proxy')) await browserSuite()
   finish(started)
 }
 
@@ -94,13 +87,15 @@ async function main() {
 async function browserSuite() {
   const { startControl, stopAll } = await import('./support/fixtures.mjs')
   const ctl = await startControl()
-  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()) }
+  const patterns = [want('browser') && 'test/browser/**/*.test.ts', want('proxy') && 'test/proxy/**/*.test.ts'].filter(Boolean)
+  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()), KARMA_FILES: process.env.KARMA_FILES || patterns.join(',') }
   const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], { env, echo: true })
   const m = /KARMA_RESULT (\{.*\})/.exec(out)
   const r = m ? JSON.parse(m[1]) : { passed: 0, failed: 1 }
   if (code && !r.failed) r.failed = 1
-  console.log(`[test] browser: ${r.passed} passed, ${r.failed} failed, ${r.skipped || 0} skipped`)
-  record('browser', r)
+  const name = want('browser') ? 'browser' : 'proxy-browser'
+  console.log(`[test] ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped || 0} skipped`)
+  record(name, r)
   await stopAll()
   ctl.close()
 }

@@ -84,7 +84,7 @@ export abstract class Select extends Session {
     const m = this._recall()
     const now = this._o.clock.now()
     const rank = (C: TransportClass) =>
-      (m.d && m.d[C.transportName] > now ? 10 : 0) + (C.transportName == m.t ? -10 : 0) + this._classes.indexOf(C)
+      (m.d && m.d[C.transportName] > now ? 20 : 0) + (C.transportName == m.t ? -10 : 0) + this._classes.indexOf(C)
     const list = this._classes.slice().sort((a, b) => rank(a) - rank(b))
     this._why = list[0] != this._classes[0] ? 'remembered' : 'preferred'
     return list
@@ -173,8 +173,8 @@ export abstract class Select extends Session {
     this._queue = []
     const rank = (x: Conn) => this._classes.indexOf(x.t.constructor as TransportClass)
     // Losers go, except a better transport of this session still on its way: it may be upgraded to.
-    for (const x of this._conns.slice()) if (x != c && x != this._act && (x.sid != c.sid || rank(x) > rank(c))) this._drop(x)
-    if (c != this._act) this._activate(c, this._act ? 'upgrade' : this._why)
+    for (const x of this._conns.slice()) if (x != c && x != this._act && (!x.sid || x.sid != this.sessionId || rank(x) > rank(c))) this._drop(x)
+    if (c != this._act) this._activate(c, this._act && this._act.s == 3 ? 'upgrade' : this._why)
     this._why = 'preferred'
     this._remember({ t: c.t.name })
     this._log('proven', c.t.name, 'rtt', this.rtt)

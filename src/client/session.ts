@@ -317,9 +317,11 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
   private _serverClose(c: Conn, code: number, reason: string): void {
     if (c.h && c.h.sid != this.sessionId) return this._drop(c)
     if (!isResumable(code)) return this._finish(code, reason, true)
-    // Not resumable (expired, overflowed, server going away): start a new session.
+    // Not resumable (expired, overflowed, server going away): start a new session. A server
+    // that merely does not know the session is up, so that is retried at once.
     this.sessionId = null
     this._had = true
+    if (code == 4001) this._attempts = 0
     for (const x of this._conns.slice()) this._drop(x)
     this._act = undefined
     this._lost(c, 'session-closed-' + code)

@@ -342,7 +342,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     const now = Date.now()
     for (const s of this.sessions.values()) {
       const links = Object.values(s._links)
-      if (!s._heard && now - s._created > o.requestTimeout + o.sessionTtl / 4) s._finish(1000, 'abandoned')
+      if (!s._heard && now - s._created > o.requestTimeout) s._finish(1000, 'abandoned')
       else if (links.length) {
         if (now - s._lastIn > s._hb + o.heartbeatTimeout) {
           this._host.log('debug', 'heartbeat timeout', s.id)

@@ -200,12 +200,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   _detach(l: Link): void {
     if (this._links[l.name] != l) return
     delete this._links[l.name]
-    if (!Object.keys(this._links).length) {
-      this._detachedAt = Date.now()
-      // A session its client never spoke on was a racing loser: nobody will resume it. (A
-      // poll ends by design; the sweep ends unconfirmed polling sessions.)
-      if (!this._heard && l.name != 'polling') this._finish(1000, 'abandoned')
-    }
+    // A session its client never spoke on is invisible to the app and is ended by the sweep
+    // after `requestTimeout` (a racing loser, or a client cut right after the hello that will
+    // resume it within that time).
+    if (!Object.keys(this._links).length) this._detachedAt = Date.now()
   }
 
   /** Carry the session on this kind of link: resend everything unacknowledged on it. */

@@ -1,6 +1,6 @@
 // Gateway mode in real Chromium with Apache Tomcat 10's Jakarta WebSocket echo example as the
 // upstream: a server nobody here wrote, reached only through a gateway LifelineServer.
-import { TRANSPORTS, assert, bytesOf, cleanup, connect, ctl, equal, messages, next } from './helpers'
+import { TRANSPORTS, assert, bytesOf, cleanup, connect, equal, messages, next, proxy, type TestProxy } from './helpers'
 import { gateway, restartTomcat, stopTomcat, tomcat, type Gateway } from './tomcat'
 
 const UNICODE = 'ascii, Ünïcödé, 中文, עברית, emoji 😀🎉, nul \u0000, ' + '\ud83d\udca9'.repeat(3)
@@ -40,23 +40,22 @@ describe('gateway in front of Tomcat 10 (Jakarta WebSocket examples)', function 
   }
 
   it('through nginx without WebSocket upgrades, reaches Tomcat on a fallback transport', async function () {
-    const p = await ctl<{ available: boolean; why?: string; id: number; port: number }>('proxy', { kind: 'nginx-no-upgrade', port: gw.port })
-    if (!p.available) {
-      console.warn('SKIPPED: nginx-no-upgrade proxy: ' + p.why)
+    let p: TestProxy
+    try {
+      p = await proxy('nginx-no-upgrade', gw.port)
+    } catch (e) {
+      // nginx is installed for the proxy suite (`npm test -- proxy`); without it there is no proxy.
+      console.warn('SKIPPED: nginx-no-upgrade proxy: ' + (e as Error).message)
       return this.skip()
     }
-    try {
-      const ll = connect(`http://127.0.0.1:${p.port}/rt`, [...TRANSPORTS])
-      ll.binaryType = 'arraybuffer'
-      await next(ll, 'open', 20000)
-      assert(ll.transport != 'websocket', 'not on WebSocket: ' + ll.transport)
-      ll.send('via nginx')
-      ll.send(new Uint8Array([5, 4, 3]))
-      const got = await messages(ll, 2)
-      equal([got[0], await bytesOf(got[1])], ['via nginx', [5, 4, 3]])
-    } finally {
-      await ctl('proxyStop', { id: p.id })
-    }
+    const ll = connect(p.url, [...TRANSPORTS])
+    ll.binaryType = 'arraybuffer'
+    await next(ll, 'open', 20000)
+    assert(ll.transport != 'websocket', 'not on WebSocket: ' + ll.transport)
+    ll.send('via nginx')
+    ll.send(new Uint8Array([5, 4, 3]))
+    const got = await messages(ll, 2)
+    equal([got[0], await bytesOf(got[1])], ['via nginx', [5, 4, 3]])
   })
 
   it('stopping Tomcat closes the page with 4503 and a reason; a new page then gets 4502', async () => {

@@ -53,6 +53,26 @@ export async function server(opts: Record<string, unknown> = {}): Promise<TestSe
   return s
 }
 
+export interface TestProxy {
+  port: number
+  /** The Lifeline endpoint through the proxy: `http://127.0.0.1:<port>/rt`. */
+  url: string
+  stop(): Promise<unknown>
+}
+
+const proxied: TestProxy[] = []
+
+/**
+ * A proxy of `kind` (see test/support/proxies.mjs) in front of the server on `upstreamPort`;
+ * `opts` are the kind's options (`readTimeout`, `delayMs`, `cutAfterMs`).
+ */
+export async function proxy(kind: string, upstreamPort: number, opts: Record<string, unknown> = {}): Promise<TestProxy> {
+  const { port } = await ctl<{ port: number }>('proxy', { ...opts, kind, upstream: upstreamPort })
+  const p: TestProxy = { port, url: `http://127.0.0.1:${port}/rt`, stop: () => ctl('unproxy', { port }) }
+  proxied.push(p)
+  return p
+}
+
 const clients: Lifeline[] = []
 
 /** A client on one transport with test-friendly timings. */
@@ -68,9 +88,10 @@ export function connect(url: string, transport: Name | Name[], opts: LifelineOpt
   return ll
 }
 
-/** Close every client and server a test made. */
+/** Close every client, proxy and server a test made. */
 export async function cleanup(): Promise<void> {
   for (const c of clients.splice(0)) if (c.readyState < 2) c.close()
+  await Promise.all(proxied.splice(0).map((p) => p.stop().catch(() => undefined)))
   await Promise.all(started.splice(0).map((s) => ctl('forget', { id: s.id }).catch(() => undefined)))
 }
 

@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LifelineServer } from '../../dist/server.mjs'
 import { ensureTomcat, startTomcat, tomcatUnavailable } from './tomcat.mjs'
+import { startProxy, stopAllProxies } from './proxies.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -32,7 +33,8 @@ let nextId = 1
  * `upstream` it is a gateway and does nothing of its own with messages.
  */
 export function startServer(opts = {}) {
-  const { tls: useTls, port = 0, behaviour = opts.upstream ? 'relay' : 'echo', ...options } = opts
+  const { tls: useTls, port = 0, behaviour = opts.upstream ? 'relay' : 'echo', authToken, ...options } = opts
+  if (authToken) options.authenticate = (req, token) => (token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token })
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
     server.on('request', (req, res) => {
@@ -93,13 +95,6 @@ async function tomcatUp() {
   return { available: true, port: tomcat.port, echoUrl: tomcat.echoUrl }
 }
 
-/** Proxies from test/support/proxies.mjs, when that harness is present. */
-const proxies = new Map()
-async function proxyHarness() {
-  const file = join(root, 'test', 'support', 'proxies.mjs')
-  return existsSync(file) ? import('./proxies.mjs') : undefined
-}
-
 /** The control API: POST /<action> with a JSON body. */
 const actions = {
   async start(b) {
@@ -158,6 +153,22 @@ const actions = {
     }
     return { wrote: n }
   },
+  // Cut each session's connection in the middle of a frame: half a record, then the socket dies.
+  async cut(b) {
+    const rec = servers.get(b.id)
+    let n = 0
+    for (const s of sessionsOf(rec)) {
+      const l = s._links[s._active]
+      if (!l) continue
+      const sock = l.name == 'websocket' ? l.ws._socket : l._res.socket
+      if (!sock) continue
+      // A record header promising 100 bytes, and 3 of them (a WebSocket frame header likewise).
+      sock.write(l.name == 'websocket' ? Buffer.from([0x81, 100, 65, 66, 67]) : Buffer.from([0, 0, 0, 0, 100, 109, 65, 66]))
+      sock.destroy()
+      n++
+    }
+    return { cut: n }
+  },
   // Stop answering: the server keeps connections open but ignores everything (heartbeat tests).
   async mute(b) {
     const rec = servers.get(b.id)
@@ -197,26 +208,22 @@ const actions = {
     const rec = await startServer({ ...b, upstream })
     return { available: true, id: rec.id, port: rec.port, upstream }
   },
-  // startProxy(kind, port) of test/support/proxies.mjs, if that file exists.
+  // A proxy (test/support/proxies.mjs) in front of a server: { kind, upstream: port, ...opts }.
   async proxy(b) {
-    const harness = await proxyHarness()
-    if (!harness) return { available: false, why: 'test/support/proxies.mjs is not there yet' }
-    try {
-      const p = await harness.startProxy(b.kind, b.port, b.opts || {})
-      const id = nextId++
-      proxies.set(id, p)
-      return { available: true, id, port: p.port }
-    } catch (e) {
-      return { available: false, why: String((e && e.message) || e) }
-    }
+    const { kind, upstream, ...opts } = b
+    const p = await startProxy(kind, upstream, opts)
+    proxies.set(p.port, p)
+    return { port: p.port }
   },
-  async proxyStop(b) {
-    const p = proxies.get(b.id)
-    proxies.delete(b.id)
+  async unproxy(b) {
+    const p = proxies.get(b.port)
+    proxies.delete(b.port)
     if (p) await p.stop()
     return {}
   },
 }
+
+const proxies = new Map()
 
 /** Start the control server on a loopback port; resolves to its port. */
 export function startControl(port = 0) {
@@ -256,10 +263,10 @@ function servePage(req, res, file) {
 }
 
 export async function stopAll() {
+  proxies.clear()
+  await stopAllProxies()
   for (const rec of [...servers.values()]) await stopServer(rec)
   servers.clear()
-  for (const p of proxies.values()) await p.stop()
-  proxies.clear()
   if (tomcat) await tomcat.dispose()
   tomcat = tomcatStarting = undefined
 }

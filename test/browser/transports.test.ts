@@ -1,0 +1,112 @@
+// Transport-specific behaviour in Chromium: TLS, cuts mid-frame, many queued frames, pages from
+// other origins, a strict CSP, separate tabs.
+import { Lifeline } from '../../src/client/index'
+import { TRANSPORTS, assert, cleanup, connect, control, equal, messages, next, server, until } from './helpers'
+
+function frame(src: string): Promise<MessageEvent> {
+  return new Promise((resolve, reject) => {
+    const f = document.createElement('iframe')
+    const t = setTimeout(() => reject(new Error('no report from ' + src)), 30000)
+    const on = (e: MessageEvent) => {
+      if (e.source != f.contentWindow) return
+      clearTimeout(t)
+      removeEventListener('message', on)
+      f.remove()
+      resolve(e)
+    }
+    addEventListener('message', on)
+    f.src = src
+    document.body.appendChild(f)
+  })
+}
+
+describe('transports: specifics', function () {
+  afterEach(cleanup)
+
+  for (const t of TRANSPORTS) {
+    it(`${t}: echoes over TLS (https/wss with a certificate the test run made)`, async () => {
+      const s = await server({ tls: true })
+      assert(s.url.startsWith('https://'))
+      const ll = connect(s.url, t)
+      ll.binaryType = 'arraybuffer'
+      ll.send('over tls')
+      ll.send(new Uint8Array([1, 2, 3]))
+      const [a, b] = await messages(ll, 2)
+      equal(a, 'over tls')
+      equal(Array.from(new Uint8Array(b as ArrayBuffer)), [1, 2, 3])
+    })
+
+    it(`${t}: a connection cut in the middle of a frame loses nothing and repeats nothing`, async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      await next(ll, 'open')
+      for (let i = 0; i < 50; i++) ll.send('a' + i)
+      equal((await messages(ll, 50)).length, 50)
+      await until(async () => (await s.sessions()).sessions.some((x) => x.heard && x.transport), 5000, 'a link to cut')
+      const got = messages(ll, 100, 20000)
+      const reconnected = next(ll, 'reconnecting')
+      await fetch(control + '/cut', { method: 'POST', body: JSON.stringify({ id: s.id }) })
+      for (let i = 0; i < 50; i++) ll.send('b' + i)
+      await reconnected
+      await s.send('from server', 50)
+      const all = (await got) as string[]
+      equal(all.filter((m) => m[0] == 'b'), Array.from({ length: 50 }, (_, i) => 'b' + i))
+      equal(all.filter((m) => m.startsWith('from server')), Array.from({ length: 50 }, (_, i) => 'from server' + i))
+    })
+  }
+
+  it('polling: 1,000 frames queued while no poll is waiting arrive in one response, in order', async () => {
+    const s = await server()
+    const ll = connect(s.url, 'polling')
+    await next(ll, 'open')
+    await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'confirmed')
+    const got = messages(ll, 1000)
+    await s.send('q', 1000)
+    equal(await got, Array.from({ length: 1000 }, (_, i) => 'q' + i))
+  })
+
+  it('cross-origin with withCredentials: cookies go along only when asked; nothing needs them otherwise', async () => {
+    document.cookie = 'lifeline_token=cookie-secret; path=/'
+    try {
+      const s = await server({ authToken: 'cookie-secret', origins: [location.origin] })
+      for (const t of ['stream', 'polling'] as const) {
+        const yes = connect(s.url, t, { withCredentials: true })
+        yes.send('with cookie ' + t)
+        equal(await messages(yes, 1), ['with cookie ' + t])
+        const no = connect(s.url, t, { maxRetries: 0 })
+        const e = await next(no, 'close')
+        equal(e.code, 1008, 'without credentials the cookie is not sent: ' + e.reason)
+      }
+    } finally {
+      document.cookie = 'lifeline_token=; max-age=0; path=/'
+    }
+    const open = await server()
+    const ll = connect(open.url, 'polling')
+    ll.send('no cookies at all')
+    equal(await messages(ll, 1), ['no cookies at all'])
+  })
+
+  it("runs under a strict Content-Security-Policy (script-src 'self'): no eval, no inline, no JSONP", async () => {
+    const s = await server()
+    const e = await frame(control + '/page/csp.html#' + encodeURIComponent(s.url))
+    equal(e.data.lifelineCsp, { websocket: 'csp websocket', stream: 'csp stream', polling: 'csp polling' })
+    equal(e.data.violations, [])
+  })
+
+  for (const t of TRANSPORTS) {
+    it(`${t}: two tabs get separate sessions and never each other's messages`, async () => {
+      const s = await server()
+      const tab = (name: string) => frame(control + '/page/tab.html#' + encodeURIComponent([name, s.url, t].join('|')))
+      const [a, b] = await Promise.all([tab('A'), tab('B')])
+      for (const r of [a.data, b.data]) equal(r.got, Array.from({ length: 20 }, (_, i) => r.tab + ':' + i))
+      assert(a.data.sid && b.data.sid && a.data.sid != b.data.sid, 'separate sessions')
+    })
+  }
+
+  it('the CONNECTING/OPEN/CLOSING/CLOSED constants are on the class and on instances, like WebSocket', () => {
+    equal([Lifeline.CONNECTING, Lifeline.OPEN, Lifeline.CLOSING, Lifeline.CLOSED], [0, 1, 2, 3])
+    const ll = connect('http://127.0.0.1:9/rt', 'websocket', { maxRetries: 0 })
+    equal([ll.CONNECTING, ll.OPEN, ll.CLOSING, ll.CLOSED, ll.readyState], [0, 1, 2, 3, 0])
+    equal([ll.protocol, ll.binaryType, ll.url], ['', 'blob', 'http://127.0.0.1:9/rt'])
+  })
+})

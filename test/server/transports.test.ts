@@ -1,0 +1,169 @@
+// The server's HTTP transports over real sockets: polls, streams, uploads, and what repeated or
+// reordered requests do (they must be harmless).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { start, req, hello, until, ws } from './raw'
+
+/** Application texts in frames, batches expanded. */
+const texts = (frames: unknown[]): string[] =>
+  frames.flatMap((f) => (typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? (JSON.parse(f.slice(1)) as string[]) : []))
+
+async function pollSession(port: number) {
+  const first = await req(port, 'GET', 'v=1&t=polling&ack=0&o=1')
+  const sid = hello(first.frames).sid
+  // Confirm the session (the client's first frame) so the app sees it.
+  const post = await req(port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  assert.deepEqual(post.frames, ['q', 'a0'])
+  return sid
+}
+
+test('a poll is answered with every frame queued for the session, 1,000 of them, in one response', async () => {
+  const r = await start({}, false)
+  const sid = await pollSession(r.port)
+  await until(() => r.sessions.length == 1)
+  // Sent in separate ticks so they are not batched into one frame by the sender.
+  for (let i = 0; i < 1000; i++) {
+    r.sessions[0].send('n' + i)
+    if (i % 100 == 99) await new Promise((res) => setImmediate(res))
+  }
+  const poll = await req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=0`)
+  const got = texts(poll.frames)
+  assert.equal(got.length, 1000)
+  assert.deepEqual(got.slice(0, 3), ['n0', 'n1', 'n2'])
+  assert.equal(poll.frames[0], 's1')
+  // The same poll repeated (a browser re-sending a cut GET) gets the same frames again.
+  const again = await req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=0`)
+  assert.deepEqual(again.frames, poll.frames)
+  // With the cursor moved on, they are acknowledged and gone; the next poll waits.
+  const t0 = Date.now()
+  const after = req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=1000`)
+  await until(() => Object.keys(r.sessions[0]._links).length == 1)
+  assert.equal(r.sessions[0].bufferedAmount, 0)
+  r.sessions[0].send('later')
+  assert.deepEqual(texts((await after).frames), ['later'])
+  assert.ok(Date.now() - t0 < 2000)
+  await r.stop()
+})
+
+test('a second poll replaces the first: the first is answered empty, no polls stack up', async () => {
+  const r = await start({ pollHold: 20000 }, false)
+  const sid = await pollSession(r.port)
+  const first = req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=0`)
+  await until(() => Object.keys(r.sessions[0]._links).length == 1)
+  const second = req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=0`)
+  assert.deepEqual((await first).frames, [])
+  r.sessions[0].send('x')
+  assert.deepEqual(texts((await second).frames), ['x'])
+  await r.stop()
+})
+
+test('uploads reordered on the way are delivered in order; a repeated upload is delivered once', async () => {
+  const r = await start({}, false)
+  const sid = await pollSession(r.port)
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  const late = await req(r.port, 'POST', q, ['s3', 'mc', 'md'])
+  assert.equal(late.status, 200)
+  assert.deepEqual(r.received.get(r.sessions[0]), [], 'held until the gap is filled')
+  await req(r.port, 'POST', q, ['s1', 'ma', 'mb'])
+  await until(() => r.received.get(r.sessions[0])!.length == 4)
+  await req(r.port, 'POST', q, ['s1', 'ma', 'mb'])
+  const dup = await req(r.port, 'POST', q, ['s3', 'mc', 'md', 'me'])
+  assert.deepEqual(dup.frames, ['a5'])
+  assert.deepEqual(r.received.get(r.sessions[0]), ['a', 'b', 'c', 'd', 'e'])
+  await r.stop()
+})
+
+test('a stream carries the hello first, is marked unbufferable and uncacheable, and is recycled after streamMaxBytes', async () => {
+  const r = await start({ streamMaxBytes: 2000 }, false)
+  const chunks: string[] = []
+  const first = req(r.port, 'GET', 'v=1&t=stream&ack=0&o=1', undefined, {}, (fs) => chunks.push(...(fs as string[])))
+  await until(() => chunks.length > 0)
+  const sid = hello(chunks).sid
+  await req(r.port, 'POST', `v=1&t=stream&sid=${sid}&ack=0`, ['s1', 'u1'])
+  await until(() => r.sessions.length == 1)
+  for (let i = 0; i < 30; i++) {
+    r.sessions[0].send('x'.repeat(100) + i)
+    await new Promise((res) => setImmediate(res))
+  }
+  const res = await first
+  assert.equal(res.headers['x-accel-buffering'], 'no')
+  assert.equal(res.headers['content-type'], 'application/octet-stream')
+  assert.match(res.headers['cache-control']!, /no-store/)
+  const got = texts(res.frames)
+  assert.ok(got.length > 10 && got.length < 30, 'ended after about 2000 bytes: ' + got.length)
+  const next = await new Promise<string[]>((resolve) => {
+    const seen: string[] = []
+    req(r.port, 'GET', `v=1&t=stream&sid=${sid}&ack=${got.length}&o=1`, undefined, {}, (fs) => {
+      seen.push(...texts(fs))
+      if (seen.length == 30 - got.length) resolve(seen)
+    })
+  })
+  assert.equal(next[0], 'x'.repeat(100) + got.length, 'the reopened stream continues exactly where the cursor says')
+  await r.stop()
+})
+
+test('limits at their edges: message size, POST body size, frames per POST', async () => {
+  const r = await start({ maxMessageSize: 100, maxPostBytes: 1000, maxFramesPerPost: 5 }, false)
+  const c = ws(r.port)
+  await c.hello()
+  c.sock.send('u1')
+  c.sock.send('s1')
+  c.sock.send('m' + 'x'.repeat(100))
+  await until(() => r.received.size == 1 && r.received.get(r.sessions[0])!.length == 1)
+  c.sock.send('m' + 'x'.repeat(101))
+  await c.until((f) => typeof f == 'string' && f.startsWith('c1009'))
+  const sid = await pollSession(r.port)
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  assert.equal((await req(r.port, 'POST', q, ['s1', 'ma', 'mb', 'mc', 'md'])).status, 200, '5 frames is the limit')
+  assert.equal((await req(r.port, 'POST', q, ['s5', 'ma', 'mb', 'mc', 'md', 'me'])).status, 413)
+  const sid2 = await pollSession(r.port)
+  assert.equal((await req(r.port, 'POST', `v=1&t=polling&sid=${sid2}&ack=0`, Buffer.alloc(1001))).status, 413)
+  await r.stop()
+})
+
+test('session limits: in total (1013, retry later) and per address (4029)', async () => {
+  const total = await start({ maxSessions: 2 })
+  await ws(total.port).hello()
+  await ws(total.port).hello()
+  const third = ws(total.port)
+  await third.until((f) => f === 'c1013 server full, try again later')
+  await total.stop()
+  const per = await start({ maxSessionsPerAddress: 1 })
+  await ws(per.port).hello()
+  const p = await req(per.port, 'GET', 'v=1&t=polling&ack=0&o=1')
+  assert.equal(p.frames[0], 'c4029 too many sessions from this address')
+  await per.stop()
+})
+
+test('a client that never acknowledges is closed with 4000 once its bound is reached', async () => {
+  const r = await start({ maxBufferedAmount: 10000 }, false)
+  const c = ws(r.port)
+  await c.hello()
+  c.sock.send('u1')
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  let sent = 0
+  while (s.send('y'.repeat(1000))) sent++
+  assert.equal(sent, 10)
+  assert.ok(s.closed)
+  await c.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  await r.stop()
+})
+
+test('a silent client is disconnected after heartbeat + timeout; the session waits sessionTtl, then expires with 4001', async () => {
+  const r = await start({ heartbeatInterval: 1000, heartbeatTimeout: 500, sessionTtl: 1500, sweepInterval: 100 })
+  const c = ws(r.port, 'v=1&t=websocket&ack=0&o=1&hb=1000')
+  await c.hello()
+  c.sock.send('u1')
+  await until(() => r.sessions.length == 1)
+  const closes: number[] = []
+  r.sessions[0].on('close', (code) => closes.push(code))
+  await c.until((f) => f === 'p', 3000)
+  await c.closed
+  assert.equal(r.ll.sessions.size, 1, 'kept for a resume')
+  await until(() => closes.length == 1, 4000)
+  assert.deepEqual(closes, [4001])
+  const resumeLate = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${r.sessions[0].id}`)
+  await resumeLate.until((f) => typeof f == 'string' && f.startsWith('c4001'))
+  await r.stop()
+})
