@@ -7,6 +7,7 @@ import type { LifelineOptions } from './options'
 import { PollingTransport } from './transports/polling'
 import { StreamTransport } from './transports/stream'
 import { WebSocketTransport } from './transports/websocket'
+import { PlainTransport } from './transports/plain'
 
 /**
  * A connection to a Lifeline server with every transport: WebSocket first, HTTP streaming and
@@ -18,12 +19,14 @@ import { WebSocketTransport } from './transports/websocket'
  * ll.send('hello')
  */
 export class Lifeline extends LifelineCore {
-  constructor(url: string, options?: LifelineOptions) {
-    super(url, options, [WebSocketTransport, StreamTransport, PollingTransport])
+  constructor(url: string, options: LifelineOptions = {}) {
+    // Plain mode: a plain WebSocket server can neither fall back nor resume.
+    const plain = options.plain ? { transports: [PlainTransport], resume: false, storage: null } : {}
+    super(url, Object.assign({}, options, plain), [WebSocketTransport, StreamTransport, PollingTransport])
   }
 }
 
-export { LifelineCore, WebSocketTransport, StreamTransport, PollingTransport }
+export { LifelineCore, WebSocketTransport, StreamTransport, PollingTransport, PlainTransport }
 export { LifelineError } from '../protocol/errors'
 export type { ErrorCode } from '../protocol/errors'
 export type { DiagnoseReport, DiagnoseResult } from './lifeline'

@@ -64,8 +64,15 @@ export interface LifelineOptions {
   withCredentials?: boolean
   /** A token for the server's `authenticate` hook, sent as the `token` query parameter; a function is called before each connection. */
   token?: string | (() => string | Promise<string>)
-  /** Talk to a plain WebSocket server: no Lifeline protocol, no fallback, no resume. @default false */
+  /** Talk to a plain WebSocket server: no Lifeline protocol, no fallback, no resume (README "Plain mode"). @default false */
   plain?: boolean
+  /**
+   * Plain mode: a message to send every `heartbeatInterval` as an application-level ping; any
+   * message from the server then counts as a sign of life, and silence past
+   * `heartbeatTimeout` as a dead connection. Without it, plain mode relies on the browser's
+   * own close events.
+   */
+  plainPing?: string
   /** The WebSocket constructor. @default globalThis.WebSocket */
   WebSocket?: typeof WebSocket
   /** The fetch function. @default globalThis.fetch */

@@ -116,7 +116,9 @@ export abstract class Select extends Session {
     if (!C) return
     // Why the one before did not win yet, should this one win.
     const prev = this._conns[this._conns.length - 1]
-    if (prev) this._why = prev.t.name + (prev.s == 0 ? '-hung' : prev.s == 1 && prev.t.name != 'websocket' ? '-buffered' : '-silent')
+    // A stream with nothing to show while the next transport is needed is being held by
+    // something that buffers (proxies may hold even the response headers).
+    if (prev) this._why = prev.t.name + (prev.t.name == 'stream' && prev.s < 2 ? '-buffered' : prev.s == 0 ? '-hung' : '-silent')
     this._launch(C)
     if (this._queue.length) this._raceT = o.clock.setTimeout(() => this._launchNext(), o.raceDelay + this.rtt)
   }

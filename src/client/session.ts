@@ -79,6 +79,8 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
       withCredentials: o.withCredentials,
       maxMessageSize: o.maxMessageSize,
       clock: o.clock,
+      heartbeat: o.heartbeatInterval,
+      plainPing: o.plainPing,
     }
   }
 

@@ -250,7 +250,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (ask.sid) {
       const s = this.sessions.get(ask.sid)
       if (s && s.origin == ask.origin) {
-        s._hb = ask.hb
+        // Only a connection-opening request asks for a heartbeat; later polls keep what it asked.
+        if (ask.opening) s._hb = ask.hb
         return s
       }
       const tomb = this._tomb.get(ask.sid)

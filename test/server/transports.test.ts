@@ -167,3 +167,15 @@ test('a silent client is disconnected after heartbeat + timeout; the session wai
   await resumeLate.until((f) => typeof f == 'string' && f.startsWith('c4001'))
   await r.stop()
 })
+
+test('regression: a later poll keeps the heartbeat its opening request asked for (a proxy timeout learned by the client)', async () => {
+  const r = await start({}, false)
+  const first = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1&hb=1500')
+  const sid = hello(first.frames).sid
+  assert.equal(hello(first.frames).hb, 1500)
+  const t0 = Date.now()
+  await req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=0`)
+  const held = Date.now() - t0
+  assert.ok(held >= 1400 && held < 3000, 'held ' + held + ' ms, not the 25 s default')
+  await r.stop()
+})

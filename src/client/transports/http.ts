@@ -73,7 +73,9 @@ export abstract class HttpTransport extends Transport {
     const finish = (ok: boolean) => {
       if (over) return
       over = true
-      this._last = ctx.clock.now()
+      // Only an answer counts as life: a failed request must leave the idle time measurable, so
+      // a proxy's read timeout can be learned from it.
+      if (ok) this._last = ctx.clock.now()
       if (!this._done) done(ok && !parser.pending, got)
     }
     const fetch = ctx.fetch

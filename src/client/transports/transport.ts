@@ -11,6 +11,10 @@ export interface TransportContext {
   withCredentials: boolean
   maxMessageSize: number
   clock: Clock
+  /** Heartbeat interval, ms (plain mode pings on it). */
+  heartbeat: number
+  /** Plain mode: an application message to send as a ping every heartbeat interval. */
+  plainPing?: string
 }
 
 /** Events every transport emits; a transport never retries: it reports, the session decides. */

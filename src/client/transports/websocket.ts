@@ -11,7 +11,7 @@ import { Transport, type TransportContext } from './transport'
 export class WebSocketTransport extends Transport {
   static readonly transportName = 'websocket'
   readonly name = 'websocket'
-  private _ws!: WebSocket
+  /** @internal */ _ws!: WebSocket
 
   static isSupported(ctx: TransportContext): boolean {
     return !!ctx.WebSocket
