@@ -1,6 +1,5 @@
 // Plain mode (`{ plain: true }`): a Lifeline client straight to a plain WebSocket server, here
-// Tomcat 10's Jakarta WebSocket echo example. Plain mode itself is another engineer's work in
-// src/client; until it lands these tests fail.
+// Tomcat 10's Jakarta WebSocket echo example, a server that knows nothing of Lifeline.
 import { Lifeline } from '../../src/client/index'
 import { assert, bytesOf, equal, messages, next } from './helpers'
 import { restartTomcat, stopTomcat, tomcat, type Tomcat } from './tomcat'
