@@ -65,6 +65,8 @@ async function main() {
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
   // Without nginx the fault proxies still run; every nginx test fails, saying how to install it.
   if (want('proxy') && !ensure(['nginx'], () => !!nginxBinary())) record('nginx', { passed: 0, failed: 1 })
+  // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
+  if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat()) console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
 
   console.log('[test] building')

@@ -5,8 +5,15 @@ import type { ServerSession } from './session'
 /** What `authenticate` resolves to. */
 export type AuthResult = { ok: true; data?: unknown } | { ok: false; status?: number; reason?: string }
 
-/** Gateway mode: where each session's plain WebSocket goes. */
-export type Upstream = string | ((session: ServerSession) => string | { url: string; headers?: Record<string, string> })
+/**
+ * Gateway mode: where one session's plain WebSocket goes. A bare URL forwards the browser's
+ * `cookie` and `authorization` headers, its origin and `X-Forwarded-For`; with `headers`
+ * exactly those are sent instead (docs/gateway.md "Headers").
+ */
+export type UpstreamTarget = string | { url: string; headers?: Record<string, string> }
+
+/** Gateway mode: a `ws(s)://` URL, or a function of the session (may be async) giving one. */
+export type Upstream = string | ((session: ServerSession) => UpstreamTarget | Promise<UpstreamTarget>)
 
 /** Where the server logs; `console` fits. Session ids are never logged below `debug`. */
 export interface ServerLogger {
@@ -35,8 +42,16 @@ export interface ServerOptions {
   origins?: string[] | '*' | ((origin: string, req: IncomingMessage) => boolean)
   /** Run before a connection is accepted (token from `?token=`, a header or a cookie). */
   authenticate?: (req: IncomingMessage, token: string | null) => AuthResult | Promise<AuthResult>
-  /** Gateway mode: relay each session to this plain WebSocket server. */
+  /**
+   * Gateway mode: relay each session to its own plain WebSocket to this server (docs/gateway.md).
+   * @example new LifelineServer({ server, path: '/rt', upstream: 'ws://127.0.0.1:9000/chat' })
+   */
   upstream?: Upstream
+  /**
+   * Gateway mode: bytes waiting to be written to an upstream after which the session holds the
+   * browser's messages unacknowledged, until they fall to a quarter of it. @default 1048576
+   */
+  upstreamHighWaterMark?: number
   /** Largest application message, bytes. @default 4194304 */
   maxMessageSize?: number
   /** Unacknowledged bytes kept per session before it is closed with 4000. @default 16777216 */
@@ -87,6 +102,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   streamMaxBytes: 1048576,
   requestTimeout: 10000,
   sweepInterval: 1000,
+  upstreamHighWaterMark: 1048576,
 })
 
 /** @internal */

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { encode, Parser } from '../protocol/envelope'
+import { checkUpstream, relay } from './gateway'
 import { closeFrame, T, VERSION, type Frame, type Hello } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { ServerSession, type SessionHost } from './session'
@@ -60,6 +61,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions = {}) {
     super()
     const o = (this.o = Object.assign({}, SERVER_DEFAULTS, options) as ServerResolved)
+    if (o.upstream) checkUpstream(o.upstream)
     o.maxPostBytes = options.maxPostBytes || o.maxMessageSize + 1048576
     this._wss.options.maxPayload = o.maxMessageSize + 65536
     const log = o.logger === undefined ? null : o.logger
@@ -70,7 +72,10 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         this._total += n
         return true
       },
-      confirm: (s) => this.emit('connection', s),
+      confirm: (s) => {
+        if (o.upstream) relay(s, o.upstream, this._host)
+        this.emit('connection', s)
+      },
       gone: (s, code, reason) => {
         if (this.sessions.get(s.id) != s) return
         this.sessions.delete(s.id)

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LifelineServer } from '../../dist/server.mjs'
+import { ensureTomcat, startTomcat, tomcatUnavailable } from './tomcat.mjs'
 import { startProxy, stopAllProxies } from './proxies.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -27,9 +28,12 @@ export function certificate() {
 const servers = new Map()
 let nextId = 1
 
-/** Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. */
+/**
+ * Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. With
+ * `upstream` it is a gateway and does nothing of its own with messages.
+ */
 export function startServer(opts = {}) {
-  const { tls: useTls, port = 0, behaviour = 'echo', authToken, ...options } = opts
+  const { tls: useTls, port = 0, behaviour = opts.upstream ? 'relay' : 'echo', authToken, ...options } = opts
   if (authToken) options.authenticate = (req, token) => (token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token })
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
@@ -111,6 +115,16 @@ function numbered(i, kind, max) {
   for (let k = 4; k < b.length; k++) b[k] = (i + k) & 255
   if (kind == 'mixed' && i % 2) return `n:${i}:` + 'x'.repeat(Math.max(0, size - 20))
   return b
+}
+
+/** One Tomcat for the whole browser run, started on first use (test/support/tomcat.mjs). */
+let tomcat
+let tomcatStarting
+async function tomcatUp() {
+  if (!ensureTomcat({ quiet: true })) return { available: false, why: tomcatUnavailable() }
+  if (!tomcat) tomcat = await (tomcatStarting = tomcatStarting || startTomcat())
+  else if (!tomcat.running) await tomcat.restart()
+  return { available: true, port: tomcat.port, echoUrl: tomcat.echoUrl }
 }
 
 /** The control API: POST /<action> with a JSON body. */
@@ -222,6 +236,29 @@ const actions = {
     tick()
     return {}
   },
+  // Tomcat 10 with its WebSocket examples: start (or reuse), stop by pid, restart on its port.
+  async tomcat() {
+    return tomcatUp()
+  },
+  async tomcatStop() {
+    if (tomcat) await tomcat.stop()
+    return {}
+  },
+  async tomcatRestart() {
+    if (tomcat) await tomcat.restart()
+    return tomcatUp()
+  },
+  // A gateway LifelineServer relaying to `upstream`, by default Tomcat's echo endpoint.
+  async gateway(b) {
+    let upstream = b.upstream
+    if (!upstream) {
+      const t = await tomcatUp()
+      if (!t.available) return t
+      upstream = t.echoUrl
+    }
+    const rec = await startServer({ ...b, upstream })
+    return { available: true, id: rec.id, port: rec.port, upstream }
+  },
   // A proxy (test/support/proxies.mjs) in front of a server: { kind, upstream: port, ...opts }.
   async proxy(b) {
     const { kind, upstream, ...opts } = b
@@ -285,4 +322,6 @@ export async function stopAll() {
   await stopAllProxies()
   for (const rec of [...servers.values()]) await stopServer(rec)
   servers.clear()
+  if (tomcat) await tomcat.dispose()
+  tomcat = tomcatStarting = undefined
 }
