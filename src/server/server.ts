@@ -52,7 +52,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _total = 0
   private _perAddress = new Map<string, number>()
   /** Ended sessions' close frames, so a late request learns the code instead of a guess. */
-  private _tomb = new Map<string, [string, number]>()
+  private _tomb = new Map<string, [Frame[], number]>()
   private _sweepT: NodeJS.Timeout
   private _host: SessionHost
   private _onRequest?: (req: IncomingMessage, res: ServerResponse) => void
@@ -76,13 +76,13 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (o.upstream) relay(s, o.upstream, this._host)
         this.emit('connection', s)
       },
-      gone: (s, code, reason) => {
+      gone: (s, code, reason, last) => {
         if (this.sessions.get(s.id) != s) return
         this.sessions.delete(s.id)
         const n = (this._perAddress.get(s.remoteAddress) || 1) - 1
         if (n) this._perAddress.set(s.remoteAddress, n)
         else this._perAddress.delete(s.remoteAddress)
-        this._tomb.set(s.id, [closeFrame(code, reason), Date.now()])
+        this._tomb.set(s.id, [last, Date.now()])
       },
       log: (level, ...args) => log && log[level]('[lifeline]', ...args),
     }
@@ -138,8 +138,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       clearTimeout(timer)
       if (socket.destroyed) return
       this._wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        if (typeof got == 'string') {
-          ws.send(got)
+        if (Array.isArray(got)) {
+          for (const f of got) ws.send(f, { binary: typeof f != 'string' })
           return ws.close(1000)
         }
         ws.send(T.Open + JSON.stringify(this._hello(got, 'websocket')))
@@ -224,19 +224,19 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     return !!ask || req.method == 'OPTIONS' || (this._fail(res, 400, 'bad request'), false)
   }
 
-  private _fail(res: ServerResponse, status: number, reason: string, frame?: Frame): void {
+  private _fail(res: ServerResponse, status: number, reason: string, frames?: Frame[]): void {
     if (res.headersSent) return void res.end()
-    res.writeHead(status, { 'Content-Type': frame ? 'application/octet-stream' : 'text/plain' })
-    res.end(frame ? encode([frame]) : reason)
+    res.writeHead(status, { 'Content-Type': frames ? 'application/octet-stream' : 'text/plain' })
+    res.end(frames ? encode(frames) : reason)
   }
 
   /**
    * Find or make the session a connection asks for. Resolves to the session, or to the close
    * frame to answer with (unknown or ended session, limits, authentication refused).
    */
-  private async _session(req: IncomingMessage, ask: Ask): Promise<ServerSession | string> {
+  private async _session(req: IncomingMessage, ask: Ask): Promise<ServerSession | Frame[]> {
     const o = this.o
-    if (this._closed) return closeFrame(1001, 'server shutting down')
+    if (this._closed) return [closeFrame(1001, 'server shutting down')]
     if (ask.opening && o.authenticate) {
       let r
       try {
@@ -244,7 +244,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       } catch (e) {
         r = { ok: false as const, reason: 'authentication failed' }
       }
-      if (!r.ok) return closeFrame(1008, r.reason || 'unauthorized')
+      if (!r.ok) return [closeFrame(1008, r.reason || 'unauthorized')]
       ;(req as { lifelineData?: unknown }).lifelineData = r.data
     }
     if (ask.sid) {
@@ -255,11 +255,11 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         return s
       }
       const tomb = this._tomb.get(ask.sid)
-      return tomb && s === undefined ? tomb[0] : closeFrame(4001, 'session unknown or expired')
+      return tomb && s === undefined ? tomb[0] : [closeFrame(4001, 'session unknown or expired')]
     }
-    if (this.sessions.size >= o.maxSessions) return closeFrame(1013, 'server full, try again later')
+    if (this.sessions.size >= o.maxSessions) return [closeFrame(1013, 'server full, try again later')]
     const n = this._perAddress.get(ask.address) || 0
-    if (n >= o.maxSessionsPerAddress) return closeFrame(4029, 'too many sessions from this address')
+    if (n >= o.maxSessionsPerAddress) return [closeFrame(4029, 'too many sessions from this address')]
     const s = new ServerSession(randomBytes(16).toString('base64url'), ask.address, req.headers, ask.origin, ask.resume, this._host)
     s.data = (req as { lifelineData?: unknown }).lifelineData
     s._hb = ask.hb
@@ -277,7 +277,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
     this._session(req, ask).then((got) => {
       if (res.writableEnded || req.destroyed) return
-      if (typeof got == 'string') return this._fail(res, 200, '', got)
+      if (Array.isArray(got)) return this._fail(res, 200, '', got)
       got._lastIn = Date.now()
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' })
       const hello = ask.opening ? [T.Open + JSON.stringify(this._hello(got, ask.t))] : []
@@ -299,7 +299,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (!s || s.origin != ask.origin) {
       const tomb = ask.sid && this._tomb.get(ask.sid)
       req.resume()
-      return this._fail(res, 404, 'session unknown', tomb ? tomb[0] : closeFrame(4001, 'session unknown or expired'))
+      // Only the close frame: data still owed goes down a GET, which carries the cursor.
+      return this._fail(res, 404, 'session unknown', [tomb ? tomb[0][tomb[0].length - 1] : closeFrame(4001, 'session unknown or expired')])
     }
     const frames: Frame[] = []
     let size = 0

@@ -24,7 +24,8 @@ export interface SessionHost {
   confirm(s: ServerSession): void
   /** Account bytes across sessions; false when the total bound would be crossed. */
   reserve(n: number): boolean
-  gone(s: ServerSession, code: number, reason: string): void
+  /** The session ended; `last` is what a late request for it is answered with. */
+  gone(s: ServerSession, code: number, reason: string, last: Frame[]): void
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
 }
 
@@ -160,12 +161,18 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    */
   close(code = 1000, reason = ''): void {
     if (this.closed) return
-    this._control([closeFrame(code, reason)])
-    this._finish(code, reason)
+    // What was sent before close() goes first; a client away at this moment (or between polls)
+    // gets it, and then the close, when it comes back (PROTOCOL.md "Closing").
+    this._flush()
+    const bye = closeFrame(code, reason)
+    this._control([bye])
+    const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._dlv, hb: this._hb, max: this._host.o.maxMessageSize })
+    const last = this.reliable && this._out.length ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
+    this._finish(code, reason, last)
   }
 
   /** @internal */
-  _finish(code: number, reason: string): void {
+  _finish(code: number, reason: string, last: Frame[] = [closeFrame(code, reason)]): void {
     if (this.closed) return
     this.closed = true
     clearTimeout(this._ackT)
@@ -174,7 +181,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this._host.reserve(-this.bufferedAmount)
     this._out = []
     this._parked.clear()
-    this._host.gone(this, code, reason)
+    this._host.gone(this, code, reason, last)
     this.emit('close', code, reason)
   }
 
@@ -227,6 +234,21 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this._ackT = undefined
     }
     if (this._sent == 0 && this._out.length) frames.push(T.Seq + this._base)
+    frames.push(...this._frames(this._sent))
+    this._sent = this._out.length
+    if (!frames.length) return
+    l.write(frames)
+    this._lastOut = Date.now()
+    if (!this.reliable) {
+      this._base += this._out.length
+      this._out = []
+      this._sent = 0
+    }
+  }
+
+  /** Frames for the queued messages from index `from`, consecutive texts batched. */
+  private _frames(from: number): Frame[] {
+    const frames: Frame[] = []
     let texts: string[] = []
     let chars = 0
     const batch = () => {
@@ -234,7 +256,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       texts = []
       chars = 0
     }
-    for (let i = this._sent; i < this._out.length; i++) {
+    for (let i = from; i < this._out.length; i++) {
       const d = this._out[i].d
       if (typeof d == 'string') {
         if (chars + d.length > 16384) batch()
@@ -246,15 +268,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       }
     }
     batch()
-    this._sent = this._out.length
-    if (!frames.length) return
-    l.write(frames)
-    this._lastOut = Date.now()
-    if (!this.reliable) {
-      this._base += this._out.length
-      this._out = []
-      this._sent = 0
-    }
+    return frames
   }
 
   /** The client has everything up to `n`. @internal */
