@@ -147,12 +147,14 @@ export abstract class Select extends Session {
 
   /** @internal */
   _hello(c: Conn, h: Hello): void {
+    // A stream reopened after the server recycled it says hello again: same session, carry on.
+    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack) : this._bad(c, 'hello for another session')
     // A candidate opened for another session than the current one: say goodbye so the server
     // does not keep a session nobody will use.
     if (c.sid != (this.sessionId || undefined) || (c.sid && h.sid != c.sid)) return this._drop(c, true)
     c.h = h
     c.s = 2
-    c.t.sid = h.sid
+    c.sid = c.t.sid = h.sid
     if (!this.sessionId) {
       this.sessionId = h.sid
       if (this._had) {

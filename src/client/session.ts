@@ -120,8 +120,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     this._flushing = false
     const c = this._act
     if (!c) return
-    // Acks ride along with data where there is some.
-    const frames: Frame[] = this._rcv != this._ackd && this._sent < this._out.length && this._o.resume && c.t.name != 'polling' ? [T.Ack + (this._ackd = this._rcv)] : []
+    const frames: Frame[] = []
     const first = this._base + this._sent
     let texts: string[] = []
     let chars = 0
@@ -131,8 +130,20 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
       chars = 0
     }
     let i = this._sent
+    let bytes = 0
+    let from = first
     for (; i < this._out.length; i++) {
       const d = this._out[i].d
+      // Hand over at most about 256 KiB or 1,000 messages at a time: an HTTP transport may
+      // start a new POST body there, so a long queue (built up offline) never makes one body
+      // the server refuses.
+      if (bytes > 262144 || this._base + i - from >= 1000) {
+        batch()
+        c.t.send(frames.splice(0), from)
+        from = this._base + i
+        bytes = 0
+      }
+      bytes += this._out[i].n
       if (typeof d == 'string') {
         // Batches stay small enough for any server's frame limit (PROTOCOL.md "Batches").
         if (chars + d.length > 16384) batch()
@@ -146,7 +157,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     batch()
     this._sent = i
     this._hi = Math.max(this._hi, this._base + i - 1)
-    if (frames.length) c.t.send(frames, first)
+    if (frames.length) c.t.send(frames, from)
     if (!this._o.resume) this._acked(this._base + i - 1)
   }
 
@@ -308,8 +319,8 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     this._lost(c, reason)
   }
 
-  /** A malformed frame: report it, drop that connection, recover on another. */
-  private _bad(c: Conn | undefined, what: string): void {
+  /** A malformed frame: report it, drop that connection, recover on another. @internal */
+  _bad(c: Conn | undefined, what: string): void {
     this._error('LL_ERR_PROTOCOL', 'protocol error from server: ' + what)
     c = c || this._act
     if (c) this._fail(c, 'protocol-error')

@@ -62,7 +62,7 @@ export interface ServerOptions {
   maxSessions?: number
   /** Sessions per remote address; more are refused with 4029 / HTTP 429. @default 1000 */
   maxSessionsPerAddress?: number
-  /** Largest POST body, bytes; more gets HTTP 413. @default maxMessageSize + 1 MiB */
+  /** Largest POST body, bytes; more gets HTTP 413. Clients keep bodies under 1 MiB plus one message. @default maxMessageSize + 2 MiB */
   maxPostBytes?: number
   /** Most frames in one POST; more gets HTTP 413. @default 10000 */
   maxFramesPerPost?: number

@@ -62,7 +62,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     super()
     const o = (this.o = Object.assign({}, SERVER_DEFAULTS, options) as ServerResolved)
     if (o.upstream) checkUpstream(o.upstream)
-    o.maxPostBytes = options.maxPostBytes || o.maxMessageSize + 1048576
+    o.maxPostBytes = options.maxPostBytes || o.maxMessageSize + 2097152
     this._wss.options.maxPayload = o.maxMessageSize + 65536
     const log = o.logger === undefined ? null : o.logger
     this._host = {

@@ -79,6 +79,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   private _heldBytes = 0
   private _drainWanted = false
   private _useK = 0
+  /** The next flush starts with a sequence marker (the link is new or was switched to). */
+  private _resend = false
   private _flushing = false
   private _ackT?: NodeJS.Timeout
 
@@ -218,6 +220,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this._active != name) this.emit('transport', name)
     this._active = name
     this._sent = 0
+    this._resend = true
     this._flush()
   }
 
@@ -227,13 +230,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const l = this._links[this._active!]
     if (!l || !l.ready() || this.closed) return
     const frames: Frame[] = this._later.splice(0)
-    // Acks ride along with data: the client learns at once what arrived.
-    if (this._dlv != this._ackd && this.reliable && this._sent < this._out.length) {
-      frames.push(T.Ack + (this._ackd = this._dlv))
-      clearTimeout(this._ackT)
-      this._ackT = undefined
+    // After (re)activation the sequence restarts from the oldest unacknowledged message.
+    if (this._resend && this._sent < this._out.length) {
+      frames.push(T.Seq + (this._base + this._sent))
+      this._resend = false
     }
-    if (this._sent == 0 && this._out.length) frames.push(T.Seq + this._base)
     frames.push(...this._frames(this._sent))
     this._sent = this._out.length
     if (!frames.length) return

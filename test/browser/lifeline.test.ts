@@ -106,6 +106,7 @@ for (const t of TRANSPORTS) {
       await next(ll, 'open')
       ll.send('before')
       equal(await messages(ll, 1), ['before'])
+      await until(() => ll.bufferedAmount == 0, 5000, 'the server acknowledged it')
       await s.stop()
       await next(ll, 'reconnecting')
       ll.send('while down 1')

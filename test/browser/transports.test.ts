@@ -110,3 +110,43 @@ describe('transports: specifics', function () {
     equal([ll.protocol, ll.binaryType, ll.url], ['', 'blob', 'http://127.0.0.1:9/rt'])
   })
 })
+
+describe('transports: regressions', function () {
+  afterEach(cleanup)
+
+  it('stream: a response recycled by the server (streamMaxBytes) reopens on the same session, again and again', async () => {
+    const s = await server({ streamMaxBytes: 4000 })
+    const ll = connect(s.url, 'stream')
+    await next(ll, 'open')
+    await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'confirmed')
+    const closes: unknown[] = []
+    ll.on('close', (e) => closes.push(e))
+    const got = messages(ll, 400)
+    for (let i = 0; i < 4; i++) await s.send('x'.repeat(100) + ':' + i + ':', 100)
+    const all = (await got) as string[]
+    equal(all.length, 400)
+    equal(closes, [])
+    equal(ll.state, 'open')
+    equal((await s.sessions()).sessions.length, 1, 'one session throughout')
+  })
+
+  for (const t of ['stream', 'polling'] as const) {
+    it(`${t}: 6 MiB queued while disconnected goes up in POST bodies the server accepts`, async () => {
+      const s = await server()
+      const ll = connect(s.url, t)
+      ll.binaryType = 'arraybuffer'
+      await next(ll, 'open')
+      await s.stop()
+      await next(ll, 'reconnecting')
+      const chunk = new Uint8Array(64 * 1024)
+      for (let i = 0; i < 96; i++) ll.send(chunk.map((_, k) => (i + k) & 255))
+      for (let i = 0; i < 2000; i++) ll.send('small ' + i)
+      const got = messages(ll, 2096, 60000)
+      await s.restart()
+      const all = await got
+      equal(all.filter((m) => typeof m == 'string').length, 2000)
+      equal((all[95] as ArrayBuffer).byteLength, 65536)
+      equal(new Uint8Array(all[95] as ArrayBuffer)[1], (95 + 1) & 255)
+    })
+  }
+})

@@ -11,7 +11,7 @@ type Abort = () => void
  * envelope as bytes arrive.
  */
 export abstract class HttpTransport extends Transport {
-  private _body: Frame[] = []
+  private _bodies: { f: Frame[]; n: number }[] = []
   private _posting?: Abort
   /** The download in flight. @internal */
   _get?: Abort
@@ -23,9 +23,16 @@ export abstract class HttpTransport extends Transport {
 
   send(frames: Frame[], seq: number): void {
     // Each POST names the sequence number of its first message, so a repeated or reordered POST
-    // can be deduplicated by the server (PROTOCOL.md "Uploads").
-    if (!this._body.length) this._body.push(T.Seq + seq)
-    this._body.push(...frames)
+    // can be deduplicated by the server (PROTOCOL.md "Uploads"). A body past 512 KiB takes no
+    // more: what follows waits for a POST of its own.
+    let b = this._bodies[this._bodies.length - 1]
+    // Sizes count worst-case UTF-8 and the record header, frames are capped too: the server's
+    // maxPostBytes and maxFramesPerPost defaults leave room for this plus one largest message.
+    if (!b || b.n > 524288 || b.f.length > 4000) this._bodies.push((b = { f: [T.Seq + seq], n: 0 }))
+    for (const f of frames) {
+      b.f.push(f)
+      b.n += 5 + (typeof f == 'string' ? 3 : 1) * f.length
+    }
     if (!this._posting) this._post()
   }
 
@@ -35,18 +42,13 @@ export abstract class HttpTransport extends Transport {
   }
 
   private _post(): void {
-    const body = this._body
-    this._body = []
-    this._posting = this._req(
-      this._ctx.url(this),
-      encode(body),
-      (ok) => {
-        this._posting = undefined
-        if (!ok) this._end('upload-failed')
-        else if (this._body.length) this._post()
-        else if (this._closing) this.close()
-      },
-    )
+    const body = this._bodies.shift()!
+    this._posting = this._req(this._ctx.url(this), encode(body.f), (ok) => {
+      this._posting = undefined
+      if (!ok) this._end('upload-failed')
+      else if (this._bodies.length) this._post()
+      else if (this._closing) this.close()
+    })
   }
 
   /**

@@ -14,7 +14,8 @@ export class WebSocketLink implements Link {
   ) {
     ws.on('message', (data, isBinary) => {
       if (session.closed) return
-      const frame: Frame = isBinary ? (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)) : data.toString()
+      // ws hands over a Buffer (binaryType 'nodebuffer'): no copy.
+      const frame: Frame = isBinary ? (data as Buffer) : data.toString()
       session._receive([frame], this)
     })
     ws.on('close', () => session._detach(this))

@@ -1,0 +1,24 @@
+// Real Chromium driven by playwright-core, for what a page cannot do to itself: freeze and
+// resume, go offline, take screenshots. Debian's Chromium; playwright never downloads one.
+import { chromium } from 'playwright-core'
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+]
+
+/** A headless Chromium; close it with `browser.close()`. */
+export function launch() {
+  return chromium.launch({ executablePath: process.env.CHROME_BIN || '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true })
+}
+
+/** Wait for `fn()` in the page to be truthy, with a deadline. */
+export async function until(page, fn, arg, ms = 10000) {
+  await page.waitForFunction(fn, arg, { timeout: ms, polling: 20 })
+}
