@@ -61,7 +61,7 @@ async function nodeSuite(name, dir, pattern) {
 async function main() {
   const started = Date.now()
   const chromium = () => existsSync(process.env.CHROME_BIN || '/usr/bin/chromium')
-  if ((want('browser') || want('proxy')) && !ensure(['chromium'], chromium)) return finish(started, 1)
+  if ((want('browser') || want('proxy') || want('e2e')) && !ensure(['chromium'], chromium)) return finish(started, 1)
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
   // Without nginx the fault proxies still run; every nginx test fails, saying how to install it.
   if (want('proxy') && !ensure(['nginx'], () => !!nginxBinary())) record('nginx', { passed: 0, failed: 1 })
@@ -78,6 +78,7 @@ async function main() {
   if (want('size')) await nodeSuite('size', 'test/size')
   if (want('unit')) await nodeSuite('unit', 'test/unit')
   if (want('server')) await nodeSuite('server', 'test/server')
+  if (want('e2e')) await nodeSuite('e2e', 'test/e2e')
   if (want('proxy')) await nodeSuite('proxy', 'test/proxy', /\.node\.test\.mjs$/)
   if (want('browser') || want('proxy')) await browserSuite()
   finish(started)

@@ -239,6 +239,7 @@ export abstract class Select extends Session {
     const o = this._o
     if (this.state == 'closing' || this.state == 'closed') return
     o.clock.clearTimeout(this._raceT)
+    this._queue = []
     if (this.state != 'connecting') this._setState('reconnecting', cause)
     if (this._attempts >= o.maxRetries) return this._finish(1006, cause, false)
     const delay = this._attempts ? backoff(this._attempts - 1, o) : 0

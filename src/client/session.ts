@@ -337,7 +337,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     if (code == 4001) this._attempts = 0
     for (const x of this._conns.slice()) this._drop(x)
     this._act = undefined
-    this._lost(c, 'session-closed-' + code)
+    this._retry('session-closed-' + code)
   }
 
   /** End for good: emit `close` once. @internal */
@@ -401,6 +401,8 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
   abstract _hbAsk(): number
   /** A connection ended. @internal */
   abstract _lost(c: Conn, reason: string, byNetwork?: boolean): void
+  /** Start a fresh attempt after a backoff. @internal */
+  abstract _retry(cause: string): void
   /** A connection sent its hello. @internal */
   abstract _hello(c: Conn, h: Hello): void
   /** A connection answered its proof ping. @internal */

@@ -249,7 +249,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     }
     if (ask.sid) {
       const s = this.sessions.get(ask.sid)
-      if (s && s.origin == ask.origin) {
+      if (s && sameOrigin(s, ask.origin)) {
         // Only a connection-opening request asks for a heartbeat; later polls keep what it asked.
         if (ask.opening) s._hb = ask.hb
         return s
@@ -296,7 +296,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
     const o = this.o
     const s = ask.sid && this.sessions.get(ask.sid)
-    if (!s || s.origin != ask.origin) {
+    if (!s || !sameOrigin(s, ask.origin)) {
       const tomb = ask.sid && this._tomb.get(ask.sid)
       req.resume()
       // Only the close frame: data still owed goes down a GET, which carries the cursor.
@@ -354,6 +354,16 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     }
     for (const [id, [, at]] of this._tomb) if (now - at > o.sessionTtl) this._tomb.delete(id)
   }
+}
+
+/**
+ * Whether a request may use a session: a session is bound to the origin of the page that made
+ * it. Browsers send no `Origin` on same-origin GETs but do on POSTs and WebSockets, so a session
+ * made without one is bound to the first origin that shows up (which has passed the allow-list).
+ */
+function sameOrigin(s: ServerSession, origin: string): boolean {
+  if (!s.origin && origin) s.origin = origin
+  return !origin || s.origin == origin
 }
 
 /** The token from an `Authorization: Bearer` header or a `lifeline_token` cookie. */

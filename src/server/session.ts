@@ -91,8 +91,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     readonly remoteAddress: string,
     /** Headers of the request that created it. */
     readonly headers: IncomingHttpHeaders,
-    /** Origin the session is bound to ('' when the client sent none). */
-    readonly origin: string,
+    /** Origin the session is bound to ('' until a request shows one). */
+    public origin: string,
     /** Whether the client asked for acknowledgements and resending (not fire-and-forget). */
     readonly reliable: boolean,
     /** @internal */ readonly _host: SessionHost,

@@ -35,8 +35,10 @@ async function setup(serverOptions, clientOptions) {
   const page = await context.newPage()
   await page.goto(`http://127.0.0.1:${server.address().port}/`)
   await page.evaluate((opts) => {
-    const seen = (window.seen = { messages: [], resets: 0, reconnecting: [], open: 0, state: [] })
-    const ll = (window.ll = new Lifeline('/rt', opts))
+    const seen = (window.seen = { messages: [], resets: 0, reconnecting: [], open: 0, state: [], log: [] })
+    const t0 = Date.now()
+    const line = (...a) => seen.log.push(Date.now() - t0 + ' ' + a.join(' '))
+    const ll = (window.ll = new Lifeline('/rt', { ...opts, debug: true, logger: { debug: line, info: line, warn: line } }))
     ll.on('message', (e) => seen.messages.push(e.data))
     ll.on('reset', () => seen.resets++)
     ll.on('open', () => seen.open++)
@@ -100,9 +102,13 @@ test('a page frozen past the session TTL comes back to a visible reset and a new
   await new Promise((r) => setTimeout(r, 4000))
   assert.equal(t.ll.sessions.size, 0, 'the server expired the session')
   await freeze(t.page, 'active')
-  await until(t.page, () => window.seen.resets == 1 && window.ll.state == 'open')
+  await until(t.page, () => window.seen.resets == 1 && window.ll.state == 'open').catch(async (e) => {
+    throw new Error(e.message + ' ' + JSON.stringify(await t.page.evaluate(() => window.seen)))
+  })
   await t.page.evaluate(() => window.ll.send('after'))
-  await until(t.page, () => window.seen.messages.length == 2)
+  await until(t.page, () => window.seen.messages.length == 2).catch(async (e) => {
+    throw new Error(e.message + ' ' + JSON.stringify(await t.page.evaluate(() => window.seen)))
+  })
   const seen = await t.page.evaluate(() => window.seen)
   assert.deepEqual(seen.messages, ['before', 'after'])
   assert.equal(seen.open, 2, 'open fires for the new session: ' + JSON.stringify(seen))

@@ -152,3 +152,20 @@ test('close() shuts every session with 1001 so clients start anew elsewhere', as
   await c.until((f) => typeof f == 'string' && f.startsWith('c1001'))
   r.server.close()
 })
+
+test('regression: a session made by a same-origin GET (browsers send no Origin there) is bound to the first Origin that shows up', async () => {
+  const r = await start({ origins: ['https://app.example'] })
+  const first = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1')
+  const sid = hello(first.frames).sid
+  const post = await req(r.port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'p'], { Origin: 'https://app.example' })
+  assert.equal(post.status, 200)
+  const other = await req(r.port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'p'], { Origin: 'https://elsewhere.example' })
+  assert.equal(other.status, 403, 'not an allowed origin at all')
+  await r.stop()
+  const any = await start({ origins: '*' })
+  const g = await req(any.port, 'GET', 'v=1&t=polling&ack=0&o=1')
+  const sid2 = hello(g.frames).sid
+  assert.equal((await req(any.port, 'POST', `v=1&t=polling&sid=${sid2}&ack=0`, ['s1', 'p'], { Origin: 'https://a.example' })).status, 200)
+  assert.equal((await req(any.port, 'POST', `v=1&t=polling&sid=${sid2}&ack=0`, ['s1', 'p'], { Origin: 'https://b.example' })).status, 404, 'bound to a.example now')
+  await any.stop()
+})
