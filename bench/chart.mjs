@@ -37,7 +37,9 @@ function barChart(m, figs) {
       else {
         const w = Math.max(2, x(v))
         parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"${ll ? '' : ' fill-opacity="0.75"'}/>`)
-        parts.push(`<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}</text>`)
+        const partial = figs[c.name].partial[m.key]
+        const mark = partial ? ` <tspan class="failed">! ${esc(partial)}</tspan>` : ''
+        parts.push(`<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}${mark}</text>`)
       }
       y += ROW
     }

@@ -24,7 +24,8 @@ export function table(rows) {
     if (m != metric) out.push(`${metric ? '\n' : ''}${m.label} (${m.unit}, ${m.better} is better)`)
     metric = m
     const peer = r.peer ? `${r.peer.label} ${fmt(r.peer.value, m.unit)}` : ''
-    out.push(line(['  ' + r.case.label, fmt(r.value, m.unit), ratio(r.vsRaw), ratio(r.vsPeer), peer]))
+    // `!`: only the rounds that completed count; the notes below say what failed.
+    out.push(line(['  ' + r.case.label, fmt(r.value, m.unit) + (r.partial && r.value != null ? '!' : ' '), ratio(r.vsRaw), ratio(r.vsPeer), peer]))
   }
   return out
 }

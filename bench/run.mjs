@@ -76,6 +76,7 @@ async function main() {
     table(rows(figs)).join('\n'),
     '',
     'Ratios are plain quotients (this / raw WebSocket, this / best peer of the same kind); read them with "lower/higher is better".',
+    '! after a value: some rounds failed and only the completed ones count (see "Failures and oddities").',
     `Server memory: ${PLAN.idle} idle clients per transport held from Node over loopback (${how || 'not run'}), each server in a fresh process; delta of RSS and V8 heap after two full GCs.`,
     `Server CPU: process.cpuUsage() of the server process across the 100 B bursts, per 10,000 messages echoed.`,
     '',

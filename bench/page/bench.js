@@ -11,7 +11,8 @@ const ports = JSON.parse(q.get('ports') || '{}')
 const now = () => performance.now()
 const post = (path, body) => fetch('/' + path, { method: 'POST', body: JSON.stringify(body) })
 const log = (...a) => post('log', { case: name, text: a.join(' ') })
-onSurprise((text) => log(text))
+const events = []
+onSurprise((text) => (events.push(text), log(text)))
 window.onerror = (m, src, line) => log('page error:', m, src + ':' + line)
 window.onunhandledrejection = (e) => log('unhandled rejection:', e.reason && (e.reason.stack || e.reason))
 
@@ -114,7 +115,7 @@ function big(c, plan) {
  * phase gets a new connection if the old one is dead or failed.
  */
 async function runCase(plan) {
-  const out = { case: name, userAgent: navigator.userAgent, crossOriginIsolated, errors: [], transports: [] }
+  const out = { case: name, userAgent: navigator.userAgent, crossOriginIsolated, errors: [], transports: [], events }
   await load(name)
   let c = null
   const ready = async () => {
