@@ -25,6 +25,7 @@ function barChart(m, figs) {
   const x = (v) => (log ? (Math.log10(v / min) + 0.15) / (Math.log10(max / min) + 0.15) : v / max) * span
   let y = 8
   const parts = []
+  const foot = []
   const raw = figs.raw && figs.raw[m.key]
   for (const kind of KIND_ORDER) {
     parts.push(`<text x="0" y="${y + 13}" class="kind">${kind}</text>`)
@@ -38,7 +39,8 @@ function barChart(m, figs) {
         const w = Math.max(2, x(v))
         parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"${ll ? '' : ' fill-opacity="0.75"'}/>`)
         const partial = figs[c.name].partial[m.key]
-        const mark = partial ? ` <tspan class="failed">! ${esc(partial)}</tspan>` : ''
+        if (partial) foot.push(`! ${c.label}: ${partial}, only completed rounds count`)
+        const mark = partial ? ' <tspan class="failed">!</tspan>' : ''
         parts.push(`<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}${mark}</text>`)
       }
       y += ROW
@@ -47,6 +49,10 @@ function barChart(m, figs) {
   if (raw) {
     const rx = (LABEL + x(raw)).toFixed(1)
     parts.push(`<line x1="${rx}" x2="${rx}" y1="4" y2="${y}" class="rawline"/>`)
+  }
+  for (const f of foot) {
+    parts.push(`<text x="0" y="${y + 14}" class="failed note">${esc(f)}</text>`)
+    y += 18
   }
   const sub = `${m.unit}, ${m.better} is better${log ? ', log scale' : ''}; dashed: raw WebSocket`
   return `<figure><figcaption><b>${esc(m.label)}</b><span>${esc(sub)}</span></figcaption>
@@ -68,7 +74,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}.meta{color
 figure{margin:0;padding:12px;border:1px solid #e3e3e3;border-radius:6px}
 figcaption{margin-bottom:6px}figcaption span{color:#777;margin-left:8px;font-size:12px}
 svg text{font-size:12px;fill:#333}.kind{fill:#999;font-size:11px;text-transform:uppercase;letter-spacing:.05em}
-.ll{font-weight:600;fill:#0b5f80}.failed{fill:#c0392b;font-weight:600}.rawline{stroke:#3d3d3d;stroke-dasharray:3 3;stroke-width:1}
+.ll{font-weight:600;fill:#0b5f80}.failed{fill:#c0392b;font-weight:600}svg .note{font-size:11px;font-weight:400}.rawline{stroke:#3d3d3d;stroke-dasharray:3 3;stroke-width:1}
 .goals{list-style:none;padding:0;margin:0}.goals li{margin:4px 0}
 .badge{display:inline-block;min-width:64px;text-align:center;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;margin-right:6px}
 .met .badge{background:#2e8b57}.not .badge{background:#c0392b}.unknown .badge{background:#999}
