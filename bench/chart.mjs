@@ -81,13 +81,14 @@ svg text{font-size:12px;fill:#333}.kind{fill:#999;font-size:11px;text-transform:
 ul.notes{color:#444;font-size:13px}code{background:#f3f3f3;padding:0 3px;border-radius:3px}`
 
 /** The whole page; `lines` are ready-made text blocks (notes, interference) from report.mjs. */
-export function html({ figs, goals, meta, notes, interference }) {
+export function html({ figs, goals, meta, notes, interference, paired }) {
   const charts = METRICS.map((m) => barChart(m, figs)).join('\n')
   const list = (ls) => (ls.length ? `<ul class="notes">${ls.map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : '<p>None.</p>')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lifeline bench</title><style>${CSS}</style></head><body>
 <h1>Lifeline bench</h1>
 <p class="meta">${esc(meta)}</p>
 <h2>Goals</h2>${goalList(goals)}
+<h2>Round trips alternating with raw WebSocket in the same page</h2>${list(paired)}
 <h2>Figures</h2><div class="grid">${charts}</div>
 <h2>What went wrong or looked odd</h2>${list(notes)}
 <h2>Interference: time from <code>new Lifeline()</code> to first message</h2>${list(interference)}

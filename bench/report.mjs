@@ -30,6 +30,14 @@ export function table(rows) {
   return out
 }
 
+/** Round trips measured alternately with a raw WebSocket in the same page. */
+export function pairedLines(figs) {
+  return CASES.filter((c) => figs[c.name] && figs[c.name].paired).map((c) => {
+    const p = figs[c.name].paired
+    return `  ${pad(c.label, 22)} p50 ${fmt(p.p50, 'ms')} ms vs raw ${fmt(p.rawP50, 'ms')} ms = ${(p.p50 / p.rawP50).toFixed(2)}x (${p.n} pairs)`
+  })
+}
+
 /** The goals block: met / NOT met from the numbers. */
 export function goalLines(list) {
   return list.map((g) => `  ${g.met == null ? '?      ' : g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.shown}`)

@@ -16,7 +16,7 @@ import { startWeb, stopBrowsers, screenshot, chromiumVersion } from './web.mjs'
 import { interference } from './interference.mjs'
 import { allIdleMemory } from './memory.mjs'
 import { figures, rows, goals } from './summary.mjs'
-import { table, goalLines, noteLines, interferenceLines } from './report.mjs'
+import { table, goalLines, noteLines, interferenceLines, pairedLines } from './report.mjs'
 import { html, pageHeight } from './chart.mjs'
 
 const started = Date.now()
@@ -38,7 +38,9 @@ async function browserCases(web, ports) {
   for (const c of cases) {
     const t0 = Date.now()
     try {
-      pages[c.name] = await web.runPage({ case: c.name, ports: JSON.stringify(ports), plan: JSON.stringify(PLAN) }, 180000)
+      const query = { case: c.name, ports: JSON.stringify(ports), plan: JSON.stringify(PLAN) }
+      if (c.kind == 'websocket' && c.name != 'raw') query.paired = 1
+      pages[c.name] = await web.runPage(query, 180000)
     } catch (e) {
       pages[c.name] = { case: c.name, errors: ['page: ' + e.message] }
     }
@@ -80,6 +82,9 @@ async function main() {
     `Server memory: ${PLAN.idle} idle clients per transport held from Node over loopback (${how || 'not run'}), each server in a fresh process; delta of RSS and V8 heap after two full GCs.`,
     `Server CPU: process.cpuUsage() of the server process across the 100 B bursts, per 10,000 messages echoed.`,
     '',
+    'Round trips alternating with a raw WebSocket in the same page (the ratio to trust; each alone drifts between runs):',
+    ...pairedLines(figs),
+    '',
     'Goals:',
     ...goalLines(goalList),
     '',
@@ -98,8 +103,8 @@ async function main() {
   writeFileSync(join(results, 'latest.json'), JSON.stringify({ meta, plan: PLAN, figures: figs, goals: goalList, pages, memory, interference: inter }, null, 1))
   const metaLine = `${meta.date.slice(0, 16).replace('T', ' ')} UTC · Chromium ${chromium} headless · Node ${process.version} · ${meta.cpus} cores · run took ${elapsed.toFixed(0)} s`
   const page = join(results, 'index.html')
-  writeFileSync(page, html({ figs, goals: goalList, meta: metaLine, notes, interference: interLines }))
-  const png = await screenshot(page, join(results, 'index.png'), 1290, pageHeight(notes.length, interLines.length))
+  writeFileSync(page, html({ figs, goals: goalList, meta: metaLine, notes, interference: interLines, paired: pairedLines(figs) }))
+  const png = await screenshot(page, join(results, 'index.png'), 1290, pageHeight(notes.length, interLines.length + 4))
   console.log(`Wrote bench/results/latest.json, index.html${png ? ', index.png' : ' (no PNG: the screenshot failed)'}.`)
   const total = (Date.now() - started) / 1000
   console.log(`Elapsed: ${total.toFixed(0)} s (${(total / 60).toFixed(1)} min).`)

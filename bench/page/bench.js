@@ -34,20 +34,44 @@ async function connects(plan) {
   return { ms }
 }
 
+/** One echo of a 32-byte text on `c`, with a deadline. */
+function echo(c) {
+  return deadline(new Promise((r) => ((c.onmessage = r), c.send('ping'.padEnd(32, '.')))), 5000, 'echo')
+}
+
 async function roundTrips(c, plan) {
-  let got
-  c.onmessage = (d) => got(d)
-  const msg = 'ping'.padEnd(32, '.')
-  const one = () => deadline(new Promise((r) => ((got = r), c.send(msg))), 5000, 'echo')
-  for (let i = 0; i < plan.rttWarmup; i++) await one()
+  for (let i = 0; i < plan.rttWarmup; i++) await echo(c)
   const ms = []
   const end = now() + plan.rttBoxMs
   while (ms.length < plan.rtts && now() < end) {
     const t0 = now()
-    await one()
+    await echo(c)
     ms.push(now() - t0)
   }
   return { ms }
+}
+
+/**
+ * Round trips alternating with a raw WebSocket in the same page, which goes first every other
+ * time: both see the same machine state, so their ratio holds still while each alone drifts
+ * between runs (loopback round trips switch between ~0.15 and ~0.45 ms here).
+ */
+async function pairedRoundTrips(c, plan) {
+  const raw = await deadline(open('raw', ports), 10000, 'connect raw')
+  const self = [], ref = []
+  const timed = async (conn, into) => {
+    const t0 = now()
+    await echo(conn)
+    into.push(now() - t0)
+  }
+  for (let i = 0; i < plan.rttWarmup; i++) await echo(raw), await echo(c)
+  const end = now() + plan.rttBoxMs
+  for (let i = 0; i < plan.rtts && now() < end; i++) {
+    if (i % 2) await timed(c, self), await timed(raw, ref)
+    else await timed(raw, ref), await timed(c, self)
+  }
+  await raw.close()
+  return { ms: self, rawMs: ref }
 }
 
 /**
@@ -137,6 +161,7 @@ async function runCase(plan) {
   }
   out.connect = await phase('connect', () => connects(plan), true)
   out.rtt = await phase('rtt', (c) => roundTrips(c, plan))
+  if (q.get('paired')) out.paired = await phase('paired', (c) => pairedRoundTrips(c, plan))
   out.small = { rounds: [] }
   for (let r = 0; r < plan.smallRounds; r++) out.small.rounds.push(await phase('small', (c) => small(c, plan)))
   out.big = { rounds: [await phase('big', (c) => big(c, plan))] }
