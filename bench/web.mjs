@@ -18,6 +18,7 @@ const FILES = {
   '/bench.html': 'bench/page/bench.html',
   '/bench.js': 'bench/page/bench.js',
   '/clients.js': 'bench/page/clients.js',
+  '/phases.js': 'bench/page/phases.js',
   '/dist/lifeline.min.js': 'dist/lifeline.min.js',
   '/vendor/engine.io.min.js': 'node_modules/engine.io-client/dist/engine.io.min.js',
   '/vendor/sockjs.min.js': 'node_modules/sockjs-client/dist/sockjs.min.js',
