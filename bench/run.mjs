@@ -26,11 +26,10 @@ const secs = (t0) => ((Date.now() - t0) / 1000).toFixed(1) + ' s'
 const only = process.argv.slice(2)
 const cases = CASES.filter((c) => !only.length || only.includes(c.name))
 
-for (const sig of ['SIGINT', 'SIGTERM'])
-  process.on(sig, () => {
-    stopBrowsers()
-    process.exit(130)
-  })
+// Chromium runs detached (its own process group, so it can be killed as a whole): make sure no
+// way out of this process leaves one behind (a closed stdout pipe ends it through 'exit' too).
+process.on('exit', stopBrowsers)
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130))
 
 /** Every case in its own fresh Chromium, one after the other, against one server process. */
 async function browserCases(web, ports) {
