@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { LifelineCore } from './lifeline'
+import { LifelineRacing } from './select'
 import type { LifelineOptions } from './options'
 import { PollingTransport } from './transports/polling'
 import { StreamTransport } from './transports/stream'
@@ -18,7 +19,7 @@ import { PlainTransport } from './transports/plain'
  * ll.onmessage = (e) => console.log(e.data)
  * ll.send('hello')
  */
-export class Lifeline extends LifelineCore {
+export class Lifeline extends LifelineRacing {
   constructor(url: string, options: LifelineOptions = {}) {
     // Plain mode: a plain WebSocket server can neither fall back nor resume.
     const plain = options.plain ? { transports: [PlainTransport], resume: false, storage: null } : {}
@@ -26,10 +27,10 @@ export class Lifeline extends LifelineCore {
   }
 }
 
-export { LifelineCore, WebSocketTransport, StreamTransport, PollingTransport, PlainTransport }
+export { LifelineCore, LifelineRacing, WebSocketTransport, StreamTransport, PollingTransport, PlainTransport }
 export { LifelineError } from '../protocol/errors'
 export type { ErrorCode } from '../protocol/errors'
-export type { DiagnoseReport, DiagnoseResult } from './lifeline'
+export type { DiagnoseReport, DiagnoseResult } from './select'
 export { DEFAULTS } from './options'
 export type { LifelineOptions, Logger, Storage } from './options'
 export type { Clock } from './clock'

@@ -2,7 +2,7 @@
 // event the test decides. No sockets, no sleeping.
 import { Transport, type TransportContext, type TransportName, type TransportClass } from '../../src/client/transports/transport'
 import type { Frame } from '../../src/protocol/frames'
-import { Lifeline, LifelineCore, type LifelineOptions } from '../../src/client/index'
+import { Lifeline, LifelineRacing, type LifelineOptions } from '../../src/client/index'
 
 export class FakeClock {
   t = 1_000_000
@@ -129,7 +129,7 @@ export class MemoryStorage {
 export function client(opts: LifelineOptions & { clock?: FakeClock } = {}, transports = [WS]) {
   made.length = 0
   const clock = opts.clock || new FakeClock()
-  const ll = new LifelineCore('http://example.test/rt', { transports, clock, storage: null, jitter: false, ...opts }, transports)
+  const ll = new LifelineRacing('http://example.test/rt', { transports, clock, storage: null, jitter: false, ...opts }, transports)
   const ev: { type: string; [k: string]: unknown }[] = []
   for (const type of ['open', 'message', 'close', 'error', 'reconnecting', 'state', 'transport', 'reset'] as const)
     ll.on(type, (e: never) => ev.push(Object.assign({}, e as object, { type, target: undefined }) as never))

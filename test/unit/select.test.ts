@@ -2,7 +2,7 @@
 // back, demoting a transport that keeps dying, learning a proxy's idle timeout.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LifelineCore } from '../../src/client/index'
+import { LifelineRacing } from '../../src/client/index'
 import { client, flush, made, MemoryStorage, WS, STREAM, POLL, FakeClock } from './fakes'
 
 const SID = 'L'.repeat(22)
@@ -183,7 +183,7 @@ test('token: a function is called before each connection and its value sent', as
 
 test('diagnose tries each transport on its own and says why one failed', async () => {
   const clock = new FakeClock()
-  const p = LifelineCore.diagnose('http://example.test/rt', { transports: [WS, POLL], clock, storage: null })
+  const p = LifelineRacing.diagnose('http://example.test/rt', { transports: [WS, POLL], clock, storage: null })
   await flush()
   made.at(-1)!.drop('refused')
   await flush()

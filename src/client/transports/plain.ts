@@ -12,49 +12,52 @@ import { WebSocketTransport } from './websocket'
  */
 export class PlainTransport extends WebSocketTransport {
   private _ping?: unknown
+  private _url = ''
 
-  override open(): void {
+  /** The endpoint exactly as given: a plain server gets none of Lifeline's query parameters. @internal */
+  override _where(): string {
+    const url = (this._url = this._ctx.url(this, true))
+    return url.slice(0, url.lastIndexOf('v=1&t=') - 1)
+  }
+
+  override _opened(): void {
     const ctx = this._ctx
-    // The endpoint exactly as given: a plain server gets none of Lifeline's query parameters.
-    const url = ctx.url(this, true)
-    const ack = +(/[?&]ack=(\d+)/.exec(url) || [0, 0])[1]
-    const ws = (this._ws = new ctx.WebSocket(url.slice(0, url.lastIndexOf('v=1&t=') - 1).replace(/^http/, 'ws')))
-    ws.binaryType = 'arraybuffer'
-    ws.onopen = () => {
-      this.emit('open')
-      this._frame(T.Open + JSON.stringify({ v: 1, sid: 'plain', ack: 0, hb: ctx.plainPing ? ctx.heartbeat : 2 ** 30, max: ctx.maxMessageSize }))
-      this._frame(T.Seq + (ack + 1))
-      if (ctx.plainPing) this._beat()
-    }
-    ws.onmessage = (e) => this._frame(typeof e.data == 'string' ? T.Message + e.data : new Uint8Array(e.data))
-    // Any close from the server is reported as a drop, except a close it meant (`c` frame).
-    ws.onclose = (e) => {
-      if (e.code == 1000 || e.code >= 3000) this._frame(T.Close + e.code + ' ' + e.reason)
-      this._end('dropped')
-    }
+    this.emit('open')
+    this._frame(T.Open + JSON.stringify({ v: 1, sid: 'plain', ack: 0, hb: ctx.plainPing ? ctx.heartbeat : 2 ** 30, max: ctx.maxMessageSize }))
+    // Numbered on from what already arrived (the cursor), so nothing counts as a duplicate.
+    this._frame(T.Seq + (1 + +/[?&]ack=(\d+)/.exec(this._url)![1]))
+    this._beat()
+  }
+
+  override _in(d: string | ArrayBuffer): Frame {
+    return typeof d == 'string' ? T.Message + d : new Uint8Array(d)
+  }
+
+  /** A close the server meant (1000, or an application code) ends the session; others are drops. */
+  override _closed(e: CloseEvent): void {
+    if (e.code == 1000 || e.code >= 3000) this._frame(T.Close + e.code + ' ' + e.reason)
+    this._end('dropped')
   }
 
   override send(frames: Frame[]): void {
     for (const f of frames) {
+      const ty = f[0]
+      const rest = typeof f == 'string' ? f.slice(1) : ''
       if (typeof f != 'string') super.send([f])
-      else if (f[0] == T.Message) super.send([f.slice(1)])
-      else if (f[0] == T.Batch) super.send(JSON.parse(f.slice(1)))
-      else if (f[0] == T.Ping) this._frame(T.Pong + f.slice(1))
-      else if (f[0] == T.Close) {
-        const sp = f.indexOf(' ')
-        this._ws.close(+f.slice(1, sp), f.slice(sp + 1))
-      }
+      else if (ty == T.Message) super.send([rest])
+      else if (ty == T.Batch) super.send(JSON.parse(rest))
+      else if (ty == T.Ping) this._frame(T.Pong + rest)
+      else if (ty == T.Close) this._ws.close(+rest.split(' ')[0], rest.slice(rest.indexOf(' ') + 1))
     }
   }
 
   /** An application-level ping (the `plainPing` option) every heartbeat interval. */
   private _beat(): void {
     const ctx = this._ctx
-    this._ping = ctx.clock.setTimeout(() => {
-      if (this._done) return
-      super.send([ctx.plainPing!])
-      this._beat()
-    }, ctx.heartbeat)
+    if (ctx.plainPing)
+      this._ping = ctx.clock.setTimeout(() => {
+        if (!this._done) super.send([ctx.plainPing!]), this._beat()
+      }, ctx.heartbeat)
   }
 
   protected override _stop(): void {
