@@ -101,9 +101,8 @@ export class LifelineRacing extends LifelineCore {
   override _launchNext(): void {
     const prev = this._conns[this._conns.length - 1]
     this._clear(this._raceT)
-    // Why the one before did not win yet, should this one win. A stream with nothing to show is
-    // being held by something that buffers (proxies may hold even the response headers).
-    if (prev) this._why = prev.t.name + (prev.t.name == 'stream' && prev.s < 2 ? '-buffered' : prev.s ? '-silent' : '-hung')
+    // Why the one before did not win yet, should this one win.
+    if (prev) this._why = this._stalled(prev)
     super._launchNext()
     if (this._queue.length) this._raceT = this._set(() => this._launchNext(), this._o.raceDelay + this.rtt)
   }

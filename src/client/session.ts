@@ -286,7 +286,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     if (!C) return
     const t = new C(this._ctx)
     const c: Conn = { t, sid: (t.sid = this.sessionId || undefined), s: 0, seq: 0, p: 0, up: 0 }
-    c.to = this._set(() => this._fail(c, t.name + (c.s ? '-silent' : '-hung')), this._o.connectTimeout)
+    c.to = this._set(() => this._fail(c, this._stalled(c)), this._o.connectTimeout)
     t.on('open', () => (c.s = c.s || 1))
     t.on('message', (f) => this._frame(c, f))
     t.on('close', (why, err) => {
@@ -296,6 +296,16 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     this._conns.push(c)
     this._log('try', t.name, c.sid ? 'resume' : 'new')
     t.open()
+  }
+
+  /**
+   * Why a candidate has not proven itself yet: `-hung` (no connection), `-silent` (connected,
+   * no traffic both ways), or for a stream with nothing to show, `-buffered` (proxies that buffer
+   * may hold even the response headers).
+   * @internal
+   */
+  _stalled(c: Conn): string {
+    return c.t.name + (c.t.name == 'stream' && c.s < 2 ? '-buffered' : c.s ? '-silent' : '-hung')
   }
 
   /** A connection said hello. @internal */
