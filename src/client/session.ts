@@ -487,14 +487,21 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     e.type = type
     e.target = this
     const h = (this as unknown as Record<string, (e: unknown) => void>)['on' + type]
-    for (const fn of [() => h && h.call(this, e), () => this.emit(type, e as never)])
-      try {
-        fn()
-      } catch (err) {
-        setTimeout(() => {
-          throw err
-        })
-      }
+    const rethrow = (err: unknown) =>
+      setTimeout(() => {
+        throw err
+      })
+    // Two plain try blocks: this runs once per message, so nothing is allocated on the way.
+    try {
+      if (h) h.call(this, e)
+    } catch (err) {
+      rethrow(err)
+    }
+    try {
+      this.emit(type, e as never)
+    } catch (err) {
+      rethrow(err)
+    }
   }
 
   /** @internal */

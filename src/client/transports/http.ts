@@ -26,12 +26,12 @@ export abstract class HttpTransport extends Transport {
     // can be deduplicated by the server (PROTOCOL.md "Uploads"). A body past 512 KiB takes no
     // more: what follows waits for a POST of its own.
     let b = this._bodies[this._bodies.length - 1]
-    // Sizes count worst-case UTF-8 and the record header, frames are capped too: the server's
-    // maxPostBytes and maxFramesPerPost defaults leave room for this plus one largest message.
+    // Frames are capped too. Even all in 3-byte UTF-8, a body stays under 1.5 MiB plus what one
+    // hand-over adds: the server's maxPostBytes and maxFramesPerPost defaults leave room for it.
     if (!b || b.n > 524288 || b.f.length > 4000) this._bodies.push((b = { f: [T.Seq + seq], n: 0 }))
     for (const f of frames) {
       b.f.push(f)
-      b.n += 5 + (typeof f == 'string' ? 3 : 1) * f.length
+      b.n += 5 + f.length
     }
     if (!this._posting) this._post()
   }
