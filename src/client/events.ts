@@ -13,6 +13,12 @@ export interface BaseEvent {
   target: unknown
 }
 
+/** `open`: a session is up: the first, or a new one after a `reset`. */
+export interface OpenEvent extends BaseEvent {
+  /** True when this session replaces one the server could not resume (a `reset` came first). */
+  reset: boolean
+}
+
 /** `message`: one application message, like the DOM `MessageEvent`. */
 export interface MessageEvent extends BaseEvent {
   /** A string, or per `binaryType` a `Blob` or an `ArrayBuffer`. */
@@ -71,7 +77,7 @@ export interface ResetEvent extends BaseEvent {
 
 /** The event map of the emitter surface (`on`, `once`, `off`). */
 export interface LifelineEvents {
-  open: [BaseEvent]
+  open: [OpenEvent]
   message: [MessageEvent]
   close: [CloseEvent]
   error: [ErrorEvent]

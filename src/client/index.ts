@@ -38,6 +38,7 @@ export type {
   State,
   Data,
   BaseEvent,
+  OpenEvent,
   MessageEvent,
   CloseEvent,
   ErrorEvent,

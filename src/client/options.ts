@@ -75,8 +75,8 @@ export interface LifelineOptions {
   plainPing?: string
   /** The WebSocket constructor. @default globalThis.WebSocket */
   WebSocket?: typeof WebSocket
-  /** The fetch function. @default globalThis.fetch */
-  fetch?: typeof fetch
+  /** The fetch function; `null` makes the HTTP transports use XMLHttpRequest, as in webviews without fetch streaming. @default globalThis.fetch */
+  fetch?: typeof fetch | null
   /** Timers and wall clock. @default realClock */
   clock?: Clock
   /** Where to remember what worked. @default localStorage when available */

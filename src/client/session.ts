@@ -79,7 +79,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     const ctx = (this._ctx = {
       url: (t: Transport, opening?: boolean) => this._query(t, opening),
       WebSocket: o.WebSocket || g.WebSocket,
-      fetch: o.fetch || (g.fetch && g.fetch.bind(g)),
+      fetch: o.fetch !== undefined ? o.fetch || undefined : g.fetch && g.fetch.bind(g),
       withCredentials: o.withCredentials,
       maxMessageSize: o.maxMessageSize,
       clock: o.clock,
@@ -360,7 +360,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     if (this.state != 'open') {
       const first = this.state == 'connecting'
       this._setState('open', reason)
-      if (first) this._emit('open', {})
+      if (first) this._emit('open', { reset: !!this._had })
     }
   }
 

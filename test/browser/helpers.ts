@@ -6,6 +6,16 @@ const cfg = (window as unknown as { __karma__: { config: { lifeline: { control: 
 
 export const TRANSPORTS = ['websocket', 'stream', 'polling'] as const
 export type Name = (typeof TRANSPORTS)[number]
+
+/**
+ * Every transport, and the HTTP ones once more over XMLHttpRequest (`fetch: null`), the path
+ * webviews without fetch streaming take.
+ */
+export const VARIANTS: { name: string; t: Name; opts: LifelineOptions }[] = [
+  ...TRANSPORTS.map((t) => ({ name: t, t, opts: {} })),
+  { name: 'stream over XHR', t: 'stream', opts: { fetch: null } },
+  { name: 'polling over XHR', t: 'polling', opts: { fetch: null } },
+]
 export const proxies = cfg.proxies
 export const control = cfg.control
 

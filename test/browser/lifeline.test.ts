@@ -1,16 +1,16 @@
 // End to end in Chromium against the real server, every behaviour on every transport.
 import { Lifeline, LifelineError } from '../../src/client/index'
-import { TRANSPORTS, assert, b64, bytesOf, cleanup, connect, equal, messages, next, server, until } from './helpers'
+import { VARIANTS, assert, b64, bytesOf, cleanup, connect, equal, messages, next, server, until } from './helpers'
 
 const UNICODE = 'ascii, Ünïcödé, 中文, עברית, emoji 😀🎉, math 𝔸𝔹, nul \u0000, bidi \u202e, ' + '\ud83d\udca9'.repeat(3)
 
-for (const t of TRANSPORTS) {
-  describe(`${t}: echo and lifecycle`, function () {
+for (const { name, t, opts } of VARIANTS) {
+  describe(`${name}: echo and lifecycle`, function () {
     afterEach(cleanup)
 
     it('opens, reports its transport, and echoes text including all of Unicode and the empty string', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       await next(ll, 'open')
       equal(ll.transport, t)
       equal(ll.readyState, Lifeline.OPEN)
@@ -22,7 +22,7 @@ for (const t of TRANSPORTS) {
 
     it('echoes binary as Blob by default and as ArrayBuffer when asked, from every binary type', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       ll.send(new Uint8Array([0, 1, 2, 255]).buffer)
       const got = await messages(ll, 1)
       assert(got[0] instanceof Blob, 'default binaryType is blob')
@@ -39,7 +39,7 @@ for (const t of TRANSPORTS) {
 
     it('round-trips 1 MiB text and binary messages unchanged', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       ll.binaryType = 'arraybuffer'
       const text = 'x€'.repeat(1 << 18) // 1 MiB of UTF-8
       const bin = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 255)
@@ -53,7 +53,7 @@ for (const t of TRANSPORTS) {
 
     it('keeps order across text and binary, and delivers to on* handlers and listeners alike', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       ll.binaryType = 'arraybuffer'
       const seen: string[] = []
       ll.onmessage = (e: { data: unknown }) => seen.push(typeof e.data == 'string' ? e.data : 'bin')
@@ -67,7 +67,7 @@ for (const t of TRANSPORTS) {
 
     it('client close(code, reason) reaches the server; close fires once, cleanly', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       await next(ll, 'open')
       await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
       let closes = 0
@@ -90,7 +90,7 @@ for (const t of TRANSPORTS) {
 
     it('server close(code, reason) ends the connection for good with that code', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       await next(ll, 'open')
       await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
       const closed = next(ll, 'close')
@@ -102,7 +102,7 @@ for (const t of TRANSPORTS) {
 
     it('reconnects after the server restarts, with a reset, and queued messages arrive once it is back', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       await next(ll, 'open')
       ll.send('before')
       equal(await messages(ll, 1), ['before'])
@@ -125,7 +125,7 @@ for (const t of TRANSPORTS) {
 
     it('notices a silent server by heartbeat and reconnects', async () => {
       const s = await server({ heartbeatInterval: 1000 })
-      const ll = connect(s.url, t, { heartbeatInterval: 1000, heartbeatTimeout: 1000 })
+      const ll = connect(s.url, t, { ...opts, heartbeatInterval: 1000, heartbeatTimeout: 1000 })
       await next(ll, 'open')
       await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
       await s.mute()
@@ -135,7 +135,7 @@ for (const t of TRANSPORTS) {
 
     it('a malformed frame from the server gives an error with a code, and the client recovers', async () => {
       const s = await server()
-      const ll = connect(s.url, t)
+      const ll = connect(s.url, t, opts)
       await next(ll, 'open')
       await until(async () => (await s.sessions()).sessions.some((x) => x.heard), 5000, 'session confirmed')
       const err = next(ll, 'error')
