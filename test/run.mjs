@@ -9,7 +9,8 @@
 // karma over test/proxy/*.test.ts. Both together share one karma run, counted as `browser`;
 // KARMA_FILES (comma-separated globs) overrides which files karma loads.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -89,8 +90,13 @@ async function browserSuite() {
   const { startControl, stopAll } = await import('./support/fixtures.mjs')
   const ctl = await startControl()
   const patterns = [want('browser') && 'test/browser/**/*.test.ts', want('proxy') && 'test/proxy/**/*.test.ts'].filter(Boolean)
-  const env = { ...process.env, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()), KARMA_FILES: process.env.KARMA_FILES || patterns.join(',') }
+  // karma-esbuild writes its entry file in the temp dir and imports the tests by a path relative
+  // to it, which breaks ("ci-check/test/...", read as a package) when the checkout itself lives in
+  // the temp dir. A fresh directory of its own is never an ancestor of the checkout.
+  const tmp = mkdtempSync(join(tmpdir(), 'lifeline-karma-'))
+  const env = { ...process.env, TMPDIR: tmp, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()), KARMA_FILES: process.env.KARMA_FILES || patterns.join(',') }
   const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], { env, echo: true })
+  rmSync(tmp, { recursive: true, force: true })
   const m = /KARMA_RESULT (\{.*\})/.exec(out)
   const r = m ? JSON.parse(m[1]) : { passed: 0, failed: 1 }
   if (code && !r.failed) r.failed = 1
