@@ -1,6 +1,6 @@
 // Deterministic stand-ins for unit tests: a clock driven by hand and transports whose every
 // event the test decides. No sockets, no sleeping.
-import { Transport, type TransportContext, type TransportName, type TransportClass } from '../../src/client/transports/transport'
+import { Transport, type TransportName, type TransportClass } from '../../src/client/transports/transport'
 import type { Frame } from '../../src/protocol/frames'
 import { Lifeline, LifelineRacing, type LifelineOptions } from '../../src/client/index'
 

@@ -1,9 +1,9 @@
-// The session logic with a fake clock and fake transports: numbering, acknowledgement,
-// resending, deduplication, reset, heartbeats, reconnect policy, send bounds.
+// The session's connections with a fake clock and fake transports: opening, resuming,
+// resetting, heartbeats, reconnect policy, closing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LifelineCore, LifelineError } from '../../src/client/index'
-import { FakeClock, client, flush, made, WS, POLL } from './fakes'
+import { FakeClock, client, flush, made, WS } from './fakes'
 
 test('a new session: hello activates the transport, open fires once, queued messages go out in one batch', async () => {
   const { ll, clock, of } = client()
@@ -25,51 +25,6 @@ test('a new session: hello activates the transport, open fires once, queued mess
   made[0].recv('a2')
   assert.equal(ll.bufferedAmount, 1, 'acknowledged bytes are released')
   await clock.tick(100)
-})
-
-test('incoming messages are numbered from the seq marker; duplicates are dropped, a gap is a protocol error', async () => {
-  const { ll, of } = client()
-  await flush()
-  const t = made[0]
-  t.prove()
-  t.recv('s1')
-  t.recv('mone')
-  t.recv('M["two","three"]')
-  t.recv('s2')
-  t.recv('mtwo')
-  t.recv('mthree')
-  t.recv('mfour')
-  assert.deepEqual(
-    of('message').map((e) => e.data),
-    ['one', 'two', 'three', 'four'],
-  )
-  t.recv('s9')
-  t.recv('mnine')
-  assert.equal(of('error').length, 1)
-  assert.equal((of('error')[0].error as LifelineError).code, 'LL_ERR_PROTOCOL')
-  assert.equal(of('message').length, 4, 'nothing out of order is delivered')
-  assert.ok(t.stopped, 'the broken connection is dropped')
-  assert.equal(ll.state, 'reconnecting')
-})
-
-test('acks: one every 128 messages or 100 ms after the first unacknowledged, never one per message', async () => {
-  const { ll, clock } = client()
-  await flush()
-  const t = made[0]
-  t.prove()
-  t.recv('s1')
-  for (let i = 0; i < 130; i++) t.recv('m' + i)
-  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), ['a128'])
-  await clock.tick(99)
-  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), ['a128'])
-  await clock.tick(1)
-  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), ['a128', 'a130'])
-  t.recv('mx')
-  ll.send('reply')
-  await flush()
-  assert.deepEqual(t.sent.slice(-2), ['a130', 'mreply'], 'a reply goes alone: one frame each way for a ping-pong')
-  await clock.tick(100)
-  assert.equal(t.sent.at(-1), 'a131')
 })
 
 test('resume: after a drop the same session is asked for with the cursor, and only what the server lacks is resent', async () => {
@@ -204,53 +159,6 @@ test('maxRetries: gives up with 1006 and the cause, handing back what never got 
   assert.equal(ll.readyState, 3)
 })
 
-test('send bounds: queue bytes, queue length, message size each throw a LifelineError with a stable code', async () => {
-  const { ll } = client({ maxBufferedAmount: 10, maxQueueLength: 3, maxMessageSize: 6 })
-  const code = (fn: () => void) => {
-    try {
-      fn()
-    } catch (e) {
-      return (e as LifelineError).code
-    }
-    return 'no error'
-  }
-  assert.equal(code(() => ll.send('1234567')), 'LL_ERR_MESSAGE_TOO_BIG')
-  assert.equal(code(() => ll.send('123456')), 'no error', 'exactly maxMessageSize is allowed')
-  assert.equal(code(() => ll.send('1234')), 'no error', 'exactly maxBufferedAmount is allowed')
-  assert.equal(code(() => ll.send('1')), 'LL_ERR_BUFFER_FULL')
-  assert.equal(ll.bufferedAmount, 10)
-  const b = client({ maxQueueLength: 2 })
-  b.ll.send('a')
-  b.ll.send('b')
-  assert.equal(code(() => b.ll.send('c')), 'LL_ERR_BUFFER_FULL')
-  assert.equal(code(() => b.ll.send(42 as never)), 'LL_ERR_INVALID_DATA')
-  assert.equal(code(() => b.ll.close(1001)), 'LL_ERR_INVALID_OPTION')
-  assert.equal(code(() => b.ll.close(1000, 'x'.repeat(124))), 'LL_ERR_INVALID_OPTION')
-})
-
-test("the server's maxMessageSize from its hello applies too", async () => {
-  const { ll } = client()
-  await flush()
-  made[0].hello(undefined, 0, 25000, 4)
-  assert.throws(() => ll.send('12345'), (e: LifelineError) => e.code == 'LL_ERR_MESSAGE_TOO_BIG')
-})
-
-test('fire-and-forget (resume: false): nothing kept after it is written, no acks, gaps accepted', async () => {
-  const { ll, of } = client({ resume: false })
-  ll.send('a')
-  await flush()
-  assert.match(made[0].url, /&r=0$/)
-  made[0].prove()
-  await flush()
-  assert.equal(ll.bufferedAmount, 0)
-  made[0].recv('s5')
-  made[0].recv('mfive')
-  made[0].recv('s9')
-  made[0].recv('mnine')
-  assert.deepEqual(of('message').map((e) => e.data), ['five', 'nine'])
-  assert.equal(made[0].controls.filter((f) => f[0] == 'a').length, 0)
-})
-
 test('close(): flushes queued messages, says goodbye with code and reason, then fires close asynchronously', async () => {
   const { ll, of } = client()
   await flush()
@@ -266,40 +174,6 @@ test('close(): flushes queued messages, says goodbye with code and reason, then 
   ll.close()
   await flush()
   assert.equal(of('close').length, 1, 'close fires once')
-})
-
-test('a throwing app handler neither breaks delivery nor escapes synchronously: it is rethrown in a fresh task', async () => {
-  const { ll, of } = client()
-  await flush()
-  made[0].prove()
-  made[0].recv('s1')
-  const rethrown: Array<() => void> = []
-  const realSetTimeout = globalThis.setTimeout
-  globalThis.setTimeout = ((fn: () => void) => rethrown.push(fn)) as never
-  try {
-    ll.onmessage = () => {
-      throw new Error('app bug')
-    }
-    made[0].recv('mone')
-    made[0].recv('mtwo')
-  } finally {
-    globalThis.setTimeout = realSetTimeout
-  }
-  assert.deepEqual(of('message').map((e) => e.data), ['one', 'two'])
-  assert.equal(rethrown.length, 2)
-  assert.throws(rethrown[0], /app bug/)
-})
-
-test('polling never sends ack frames: its cursor in each request is the ack', async () => {
-  const { ll, clock } = client({}, [POLL])
-  await flush()
-  made[0].prove()
-  made[0].recv('s1')
-  made[0].recv('mhello')
-  await clock.tick(200)
-  assert.equal(made[0].controls.filter((f) => f[0] == 'a').length, 0)
-  assert.match(made[0]._ctx.url(made[0]), /ack=1/)
-  ll.close()
 })
 
 test('invalid URL and unknown transport names are errors with codes', () => {
