@@ -183,8 +183,9 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   _frame(c: Conn, f: Frame): void {
     if (typeof f != 'string') return this._data(c, f)
     const ty = f[0]
-    const n = num(f)
     const body = f.slice(1)
+    // Numbers only where a frame is one (not scanned in every message's text).
+    const n = ty == T.Seq || ty == T.Ack ? num(f) : NaN
     let x: any
     if (ty == T.Message) this._data(c, body)
     else if (ty == T.Seq && n >= 0) c.seq = n
