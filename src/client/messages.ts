@@ -52,6 +52,8 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   private _hi = 0
   private _rcv = 0
   private _ackd = 0
+  /** Bytes (text: characters) received since the last ack. */
+  private _rb = 0
   /** @internal */ _ackT: unknown
   private _flushing?: boolean
 
@@ -214,7 +216,9 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     if (seq > this._rcv + 1 && this._o.resume) return this._bad(c, 'gap after ' + this._rcv)
     this._rcv = seq
     this._deliver(d)
-    if (this._rcv - this._ackd > 127) this._ack()
+    // Ack after 128 messages or about 1 MB, or 100 ms after the first: the server keeps what
+    // is unacknowledged, so big messages are acknowledged sooner.
+    if (this._rcv - this._ackd > 127 || (this._rb += d.length) > 1048576) this._ack()
     else if (!this._ackT) this._ackT = this._set(() => this._ack(), 100)
   }
 
@@ -222,7 +226,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   private _ack(): void {
     const c = this._act
     this._clear(this._ackT)
-    this._ackT = 0
+    this._ackT = this._rb = 0
     if (c && this._rcv != this._ackd && this._o.resume && c.t.name != 'polling') c.t.send([T.Ack + (this._ackd = this._rcv)], this._next())
   }
 

@@ -130,3 +130,17 @@ test('polling never sends ack frames: its cursor in each request is the ack', as
   assert.match(made[0]._ctx.url(made[0]), /ack=1/)
   ll.close()
 })
+
+test('acks come sooner for big messages: after about 1 MB, not after 128 of them', async () => {
+  const { clock } = client()
+  await flush()
+  const t = made[0]
+  t.prove()
+  t.recv('s1')
+  for (let i = 0; i < 16; i++) t.recv(new Uint8Array(65536))
+  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), [], '1 MiB exactly: not yet')
+  t.recv(new Uint8Array(1))
+  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), ['a17'])
+  await clock.tick(100)
+  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), ['a17'], 'nothing more to acknowledge')
+})
