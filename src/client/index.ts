@@ -51,3 +51,4 @@ export type {
 export { Transport } from './transports/transport'
 export type { TransportClass, TransportContext, TransportEvents, TransportName } from './transports/transport'
 export { CloseCode } from '../protocol/frames'
+export type { Frame, Hello } from '../protocol/frames'

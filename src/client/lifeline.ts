@@ -1,10 +1,9 @@
 import { LifelineError } from '../protocol/errors'
-import type { Data } from './events'
+import type { CloseEvent, Data, ErrorEvent, MessageEvent, OpenEvent } from './events'
 import type { LifelineOptions } from './options'
 import { Session } from './session'
 import type { TransportClass } from './transports/transport'
 
-type Handler = ((ev: never) => void) | null
 
 /** Page events after which the connection is checked or retried at once. */
 const WAKE = ['online', 'pageshow', 'resume', 'visibilitychange']
@@ -31,12 +30,14 @@ export class LifelineCore extends Session {
   binaryType: 'blob' | 'arraybuffer' = 'blob'
   /** No subprotocol is negotiated; always `''`. */
   readonly protocol = ''
+  /** No WebSocket extension is negotiated; always `''`. */
+  readonly extensions = ''
   /** The endpoint, absolute. */
   readonly url: string
-  onopen: Handler = null
-  onmessage: Handler = null
-  onerror: Handler = null
-  onclose: Handler = null
+  onopen: ((ev: OpenEvent) => void) | null = null
+  onmessage: ((ev: MessageEvent) => void) | null = null
+  onerror: ((ev: ErrorEvent) => void) | null = null
+  onclose: ((ev: CloseEvent) => void) | null = null
 
   /**
    * @param url endpoint: `http(s)://`, `ws(s)://`, or relative to the page (`'/rt'`).
@@ -98,9 +99,9 @@ export class LifelineCore extends Session {
     this._set(done, this._o.heartbeatTimeout)
   }
 
-  /** Like `WebSocket.addEventListener`: `open`, `message`, `close`, `error` and the rest. */
-  addEventListener(type: string, fn: (ev: any) => void): void {
-    this.on(type as 'open', fn)
+  /** Like `WebSocket.addEventListener`: `open`, `message`, `close`, `error` and the rest; `{ once: true }` works. */
+  addEventListener(type: string, fn: (ev: any) => void, options?: boolean | { once?: boolean }): void {
+    ;(typeof options == 'object' && options.once ? this.once : this.on).call(this, type as 'open', fn)
   }
 
   removeEventListener(type: string, fn: (ev: any) => void): void {

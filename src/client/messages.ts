@@ -109,7 +109,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     this._out.push(e)
     this.bufferedAmount += n
     // Blobs are read to bytes first; the entry keeps its place so order holds.
-    if (!(typeof d == 'string' || d instanceof Uint8Array)) new Response(d).arrayBuffer().then((b) => ((e.d = new Uint8Array(b)), this._flush()))
+    if (!(typeof d == 'string' || d instanceof Uint8Array)) (d.arrayBuffer ? d.arrayBuffer() : new Response(d).arrayBuffer()).then((b) => ((e.d = new Uint8Array(b)), this._flush()))
     // Everything sent in one task goes out together: one frame instead of many.
     if (!this._flushing) Promise.resolve().then(() => this._flush(), (this._flushing = true) as never)
   }

@@ -47,6 +47,8 @@ export interface DiagnoseReport {
 export class LifelineRacing extends LifelineCore {
   private _raceT: unknown
   private _upT: unknown
+  private _okT: unknown
+  private _upTry = 0
   private _upDelay: number
   private _hb: number
   private _early: { [name: string]: number } = {}
@@ -119,16 +121,28 @@ export class LifelineRacing extends LifelineCore {
     this._log('proven', c.t.name, this.rtt)
     if (this._proof) this._proof()
     this._upgradeLater()
+    // One that stays up well past an early death is healthy again: lift its demotion.
+    this._clear(this._okT)
+    this._okT = this._set(() => {
+      const d = this._recall().d
+      if (this._act == c && d && d[c.t.name]) this._remember({ d: Object.assign({}, d, { [c.t.name]: 0 }) })
+    }, 2 * this._o.minUptime)
   }
 
   /** Re-test the best transport in the background while on a worse one. */
+  /**
+   * Re-test a better transport in the background while on a worse one: the best first, and
+   * after each failure the next better one in turn (so polling can move up to a working stream
+   * while WebSocket stays blocked).
+   */
   private _upgradeLater(): void {
-    const best = this._classes[0]
+    const act = this._act
+    const better = act ? this._classes.slice(0, this._classes.indexOf(act.t.constructor as TransportClass)) : []
     this._clear(this._upT)
-    if (this._act && this._act.t.constructor != best)
+    if (better.length)
       this._upT = this._set(() => {
         if (this._act && this._conns.length == 1) {
-          this._queue = [best]
+          this._queue = [better[this._upTry++ % better.length]]
           super._launchNext()
         }
       }, this._upDelay)
@@ -162,7 +176,7 @@ export class LifelineRacing extends LifelineCore {
   }
 
   override _stop(): void {
-    this._clear(this._raceT, this._upT)
+    this._clear(this._raceT, this._upT, this._okT)
     super._stop()
   }
 
@@ -175,7 +189,9 @@ export class LifelineRacing extends LifelineCore {
    */
   static diagnose(url: string, options: LifelineOptions = {}): Promise<DiagnoseReport> {
     const Ctor = this as unknown as new (url: string, o: LifelineOptions) => LifelineRacing
-    const opts = (o: LifelineOptions) => new Ctor(url, Object.assign({}, options, o, { maxRetries: 0, storage: null }))
+    // Each transport gets 5 s unless told otherwise: long enough for a slow network, short
+    // enough that a proxy that hangs a transport does not make the report wait 15 s for it.
+    const opts = (o: LifelineOptions) => new Ctor(url, Object.assign({ connectTimeout: 5000 }, options, o, { maxRetries: 0, storage: null }))
     const probe = opts({})
     const classes = probe._classes
     const results: DiagnoseResult[] = []

@@ -18,7 +18,7 @@ export abstract class Session extends Messages {
   rtt = 0
   /** Transports to use, in order of preference. @internal */ _classes: TransportClass[]
   /** @internal */ _conns: Conn[] = []
-  /** A session existed before: the next new one is a reset. @internal */ _had?: boolean
+  /** Why the previous session ended, if one did: the next new one is a reset. @internal */ _ended?: string
   /** Candidates left in this attempt. @internal */ _queue: TransportClass[] = []
   /** Why the next activation happens (reported in the `transport` event). @internal */ _why = 'preferred'
   /** @internal */ _attempts = 0
@@ -92,10 +92,10 @@ export abstract class Session extends Messages {
     c.sid = c.t.sid = h.sid
     if (!this.sessionId) {
       this.sessionId = h.sid
-      if (this._had) {
+      if (this._ended) {
         const unacked = this._takeUnacked(true)
         this._setState('connecting', 'reset')
-        this._emit('reset', { reason: this._why, unacked })
+        this._emit('reset', { reason: this._ended, unacked })
       }
     }
     c.p = this._now()
@@ -133,7 +133,7 @@ export abstract class Session extends Messages {
     if (this.state != 'open') {
       const first = this.state == 'connecting'
       this._setState('open', reason)
-      if (first) this._emit('open', { reset: !!this._had })
+      if (first) this._emit('open', { reset: !!this._ended })
     }
   }
 
@@ -217,16 +217,20 @@ export abstract class Session extends Messages {
 
   /** The server ended the session (`c` frame). */
   _serverClose(c: Conn, code: number, reason: string): void {
+    const why = 'session-closed-' + code
     if (c.h && c.h.sid != this.sessionId) return this._drop(c)
+    // A spare connection (an upgrade test, a racing candidate) turned away while another carries
+    // the session, say by a server process that does not have it: only the spare goes.
+    if (this._act && c != this._act) return this._fail(c, why)
     if (!isResumable(code)) return this._finish(code, reason, true)
     // Not resumable (expired, overflowed, server going away): start a new session. A server that
     // merely does not know the session is up, so that is retried at once.
     this.sessionId = null
-    this._had = true
+    this._ended = why
     if (code == 4001) this._attempts = 0
     for (const x of this._conns.slice()) this._drop(x)
     this._act = undefined
-    this._retry('session-closed-' + code)
+    this._retry(why)
   }
 
   /** End for good: emit `close` once. @internal */

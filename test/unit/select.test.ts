@@ -196,3 +196,58 @@ test('diagnose tries each transport on its own and says why one failed', async (
     ['polling', true, 'ok'],
   ])
 })
+
+test('an upgrade test turned away by the server (4001: another process) drops only the spare; the session goes on', async () => {
+  const { ll, clock, of } = client({ upgradeDelay: 1000 }, [WS, POLL])
+  await flush()
+  made[0].drop('refused')
+  await flush()
+  made[1].prove(SID)
+  await clock.tick(1000)
+  assert.equal(made[2].name, 'websocket')
+  made[2].recv('c4001 session unknown or expired')
+  await clock.tick(0)
+  assert.equal(ll.transport, 'polling')
+  assert.equal(ll.sessionId, SID)
+  assert.deepEqual([of('reset').length, of('reconnecting').length], [0, 0])
+})
+
+test('upgrades move up one step at a time when the best stays blocked: polling to a working stream', async () => {
+  const { ll, clock } = client({ upgradeDelay: 1000 }, [WS, STREAM, POLL])
+  await flush()
+  made[0].drop('refused')
+  await flush()
+  made[1].drop('refused')
+  await flush()
+  made[2].prove(SID)
+  assert.equal(ll.transport, 'polling')
+  await clock.tick(1000)
+  assert.equal(made[3].name, 'websocket')
+  made[3].drop('refused')
+  await clock.tick(2000)
+  assert.equal(made[4].name, 'stream', 'then the next better one')
+  made[4].prove(SID)
+  assert.equal(ll.transport, 'stream')
+})
+
+test('a demoted transport that then stays up is no longer demoted', async () => {
+  const storage = new MemoryStorage()
+  const { clock } = client({ storage, minUptime: 5000 }, [WS, STREAM])
+  await flush()
+  for (let i = 0; i < 2; i++) {
+    made[i].prove(SID)
+    await clock.tick(3000)
+    made[i].drop()
+    await clock.tick(0)
+  }
+  assert.match(storage.getItem('lifeline:http://example.test/rt')!, /"d":\{"websocket":[1-9]/)
+  await clock.tick(1000)
+  // Demoted, WebSocket now goes after the stream, which wins; WebSocket, still racing, proves
+  // itself later, takes the session over, and then stays up past two minUptimes.
+  assert.deepEqual(made.slice(2).map((t) => t.name), ['stream', 'websocket'])
+  made[2].prove(SID)
+  assert.equal(made[2].stopped, false)
+  made[3].prove(SID)
+  await clock.tick(10000)
+  assert.match(storage.getItem('lifeline:http://example.test/rt')!, /"d":\{"websocket":0\}/)
+})

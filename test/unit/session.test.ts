@@ -71,6 +71,7 @@ test('reset: a server that lost the session hands back what may have reached it,
   const reset = of('reset')
   assert.equal(reset.length, 1)
   assert.deepEqual(reset[0].unacked, ['sent-unacked'])
+  assert.equal(reset[0].reason, 'session-closed-4001', 'says why the old session ended')
   assert.deepEqual(of('open').map((e) => e.reset), [false, true], 'open fires for the new session, flagged as a reset')
   assert.deepEqual(made[2].texts, ['never-sent'])
   assert.equal(ll.sessionId, 'B'.repeat(22))
