@@ -1,23 +1,10 @@
 // Browser tests: real headless Chromium against real Lifeline servers started on loopback by the
 // control server (test/support/fixtures.mjs). `npm test` runs this through test/run.mjs.
-const path = require('node:path')
 
-const CHROME_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  // The TLS tests use a certificate the test run makes for 127.0.0.1.
-  '--ignore-certificate-errors',
-  // Tests must not be slowed by background-tab timer throttling; its own tests fake the clock.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-]
+const { CHROMIUM_FLAGS } = require('./test/support/chromium.cjs')
+
+// The TLS tests use a certificate the test run makes for 127.0.0.1.
+const CHROME_FLAGS = [...CHROMIUM_FLAGS, '--ignore-certificate-errors']
 
 // Prints one machine-readable line the runner sums up: `KARMA_RESULT {"passed":..}`.
 function SummaryReporter(baseReporterDecorator) {

@@ -7,12 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import chromium from '../test/support/chromium.cjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const CHROMIUM = process.env.CHROME_BIN || '/usr/bin/chromium'
-const FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding']
+const { CHROMIUM, CHROMIUM_FLAGS } = chromium
+const FLAGS = ['--headless=new', ...CHROMIUM_FLAGS]
 
 const FILES = {
   '/bench.html': 'bench/page/bench.html',

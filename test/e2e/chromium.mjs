@@ -2,20 +2,13 @@
 // resume, go offline, take screenshots. Debian's Chromium; playwright never downloads one.
 import { chromium } from 'playwright-core'
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-]
+import flags from '../support/chromium.cjs'
+
+export const CHROMIUM_ARGS = flags.CHROMIUM_FLAGS
 
 /** A headless Chromium; close it with `browser.close()`. */
 export function launch() {
-  return chromium.launch({ executablePath: process.env.CHROME_BIN || '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true })
+  return chromium.launch({ executablePath: flags.CHROMIUM, args: CHROMIUM_ARGS, headless: true })
 }
 
 /** Wait for `fn()` in the page to be truthy, with a deadline. */
