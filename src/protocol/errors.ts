@@ -27,7 +27,5 @@ export type ErrorCode =
   | 'LL_ERR_MESSAGE_TOO_BIG'
   | 'LL_ERR_BUFFER_FULL'
   | 'LL_ERR_PROTOCOL'
-  | 'LL_ERR_TRANSPORT'
   | 'LL_ERR_NO_TRANSPORT'
   | 'LL_ERR_SERVER'
-  | 'LL_ERR_UPSTREAM'
