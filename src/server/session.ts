@@ -169,7 +169,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const bye = closeFrame(code, reason)
     this._control([bye])
     const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._dlv, hb: this._hb, max: this._host.o.maxMessageSize })
-    const last = this.reliable && this._out.length ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
+    // Not after an overflow: a client that did not read then will not, and the bytes would be
+    // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
+    const keep = this.reliable && this._out.length && code != 4000
+    const last = keep ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
     this._finish(code, reason, last)
   }
 
