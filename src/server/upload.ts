@@ -42,8 +42,12 @@ export function receivePost(req: IncomingMessage, res: ServerResponse, s: Server
     // Counted as they come: a body of tiny records stops at the limit, not after the body.
     if (frames.push(f) > o.maxFramesPerPost) throw new RangeError('more than maxFramesPerPost ' + o.maxFramesPerPost)
   }, o.maxMessageSize + 65536)
-  // Runs until the request is over, answered or not: a body that never ends is cut here.
-  const timer = setTimeout(() => req.destroy(), o.requestTimeout)
+  // Runs until the request is over, answered or not: a body dribbled (slowloris) or one that
+  // goes on after a refusal is cut here.
+  const timer = setTimeout(() => {
+    if (!bad) fail(408, 'body not received within requestTimeout ' + o.requestTimeout)
+    req.destroy()
+  }, o.requestTimeout)
   req.on('data', (chunk: Buffer) => {
     if (bad) return
     size += chunk.length
