@@ -200,3 +200,40 @@ test('regression: a client back for a session it never confirmed got 1000 and en
   await ws(r.port).hello()
   await r.stop()
 })
+
+test('maxQueueLength: that many unacknowledged messages pass, one more closes the session with 4000 (empty ones too)', async () => {
+  const r = await start({ maxQueueLength: 5 }, false)
+  const c = await wsSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  for (let i = 0; i < 5; i++) assert.ok(s.send(''))
+  assert.equal(s.send(''), false)
+  assert.match((await c.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  await r.stop()
+})
+
+test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the session with 1002; waiting ones count in maxTotalBuffered', async () => {
+  const r = await start({ maxParkedPosts: 2, maxTotalBuffered: 10000 }, false)
+  const sid = await pollSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  assert.equal((await req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(3000)])).status, 200)
+  assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(3000)])).status, 200)
+  assert.equal(s._parked.size, 2)
+  const other = await wsSession(r.port)
+  await until(() => r.sessions.length == 2)
+  // Parked: the frames' characters, 2 + 3001 a body.
+  assert.ok(r.sessions[1].send('y'.repeat(10000 - 2 * 3003)), 'exactly what the parked bodies leave')
+  assert.equal(r.sessions[1].send('y'), false)
+  await other.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  assert.equal((await req(r.port, 'POST', q, ['s7', 'mz'])).status, 400)
+  assert.equal(s.closed, true)
+  assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1002 /)
+  // Closed: what was parked is given back.
+  const third = await wsSession(r.port)
+  await until(() => r.sessions.length == 3)
+  assert.ok(r.sessions[2].send('z'.repeat(10000)))
+  third.sock.close()
+  await r.stop()
+})

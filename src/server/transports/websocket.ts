@@ -24,7 +24,7 @@ export class WebSocketLink implements Link {
       // ws reports what the client did wrong (a frame over maxPayload, invalid UTF-8, a bad
       // opcode) and closes the socket; the session ends too, or the client would resume and
       // do it again.
-      if (e.code == 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') _session.close(1009, 'message over maxMessageSize ' + _session._host.o.maxMessageSize)
+      if (/^WS_ERR_UNSUPPORTED_(MESSAGE|DATA_PAYLOAD)_LENGTH$/.test(e.code || '')) _session.close(1009, 'message over maxMessageSize ' + _session._host.o.maxMessageSize)
       else if (e.code && e.code.startsWith('WS_ERR_')) _session.close(1002, 'protocol error: ' + e.message)
       ws.terminate()
     })
