@@ -148,7 +148,7 @@ export abstract class Select extends Session {
   /** @internal */
   _hello(c: Conn, h: Hello): void {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
-    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack) : this._bad(c, 'hello for another session')
+    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // A candidate opened for another session than the current one: say goodbye so the server
     // does not keep a session nobody will use.
     if (c.sid != (this.sessionId || undefined) || (c.sid && h.sid != c.sid)) return this._drop(c, true)
@@ -165,8 +165,10 @@ export abstract class Select extends Session {
     }
     c.pingAt = this._o.clock.now()
     c.t.send([T.Ping], this._next())
-    this._acked(h.ack)
-    if (!this._act) this._activate(c, this._why)
+    this._acked(h.ack, c)
+    // A hello acknowledging what was never sent has dropped its connection (regression test in
+    // test/unit/session.property.test.ts).
+    if (!this._act && this._conns.indexOf(c) >= 0) this._activate(c, this._why)
   }
 
   /** @internal */

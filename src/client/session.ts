@@ -161,12 +161,12 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
     if (!this._o.resume) this._acked(this._base + i - 1)
   }
 
-  /** The server has everything up to `n`: forget it. */
+  /** The server has everything up to `n`: forget it. `c` said so, and is dropped if it lies. */
   /** @internal */
-  _acked(n: number): void {
+  _acked(n: number, c?: Conn): void {
     const k = n - this._base + 1
     if (k <= 0) return
-    if (k > this._out.length) return this._bad(undefined, 'ack beyond what was sent')
+    if (k > this._out.length) return this._bad(c, 'ack beyond what was sent')
     for (const e of this._out.splice(0, k)) this.bufferedAmount -= e.n
     this._base += k
     this._sent = Math.max(0, this._sent - k)
@@ -201,7 +201,7 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
       if (!Array.isArray(list) || list.some((x) => typeof x != 'string')) return this._bad(c, 'bad batch')
       for (const m of list) this._data(c, m)
     } else if (ty == T.Seq && n >= 0) c.seq = n
-    else if (ty == T.Ack && n >= 0) this._acked(n)
+    else if (ty == T.Ack && n >= 0) this._acked(n, c)
     else if (ty == T.Ping) c.t.send([T.Pong + f.slice(1)], this._next())
     else if (ty == T.Pong) this._pong(c)
     else if (ty == T.Open) {
@@ -209,7 +209,11 @@ export abstract class Session extends EventEmitter<LifelineEvents> {
       try {
         h = JSON.parse(f.slice(1))
       } catch (e) {}
-      if (!h || typeof h.sid != 'string' || !(h.ack >= 0) || !(h.hb > 0) || !(h.max > 0)) return this._bad(c, 'bad hello')
+      // Whole numbers, and a heartbeat a timer can hold (past 2^31 ms timers fire at once, so a
+      // huge one spun the client: regression test in test/unit/session.property.test.ts).
+      const nums = h ? [h.ack, h.hb, h.max] : []
+      if (!h || !h.sid || typeof h.sid != 'string' || nums.some((x) => typeof x != 'number' || x % 1 != 0) || !(h.ack >= 0 && h.hb > 0 && h.hb <= 1 << 30 && h.max > 0))
+        return this._bad(c, 'bad hello')
       this._hello(c, h)
     } else if (ty == T.Close) {
       const [code, reason] = splitFrame(f)
