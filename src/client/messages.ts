@@ -158,10 +158,10 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     if (!this._o.resume) this._acked(this._base + i - 1)
   }
 
-  /** The server has everything up to `n`: forget it. @internal */
-  _acked(n: number): void {
+  /** The server has everything up to `n`: forget it. `c` said so, and is dropped if it lies. @internal */
+  _acked(n: number, c = this._act): void {
     const k = n - this._base + 1
-    if (k > this._out.length) return this._bad(this._act, 'ack beyond what was sent')
+    if (k > this._out.length) return this._bad(c, 'ack beyond what was sent')
     if (k <= 0) return
     for (const e of this._out.splice(0, k)) this.bufferedAmount -= e.n
     this._base += k
@@ -191,7 +191,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     let x: any
     if (ty == T.Message) this._data(c, body)
     else if (ty == T.Seq && n >= 0) c.seq = n
-    else if (ty == T.Ack && n >= 0) this._acked(n)
+    else if (ty == T.Ack && n >= 0) this._acked(n, c)
     else if (ty == T.Ping) c.t.send([T.Pong + body], this._next())
     else if (ty == T.Pong) this._pong(c)
     else if (ty == T.Close || ty == T.Error) {
@@ -203,7 +203,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
         x = JSON.parse(body)
       } catch (e) {}
       if (ty == T.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string')) for (const m of x) this._data(c, m)
-      else if (ty == T.Open && x && typeof x.sid == 'string' && x.ack >= 0 && x.hb > 0 && x.max > 0) this._hello(c, x)
+      else if (ty == T.Open && hello(x)) this._hello(c, x)
       else this._bad(c, 'bad frame ' + f.slice(0, 16))
     }
   }
@@ -310,3 +310,10 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   /** Hand an application message to the app. @internal */
   abstract _deliver(d: string | Uint8Array): void
 }
+
+/**
+ * A hello the client can act on: an id, and whole numbers, with a heartbeat a timer can hold
+ * (past 2^31 ms timers fire at once, so a huge one spun the client; plain mode says 1e9).
+ */
+const hello = (x: any): x is Hello =>
+  x && typeof x.sid == 'string' && x.sid && [x.ack, x.hb, x.max].every(Number.isInteger) && x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0

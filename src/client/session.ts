@@ -84,7 +84,7 @@ export abstract class Session extends Messages {
   /** A connection said hello. @internal */
   _hello(c: Conn, h: Hello): void {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
-    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack) : this._bad(c, 'hello for another session')
+    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // Opened for another session than the current one: say goodbye so the server drops it.
     if (c.sid != (this.sessionId || undefined) || (c.sid && h.sid != c.sid)) return this._drop(c, true)
     c.h = h
@@ -100,8 +100,9 @@ export abstract class Session extends Messages {
     }
     c.p = this._now()
     c.t.send([T.Ping], this._next())
-    this._acked(h.ack)
-    if (!this._act) this._activate(c, this._why)
+    this._acked(h.ack, c)
+    // A hello acknowledging what was never sent has dropped its connection.
+    if (!this._act && this._conns.indexOf(c) >= 0) this._activate(c, this._why)
   }
 
   /** A connection answered its proof ping: it carries traffic both ways. @internal */
@@ -211,7 +212,7 @@ export abstract class Session extends Messages {
 
   /** A malformed frame: report it, drop that connection, recover on another. @internal */
   _bad(c: Conn | undefined, what: string): void {
-    this._error('LL_ERR_PROTOCOL', 'protocol error: ' + what)
+    this._error('LL_ERR_PROTOCOL', what)
     if (c) this._fail(c, 'protocol-error')
   }
 

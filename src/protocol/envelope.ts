@@ -36,10 +36,15 @@ export function encode(frames: Frame[]): Uint8Array {
 /**
  * Incremental envelope parser: feed it chunks as they arrive, it calls `onFrame` for each
  * complete record. An explicit two-state machine (header, payload) that never copies a payload
- * it can slice from the chunk in hand.
+ * it can slice from the chunk in hand, and joins a record that came in pieces once, when it is
+ * complete.
  */
 export class Parser {
-  private _buf: Uint8Array = new Uint8Array(0)
+  /** Pieces of the incomplete record at the end of what was pushed. */
+  private _parts: Uint8Array[] = []
+  private _held = 0
+  /** Bytes that record needs in all, once its header is known. */
+  private _need = 0
   private _decoder = new TextDecoder('utf-8', { fatal: true })
 
   /**
@@ -51,32 +56,40 @@ export class Parser {
     private _max: number,
   ) {}
 
-  /** Bytes held waiting for the rest of a record. */
+  /** Bytes held waiting for the rest of a record (never more than `max` + 5). */
   get pending(): number {
-    return this._buf.length
+    return this._held
   }
 
   /** Feed bytes; throws `RangeError` on a bad kind or length, `TypeError` on bad UTF-8. */
   push(chunk: Uint8Array): void {
     let buf = chunk
-    if (this._buf.length) {
-      buf = new Uint8Array(this._buf.length + chunk.length)
-      buf.set(this._buf)
-      buf.set(chunk, this._buf.length)
+    if (this._held) {
+      this._parts.push(chunk)
+      // Not joined until the record can be complete: joining on every small chunk made a record
+      // dribbled in pieces cost quadratic time (regression test in envelope.test.ts).
+      if ((this._held += chunk.length) < (this._need || HEADER)) return
+      buf = new Uint8Array(this._held)
+      let o = 0
+      for (const p of this._parts) buf.set(p, (o += p.length) - p.length)
+      this._parts = []
+      this._held = this._need = 0
     }
     let at = 0
     while (buf.length - at >= HEADER) {
       const kind = buf[at]
       const len = ((buf[at + 1] << 24) >>> 0) + (buf[at + 2] << 16) + (buf[at + 3] << 8) + buf[at + 4]
       if (kind > 1 || len > this._max) throw new RangeError('bad record ' + kind + '/' + len)
-      if (buf.length - at - HEADER < len) break
+      if (buf.length - at - HEADER < len) {
+        this._need = HEADER + len
+        break
+      }
       const body = buf.subarray(at + HEADER, at + HEADER + len)
       at += HEADER + len
       // Copy binary payloads: Node's Buffer#slice would share the chunk's memory.
       this._onFrame(kind ? Uint8Array.prototype.slice.call(body) : this._decoder.decode(body))
     }
-    this._buf = buf.subarray(at)
-    // Keep a partial record only up to what one record can legally need.
-    if (this._buf.length > this._max + HEADER) throw new RangeError('record too long')
+    if (at < buf.length) this._parts.push(buf.subarray(at))
+    this._held = buf.length - at
   }
 }

@@ -24,23 +24,36 @@ export interface ServerLogger {
 }
 
 /**
- * Options of {@link LifelineServer}; every limit has a default (README "Server options").
+ * Options of {@link LifelineServer}; every limit has a default. Each limit says what a client
+ * past it gets (a close code, or an HTTP status for a request that has no session to close) and
+ * where it is tested at its edge; SECURITY.md has the whole list.
  *
  * @example
  * new LifelineServer({ server: httpServer, path: '/rt', origins: ['https://app.example.com'] })
  */
 export interface ServerOptions {
-  /** HTTP(S) server to attach to; without it, call `handleRequest` and `handleUpgrade` yourself. */
+  /**
+   * HTTP(S) server to attach to; without it, call `handleRequest` and `handleUpgrade` yourself.
+   * Lifeline lowers its `headersTimeout` to `requestTimeout` if it is longer (see there).
+   */
   server?: HttpServer | HttpsServer
   /** Endpoint path; every transport is served here. @default '/lifeline' */
   path?: string
   /**
-   * Allowed page origins (`https://app.example.com`), `'*'` for any (no credentials then), or a
-   * function. Requests without an `Origin` header (non-browser clients) are allowed.
-   * @default same origin only (the `Origin` host must equal the `Host` header)
+   * Allowed page origins (`https://app.example.com`, compared exactly), `'*'` for any (no
+   * credentials then), or a function (one that throws refuses). Requests without an `Origin`
+   * header (non-browser clients) are allowed. A refused origin gets HTTP 403 on every transport,
+   * WebSocket upgrades included, with no CORS headers.
+   * @default same origin only (the `Origin` host and port must equal the `Host` header)
    */
   origins?: string[] | '*' | ((origin: string, req: IncomingMessage) => boolean)
-  /** Run before a connection is accepted (token from `?token=`, a header or a cookie). */
+  /**
+   * Run before a connection that makes or resumes a session is accepted (every WebSocket, every
+   * stream, the first poll of a polling connection; token from `?token=`, an `Authorization:
+   * Bearer` header or a `lifeline_token` cookie). A refusal or a throw answers `1008` with the
+   * reason; no answer within `requestTimeout` answers `1013`. Within a connection, polls and POSTs
+   * are authorized by the session id and its bound origin.
+   */
   authenticate?: (req: IncomingMessage, token: string | null) => AuthResult | Promise<AuthResult>
   /**
    * Gateway mode: relay each session to its own plain WebSocket to this server (docs/gateway.md).
@@ -52,36 +65,66 @@ export interface ServerOptions {
    * browser's messages unacknowledged, until they fall to a quarter of it. @default 1048576
    */
   upstreamHighWaterMark?: number
-  /** Largest application message, bytes. @default 4194304 */
+  /**
+   * Largest application message, bytes (UTF-8 for text). One over closes the session with
+   * `1009`; a WebSocket frame over `maxMessageSize` + 64 KiB (a batch carries several) too.
+   * @default 4194304
+   */
   maxMessageSize?: number
-  /** Unacknowledged bytes kept per session before it is closed with 4000. @default 16777216 */
+  /**
+   * Unacknowledged bytes kept per session, and bytes waiting in its WebSocket or stream socket
+   * (a client acknowledging without reading); past either the session closes with `4000`.
+   * @default 16777216
+   */
   maxBufferedAmount?: number
-  /** Unacknowledged bytes kept across all sessions; a send past it closes that session with 4000. @default 536870912 */
+  /** Unacknowledged messages kept per session; one more closes it with `4000`. @default 100000 */
+  maxQueueLength?: number
+  /**
+   * Bytes held across all sessions: unacknowledged messages, ended sessions' unread last words,
+   * POST bodies being received. A send past it closes that session with `4000`; a POST past it
+   * gets HTTP 503. @default 536870912
+   */
   maxTotalBuffered?: number
-  /** Sessions in total; more are refused with 4029 / HTTP 503. @default 100000 */
+  /**
+   * Sessions in total; a new one past it is refused with `1013` (try again later), in the
+   * response of an HTTP request (status 200) or over the WebSocket. Also the most ended
+   * sessions remembered for late requests. @default 100000
+   */
   maxSessions?: number
-  /** Sessions per remote address; more are refused with 4029 / HTTP 429. @default 1000 */
+  /** Sessions per remote address; one more is refused with `4029`. @default 1000 */
   maxSessionsPerAddress?: number
-  /** Largest POST body, bytes; more gets HTTP 413. Clients keep bodies under 1 MiB plus one message. @default maxMessageSize + 2 MiB */
+  /**
+   * Largest POST body, bytes; one more gets HTTP 413 (with `Connection: close`, the rest is not
+   * read). Clients keep bodies under 512 KiB plus one message. @default maxMessageSize + 2 MiB
+   */
   maxPostBytes?: number
-  /** Most frames in one POST; more gets HTTP 413. @default 10000 */
+  /** Most frames in one POST; one more gets HTTP 413. @default 10000 */
   maxFramesPerPost?: number
-  /** Out-of-order POSTs held per session while an earlier one is missing. @default 4 */
+  /** Out-of-order POSTs held per session while an earlier one is missing; one more closes it with `1002`. @default 4 */
   maxParkedPosts?: number
-  /** How long a session outlives its last connection, waiting for the client to resume, ms. @default 60000 */
+  /** How long a session outlives its last connection, waiting for the client to resume, ms; then `4001`. @default 60000 */
   sessionTtl?: number
   /** Longest heartbeat interval, ms (clients may ask for shorter, down to 1000). @default 25000 */
   heartbeatInterval?: number
-  /** Silence beyond the heartbeat interval after which a connection is dropped, ms. @default 20000 */
+  /** Silence beyond the heartbeat interval after which a connection is dropped (the session waits `sessionTtl`), ms. @default 20000 */
   heartbeatTimeout?: number
   /** Longest time a poll is held open, ms; below common 30-60 s proxy timeouts. @default 25000 */
   pollHold?: number
   /** Bytes after which a stream response is ended (the client reopens it at once). @default 1048576 */
   streamMaxBytes?: number
-  /** Time allowed for a WebSocket handshake or a POST body to arrive, ms. @default 10000 */
+  /**
+   * Slow clients, ms. A POST body not complete within it gets HTTP 408 and its connection is
+   * closed; `authenticate` not done within it answers `1013`; a session whose client never spoke
+   * within it is dropped (a later request for it gets `4001`); a WebSocket not answering our
+   * close within it is cut. Request headers (slowloris): Node's `headersTimeout` of the attached
+   * server, lowered to this if longer, answers HTTP 408; Node checks it every
+   * `connectionsCheckingInterval` (30 s unless the server was made with less). Without `server`,
+   * set `headersTimeout` yourself. @default 10000
+   */
   requestTimeout?: number
   /** Period of the housekeeping sweep (heartbeats, expiry), ms. @default 1000 */
   sweepInterval?: number
+  /** Where to log; nothing by default. Session ids appear only at `debug`. */
   logger?: ServerLogger | null
 }
 
@@ -90,6 +133,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   path: '/lifeline',
   maxMessageSize: 4194304,
   maxBufferedAmount: 16777216,
+  maxQueueLength: 100000,
   maxTotalBuffered: 536870912,
   maxSessions: 100000,
   maxSessionsPerAddress: 1000,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
-import { T, closeFrame, num, type Frame } from '../protocol/frames'
+import { T, closeFrame, num, splitFrame, type Frame } from '../protocol/frames'
 import { LifelineError } from '../protocol/errors'
 import type { ServerResolved } from './options'
 
@@ -62,7 +62,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** @internal */ _lastOut = Date.now()
   /** @internal */ _detachedAt = Date.now()
   /** @internal */ _hb: number
-  /** @internal */ _parked = new Map<number, [Link['name'], Frame[]]>()
+  /** Out-of-order POST bodies by first sequence number, with their bytes (counted in the server's total). @internal */
+  _parked = new Map<number, [Link['name'], Frame[], number]>()
   /** Control frames waiting for a link that can take them (polling between requests). @internal */
   _later: Frame[] = []
   /** @internal */ readonly _created = Date.now()
@@ -133,8 +134,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /**
    * Queue a message for the client. Returns false, and closes the session with 4000, when the
-   * unacknowledged bytes would pass `maxBufferedAmount` (or the server's total bound): a client
-   * that does not read cannot make the server hold unbounded memory.
+   * unacknowledged bytes would pass `maxBufferedAmount` or the server's `maxTotalBuffered`, or
+   * the unacknowledged messages `maxQueueLength`: a client that does not read cannot make the
+   * server hold unbounded memory.
    */
   send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
@@ -142,7 +144,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
     const o = this._host.o
     if (n > o.maxMessageSize) throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize)
-    if (this.reliable && (this.bufferedAmount + n > o.maxBufferedAmount || !this._host.reserve(n))) {
+    // Counted in messages too: a queue of empty messages costs memory and no bytes.
+    if (this.reliable && (this.bufferedAmount + n > o.maxBufferedAmount || this._out.length >= o.maxQueueLength || !this._host.reserve(n))) {
       this.close(4000, 'buffer overflow: client is not reading')
       return false
     }
@@ -169,7 +172,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const bye = closeFrame(code, reason)
     this._control([bye])
     const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._dlv, hb: this._hb, max: this._host.o.maxMessageSize })
-    const last = this.reliable && this._out.length ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
+    // Not after an overflow: a client that did not read then will not, and the bytes would be
+    // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
+    const keep = this.reliable && this._out.length && code != 4000
+    const last = keep ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
     this._finish(code, reason, last)
   }
 
@@ -182,6 +188,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this._links = {}
     this._host.reserve(-this.bufferedAmount)
     this._out = []
+    for (const p of this._parked.values()) this._host.reserve(-p[2])
     this._parked.clear()
     this._host.gone(this, code, reason, last)
     this.emit('close', code, reason)
@@ -336,9 +343,12 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       else if (ty == T.Pong) {
         // Nothing to do: any frame proves the client is there.
       } else if (ty == T.Close) {
-        const sp = f.indexOf(' ')
-        const code = parseInt(f.slice(1, sp < 0 ? undefined : sp), 10) || 1005
-        this._finish(code, sp < 0 ? '' : f.slice(sp + 1))
+        const [c, reason] = splitFrame(f)
+        // What a client may close with (1005: no code); anything else would reach the app's
+        // close handler as if a client could say it.
+        const code = c ? +c : 1005
+        if (!(code == 1000 || code == 1005 || (code >= 3000 && code <= 4999 && code % 1 == 0))) return this._bad('bad close code ' + JSON.stringify(c.slice(0, 16)))
+        this._finish(code, reason)
         return true
       } else return this._bad('unknown frame ' + JSON.stringify(f.slice(0, 16)))
     }
@@ -348,8 +358,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   }
 
   private _park(n: number, kind: Link['name'], frames: Frame[]): boolean {
-    if (this._parked.size >= this._host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
-    this._parked.set(n, [kind, frames])
+    const old = this._parked.get(n)
+    if (!old && this._parked.size >= this._host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
+    let bytes = 0
+    for (const f of frames) bytes += f.length
+    if (old) this._host.reserve(-old[2])
+    if (!this._host.reserve(bytes)) {
+      this._parked.delete(n)
+      this.close(4000, 'buffer overflow: server over maxTotalBuffered')
+      return false
+    }
+    this._parked.set(n, [kind, frames, bytes])
     return true
   }
 
@@ -375,6 +394,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const next = this._parked.get(this._rcv + 1)
     if (next) {
       this._parked.delete(this._rcv + 1)
+      this._host.reserve(-next[2])
       queueMicrotask(() => !this.closed && this._receive(next[1], next[0], []))
     }
     return true

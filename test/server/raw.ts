@@ -1,6 +1,7 @@
 // A raw protocol peer for server tests: speaks Lifeline's frames over real sockets on loopback,
 // with no client logic in between, so tests can send exactly what they mean (including garbage).
 import http from 'node:http'
+import net from 'node:net'
 import WebSocket from 'ws'
 import { LifelineServer, type ServerOptions, type ServerSession } from '../../src/server/index'
 import { encode, Parser } from '../../src/protocol/envelope'
@@ -15,9 +16,14 @@ export interface Running {
   stop(): Promise<void>
 }
 
-/** A Lifeline echo server on a free loopback port. */
-export function start(opts: ServerOptions = {}, echo = true): Promise<Running> {
-  const server = http.createServer()
+const running = new Set<Running>()
+
+/** Stop every server still running (for `after()`: a failed test must not leave the run hanging). */
+export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
+
+/** A Lifeline echo server on a free loopback port; `httpOpts` are options for its HTTP server. */
+export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.ServerOptions = {}): Promise<Running> {
+  const server = http.createServer(httpOpts)
   const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...opts })
   const r: Running = {
     port: 0,
@@ -27,6 +33,7 @@ export function start(opts: ServerOptions = {}, echo = true): Promise<Running> {
     received: new Map(),
     stop: () =>
       new Promise((res) => {
+        running.delete(r)
         ll.close()
         server.closeAllConnections()
         server.close(() => res())
@@ -41,6 +48,7 @@ export function start(opts: ServerOptions = {}, echo = true): Promise<Running> {
       if (echo) s.send(m)
     })
   })
+  running.add(r)
   return new Promise((res) => server.listen(0, '127.0.0.1', () => ((r.port = (server.address() as { port: number }).port), res(r))))
 }
 
@@ -106,3 +114,36 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+/** A bare TCP connection: write exactly the bytes a test wants, see what comes back and when it closes. */
+export function tcp(port: number) {
+  const sock = net.connect(port, '127.0.0.1')
+  let data = Buffer.alloc(0)
+  sock.on('data', (d) => (data = Buffer.concat([data, d])))
+  sock.on('error', () => {})
+  const closed = new Promise<number>((res) => sock.on('close', () => res(Date.now())))
+  const opened = new Promise<void>((res) => sock.on('connect', () => res()))
+  return { sock, closed, opened, text: () => data.toString('latin1') }
+}
+
+/** A confirmed polling session (hello, then the client's first POST); resolves to its id. */
+export async function pollSession(port: number, t = 'polling'): Promise<string> {
+  // A stream's response stays open: its hello is read as it arrives.
+  const sid = await new Promise<string>((res, rej) => {
+    req(port, 'GET', `v=1&t=${t}&ack=0&o=1`, undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)).catch(rej)
+  })
+  await req(port, 'POST', `v=1&t=${t}&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  return sid
+}
+
+/** A confirmed WebSocket session: hello, `u1`, `s1`. */
+export async function wsSession(port: number) {
+  const c = ws(port)
+  const h = await c.hello()
+  c.sock.send('u1')
+  c.sock.send('s1')
+  return Object.assign(c, { sid: h.sid as string })
+}
+
+/** The first close frame in `frames`, if any. */
+export const closeOf = (frames: Frame[]) => frames.find((f) => typeof f == 'string' && f[0] == 'c') as string | undefined

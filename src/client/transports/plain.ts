@@ -23,7 +23,7 @@ export class PlainTransport extends WebSocketTransport {
   override _opened(): void {
     const ctx = this._ctx
     this.emit('open')
-    this._frame(T.Open + JSON.stringify({ v: 1, sid: 'plain', ack: 0, hb: ctx.plainPing ? ctx.heartbeat : 2 ** 30, max: ctx.maxMessageSize }))
+    this._frame(T.Open + JSON.stringify({ v: 1, sid: 'plain', ack: 0, hb: ctx.plainPing ? ctx.heartbeat : 1e9, max: ctx.maxMessageSize }))
     // Numbered on from what already arrived (the cursor), so nothing counts as a duplicate.
     this._frame(T.Seq + (1 + +/[?&]ack=(\d+)/.exec(this._url)![1]))
     this._beat()

@@ -15,20 +15,26 @@ export class StreamLink implements Link {
 
   constructor(
     private _res: ServerResponse,
-    session: ServerSession,
+    private _session: ServerSession,
     private _max: number,
   ) {
-    _res.on('close', () => session._detach(this))
+    _res.on('close', () => _session._detach(this))
   }
 
   ready(): boolean {
-    return !this._res.writableEnded
+    return !this._res.writableEnded && !this._res.destroyed
   }
 
   write(frames: Frame[]): void {
+    const res = this._res
     const body = encode(frames)
-    this._res.write(body)
-    if ((this._bytes += body.length) >= this._max) this._res.end()
+    res.write(body)
+    // As on WebSocket: acknowledging by POST without reading the stream fills the socket, not
+    // the session's queue; past `maxBufferedAmount` the client is not reading.
+    if (res.writableLength > this._session._host.o.maxBufferedAmount && !res.destroyed) {
+      res.destroy()
+      this._session.close(4000, 'buffer overflow: client is not reading')
+    } else if ((this._bytes += body.length) >= this._max) res.end()
   }
 
   end(): void {

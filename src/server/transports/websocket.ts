@@ -6,21 +6,29 @@ import type { Link, ServerSession } from '../session'
 export class WebSocketLink implements Link {
   readonly name = 'websocket'
   inSeq = 0
+  private _over = false
 
   constructor(
     readonly ws: WebSocket,
-    session: ServerSession,
+    private _session: ServerSession,
     cursor: number,
   ) {
     ws.on('message', (data, isBinary) => {
-      if (session.closed) return
+      if (_session.closed) return
       // ws hands over a Buffer (binaryType 'nodebuffer'): no copy.
       const frame: Frame = isBinary ? (data as Buffer) : data.toString()
-      session._receive([frame], this)
+      _session._receive([frame], this)
     })
-    ws.on('close', () => session._detach(this))
-    ws.on('error', () => ws.terminate())
-    session._attach(this, cursor)
+    ws.on('close', () => _session._detach(this))
+    ws.on('error', (e: Error & { code?: string }) => {
+      // ws reports what the client did wrong (a frame over maxPayload, invalid UTF-8, a bad
+      // opcode) and closes the socket; the session ends too, or the client would resume and
+      // do it again.
+      if (/^WS_ERR_UNSUPPORTED_(MESSAGE|DATA_PAYLOAD)_LENGTH$/.test(e.code || '')) _session.close(1009, 'message over maxMessageSize ' + _session._host.o.maxMessageSize)
+      else if (e.code && e.code.startsWith('WS_ERR_')) _session.close(1002, 'protocol error: ' + e.message)
+      ws.terminate()
+    })
+    _session._attach(this, cursor)
   }
 
   ready(): boolean {
@@ -28,7 +36,15 @@ export class WebSocketLink implements Link {
   }
 
   write(frames: Frame[]): void {
-    for (const f of frames) this.ws.send(f, { binary: typeof f != 'string' })
+    const ws = this.ws
+    for (const f of frames) ws.send(f, { binary: typeof f != 'string' })
+    // Acknowledging without reading (blind acks) keeps the session's queue small while the
+    // socket's grows: bound that too. Past it the client is not reading; it is not waited for.
+    if (ws.bufferedAmount > this._session._host.o.maxBufferedAmount && !this._over) {
+      this._over = true
+      this._session.close(4000, 'buffer overflow: client is not reading')
+      ws.terminate()
+    }
   }
 
   end(): void {

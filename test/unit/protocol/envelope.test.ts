@@ -47,3 +47,17 @@ test('an incomplete record stays pending; nothing is emitted for it', () => {
   assert.equal(out.length, 0)
   assert.equal(p.pending, 7)
 })
+
+test('regression: a record arriving in small pieces was copied again with each (quadratic); 2 MiB in 64-byte chunks now takes milliseconds', () => {
+  const body = encode([new Uint8Array(1 << 21), 'mafter'])
+  const out: Frame[] = []
+  const p = new Parser((f) => out.push(f), 1 << 22)
+  const t0 = performance.now()
+  for (let i = 0; i < body.length; i += 64) p.push(body.subarray(i, i + 64))
+  const ms = performance.now() - t0
+  assert.equal(out.length, 2)
+  assert.equal((out[0] as Uint8Array).length, 1 << 21)
+  assert.equal(p.pending, 0)
+  // Quadratic was about 5 s here; linear is well under 100 ms.
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`)
+})

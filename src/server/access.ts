@@ -1,0 +1,124 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { closeFrame, VERSION, type Frame } from '../protocol/frames'
+import type { ServerResolved } from './options'
+import type { ServerSession, SessionHost } from './session'
+
+/** What a request asks for, from its query (PROTOCOL.md "Requests"). @internal */
+export interface Ask {
+  t: string
+  sid?: string
+  ack: number
+  hb: number
+  /** Answer with a hello; authenticate first. Always so for a WebSocket or a new session. */
+  opening: boolean
+  token: string | null
+  resume: boolean
+  origin: string
+  address: string
+}
+
+const SID = /^[A-Za-z0-9_-]{22}$/
+
+/** Parse and check the query; undefined when malformed. @internal */
+export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefined {
+  const p = new URLSearchParams((req.url || '').split('?')[1] || '')
+  const sid = p.get('sid') || undefined
+  const ack = +(p.get('ack') || 0)
+  const hb = +(p.get('hb') || o.heartbeatInterval)
+  const t = p.get('t') || ''
+  if (p.get('v') != String(VERSION) || (sid && !SID.test(sid)) || !(ack >= 0 && ack <= Number.MAX_SAFE_INTEGER && ack % 1 == 0) || !(hb > 0)) return
+  return {
+    t,
+    sid,
+    ack,
+    hb: Math.max(1000, Math.min(hb, o.heartbeatInterval)),
+    // A WebSocket always gets a hello, and a request without `sid` makes a session: neither may
+    // skip `authenticate` by leaving out `o=1` (regression test in test/server/access.test.ts).
+    opening: p.get('o') == '1' || t == 'websocket' || !sid,
+    token: p.get('token'),
+    resume: p.get('r') != '0',
+    origin: (req.headers.origin as string) || '',
+    address: req.socket.remoteAddress || '',
+  }
+}
+
+/**
+ * Whether a page at `origin` may use the server. No `Origin` (a non-browser client) passes; an
+ * `origins` function that throws refuses rather than taking the server down.
+ * @internal
+ */
+export function originOk(o: ServerResolved, req: IncomingMessage, origin: string, log: SessionHost['log']): boolean {
+  const allow = o.origins
+  if (!origin) return true
+  if (allow == '*') return true
+  try {
+    if (typeof allow == 'function') return allow(origin, req) === true
+    if (Array.isArray(allow)) return allow.indexOf(origin) >= 0
+    return new URL(origin).host == String(req.headers.host).toLowerCase()
+  } catch (e) {
+    // `new URL('null')` (sandboxed frames, file://) throws too: refused, and not worth a log.
+    if (typeof allow == 'function') log('warn', 'origins function threw:', e)
+    return false
+  }
+}
+
+/**
+ * CORS headers for an allowed origin: the origin itself with credentials, or `*` without them
+ * when any origin is allowed. Never an arbitrary origin with credentials.
+ * @internal
+ */
+export function corsHeaders(o: ServerResolved, res: ServerResponse, origin: string): void {
+  res.setHeader('Vary', 'Origin')
+  if (o.origins == '*') res.setHeader('Access-Control-Allow-Origin', '*')
+  else {
+    res.setHeader('Access-Control-Allow-Origin', origin)
+    res.setHeader('Access-Control-Allow-Credentials', 'true')
+  }
+}
+
+/**
+ * Run `authenticate` for a connection-opening request, new session or resume, within
+ * `requestTimeout`. Resolves to nothing when it passes, else to the close frame to answer with.
+ * @internal
+ */
+export async function authenticate(o: ServerResolved, req: IncomingMessage, ask: Ask): Promise<Frame[] | void> {
+  if (!ask.opening || !o.authenticate) return
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), o.requestTimeout)))
+  let r
+  try {
+    r = await Promise.race([o.authenticate(req, ask.token || tokenFrom(req)), late])
+  } catch (e) {
+    r = { ok: false as const, reason: 'authentication failed' }
+  }
+  clearTimeout(timer)
+  // A slow identity provider is not the client's fault: 1013 makes it try again later.
+  if (r == 'late') return [closeFrame(1013, 'authentication timed out')]
+  if (!r || !r.ok) return [closeFrame(1008, (r && r.reason) || 'unauthorized')]
+  ;(req as { lifelineData?: unknown }).lifelineData = r.data
+}
+
+/** The token from an `Authorization: Bearer` header or a `lifeline_token` cookie. */
+function tokenFrom(req: IncomingMessage): string | null {
+  const auth = req.headers.authorization
+  if (auth && /^Bearer /i.test(auth)) return auth.slice(7)
+  const m = /(?:^|;\s*)lifeline_token=([^;]*)/.exec(req.headers.cookie || '')
+  if (!m) return null
+  try {
+    return decodeURIComponent(m[1])
+  } catch (e) {
+    // A malformed escape is the token as it stands; `authenticate` decides what it is worth.
+    return m[1]
+  }
+}
+
+/**
+ * Whether a request may use a session: a session is bound to the origin of the page that made
+ * it. Browsers send no `Origin` on same-origin GETs but do on POSTs and WebSockets, so a session
+ * made without one is bound to the first origin that shows up (which has passed the allow-list).
+ * @internal
+ */
+export function sameOrigin(s: ServerSession, origin: string): boolean {
+  if (!s.origin && origin) s.origin = origin
+  return !origin || s.origin == origin
+}

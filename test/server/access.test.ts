@@ -1,0 +1,204 @@
+// Who may use the server: origins on every transport, CORS, authenticate on every connection
+// that opens or resumes a session, session ids, and what the logs may show.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { inspect } from 'node:util'
+import WebSocket from 'ws'
+import { Lifeline } from '../../src/client/index'
+import { start, ws, req, hello, until } from './raw'
+
+const POLL = 'v=1&t=polling&ack=0&o=1'
+const STREAM = 'v=1&t=stream&ack=0&o=1'
+
+/** Every way in: WebSocket upgrade, stream GET, poll GET, POST, preflight. Resolves to their statuses. */
+async function everyWay(port: number, origin: string, sid: string) {
+  const h = { Origin: origin }
+  const w = ws(port, undefined, h)
+  const wsStatus = await w.opened.then(
+    () => (w.sock.close(), 101),
+    (e: Error) => +(/(\d{3})/.exec(e.message) || [0, 0])[1],
+  )
+  const stream = await new Promise<number>((res) => {
+    const r = req(port, 'GET', STREAM, undefined, h, () => res(200))
+    r.then((x) => res(x.status), () => res(0))
+  })
+  const poll = await req(port, 'GET', POLL, undefined, h)
+  const post = await req(port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'p'], h)
+  const pre = await req(port, 'OPTIONS', 'v=1&t=polling', undefined, { ...h, 'Access-Control-Request-Method': 'POST' })
+  return { ws: wsStatus, stream, poll: poll.status, post: post.status, preflight: pre.status, cors: [poll, post, pre].map((r) => r.headers['access-control-allow-origin']) }
+}
+
+test('origins: an allow-list is enforced on every transport; a refused origin gets 403 and no CORS headers', async () => {
+  const r = await start({ origins: ['https://app.example'] })
+  const sid = hello((await req(r.port, 'GET', POLL)).frames).sid
+  const ok = await everyWay(r.port, 'https://app.example', sid)
+  assert.deepEqual([ok.ws, ok.stream, ok.poll, ok.post, ok.preflight], [101, 200, 200, 200, 204])
+  assert.deepEqual(ok.cors, ['https://app.example', 'https://app.example', 'https://app.example'])
+  for (const evil of ['https://evil.example', 'https://app.example.evil.example', 'http://app.example', 'null', 'https://app.example.']) {
+    const no = await everyWay(r.port, evil, sid)
+    assert.deepEqual([no.ws, no.stream, no.poll, no.post, no.preflight], [403, 403, 403, 403, 403], evil)
+    assert.deepEqual(no.cors, [undefined, undefined, undefined], evil)
+  }
+  await r.stop()
+})
+
+test('origins by default (as in the README): the same host and port only, on every transport', async () => {
+  const r = await start({ origins: undefined })
+  const sid = hello((await req(r.port, 'GET', POLL)).frames).sid
+  const same = await everyWay(r.port, `http://127.0.0.1:${r.port}`, sid)
+  assert.deepEqual([same.ws, same.stream, same.poll, same.post, same.preflight], [101, 200, 200, 200, 204])
+  for (const other of [`http://127.0.0.1:${r.port + 1}`, `http://localhost:${r.port}`, 'null', 'https://evil.example', 'not a url']) {
+    const no = await everyWay(r.port, other, sid)
+    assert.deepEqual([no.ws, no.stream, no.poll, no.post, no.preflight], [403, 403, 403, 403, 403], other)
+  }
+  await r.stop()
+})
+
+test('regression: an origins function that throws refuses the request (403) instead of crashing the server', async () => {
+  const seen: string[] = []
+  const r = await start({
+    origins: (origin) => {
+      seen.push(origin)
+      if (origin == 'https://boom.example') throw new Error('app bug')
+      return origin == 'https://app.example'
+    },
+  })
+  const sid = hello((await req(r.port, 'GET', POLL)).frames).sid
+  const boom = await everyWay(r.port, 'https://boom.example', sid)
+  assert.deepEqual([boom.ws, boom.stream, boom.poll, boom.post, boom.preflight], [403, 403, 403, 403, 403])
+  const ok = await everyWay(r.port, 'https://app.example', sid)
+  assert.deepEqual([ok.ws, ok.poll, ok.post], [101, 200, 200])
+  assert.ok(seen.includes('https://app.example'))
+  await r.stop()
+})
+
+test('CORS: whatever the origin, credentials are allowed only for an origin the configuration allows, and never with "*"', async () => {
+  const origins = ['https://a.example', 'https://b.example', 'null', 'http://127.0.0.1', 'https://a.example.b.example']
+  for (const conf of [undefined, '*' as const, ['https://a.example'], (o: string) => o.endsWith('.b.example')]) {
+    const r = await start({ origins: conf })
+    for (const origin of origins) {
+      const res = await req(r.port, 'GET', POLL, undefined, { Origin: origin })
+      const acao = res.headers['access-control-allow-origin']
+      const cred = res.headers['access-control-allow-credentials']
+      if (conf == '*') assert.deepEqual([acao, cred], ['*', undefined], origin)
+      else if (acao !== undefined) {
+        assert.equal(acao, origin, 'only the request origin is echoed')
+        assert.ok(Array.isArray(conf) ? conf.includes(origin) : typeof conf == 'function' ? conf(origin) : false, `${origin} echoed under ${String(conf)}`)
+        assert.equal(res.headers.vary, 'Origin')
+      } else assert.equal(res.status, 403)
+    }
+    await r.stop()
+  }
+})
+
+test('authenticate guards resumes: a revoked token cannot resume a session, a fresh one can, and the session is untouched meanwhile', async () => {
+  const valid = new Set(['t1'])
+  const r = await start({ authenticate: (_req, token) => (token && valid.has(token) ? { ok: true } : { ok: false, reason: 'token refused' }) })
+  const a = ws(r.port, POLL.replace('polling', 'websocket') + '&token=t1')
+  const sid = (await a.hello()).sid
+  a.sock.send('u1')
+  await until(() => r.sessions.length == 1)
+  a.sock.terminate()
+  await until(() => r.sessions[0].transport == null)
+  valid.delete('t1')
+  for (const t of ['websocket', 'stream', 'polling']) {
+    const q = `v=1&t=${t}&ack=0&o=1&sid=${sid}&token=t1`
+    const first = t == 'websocket' ? await ws(r.port, q).until((f) => typeof f == 'string') : (await req(r.port, 'GET', q)).frames[0]
+    assert.equal(first, 'c1008 token refused', t)
+  }
+  assert.equal(r.sessions[0].closed, false, 'a refused resume does not end the session')
+  valid.add('t2')
+  const b = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${sid}&token=t2`)
+  assert.equal((await b.hello()).sid, sid, 'resumed with the fresh token')
+  await r.stop()
+})
+
+test('regression: a WebSocket or a GET without o=1 made a session without running authenticate', async () => {
+  let calls = 0
+  const r = await start({ authenticate: () => (calls++, { ok: false, reason: 'no' }) })
+  const w = ws(r.port, 'v=1&t=websocket&ack=0')
+  const f = await w.until((x) => typeof x == 'string' && (x[0] == 'o' || x[0] == 'c'))
+  assert.equal(f, 'c1008 no')
+  for (const t of ['stream', 'polling']) assert.deepEqual((await req(r.port, 'GET', `v=1&t=${t}&ack=0`)).frames, ['c1008 no'], t)
+  assert.equal(calls, 3)
+  assert.equal(r.ll.sessions.size, 0, 'no session was made')
+  await r.stop()
+})
+
+test('session ids: 128 bits from a cryptographic source, each bit about as often 1 as 0', async () => {
+  const r = await start()
+  const ids = await Promise.all(Array.from({ length: 300 }, () => req(r.port, 'GET', POLL).then((x) => hello(x.frames).sid as string)))
+  assert.equal(new Set(ids).size, ids.length)
+  const ones = new Array(128).fill(0)
+  for (const id of ids) {
+    assert.match(id, /^[A-Za-z0-9_-]{22}$/)
+    const bytes = Buffer.from(id, 'base64url')
+    assert.equal(bytes.length, 16)
+    for (let i = 0; i < 128; i++) ones[i] += (bytes[i >> 3] >> (7 - (i & 7))) & 1
+  }
+  // 300 fair coin flips: 150 +- 6 sigma (52) for every one of the 128 bits.
+  for (let i = 0; i < 128; i++) assert.ok(ones[i] > 98 && ones[i] < 202, `bit ${i} was 1 in ${ones[i]} of 300 ids`)
+  await r.stop()
+})
+
+test('the client refreshes its token for every connection: a resume after the old token was revoked carries the new one', async () => {
+  const valid = new Set<string>()
+  const seen: Array<string | null> = []
+  const r = await start({ authenticate: (_req, token) => (seen.push(token), token && valid.has(token) ? { ok: true } : { ok: false, reason: 'token expired' }) })
+  let n = 0
+  const token = () => {
+    // Each new token revokes the ones before, as a short-lived credential would expire.
+    valid.clear()
+    valid.add('tok' + ++n)
+    return 'tok' + n
+  }
+  const ll = new Lifeline(`http://127.0.0.1:${r.port}/rt`, { transports: ['websocket'], storage: null, WebSocket: WebSocket as never, token, minDelay: 10, maxDelay: 50 })
+  const resets: unknown[] = []
+  ll.on('reset', (e) => resets.push(e))
+  await new Promise((res) => ll.on('open', res))
+  const sid = ll.sessionId
+  await until(() => r.sessions.length == 1 && r.sessions[0].transport == 'websocket')
+  ;(r.sessions[0]._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
+  await until(() => seen.length == 2 && ll.state == 'open', 5000, 'resumed')
+  assert.deepEqual(seen, ['tok1', 'tok2'])
+  assert.equal(ll.sessionId, sid, 'the same session')
+  assert.equal(resets.length, 0)
+  // A token the server refuses on resume ends the client with the server's reason; no loop.
+  valid.clear()
+  const closed = new Promise<{ code: number; reason: string }>((res) => ll.on('close', (e) => res(e)))
+  ll._o.token = 'stale'
+  ;(r.sessions[0]._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
+  assert.deepEqual(await closed.then((e) => [e.code, e.reason]), [1008, 'token expired'])
+  await r.stop()
+})
+
+test('session ids never reach the logs below debug: every path that logs, captured at each level', async () => {
+  const lines: Record<string, string[]> = { debug: [], info: [], warn: [], error: [] }
+  const logger = Object.fromEntries(Object.keys(lines).map((k) => [k, (...a: unknown[]) => lines[k].push(a.map((x) => inspect(x)).join(' '))])) as never
+  const r = await start({ logger, heartbeatInterval: 1000, heartbeatTimeout: 200, sessionTtl: 300, sweepInterval: 50, origins: (o) => (o == 'https://x.example' ? (null as never).x : true) })
+  const sids: string[] = []
+  r.ll.on('connection', (s) => s.on('message', (m) => m == 'throw' && (null as never as { x: 1 }).x))
+  // Each transport: a session, a throwing message handler, then a protocol error naming the id.
+  const c = ws(r.port)
+  const h = await c.hello()
+  sids.push(h.sid)
+  for (const f of ['u1', 's1', 'mthrow', 'Z' + h.sid]) c.sock.send(f)
+  await c.until((f) => typeof f == 'string' && f.startsWith('c1002'))
+  for (const t of ['stream', 'polling']) {
+    const sid = await new Promise<string>((res) => void req(r.port, 'GET', `v=1&t=${t}&ack=0&o=1`, undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)))
+    sids.push(sid)
+    const post = await req(r.port, 'POST', `v=1&t=${t}&sid=${sid}&ack=0`, ['s1', 'u1', 'mthrow', 'Z' + sid])
+    assert.equal(post.status, 400)
+  }
+  const idle = ws(r.port)
+  sids.push((await idle.hello()).sid)
+  idle.sock.send('p')
+  await idle.closed
+  await req(r.port, 'GET', POLL, undefined, { Origin: 'https://x.example' })
+  await until(() => r.ll.sessions.size == 0, 5000, 'every session expired')
+  for (const id of r.ll.sessions.keys()) sids.push(id)
+  assert.ok(lines.warn.length >= 3, 'warnings were logged: ' + lines.warn.length)
+  assert.ok(lines.debug.some((l) => sids.some((id) => l.includes(id))), 'debug does show ids (the check can see them)')
+  for (const level of ['info', 'warn', 'error']) for (const l of lines[level]) for (const id of sids) assert.ok(!l.includes(id), `${level}: ${l}`)
+  await r.stop()
+})

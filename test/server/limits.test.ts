@@ -1,0 +1,239 @@
+// Every limit at its edge, over real sockets: exactly at the limit passes, one over fails with
+// its close code or HTTP status (the ones test/server/transports.test.ts already covers are not
+// repeated here: text over WebSocket, maxFramesPerPost, maxBufferedAmount, idle expiry).
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { start, ws, req, until, pollSession, wsSession, closeOf, stopAll } from './raw'
+
+after(stopAll)
+
+/** A batch frame of exactly `len` characters, of messages of at most 100 bytes. */
+function batchOf(len: number): string {
+  const items: string[] = []
+  while (('M' + JSON.stringify([...items, 'x'.repeat(100)])).length <= len) items.push('x'.repeat(100))
+  items.push('x'.repeat(len - ('M' + JSON.stringify([...items, ''])).length))
+  return 'M' + JSON.stringify(items)
+}
+
+test('maxMessageSize in bytes, binary over WebSocket and text or binary in a POST: at the limit passes, one byte over closes with 1009', async () => {
+  const r = await start({ maxMessageSize: 100 }, false)
+  const c = await wsSession(r.port)
+  c.sock.send(Buffer.alloc(100))
+  await until(() => r.sessions.length == 1 && r.received.get(r.sessions[0])!.length == 1)
+  c.sock.send(Buffer.alloc(101))
+  await c.until((f) => typeof f == 'string' && f.startsWith('c1009'))
+  for (const [ok, over, next] of [
+    ['m' + 'é'.repeat(50), 'm' + 'é'.repeat(50) + 'x', 's2'],
+    [new Uint8Array(100), new Uint8Array(101), 's2'],
+    ['M' + JSON.stringify(['a', 'b'.repeat(100)]), 'M' + JSON.stringify(['a', 'b'.repeat(101)]), 's3'],
+  ]) {
+    const sid = await pollSession(r.port)
+    const q = `v=1&t=polling&sid=${sid}&ack=0`
+    assert.equal((await req(r.port, 'POST', q, ['s1', ok])).status, 200)
+    assert.equal((await req(r.port, 'POST', q, [next, over])).status, 400)
+    assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1009 /)
+  }
+  await r.stop()
+})
+
+test('regression: a WebSocket frame over maxMessageSize + 64 KiB left its session open to be resumed (now closed with 1009)', async () => {
+  const r = await start({ maxMessageSize: 100 }, false)
+  const c = await wsSession(r.port)
+  c.sock.send(batchOf(100 + 65536))
+  await until(() => r.sessions.length == 1 && r.received.get(r.sessions[0])!.length > 600, 5000, 'a batch of exactly the frame limit delivered')
+  c.sock.send('m' + 'x'.repeat(100 + 65536))
+  assert.equal((await c.closed).code, 1009)
+  await until(() => r.sessions[0].closed, 2000, 'session closed')
+  const again = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${c.sid}`)
+  assert.match((await again.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c1009 /)
+  await r.stop()
+})
+
+test('maxPostBytes: a body of exactly the limit passes; one byte more gets 413 and a closed connection, announced or chunked', async () => {
+  const r = await start({ maxMessageSize: 2000, maxPostBytes: 1000 }, false)
+  const sid = await pollSession(r.port)
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  // Records: s1 (5 + 2 bytes), then m + text (5 + 1 + n bytes).
+  const ok = await req(r.port, 'POST', q, ['s1', 'm' + 'x'.repeat(1000 - 7 - 6)])
+  assert.equal(ok.status, 200)
+  const over = await req(r.port, 'POST', q, ['s2', 'm' + 'x'.repeat(1001 - 7 - 6)])
+  assert.deepEqual([over.status, over.headers.connection], [413, 'close'])
+  const chunked = await new Promise<http.IncomingMessage>((res) => {
+    const rq = http.request({ host: '127.0.0.1', port: r.port, method: 'POST', path: '/rt?' + q }, res)
+    rq.write(Buffer.alloc(600))
+    rq.end(Buffer.alloc(401))
+  })
+  assert.deepEqual([chunked.statusCode, chunked.headers.connection], [413, 'close'])
+  await r.stop()
+})
+
+test('maxTotalBuffered counts every session: at the bound a send passes, past it only the session that crossed it closes (4000)', async () => {
+  const r = await start({ maxTotalBuffered: 10000 }, false)
+  const a = await wsSession(r.port)
+  const b = await wsSession(r.port)
+  await until(() => r.sessions.length == 2)
+  const [sa, sb] = r.sessions
+  assert.ok(sa.send('a'.repeat(6000)))
+  assert.ok(sb.send('b'.repeat(4000)), 'exactly at the bound')
+  assert.equal(sb.send('b'), false)
+  assert.deepEqual([sa.closed, sb.closed], [false, true])
+  await b.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  // The other session's acknowledgement frees its share for everyone.
+  a.sock.send('a1')
+  await until(() => sa.bufferedAmount == 0)
+  const c = await wsSession(r.port)
+  await until(() => r.sessions.length == 3)
+  assert.ok(r.sessions[2].send('c'.repeat(10000)))
+  c.sock.close()
+  await r.stop()
+})
+
+test('maxTotalBuffered counts POST bodies as they arrive: a body that fits the rest passes, one byte more gets 503', async () => {
+  const r = await start({ maxTotalBuffered: 10000 }, false)
+  await wsSession(r.port)
+  await until(() => r.sessions.length == 1)
+  r.sessions[0].send('a'.repeat(6000))
+  const sid = await pollSession(r.port)
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  // A ping's token is echoed, not delivered: the body's size is all that matters here.
+  assert.equal((await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4000 - 7 - 6)])).status, 200)
+  const busy = await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4001 - 7 - 6)])
+  assert.deepEqual([busy.status, busy.headers.connection], [503, 'close'])
+  assert.equal(r.sessions[1].closed, false, 'a busy server does not end the session')
+  await r.stop()
+})
+
+test('regression: a session closed for overflow kept its unread messages for sessionTtl, outside maxTotalBuffered', async () => {
+  const r = await start({ maxTotalBuffered: 10000, maxBufferedAmount: 6000, sessionTtl: 1000, sweepInterval: 50 }, false)
+  const sids = []
+  for (let i = 0; i < 4; i++) sids.push((await wsSession(r.port)).sid)
+  await until(() => r.sessions.length == 4)
+  const [a, b, c, d] = r.sessions
+  for (let i = 0; i < 6; i++) a.send('x'.repeat(1000))
+  assert.equal(a.send('x'), false)
+  const lateA = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${sids[0]}`)
+  assert.match((await lateA.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  assert.equal(lateA.frames.length, 1, 'the close alone, no messages')
+  // Last words of an app's close are kept, and counted, until sessionTtl forgets them.
+  d.send('d'.repeat(3000))
+  d.close(4100, 'bye')
+  assert.ok(b.send('b'.repeat(6000)))
+  assert.ok(c.send('c'.repeat(1000)), '3000 + 6000 + 1000: at the bound')
+  assert.equal(c.send('c'), false, 'the tombstone of d is counted')
+  const lateD = await req(r.port, 'GET', `v=1&t=polling&ack=0&o=1&sid=${sids[3]}`)
+  assert.deepEqual(lateD.frames.slice(1), ['s1', 'm' + 'd'.repeat(3000), 'c4100 bye'])
+  await r.stop()
+})
+
+test('ended sessions are remembered for sessionTtl, at most maxSessions of them, oldest forgotten first', async () => {
+  const r = await start({ maxSessions: 3 }, false)
+  const sids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    sids.push(await pollSession(r.port))
+    await until(() => r.sessions.length == i + 1)
+    r.sessions[i].close(4100 + i, 'done')
+  }
+  const late = async (sid: string) => closeOf((await req(r.port, 'GET', `v=1&t=polling&ack=0&o=1&sid=${sid}`)).frames)
+  assert.match((await late(sids[0]))!, /^c4001 /)
+  assert.match((await late(sids[1]))!, /^c4001 /)
+  assert.equal(await late(sids[2]), 'c4102 done')
+  assert.equal(await late(sids[4]), 'c4104 done')
+  await r.stop()
+})
+
+test('maxSessions (1013) and maxSessionsPerAddress (4029) on every transport; a slot frees when a session ends', async () => {
+  for (const [opt, code] of [['maxSessions', 'c1013'], ['maxSessionsPerAddress', 'c4029']] as const) {
+    const r = await start({ [opt]: 2 }, false)
+    await pollSession(r.port)
+    await pollSession(r.port, 'stream')
+    for (const t of ['polling', 'stream']) assert.match(closeOf((await req(r.port, 'GET', `v=1&t=${t}&ack=0&o=1`)).frames)!, new RegExp('^' + code))
+    assert.match((await ws(r.port).until((f) => typeof f == 'string'))as string, new RegExp('^' + code))
+    await until(() => r.sessions.length == 2)
+    r.sessions[0].close()
+    await ws(r.port).hello()
+    await r.stop()
+  }
+})
+
+test('a second stream or WebSocket for a session replaces the first; they never stack up', async () => {
+  const r = await start({}, false)
+  const c = await wsSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const c2 = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${c.sid}`)
+  await c2.hello()
+  assert.equal((await c.closed).code, 1000)
+  r.sessions[0].send('to the second')
+  await c2.until((f) => f === 'mto the second')
+  const sid = await pollSession(r.port, 'stream')
+  const s = r.sessions[1]
+  const first = req(r.port, 'GET', `v=1&t=stream&ack=0&o=1&sid=${sid}`)
+  await until(() => s._links.stream !== undefined)
+  const link = s._links.stream
+  const got: string[] = []
+  void req(r.port, 'GET', `v=1&t=stream&ack=0&o=1&sid=${sid}`, undefined, {}, (fs) => got.push(...(fs as string[])))
+  assert.equal((await first).status, 200, 'the first stream ended')
+  await until(() => s._links.stream !== link)
+  s.send('to the second stream')
+  await until(() => got.includes('mto the second stream'))
+  await r.stop()
+})
+
+test('requestTimeout bounds authenticate: a hook that never answers gets the client a 1013 (try again later)', async () => {
+  const r = await start({ requestTimeout: 300, authenticate: () => new Promise(() => {}) })
+  const t0 = Date.now()
+  const c = ws(r.port)
+  assert.equal(await c.until((f) => typeof f == 'string'), 'c1013 authentication timed out')
+  assert.equal(closeOf((await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1')).frames), 'c1013 authentication timed out')
+  assert.ok(Date.now() - t0 < 2000)
+  await r.stop()
+})
+
+test('regression: a client back for a session it never confirmed got 1000 and ended for good; now 4001, and the slot is free', async () => {
+  const r = await start({ requestTimeout: 200, maxSessionsPerAddress: 1, sweepInterval: 50 }, false)
+  const c = ws(r.port)
+  const { sid } = await c.hello()
+  c.sock.terminate()
+  await until(() => r.ll.sessions.size == 0, 3000, 'unconfirmed session dropped')
+  const back = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${sid}`)
+  assert.match((await back.until((f) => typeof f == 'string')) as string, /^c4001 /)
+  await ws(r.port).hello()
+  await r.stop()
+})
+
+test('maxQueueLength: that many unacknowledged messages pass, one more closes the session with 4000 (empty ones too)', async () => {
+  const r = await start({ maxQueueLength: 5 }, false)
+  const c = await wsSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  for (let i = 0; i < 5; i++) assert.ok(s.send(''))
+  assert.equal(s.send(''), false)
+  assert.match((await c.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  await r.stop()
+})
+
+test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the session with 1002; waiting ones count in maxTotalBuffered', async () => {
+  const r = await start({ maxParkedPosts: 2, maxTotalBuffered: 10000 }, false)
+  const sid = await pollSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  assert.equal((await req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(3000)])).status, 200)
+  assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(3000)])).status, 200)
+  assert.equal(s._parked.size, 2)
+  const other = await wsSession(r.port)
+  await until(() => r.sessions.length == 2)
+  // Parked: the frames' characters, 2 + 3001 a body.
+  assert.ok(r.sessions[1].send('y'.repeat(10000 - 2 * 3003)), 'exactly what the parked bodies leave')
+  assert.equal(r.sessions[1].send('y'), false)
+  await other.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  assert.equal((await req(r.port, 'POST', q, ['s7', 'mz'])).status, 400)
+  assert.equal(s.closed, true)
+  assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1002 /)
+  // Closed: what was parked is given back.
+  const third = await wsSession(r.port)
+  await until(() => r.sessions.length == 3)
+  assert.ok(r.sessions[2].send('z'.repeat(10000)))
+  third.sock.close()
+  await r.stop()
+})
