@@ -3,7 +3,8 @@ import type { Server as HttpsServer } from 'node:https'
 import type { ServerSession } from './session'
 
 /** What `authenticate` resolves to. */
-export type AuthResult = { ok: true; data?: unknown } | { ok: false; status?: number; reason?: string }
+/** What `authenticate` resolves to; a refusal closes with `1008` and `reason` (the client ends, no retry). */
+export type AuthResult = { ok: true; data?: unknown } | { ok: false; reason?: string }
 
 /**
  * Gateway mode: where one session's plain WebSocket goes. A bare URL forwards the browser's
@@ -43,7 +44,9 @@ export interface ServerOptions {
    * Allowed page origins (`https://app.example.com`, compared exactly), `'*'` for any (no
    * credentials then), or a function (one that throws refuses). Requests without an `Origin`
    * header (non-browser clients) are allowed. A refused origin gets HTTP 403 on every transport,
-   * WebSocket upgrades included, with no CORS headers.
+   * WebSocket upgrades included, with no CORS headers; an HTTP refusal's body is a `1008` close
+   * frame, which ends a client that can read it (a same-origin page; a cross-origin one sees a
+   * network error and keeps retrying with backoff).
    * @default same origin only (the `Origin` host and port must equal the `Host` header)
    */
   origins?: string[] | '*' | ((origin: string, req: IncomingMessage) => boolean)

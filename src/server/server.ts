@@ -18,7 +18,11 @@ import { receivePost, refuse } from './upload'
 export interface ServerEvents {
   /** A client's session is up (its first frame arrived). */
   connection: [session: ServerSession]
-  /** Something went wrong outside any one session. */
+  /**
+   * Something went wrong outside any one session: an internal error, or an app handler of
+   * `connection` that threw. Logged at `warn` as well; emitted only when listened to, so an
+   * unhandled one never takes the process down.
+   */
   error: [error: Error]
 }
 
@@ -67,7 +71,12 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       },
       confirm: (s) => {
         if (o.upstream) relay(s, o.upstream, this._host)
-        this.emit('connection', s)
+        try {
+          this.emit('connection', s)
+        } catch (e) {
+          // The app's bug must not tear the session's frame handling apart, nor the server down.
+          this._oops(e, () => {})
+        }
       },
       gone: (s, code, reason, last) => {
         if (this.sessions.get(s.id) != s) return
@@ -110,7 +119,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     const ask = parseAsk(req, this.o)
     const origin = (req.headers.origin as string) || ''
     if (origin) {
-      if (!originOk(this.o, req, origin, this._host.log)) return refuse(res, 403, 'origin not allowed'), true
+      if (!originOk(this.o, req, origin, this._host.log)) return refuse(res, 403, '', [closeFrame(1008, 'origin not allowed')]), true
       corsHeaders(this.o, res, origin)
     }
     if (req.method == 'OPTIONS') {
@@ -181,6 +190,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _oops(e: unknown, cleanup: () => void): void {
     this._host.log('warn', 'internal error:', e)
     cleanup()
+    if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(String(e)))
   }
 
   /**

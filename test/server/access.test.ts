@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import WebSocket from 'ws'
 import { Lifeline } from '../../src/client/index'
-import { start, ws, req, hello, until } from './raw'
+import { start, ws, req, hello, until, wsSession } from './raw'
 
 const POLL = 'v=1&t=polling&ack=0&o=1'
 const STREAM = 'v=1&t=stream&ack=0&o=1'
@@ -19,7 +19,7 @@ async function everyWay(port: number, origin: string, sid: string) {
     (e: Error) => +(/(\d{3})/.exec(e.message) || [0, 0])[1],
   )
   const stream = await new Promise<number>((res) => {
-    const r = req(port, 'GET', STREAM, undefined, h, () => res(200))
+    const r = req(port, 'GET', STREAM, undefined, h, (fs) => void (fs.some((f) => f[0] == 'o') && res(200)))
     r.then((x) => res(x.status), () => res(0))
   })
   const poll = await req(port, 'GET', POLL, undefined, h)
@@ -39,6 +39,48 @@ test('origins: an allow-list is enforced on every transport; a refused origin ge
     assert.deepEqual([no.ws, no.stream, no.poll, no.post, no.preflight], [403, 403, 403, 403, 403], evil)
     assert.deepEqual(no.cors, [undefined, undefined, undefined], evil)
   }
+  // An HTTP refusal says 1008 in a body the client reads, so it ends rather than retrying.
+  for (const [m, q] of [['GET', POLL], ['GET', STREAM], ['POST', `v=1&t=polling&sid=${sid}&ack=0`]]) {
+    const no = await req(r.port, m, q, m == 'POST' ? ['s1'] : undefined, { Origin: 'https://evil.example' })
+    assert.deepEqual([no.status, no.frames], [403, ['c1008 origin not allowed']], q)
+  }
+  await r.stop()
+})
+
+test('a client whose origin is refused ends with 1008 instead of retrying forever', async () => {
+  const r = await start({ origins: ['https://app.example'] })
+  const tries: string[] = []
+  const fetchAs = (origin: string) => (url: RequestInfo | URL, init?: RequestInit) => (tries.push(String(url)), fetch(url, { ...init, headers: { ...(init && (init.headers as object)), Origin: origin } }))
+  const ll = new Lifeline(`http://127.0.0.1:${r.port}/rt`, { transports: ['polling'], storage: null, fetch: fetchAs('https://evil.example'), minDelay: 10, maxDelay: 20 })
+  const errors: string[] = []
+  ll.on('error', (e) => errors.push(e.code))
+  const closed = await new Promise<{ code: number; reason: string }>((res) => ll.on('close', (e) => res(e)))
+  assert.deepEqual([closed.code, closed.reason], [1008, 'origin not allowed'])
+  assert.equal(tries.length, 1, 'one request, no retries: ' + tries.length)
+  assert.equal(r.ll.sessions.size, 0)
+  // The same client code from an allowed origin gets in.
+  const ok = new Lifeline(`http://127.0.0.1:${r.port}/rt`, { transports: ['polling'], storage: null, fetch: fetchAs('https://app.example') })
+  await new Promise((res) => ok.on('open', res))
+  ok.close()
+  await r.stop()
+})
+
+test("an app's connection handler that throws: the session carries on, the server emits 'error' and stays up", async () => {
+  const r = await start()
+  const errors: Error[] = []
+  r.ll.on('error', (e) => errors.push(e))
+  r.ll.on('connection', () => {
+    throw new Error('app bug in connection handler')
+  })
+  const c = await wsSession(r.port)
+  c.sock.send('mhello')
+  await c.until((f) => f == 'mhello')
+  assert.deepEqual(errors.map((e) => e.message), ['app bug in connection handler'])
+  // Without an 'error' listener the throw is only logged: the process does not die either.
+  r.ll.removeAllListeners('error')
+  const d = await wsSession(r.port)
+  d.sock.send('mstill')
+  await d.until((f) => f == 'mstill')
   await r.stop()
 })
 
