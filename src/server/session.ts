@@ -49,7 +49,7 @@ export interface ServerSessionEvents {
  * server.on('connection', (s) => s.on('message', (m) => s.send(m)))
  */
 export class ServerSession extends EventEmitter<ServerSessionEvents> {
-  /** Bytes sent but not yet acknowledged by the client. */
+  /** Bytes sent but not yet acknowledged by the client (without resume: not yet written). */
   bufferedAmount = 0
   /** What `authenticate` returned, if anything. */
   data: unknown
@@ -144,13 +144,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
     const o = this._host.o
     if (n > o.maxMessageSize) throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize)
-    // Counted in messages too: a queue of empty messages costs memory and no bytes.
-    if (this.reliable && (this.bufferedAmount + n > o.maxBufferedAmount || this._out.length >= o.maxQueueLength || !this._host.reserve(n))) {
+    // Counted in messages too: a queue of empty messages costs memory and no bytes. Without
+    // resume the queue is what waits for a link (a client between polls, or away): bounded alike.
+    if (this.bufferedAmount + n > o.maxBufferedAmount || this._out.length >= o.maxQueueLength || !this._host.reserve(n)) {
       this.close(4000, 'buffer overflow: client is not reading')
       return false
     }
     this._out.push({ d, n })
-    if (this.reliable) this.bufferedAmount += n
+    this.bufferedAmount += n
     if (this.bufferedAmount > o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
@@ -251,6 +252,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this._base += this._out.length
       this._out = []
       this._sent = 0
+      this._freed(this.bufferedAmount)
     }
   }
 
@@ -285,10 +287,15 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (k <= 0 || !this.reliable) return
     let bytes = 0
     for (const e of this._out.splice(0, k)) bytes += e.n
-    this.bufferedAmount -= bytes
-    this._host.reserve(-bytes)
     this._base += k
     this._sent = Math.max(0, this._sent - k)
+    this._freed(bytes)
+  }
+
+  /** `bytes` no longer held (acknowledged, or written without resume). */
+  private _freed(bytes: number): void {
+    this.bufferedAmount -= bytes
+    this._host.reserve(-bytes)
     if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
       this._drainWanted = false
       this.emit('drain')
@@ -319,7 +326,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
         continue
       }
       const ty = f[0]
-      const n = num(f)
+      // Numbers only where a frame is one, not scanned in every message's text.
+      const n = ty == T.Seq || ty == T.Use || ty == T.Ack ? num(f) : NaN
       if (ty == T.Message) {
         if (!this._data(seq++, f.slice(1), false)) return false
       } else if (ty == T.Batch) {

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { start, ws, req, until, pollSession, wsSession, closeOf, stopAll } from './raw'
+import { start, hello, ws, req, until, pollSession, wsSession, closeOf, stopAll } from './raw'
 
 after(stopAll)
 
@@ -209,6 +209,34 @@ test('maxQueueLength: that many unacknowledged messages pass, one more closes th
   for (let i = 0; i < 5; i++) assert.ok(s.send(''))
   assert.equal(s.send(''), false)
   assert.match((await c.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  await r.stop()
+})
+
+test('regression: without resume (r=0) a session between polls queued without bound; now maxQueueLength and maxBufferedAmount apply, and a poll frees what it took', async () => {
+  const r = await start({ maxQueueLength: 5, maxBufferedAmount: 1000 }, false)
+  const sid = await new Promise<string>((res) => void req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1&r=0', undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)))
+  const q = `v=1&t=polling&sid=${sid}&ack=0&r=0`
+  assert.equal((await req(r.port, 'POST', q, ['s1', 'u1'])).status, 200)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  assert.equal(s.reliable, false)
+  for (let i = 0; i < 5; i++) assert.ok(s.send('m' + i))
+  assert.equal(s.bufferedAmount, 10)
+  // A poll takes them all and frees them: the queue is empty again, the bound is whole.
+  const got = await req(r.port, 'GET', q)
+  assert.deepEqual(got.frames.filter((f) => typeof f == 'string' && f[0] != 's' && f[0] != 'a'), ['M' + JSON.stringify(['m0', 'm1', 'm2', 'm3', 'm4'])])
+  assert.equal(s.bufferedAmount, 0)
+  assert.ok(s.send('x'.repeat(1000)), 'exactly maxBufferedAmount')
+  assert.equal(s.send('y'), false, 'one byte more')
+  assert.match(closeOf((await req(r.port, 'GET', q)).frames)!, /^c4000 /)
+  // And by count: five wait, a sixth (even empty) closes.
+  const sid2 = await new Promise<string>((res) => void req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1&r=0', undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)))
+  await req(r.port, 'POST', `v=1&t=polling&sid=${sid2}&ack=0&r=0`, ['s1', 'u1'])
+  await until(() => r.sessions.length == 2)
+  const s2 = r.sessions[1]
+  for (let i = 0; i < 5; i++) assert.ok(s2.send(''))
+  assert.equal(s2.send(''), false)
+  assert.equal(s2.closed, true)
   await r.stop()
 })
 
