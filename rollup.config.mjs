@@ -26,7 +26,7 @@ export default [
   {
     input: 'src/client/browser.ts',
     output: { file: 'dist/lifeline.min.js', format: 'iife', name: 'Lifeline', sourcemap: true, exports: 'default' },
-    plugins: [resolve({ browser: true }), commonjs(), ts(), minify],
+    plugins: [resolve({ browser: true }), commonjs({ strictRequires: false, defaultIsModuleExports: true }), ts(), minify],
   },
   {
     input: 'src/server/index.ts',
