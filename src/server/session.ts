@@ -1,7 +1,8 @@
-import { EventEmitter } from 'node:events'
+// A session's links, its outgoing queue and closing; what the client sends it is in incoming.ts.
 import type { IncomingHttpHeaders } from 'node:http'
-import { T, closeFrame, num, splitFrame, type Frame } from '../protocol/frames'
+import { T, closeFrame, type Frame } from '../protocol/frames'
 import { LifelineError } from '../protocol/errors'
+import { Incoming } from './incoming'
 import type { ServerResolved } from './options'
 
 /** A transport's connection as the session sees it (one per kind at a time). @internal */
@@ -48,7 +49,7 @@ export interface ServerSessionEvents {
  * @example
  * server.on('connection', (s) => s.on('message', (m) => s.send(m)))
  */
-export class ServerSession extends EventEmitter<ServerSessionEvents> {
+export class ServerSession extends Incoming {
   /** Bytes sent but not yet acknowledged by the client (without resume: not yet written). */
   bufferedAmount = 0
   /** What `authenticate` returned, if anything. */
@@ -57,33 +58,19 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   closed = false
   /** @internal */ _links: Partial<Record<Link['name'], Link>> = {}
   /** @internal */ _active?: Link['name']
-  /** @internal */ _heard = 0
-  /** @internal */ _lastIn = Date.now()
   /** @internal */ _lastOut = Date.now()
   /** @internal */ _detachedAt = Date.now()
   /** @internal */ _hb: number
-  /** Out-of-order POST bodies by first sequence number, with their bytes (counted in the server's total). @internal */
-  _parked = new Map<number, [Link['name'], Frame[], number]>()
   /** Control frames waiting for a link that can take them (polling between requests). @internal */
   _later: Frame[] = []
   /** @internal */ readonly _created = Date.now()
   private _out: Entry[] = []
   private _base = 1
   private _sent = 0
-  /** Highest sequence number accepted from the client. */
-  private _rcv = 0
-  /** Messages handed to the app; acknowledgements never cover more. */
-  private _dlv = 0
-  private _ackd = 0
-  private _paused = false
-  private _held: Array<[string | Buffer, boolean]> = []
-  private _heldBytes = 0
   private _drainWanted = false
-  private _useK = 0
   /** The next flush starts with a sequence marker (the link is new or was switched to). */
   private _resend = false
   private _flushing = false
-  private _ackT?: NodeJS.Timeout
 
   constructor(
     /** Unguessable session id (128 random bits). */
@@ -105,31 +92,6 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Name of the transport carrying the session now, if any. */
   get transport(): string | null {
     return this._active && this._links[this._active] ? this._active : null
-  }
-
-  /** Messages the client has delivered so far. @internal */
-  get _received(): number {
-    return this._dlv
-  }
-
-  /**
-   * Stop delivering messages: they are held (up to `maxBufferedAmount` bytes) and not
-   * acknowledged, so the client's own send queue fills and its `send()` starts refusing. Use it
-   * when what consumes the messages cannot keep up (the gateway pauses while its upstream is slow).
-   */
-  pause(): void {
-    this._paused = true
-  }
-
-  /** Deliver held messages and acknowledge them. */
-  resume(): void {
-    this._paused = false
-    while (this._held.length && !this._paused && !this.closed) {
-      const [d, binary] = this._held.shift()!
-      this._heldBytes -= typeof d == 'string' ? Buffer.byteLength(d) : d.length
-      this._emitMessage(d, binary)
-    }
-    if (!this.closed) this._ackLater()
   }
 
   /**
@@ -172,7 +134,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this._flush()
     const bye = closeFrame(code, reason)
     this._control([bye])
-    const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._dlv, hb: this._hb, max: this._host.o.maxMessageSize })
+    const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._received, hb: this._hb, max: this._host.o.maxMessageSize })
     // Not after an overflow: a client that did not read then will not, and the bytes would be
     // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
     const keep = this.reliable && this._out.length && code != 4000
@@ -223,8 +185,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (!Object.keys(this._links).length) this._detachedAt = Date.now()
   }
 
-  /** Carry the session on this kind of link: resend everything unacknowledged on it. */
-  private _activate(name: Link['name']): void {
+  /** Carry the session on this kind of link: resend everything unacknowledged on it. @internal */
+  _activate(name: Link['name']): void {
     if (this._active != name) this.emit('transport', name)
     this._active = name
     this._sent = 0
@@ -302,140 +264,4 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     }
   }
 
-  /**
-   * Frames from the client, in order. `post` is set for a POST body, whose replies go in the
-   * response rather than down the link. Returns false on a protocol error (the session is then
-   * closed with 1002 or 1009).
-   * @internal
-   */
-  _receive(frames: Frame[], via: Link | Link['name'], replies?: Frame[]): boolean {
-    this._lastIn = Date.now()
-    if (!this._heard) {
-      this._heard = 1
-      this._host.confirm(this)
-    }
-    const link = typeof via == 'string' ? undefined : via
-    const kind = typeof via == 'string' ? via : via.name
-    let seq = link ? link.inSeq : 0
-    const reply = (f: Frame) => (replies ? replies.push(f) : this._control([f], link))
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]
-      if (this.closed) return false
-      if (typeof f != 'string') {
-        if (!this._data(seq++, Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength), true)) return false
-        continue
-      }
-      const ty = f[0]
-      // Numbers only where a frame is one, not scanned in every message's text.
-      const n = ty == T.Seq || ty == T.Use || ty == T.Ack ? num(f) : NaN
-      if (ty == T.Message) {
-        if (!this._data(seq++, f.slice(1), false)) return false
-      } else if (ty == T.Batch) {
-        let list: unknown
-        try {
-          list = JSON.parse(f.slice(1))
-        } catch (e) {}
-        if (!Array.isArray(list) || !list.every((x) => typeof x == 'string')) return this._bad('malformed batch')
-        for (const m of list) if (!this._data(seq++, m, false)) return false
-      } else if (ty == T.Seq && n >= 1) {
-        // A POST whose first message is beyond what has arrived waits for the one before it.
-        if (replies && i == 0 && n > this._rcv + 1 && this.reliable) return this._park(n, kind, frames)
-        seq = n
-      } else if (ty == T.Use && n >= 1) {
-        if (n > this._useK) {
-          this._useK = n
-          this._activate(kind)
-        }
-      } else if (ty == T.Ack && n >= 0) this._acked(n)
-      else if (ty == T.Ping) reply(T.Pong + f.slice(1))
-      else if (ty == T.Pong) {
-        // Nothing to do: any frame proves the client is there.
-      } else if (ty == T.Close) {
-        const [c, reason] = splitFrame(f)
-        // What a client may close with (1005: no code); anything else would reach the app's
-        // close handler as if a client could say it.
-        const code = c ? +c : 1005
-        if (!(code == 1000 || code == 1005 || (code >= 3000 && code <= 4999 && code % 1 == 0))) return this._bad('bad close code ' + JSON.stringify(c.slice(0, 16)))
-        this._finish(code, reason)
-        return true
-      } else return this._bad('unknown frame ' + JSON.stringify(f.slice(0, 16)))
-    }
-    if (link) link.inSeq = seq
-    this._ackLater(replies)
-    return true
-  }
-
-  private _park(n: number, kind: Link['name'], frames: Frame[]): boolean {
-    const old = this._parked.get(n)
-    if (!old && this._parked.size >= this._host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
-    let bytes = 0
-    for (const f of frames) bytes += f.length
-    if (old) this._host.reserve(-old[2])
-    if (!this._host.reserve(bytes)) {
-      this._parked.delete(n)
-      this.close(4000, 'buffer overflow: server over maxTotalBuffered')
-      return false
-    }
-    this._parked.set(n, [kind, frames, bytes])
-    return true
-  }
-
-  /** One application message with sequence number `seq`. */
-  private _data(seq: number, d: string | Buffer, binary: boolean): boolean {
-    if (!seq) return this._bad('message before sequence marker')
-    const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
-    if (n > this._host.o.maxMessageSize) {
-      this.close(1009, 'message of ' + n + ' bytes exceeds ' + this._host.o.maxMessageSize)
-      return false
-    }
-    if (seq <= this._rcv && this.reliable) return true
-    if (seq > this._rcv + 1 && this.reliable) return this._bad('gap: got ' + seq + ' after ' + this._rcv)
-    this._rcv = seq
-    if (this._paused || this._held.length) {
-      if ((this._heldBytes += n) > this._host.o.maxBufferedAmount) {
-        this.close(4000, 'buffer overflow: held messages over maxBufferedAmount')
-        return false
-      }
-      this._held.push([d, binary])
-    } else this._emitMessage(d, binary)
-    // Parked uploads that now follow on go next.
-    const next = this._parked.get(this._rcv + 1)
-    if (next) {
-      this._parked.delete(this._rcv + 1)
-      this._host.reserve(-next[2])
-      queueMicrotask(() => !this.closed && this._receive(next[1], next[0], []))
-    }
-    return true
-  }
-
-  private _emitMessage(d: string | Buffer, binary: boolean): void {
-    this._dlv++
-    try {
-      this.emit('message', d, binary)
-    } catch (e) {
-      // An exception in the app's handler must not tear the protocol state apart.
-      this._host.log('warn', 'message handler threw:', e)
-    }
-  }
-
-  /** Acknowledge in a POST reply at once, otherwise after a short delay or 128 messages. */
-  private _ackLater(replies?: Frame[]): void {
-    if (replies) replies.push(T.Ack + (this._ackd = this._dlv))
-    else if (this._dlv == this._ackd || !this.reliable) return
-    else if (this._dlv - this._ackd >= 128) this._ackNow()
-    else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), 100)
-  }
-
-  private _ackNow(): void {
-    clearTimeout(this._ackT)
-    this._ackT = undefined
-    if (this._dlv != this._ackd && !this.closed) this._control([T.Ack + (this._ackd = this._dlv)])
-  }
-
-  private _bad(what: string): false {
-    this._host.log('warn', 'protocol error:', what)
-    if (this.listenerCount('error')) this.emit('error', new LifelineError('LL_ERR_PROTOCOL', what))
-    this.close(1002, 'protocol error: ' + what)
-    return false
-  }
 }
