@@ -7,7 +7,7 @@ import type { Data, LifelineEvents, State } from './events'
 import { DEFAULTS, type LifelineOptions, type Resolved } from './options'
 import type { Transport, TransportContext } from './transports/transport'
 
-/** One transport attempt and what it has shown so far. @internal */
+/** One transport attempt and what it has shown so far (internal: not exported from the package). */
 export interface Conn {
   t: Transport
   /** Session id it was opened for (undefined: asks for a new session). */
@@ -30,8 +30,8 @@ type Entry = { d: string | Uint8Array | Blob; n: number }
 /**
  * The message half of a session: numbers what the app sends, keeps it until the server
  * acknowledges it, batches it onto the transport; numbers what arrives, drops duplicates,
- * acknowledges (PROTOCOL.md §6). `session.ts` manages the connections under it.
- * @internal
+ * acknowledges (PROTOCOL.md §6). `session.ts` manages the connections under it. Not exported
+ * from the package; not marked internal either, as the published types of `Lifeline` extend it.
  */
 export abstract class Messages extends EventEmitter<LifelineEvents> {
   /** Current state. */

@@ -10,8 +10,8 @@ export type { Conn }
 /**
  * The connection half of a session: tries transports in order, proves them, moves the session
  * onto one, watches its heartbeat, reconnects with backoff, resumes or starts anew. State changes
- * only in {@link Session._setState}. `select.ts` adds racing, memory and upgrades on top.
- * @internal
+ * only in {@link Session._setState}. `select.ts` adds racing, memory and upgrades on top. Not
+ * exported from the package; not marked internal either, as the published types of `Lifeline` extend it.
  */
 export abstract class Session extends Messages {
   /** Round trip of the last proof ping, ms. */

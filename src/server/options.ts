@@ -152,5 +152,5 @@ export const SERVER_DEFAULTS = Object.freeze({
   upstreamHighWaterMark: 1048576,
 })
 
-/** @internal */
+/** Options with every default filled in (internal; in the published types because `ServerSession`'s constructor names it). */
 export type ServerResolved = typeof SERVER_DEFAULTS & ServerOptions & { maxPostBytes: number }

@@ -18,7 +18,7 @@ export interface Link {
   inSeq: number
 }
 
-/** Hooks the session needs from its server. @internal */
+/** Hooks the session needs from its server (internal; in the published types because the constructor names it). */
 export interface SessionHost {
   o: ServerResolved
   /** The client spoke for the first time: the session is real (emits `connection`). */
