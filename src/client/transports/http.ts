@@ -94,10 +94,8 @@ export abstract class HttpTransport extends Transport {
         headers: body ? { 'Content-Type': 'text/plain' } : {},
       })
         .then((res) => {
-          // A refusal may explain itself with a close frame (PROTOCOL.md "Errors").
-          if (!res.ok)
-            return /octet/.test(res.headers.get('Content-Type') || '') ? res.arrayBuffer().then((b) => (bytes(new Uint8Array(b)), finish(false))) : finish(false)
-          if (stream) {
+          const ok = res.ok
+          if (ok && stream) {
             this.emit('open')
             reader = res.body!.getReader()
             const pump = (): Promise<void> =>
@@ -108,10 +106,9 @@ export abstract class HttpTransport extends Transport {
               })
             return pump()
           }
-          return res.arrayBuffer().then((b) => {
-            bytes(new Uint8Array(b))
-            finish(true)
-          })
+          // A refusal may explain itself with a close frame (PROTOCOL.md "Errors"). A missing
+          // header tests as "null": no match.
+          return ok || /octet/.test(res.headers.get('Content-Type')!) ? res.arrayBuffer().then((b) => (bytes(new Uint8Array(b)), finish(ok))) : finish(false)
         })
         .catch(() => finish(false))
       return () => {
@@ -141,7 +138,7 @@ export abstract class HttpTransport extends Transport {
       }
     }
     xhr.onload = () => {
-      if (xhr.status == 200 || /octet/.test(xhr.getResponseHeader('Content-Type') || '')) read()
+      if (xhr.status == 200 || /octet/.test(xhr.getResponseHeader('Content-Type')!)) read()
       finish(xhr.status == 200)
     }
     xhr.onerror = xhr.onabort = () => finish(false)

@@ -12,7 +12,7 @@ import { WebSocketTransport } from './websocket'
  */
 export class PlainTransport extends WebSocketTransport {
   private _ping?: unknown
-  private _url = ''
+  private _url!: string
 
   /** The endpoint exactly as given: a plain server gets none of Lifeline's query parameters. @internal */
   override _where(): string {

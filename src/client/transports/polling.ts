@@ -13,7 +13,7 @@ export class PollingTransport extends HttpTransport {
   static get transportName(): 'polling' {
     return 'polling'
   }
-  readonly name = 'polling'
+  declare readonly name: 'polling'
 
   open(): void {
     this._poll(true)

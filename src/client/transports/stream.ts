@@ -14,18 +14,10 @@ export class StreamTransport extends HttpTransport {
   static get transportName(): 'stream' {
     return 'stream'
   }
-  readonly name = 'stream'
+  declare readonly name: 'stream'
 
+  /** Opens a response; when one ends (the server recycles them), the next. */
   open(): void {
-    this._open()
-  }
-
-  private _open(): void {
-    this._get = this._req(
-      this._ctx.url(this, true),
-      null,
-      (ok, got) => (ok && got ? this._open() : this._end(ok ? 'empty' : 'failed')),
-      true,
-    )
+    this._get = this._req(this._ctx.url(this, true), null, (ok, got) => (ok && got ? this.open() : this._end(ok ? 'empty' : 'failed')), true)
   }
 }

@@ -40,18 +40,20 @@ export abstract class Transport extends EventEmitter<TransportEvents> {
   /** Session id this transport speaks for, once known (set by the session). */
   sid?: string
   /** Wall-clock time of the last bytes received. @internal */
-  _last = 0
+  _last: number
   /** Set once closed, so late callbacks from the network are ignored. @internal */
   _done = false
+  /** This transport's name: its class's `transportName` unless a subclass sets its own. */
+  readonly name: TransportName
 
   constructor(
     /** @internal */ public readonly _ctx: TransportContext,
   ) {
     super()
+    // One assignment here instead of a constructor per transport class in the bundle.
+    this.name = (this.constructor as TransportClass).transportName
     this._last = _ctx.clock.now()
   }
-
-  abstract readonly name: TransportName
 
   /** Start connecting; events follow. */
   abstract open(): void

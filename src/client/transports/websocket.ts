@@ -9,7 +9,7 @@ import { Transport, type TransportContext } from './transport'
  * new Lifeline('/rt', { transports: [WebSocketTransport] })
  */
 export class WebSocketTransport extends Transport {
-  readonly name = 'websocket'
+  declare readonly name: 'websocket'
   /** @internal */ _ws!: WebSocket
 
   // A getter, not a static field: a field would compile to an assignment that defeats tree-shaking.
