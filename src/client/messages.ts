@@ -186,12 +186,11 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     if (typeof f != 'string') return this._data(c, f)
     const ty = f[0]
     const body = f.slice(1)
-    // Numbers only where a frame is one (not scanned in every message's text).
-    const n = ty == T.Seq || ty == T.Ack ? num(f) : NaN
+    let n: number
     let x: any
     if (ty == T.Message) this._data(c, body)
-    else if (ty == T.Seq && n >= 0) c.seq = n
-    else if (ty == T.Ack && n >= 0) this._acked(n, c)
+    // Numbers only where a frame is one (not scanned in every message's text).
+    else if ((ty == T.Seq || ty == T.Ack) && (n = num(f)) >= 0) ty == T.Seq ? (c.seq = n) : this._acked(n, c)
     else if (ty == T.Ping) c.t.send([T.Pong + body], this._next())
     else if (ty == T.Pong) this._pong(c)
     else if (ty == T.Close || ty == T.Error) {
@@ -293,8 +292,8 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   /** @internal */
   _log(...args: unknown[]): void {
     const o = this._o
-    const l = o.logger === undefined ? (o.debug ? console : null) : o.logger
-    if (l && o.debug) l.debug('[lifeline]', ...args)
+    const l = o.logger === undefined ? console : o.logger
+    if (o.debug && l) l.debug('[lifeline]', ...args)
   }
 
   /** A malformed frame. @internal */

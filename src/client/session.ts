@@ -175,6 +175,12 @@ export abstract class Session extends Messages {
     else c.t.close()
   }
 
+  /** Forget every connection: none carries the session any more. @internal */
+  _dropAll(): void {
+    this._act = undefined
+    for (const x of this._conns.slice()) this._drop(x)
+  }
+
   /** Tear a connection down and react as to a drop. @internal */
   _fail(c: Conn, reason: string, byNetwork?: boolean): void {
     this._drop(c)
@@ -187,8 +193,7 @@ export abstract class Session extends Messages {
     this._log('lost', c.t.name, reason)
     if (c.s == 3 && this._now() - c.up >= this._o.minUptime) this._attempts = 0
     if (c == this._act) {
-      this._act = undefined
-      for (const x of this._conns.slice()) this._drop(x)
+      this._dropAll()
       this._retry(why)
     } else if (!this._act) {
       this._why = why
@@ -229,16 +234,14 @@ export abstract class Session extends Messages {
     this.sessionId = null
     this._ended = why
     if (code == 4001) this._attempts = 0
-    for (const x of this._conns.slice()) this._drop(x)
-    this._act = undefined
+    this._dropAll()
     this._retry(why)
   }
 
   /** End for good: emit `close` once. @internal */
   _finish(code: number, reason: string, wasClean: boolean): void {
     if (this.state == 'closed') return
-    for (const c of this._conns.slice()) this._drop(c)
-    this._act = undefined
+    this._dropAll()
     this._clear(this._ackT, this._hbT, this._retryT)
     this._stop()
     this._setState('closed', 'close-' + code)
