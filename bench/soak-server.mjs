@@ -1,0 +1,114 @@
+// The soak's server: one Node process (one core) running `LifelineServer` on loopback. Spawned
+// by bench/soak.mjs with an IPC channel and `--expose-gc`:
+//
+//   node --expose-gc bench/soak-server.mjs '<options json>'
+//
+// Sends `{ port }` once listening. Broadcasts `b<n> <ms>` (a number, the send time) to every open
+// session every `broadcastMs` while broadcasting is on, and echoes every message a client sends.
+// Answers the parent's `{ cmd, id }`: `mem` (after two full GCs), `phase` (event-loop delay and
+// CPU since the last phase, then starts a new one), `broadcast` (on/off), `stats`.
+import http from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { LifelineServer } from '../dist/server.mjs'
+
+const opts = JSON.parse(process.argv[2] || '{}')
+const broadcastMs = opts.broadcastMs || 1000
+const sessions = opts.sessions || 10000
+
+const server = http.createServer()
+// Every client is 127.0.0.1: the per-address bound (default 1,000) would refuse all but the first
+// thousand with 4029. The total bound (default 100,000) is left as it is.
+const ll = new LifelineServer({ server, path: '/rt', maxSessionsPerAddress: sessions + 1000 })
+
+const count = { connections: 0, open: 0, byTransport: {}, closed: {}, errors: {}, requests: { upgrade: 0, stream: 0, polling: 0, post: 0 } }
+const bump = (o, k) => (o[k] = (o[k] || 0) + 1)
+
+ll.on('connection', (s) => {
+  count.connections++
+  count.open++
+  bump(count.byTransport, s.transport || 'none')
+  s.on('message', (data) => s.send(data))
+  s.on('error', (e) => bump(count.errors, e.code || e.message))
+  s.on('close', (code, reason) => {
+    count.open--
+    bump(count.closed, code + (reason ? ' ' + reason : ''))
+  })
+})
+ll.on('error', (e) => bump(count.errors, 'server: ' + e.message))
+
+// Requests as the server sees them: more WebSocket upgrades or stream GETs than sessions means
+// clients reconnected (streams are also reopened after `streamMaxBytes`, never reached here).
+server.on('upgrade', () => count.requests.upgrade++)
+server.on('request', (req) => {
+  if (req.method == 'POST') count.requests.post++
+  else if (/[?&]t=stream/.test(req.url)) count.requests.stream++
+  else if (/[?&]t=polling/.test(req.url)) count.requests.polling++
+})
+
+let sent = 0
+let deliveries = 0
+let broadcasting = true
+setInterval(() => {
+  if (!broadcasting) return
+  sent++
+  deliveries += ll.broadcast('b' + sent + ' ' + Date.now())
+}, broadcastMs)
+
+// Event-loop delay per phase (connect, hold), sampled every 10 ms; the histogram holds the whole
+// interval between samples, so 10 ms is taken off each figure. Memory sampled every second
+// without forcing a GC, so the peak is what the process really held (kept every 5 s for the file).
+let eld = monitorEventLoopDelay({ resolution: 10 })
+eld.enable()
+let cpuMark = process.cpuUsage()
+let timeMark = performance.now()
+const peak = { rss: 0, heapUsed: 0 }
+const samples = []
+const started = Date.now()
+let ticks = 0
+setInterval(() => {
+  const m = process.memoryUsage()
+  peak.rss = Math.max(peak.rss, m.rss)
+  peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed)
+  if (ticks++ % 5 == 0) samples.push({ t: Math.round((Date.now() - started) / 1000), sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed })
+}, 1000).unref()
+
+function memory() {
+  for (let i = 0; i < 2; i++) globalThis.gc && globalThis.gc()
+  const m = process.memoryUsage()
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+}
+
+/** Event-loop delay and CPU (share of one core) since the last call; starts the next phase. */
+function phase() {
+  const ms = (ns) => Math.max(0, Math.round((ns - 1e7) / 1e4) / 100)
+  const cpu = process.cpuUsage(cpuMark)
+  const wall = performance.now() - timeMark
+  const out = {
+    eld: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max), mean: ms(eld.mean) },
+    cpu: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 1000,
+    seconds: Math.round(wall / 100) / 10,
+  }
+  eld.disable()
+  eld = monitorEventLoopDelay({ resolution: 10 })
+  eld.enable()
+  cpuMark = process.cpuUsage()
+  timeMark = performance.now()
+  return out
+}
+
+const stats = () => ({ ...count, sessions: ll.sessions.size, broadcasts: sent, deliveries, peak, samples })
+
+process.on('message', (msg) => {
+  const reply = (body) => process.send({ id: msg.id, ...body })
+  if (msg.cmd == 'mem') reply({ mem: memory() })
+  else if (msg.cmd == 'phase') reply({ phase: phase() })
+  else if (msg.cmd == 'broadcast') reply({ broadcasting: (broadcasting = msg.on), broadcasts: sent, deliveries })
+  else if (msg.cmd == 'stats') reply({ stats: stats() })
+  else if (msg.cmd == 'status') {
+    const m = process.memoryUsage()
+    reply({ status: { sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed, broadcasts: sent, eldP99: Math.max(0, eld.percentile(99) / 1e6 - 10), closed: count.connections - count.open } })
+  }
+})
+// Ends with its parent: a soak that dies must not leave a server behind.
+process.on('disconnect', () => process.exit(0))
+server.listen(0, '127.0.0.1', 4096, () => process.send({ port: server.address().port }))
