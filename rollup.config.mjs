@@ -7,7 +7,7 @@ import commonjs from '@rollup/plugin-commonjs'
 // their names because they never start with `_`).
 const minify = terser({
   ecma: 2017,
-  compress: { passes: 3, pure_getters: true, unsafe_arrows: true },
+  compress: { passes: 3, pure_getters: true, unsafe_arrows: true, inline: 1, hoist_vars: true },
   mangle: { properties: { regex: /^_/ } },
   format: { comments: false },
 })
