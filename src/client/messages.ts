@@ -175,7 +175,8 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
    * @internal
    */
   _takeUnacked(keepUnsent?: boolean): Data[] {
-    const gone = this._out.splice(0, keepUnsent ? Math.max(0, Math.min(this._out.length, this._hi - this._base + 1)) : this._out.length)
+    // splice clamps the count to [0, length].
+    const gone = this._out.splice(0, keepUnsent ? this._hi - this._base + 1 : this._out.length)
     this._sent = this._rcv = this._ackd = this._hi = 0
     this._base = 1
     return gone.map((e) => ((this.bufferedAmount -= e.n), e.d instanceof Uint8Array ? (e.d.buffer as ArrayBuffer) : e.d))

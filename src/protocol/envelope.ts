@@ -14,21 +14,15 @@ const encoder = /* @__PURE__ */ (() => (typeof TextEncoder != 'undefined' ? new 
 
 /** Encode frames into one body. */
 export function encode(frames: Frame[]): Uint8Array {
-  const parts: Uint8Array[] = []
-  let size = 0
-  for (const f of frames) {
-    const bytes = typeof f == 'string' ? encoder!.encode(f) : f
-    parts.push(bytes)
-    size += HEADER + bytes.length
-  }
-  const out = new Uint8Array(size)
+  const parts = frames.map((f) => (typeof f == 'string' ? encoder!.encode(f) : f))
+  const out = new Uint8Array(parts.reduce((size, p) => size + HEADER + p.length, 0))
   const view = new DataView(out.buffer)
   let at = 0
-  frames.forEach((f, i) => {
-    out[at] = typeof f == 'string' ? 0 : 1
-    view.setUint32(at + 1, parts[i].length)
-    out.set(parts[i], at + HEADER)
-    at += HEADER + parts[i].length
+  parts.forEach((p, i) => {
+    out[at] = typeof frames[i] == 'string' ? 0 : 1
+    view.setUint32(at + 1, p.length)
+    out.set(p, at + HEADER)
+    at += HEADER + p.length
   })
   return out
 }
