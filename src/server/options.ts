@@ -118,7 +118,8 @@ export interface ServerOptions {
   /**
    * Slow clients, ms. A POST body not complete within it gets HTTP 408 and its connection is
    * closed; `authenticate` not done within it answers `1013`; a session whose client never spoke
-   * within it is dropped (a later request for it gets `4001`); a WebSocket not answering our
+   * and has no connection left is dropped after it (a later request for it gets `4001`; one still
+   * connected is judged by heartbeats); a WebSocket not answering our
    * close within it is cut. Request headers (slowloris): Node's `headersTimeout` of the attached
    * server, lowered to this if longer, answers HTTP 408; Node checks it every
    * `connectionsCheckingInterval` (30 s unless the server was made with less). Without `server`,

@@ -142,7 +142,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       socket.end('HTTP/1.1 ' + (ask && ask.t == 'websocket' ? '403 Forbidden' : '400 Bad Request') + '\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
-    socket.on('error', () => socket.destroy())
+    // Not a closure here: it would keep this request (headers and all) alive as long as the socket.
+    socket.on('error', destroy)
     this._session(req, ask)
       .then((got) => {
         if (socket.destroyed) return
@@ -285,9 +286,11 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     const now = Date.now()
     for (const s of this.sessions.values()) {
       const links = Object.values(s._links)
-      // Never confirmed (a race's loser, a client cut right after the hello): a client that
-      // comes back for it starts a new session, as for any expired one.
-      if (!s._heard && now - s._created > o.requestTimeout) s._finish(4001, 'session unknown or expired')
+      // Never confirmed and no connection left (a race's loser, a client gone right after the
+      // hello): a client that comes back for it starts a new session, as for any expired one. One
+      // still connected is judged by heartbeats instead: its first frame may be late on a slow
+      // network, and the client already has `open`.
+      if (!s._heard && !links.length && now - s._detachedAt > o.requestTimeout) s._finish(4001, 'session unknown or expired')
       else if (links.length) {
         if (now - s._lastIn > s._hb + o.heartbeatTimeout) {
           this._host.log('debug', 'heartbeat timeout', s.id)
@@ -300,4 +303,9 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       this._forget(id)
     }
   }
+}
+
+/** A socket's error listener: let it go. */
+function destroy(this: Duplex): void {
+  this.destroy()
 }

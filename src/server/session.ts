@@ -63,7 +63,6 @@ export class ServerSession extends Incoming {
   /** @internal */ _hb: number
   /** Control frames waiting for a link that can take them (polling between requests). @internal */
   _later: Frame[] = []
-  /** @internal */ readonly _created = Date.now()
   private _out: Entry[] = []
   private _base = 1
   private _sent = 0

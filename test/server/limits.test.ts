@@ -201,6 +201,24 @@ test('regression: a client back for a session it never confirmed got 1000 and en
   await r.stop()
 })
 
+test('regression: a client still connected whose first frame is late (slow network) lost its session after requestTimeout; now heartbeats judge it', async () => {
+  const r = await start({ requestTimeout: 200, sweepInterval: 50, heartbeatInterval: 1000, heartbeatTimeout: 500 }, true)
+  const c = ws(r.port, 'v=1&t=websocket&ack=0&o=1&hb=1000')
+  const { sid } = await c.hello()
+  // Silent, but connected: past requestTimeout the session is still there.
+  await new Promise((res) => setTimeout(res, 600))
+  assert.ok(r.ll.sessions.has(sid), 'kept while connected')
+  c.sock.send('u1')
+  c.sock.send('s1')
+  c.sock.send('mlate')
+  await c.until((f) => f == 'mlate')
+  // A silent, never-confirmed one is dropped by heartbeats, then goes like any unconfirmed one.
+  const quiet = ws(r.port, 'v=1&t=websocket&ack=0&o=1&hb=1000')
+  const q = await quiet.hello()
+  await until(() => !r.ll.sessions.has(q.sid), 4000, 'silent unconfirmed session dropped')
+  await r.stop()
+})
+
 test('maxQueueLength: that many unacknowledged messages pass, one more closes the session with 4000 (empty ones too)', async () => {
   const r = await start({ maxQueueLength: 5 }, false)
   const c = await wsSession(r.port)
