@@ -52,7 +52,7 @@ export class LifelineRacing extends LifelineCore {
   private _upDelay: number
   private _hb: number
   private _early: { [name: string]: number } = {}
-  private _store: Storage | null = null
+  private _store?: Storage | null
   private _memo?: Memo
   /** Called when a connection proves itself (used by `diagnose`). @internal */
   _proof?: () => void

@@ -58,7 +58,8 @@ export abstract class Session extends Messages {
     const C = this._queue.shift()
     if (!C) return
     const t = new C(this._ctx)
-    const c: Conn = { t, sid: (t.sid = this.sessionId || undefined), s: 0, seq: 0, p: 0, up: 0 }
+    // seq, p and up are set before they are read (seq is checked for being set).
+    const c = { t, sid: (t.sid = this.sessionId || undefined), s: 0 } as Conn
     c.to = this._set(() => this._fail(c, this._stalled(c)), this._o.connectTimeout)
     t.on('open', () => (c.s = c.s || 1))
     t.on('message', (f) => this._frame(c, f))

@@ -42,7 +42,7 @@ export abstract class Transport extends EventEmitter<TransportEvents> {
   /** Wall-clock time of the last bytes received. @internal */
   _last: number
   /** Set once closed, so late callbacks from the network are ignored. @internal */
-  _done = false
+  _done?: boolean
   /** This transport's name: its class's `transportName` unless a subclass sets its own. */
   readonly name: TransportName
 
