@@ -46,12 +46,12 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   /** Token for the next connection. @internal */ _token?: string
   private _out: Entry[] = []
   /** Sequence number of `_out[0]`; index in it of the next to put on the transport. @internal */
-  _base = 1
-  /** @internal */ _sent = 0
+  _base!: number
+  /** @internal */ _sent!: number
   /** Highest sequence number ever put on a transport. */
-  private _hi = 0
-  private _rcv = 0
-  private _ackd = 0
+  private _hi!: number
+  private _rcv!: number
+  private _ackd!: number
   /** Bytes (text: characters) received since the last ack. */
   private _rb = 0
   /** @internal */ _ackT: unknown
@@ -62,6 +62,8 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     options: LifelineOptions,
   ) {
     super()
+    // Numbering starts as after a reset.
+    this._takeUnacked()
     const o = (this._o = Object.assign({ clock: realClock }, DEFAULTS, options) as Resolved)
     const g = typeof globalThis != 'undefined' ? globalThis : self
     this._ctx = {
