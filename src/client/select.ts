@@ -114,7 +114,8 @@ export class LifelineRacing extends LifelineCore {
     const rank = (x: Conn) => this._classes.indexOf(x.t.constructor as TransportClass)
     this._clear(this._raceT)
     // Losers go, except a better transport of this session still on its way: it may be upgraded to.
-    for (const x of this._conns.slice()) if (x != c && x != act && (!x.sid || x.sid != this.sessionId || rank(x) > rank(c))) this._drop(x)
+    // (A proven connection has had its hello, so sessionId is set and a loser without one differs.)
+    for (const x of this._conns.slice()) if (x != c && x != act && (x.sid != this.sessionId || rank(x) > rank(c))) this._drop(x)
     if (act && act != c && act.s == 3) this._why = 'upgrade'
     super._proven(c)
     this._remember({ t: c.t.name })

@@ -87,7 +87,8 @@ export abstract class Session extends Messages {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
     if (c.h) return h.sid == c.h.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // Opened for another session than the current one: say goodbye so the server drops it.
-    if (c.sid != (this.sessionId || undefined) || (c.sid && h.sid != c.sid)) return this._drop(c, true)
+    // (`!=` holds undefined and null equal: no id on either side is a match.)
+    if (c.sid != this.sessionId || (c.sid && h.sid != c.sid)) return this._drop(c, true)
     c.h = h
     c.s = 2
     c.sid = c.t.sid = h.sid
