@@ -38,8 +38,24 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
     token: p.get('token'),
     resume: p.get('r') != '0',
     origin: (req.headers.origin as string) || '',
-    address: req.socket.remoteAddress || '',
+    address: clientAddress(req, o.trustProxy),
   }
+}
+
+/**
+ * The client's address: the socket's, or with `trustProxy` set to n, the n-th `X-Forwarded-For`
+ * entry from the right (each trusted proxy appended the address it received from).
+ * @internal
+ */
+export function clientAddress(req: IncomingMessage, trust: boolean | number | undefined): string {
+  const peer = req.socket.remoteAddress || ''
+  const n = trust === true ? 1 : +(trust || 0)
+  if (!(n >= 1)) return peer
+  const list = String(req.headers['x-forwarded-for'] || '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+  return list.length >= n ? list[list.length - n] : peer
 }
 
 /**

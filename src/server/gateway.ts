@@ -205,7 +205,9 @@ function forwarded(s: ServerSession): Record<string, string> {
   }
   if (s.origin) h.origin = s.origin
   const xff = s.headers['x-forwarded-for']
-  if (s.remoteAddress) h['x-forwarded-for'] = (typeof xff == 'string' ? xff + ', ' : '') + s.remoteAddress
+  // What this hop received from: the socket's address, as every proxy appends.
+  const peer = s._peer || s.remoteAddress
+  if (peer) h['x-forwarded-for'] = (typeof xff == 'string' ? xff + ', ' : '') + peer
   return h
 }
 

@@ -94,8 +94,20 @@ export interface ServerOptions {
    * sessions remembered for late requests. @default 100000
    */
   maxSessions?: number
-  /** Sessions per remote address; one more is refused with `4029`. @default 1000 */
+  /**
+   * Sessions per remote address; one more is refused with `4029` (the client tries again later,
+   * with its backoff). Behind proxies set `trustProxy`, or every client has the proxy's address.
+   * @default 1000
+   */
   maxSessionsPerAddress?: number
+  /**
+   * How many proxies in front of the server append to `X-Forwarded-For` and are trusted: the
+   * client's address is that many entries from the right (`true` is 1), for
+   * `maxSessionsPerAddress` and `session.remoteAddress`. Only when clients cannot reach the server
+   * except through those proxies: otherwise anyone can claim any address. A request with fewer
+   * entries keeps its socket's address. @default false (the socket's address)
+   */
+  trustProxy?: boolean | number
   /**
    * Largest POST body, bytes; one more gets HTTP 413 (with `Connection: close`, the rest is not
    * read). Clients keep bodies under 512 KiB plus one message. @default maxMessageSize + 2 MiB

@@ -218,6 +218,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (n >= o.maxSessionsPerAddress) return [closeFrame(4029, 'too many sessions from this address')]
     const s = new ServerSession(randomBytes(16).toString('base64url'), ask.address, req.headers, ask.origin, ask.resume, this._host)
     s.data = (req as { lifelineData?: unknown }).lifelineData
+    s._peer = req.socket.remoteAddress || ''
     s._hb = ask.hb
     this.sessions.set(s.id, s)
     this._perAddress.set(ask.address, n + 1)

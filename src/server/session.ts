@@ -61,6 +61,8 @@ export class ServerSession extends Incoming {
   /** @internal */ _lastOut = Date.now()
   /** @internal */ _detachedAt = Date.now()
   /** @internal */ _hb: number
+  /** The socket's own address (`remoteAddress` may come from `X-Forwarded-For`). @internal */
+  _peer = ''
   /** Control frames waiting for a link that can take them (polling between requests). @internal */
   _later: Frame[] = []
   private _out: Entry[] = []
@@ -74,7 +76,7 @@ export class ServerSession extends Incoming {
   constructor(
     /** Unguessable session id (128 random bits). */
     readonly id: string,
-    /** Remote address of the request that created it. */
+    /** Remote address of the request that created it (with `trustProxy`, from `X-Forwarded-For`). */
     readonly remoteAddress: string,
     /** Headers of the request that created it. */
     readonly headers: IncomingHttpHeaders,

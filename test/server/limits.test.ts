@@ -5,6 +5,8 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { start, hello, ws, req, until, pollSession, wsSession, closeOf, stopAll } from './raw'
+import WebSocket from 'ws'
+import { Lifeline } from '../../src/client/index'
 
 after(stopAll)
 
@@ -281,5 +283,61 @@ test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the ses
   await until(() => r.sessions.length == 3)
   assert.ok(r.sessions[2].send('z'.repeat(10000)))
   third.sock.close()
+  await r.stop()
+})
+
+test('trustProxy: the per-address limit counts the address the trusted proxy saw; a client cannot pick its own, and without it the header is ignored', async () => {
+  const refusal = (c: ReturnType<typeof ws>) => c.until((f) => typeof f == 'string' && (f[0] == 'c' || f[0] == 'o')) as Promise<string>
+  const r = await start({ maxSessionsPerAddress: 1, trustProxy: 1 }, false)
+  const as = (xff: string) => ws(r.port, undefined, xff ? { 'X-Forwarded-For': xff } : {})
+  assert.equal((await refusal(as('10.0.0.1')))[0], 'o')
+  assert.equal((await refusal(as('203.0.113.9, 10.0.0.2')))[0], 'o', 'another client: its proxy-written entry counts')
+  assert.match(await refusal(as('10.0.0.1')), /^c4029 /)
+  assert.match(await refusal(as('10.0.0.99, 10.0.0.1')), /^c4029 /, 'a forged entry to the left does not help')
+  assert.equal((await refusal(as('')))[0], 'o', 'no header: the socket address')
+  assert.deepEqual([...r.ll.sessions.values()].map((s) => [s.remoteAddress, s._peer]), [['10.0.0.1', '127.0.0.1'], ['10.0.0.2', '127.0.0.1'], ['127.0.0.1', '127.0.0.1']])
+  await r.stop()
+  // Two proxies: the entry the outer one wrote; a request with fewer entries keeps its socket's.
+  const r2 = await start({ maxSessionsPerAddress: 1, trustProxy: 2 }, false)
+  assert.equal((await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': 'forged, 10.0.0.3, 192.168.0.1' })))[0], 'o')
+  assert.match(await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': 'other, 10.0.0.3, 192.168.0.2' })), /^c4029 /)
+  assert.equal((await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': '10.0.0.4' })))[0], 'o')
+  assert.deepEqual([...r2.ll.sessions.values()].map((s) => s.remoteAddress), ['10.0.0.3', '127.0.0.1'])
+  await r2.stop()
+  // Default: the header means nothing.
+  const r3 = await start({ maxSessionsPerAddress: 1 }, false)
+  assert.equal((await refusal(ws(r3.port, undefined, { 'X-Forwarded-For': '10.0.0.1' })))[0], 'o')
+  assert.match(await refusal(ws(r3.port, undefined, { 'X-Forwarded-For': '10.0.0.2' })), /^c4029 /)
+  await r3.stop()
+})
+
+test('a client refused with 4029 tries again with its backoff and gets in once a slot frees; it had no session, so no reset', async () => {
+  const r = await start({ maxSessionsPerAddress: 1 })
+  const url = `http://127.0.0.1:${r.port}/rt`
+  const a = new Lifeline(url, { transports: ['websocket'], storage: null, WebSocket: WebSocket as never })
+  await new Promise((res) => a.on('open', res))
+  const b = new Lifeline(url, { transports: ['websocket'], storage: null, WebSocket: WebSocket as never, minDelay: 20, maxDelay: 50 })
+  try {
+    const causes: string[] = []
+    const resets: unknown[] = []
+    let closed = false
+    b.on('reconnecting', (e) => causes.push(e.cause))
+    b.on('reset', (e) => resets.push(e))
+    b.on('close', () => (closed = true))
+    let opened: { reset: boolean } | undefined
+    b.on('open', (e) => (opened = e))
+    await until(() => causes.length >= 3 || closed, 5000, 'three retries')
+    assert.deepEqual([...new Set(causes)], ['session-closed-4029'])
+    assert.equal(closed, false)
+    a.close()
+    await until(() => !!opened, 5000, 'in once a slot freed')
+    assert.equal(opened!.reset, false)
+    assert.deepEqual(resets, [])
+    b.send('hi')
+    await new Promise<void>((res) => b.on('message', (e) => e.data == 'hi' && res()))
+  } finally {
+    a.close()
+    b.close()
+  }
   await r.stop()
 })
