@@ -18,9 +18,10 @@ const sessions = opts.sessions || 10000
 const server = http.createServer()
 // Node's default keep-alive timeout (5 s) closes idle sockets that a busy client may already be
 // reusing for its next POST: the request fails and the transport reconnects. Browsers retry such
-// a request themselves; Node's fetch under load did not (the first run's reconnect storm). 30 s,
-// as bench/servers.mjs and as docs/proxies.md advises behind load balancers.
-server.keepAliveTimeout = Number(opts.keepAliveMs || 30000)
+// a request themselves; Node's fetch under load did not (the first run's reconnect storm). Not
+// 30 s as bench/servers.mjs: Node's fetch then keeps idle sockets 29 s, and two processes' pools
+// of them took the server past its 20,000 open files.
+server.keepAliveTimeout = Number(opts.keepAliveMs || 10000)
 // Every client is 127.0.0.1: the per-address bound (default 1,000) would refuse all but the first
 // thousand with 4029. The total bound (default 100,000) is left as it is.
 const ll = new LifelineServer({ server, path: '/rt', maxSessionsPerAddress: sessions + 1000 })
