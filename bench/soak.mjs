@@ -8,6 +8,7 @@
 //   --broadcast-ms 1000    broadcast period                     --quiet 40       s without broadcasts mid-hold
 //   --batch 100            clients opened at once per process   --echo 10-30     s between a client's messages
 //   --echo-timeout 15      s for an echo to come back           --deadline S     the whole run, s
+//   --server-flags "..."   Node flags for the server process (e.g. --max-semi-space-size=2)
 //
 // Progress goes to stderr, the table to stdout, everything to bench/results/soak.json.
 // `node bench/soak.mjs --report` prints the table of the last bench/results/soak.json again.
@@ -42,6 +43,7 @@ const [echoMin, echoMax] = flag('echo', '10-30').split('-').map(Number)
 const echoTimeout = flag('echo-timeout', 15)
 const connectBudget = Math.max(120, sessions / 20)
 const deadline = flag('deadline', connectBudget + hold + 120)
+const serverFlags = flag('server-flags', '').split(' ').filter(Boolean)
 
 /** Whole sessions per transport in the mix's proportions; the rounding remainder goes to the first. */
 function split(n, weights) {
@@ -87,7 +89,7 @@ function pct(h) {
 async function main() {
   const t0 = Date.now()
   progress(`soak: ${sessions} sessions (${TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')}) from ${procs} processes, hold ${hold} s, broadcast every ${broadcastMs} ms`)
-  const server = start('soak-server.mjs', { sessions, broadcastMs }, ['--expose-gc'])
+  const server = start('soak-server.mjs', { sessions, broadcastMs }, ['--expose-gc', ...serverFlags])
   const { port } = await nextMessage(server, (m) => m.port, 15000, 'soak server')
   const baseline = (await server.ask('mem')).mem
   await server.ask('phase')
@@ -154,7 +156,7 @@ function report(r) {
   const out = {
     when: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0] && cpus()[0].model, node: process.version, note: 'other processes may have been running' },
-    config: { sessions, perTransport, procs, hold, broadcastMs, quiet: r.quietNote, batch, echo: [echoMin, echoMax], echoTimeout, heartbeat: 'library defaults (25 s interval, 20 s timeout)' },
+    config: { sessions, perTransport, procs, hold, broadcastMs, quiet: r.quietNote, batch, echo: [echoMin, echoMax], echoTimeout, heartbeat: 'library defaults (25 s interval, 20 s timeout)', serverFlags },
     connect: { ms: r.connectMs, connected: r.connected, failed: r.failed, open: lat('open'), serverSessions: r.serverSessions },
     memory: {
       baseline: r.baseline,
@@ -194,7 +196,7 @@ function table(o) {
   const pc = (x) => Math.round(x * 100) + '%'
   const q = (x) => (x.n ? `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms` : 'none')
   return [
-    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}`,
+    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}`,
     row('', (t) => t),
     row('requested', tot(o.config.perTransport)),
     row('connected', tot(o.connect.connected)),
