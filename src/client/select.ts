@@ -69,6 +69,7 @@ export class LifelineRacing extends LifelineCore {
     this._hb = Math.min(o.heartbeatInterval, this._recall().hb || Infinity)
   }
 
+  /** @internal */
   override _hbAsk(): number {
     return this._hb
   }
@@ -91,7 +92,7 @@ export class LifelineRacing extends LifelineCore {
     }
   }
 
-  /** Candidates in order: the remembered winner first, demoted ones last. */
+  /** Candidates in order: the remembered winner first, demoted ones last. @internal */
   override _order(): TransportClass[] {
     const m = this._recall()
     const rank = (C: TransportClass) => (m.d && m.d[C.transportName] > this._now() ? 20 : 0) - (C.transportName == m.t ? 10 : 0) + this._classes.indexOf(C)
@@ -100,6 +101,7 @@ export class LifelineRacing extends LifelineCore {
     return list
   }
 
+  /** @internal */
   override _launchNext(): void {
     const prev = this._conns[this._conns.length - 1]
     this._clear(this._raceT)
@@ -109,6 +111,7 @@ export class LifelineRacing extends LifelineCore {
     if (this._queue.length) this._raceT = this._set(() => this._launchNext(), this._o.raceDelay + this.rtt)
   }
 
+  /** @internal */
   override _proven(c: Conn): void {
     const act = this._act
     const rank = (x: Conn) => this._classes.indexOf(x.t.constructor as TransportClass)
@@ -149,6 +152,7 @@ export class LifelineRacing extends LifelineCore {
       }, this._upDelay)
   }
 
+  /** @internal */
   override _lost(c: Conn, reason: string, byNetwork?: boolean): void {
     const now = this._now()
     const name = c.t.name
@@ -171,11 +175,13 @@ export class LifelineRacing extends LifelineCore {
     super._lost(c, early && byNetwork ? name + '-early-close' : reason, byNetwork && !early)
   }
 
+  /** @internal */
   override _retry(cause: string): void {
     this._clear(this._raceT)
     super._retry(cause)
   }
 
+  /** @internal */
   override _stop(): void {
     this._clear(this._raceT, this._upT, this._okT)
     super._stop()

@@ -223,7 +223,7 @@ export abstract class Session extends Messages {
     if (c) this._fail(c, 'protocol-error')
   }
 
-  /** The server ended the session (`c` frame). */
+  /** The server ended the session (`c` frame). @internal */
   _serverClose(c: Conn, code: number, reason: string): void {
     const why = 'session-closed-' + code
     if (c.h && c.h.sid != this.sessionId) return this._drop(c)

@@ -4,7 +4,7 @@
 // `any` fail here too.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, readdirSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -93,4 +93,16 @@ test('the published types: a strict TypeScript app using client and server compi
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('the published types show no internal members: every `_` member is marked @internal and stripped', () => {
+  const dir = join(root, 'dist/types')
+  const leaks = []
+  for (const f of readdirSync(dir, { recursive: true })) {
+    if (!f.endsWith('.d.ts')) continue
+    readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .forEach((l, i) => /^\s*(?:(?:public|protected|readonly|static|abstract)\s+)*_\w+\??[(:]/.test(l) && leaks.push(f + ':' + (i + 1) + ' ' + l.trim()))
+  }
+  assert.deepEqual(leaks, [])
 })

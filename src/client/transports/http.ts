@@ -149,6 +149,7 @@ export abstract class HttpTransport extends Transport {
     }
   }
 
+  /** @internal */
   protected _stop(): void {
     for (const a of [this._get, this._posting]) if (a) a()
   }

@@ -20,6 +20,7 @@ export class PlainTransport extends WebSocketTransport {
     return url.slice(0, url.lastIndexOf('v=1&t=') - 1)
   }
 
+  /** @internal */
   override _opened(): void {
     const ctx = this._ctx
     this.emit('open')
@@ -29,11 +30,12 @@ export class PlainTransport extends WebSocketTransport {
     this._beat()
   }
 
+  /** @internal */
   override _in(d: string | ArrayBuffer): Frame {
     return typeof d == 'string' ? T.Message + d : new Uint8Array(d)
   }
 
-  /** A close the server meant (1000, or an application code) ends the session; others are drops. */
+  /** A close the server meant (1000, or an application code) ends the session; others are drops. @internal */
   override _closed(e: CloseEvent): void {
     if (e.code == 1000 || e.code >= 3000) this._frame(T.Close + e.code + ' ' + e.reason)
     this._end('dropped')
@@ -60,6 +62,7 @@ export class PlainTransport extends WebSocketTransport {
       }, ctx.heartbeat)
   }
 
+  /** @internal */
   protected override _stop(): void {
     this._ctx.clock.clearTimeout(this._ping)
     super._stop()

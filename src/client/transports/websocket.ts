@@ -54,6 +54,7 @@ export class WebSocketTransport extends Transport {
     this._end(e.code == 1000 ? 'closed' : 'dropped')
   }
 
+  /** @internal */
   protected _stop(): void {
     const ws = this._ws
     ws.onopen = ws.onmessage = ws.onclose = null
