@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { encode } from '../protocol/envelope'
 import { authenticate, corsHeaders, originOk, parseAsk, sameOrigin, type Ask } from './access'
 import { checkUpstream, relay } from './gateway'
-import { closeFrame, T, VERSION, type Frame, type Hello } from '../protocol/frames'
+import { closeFrame, T, type Frame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { ServerSession, type SessionHost } from './session'
 import { PollLink } from './transports/polling'
@@ -152,7 +152,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
             for (const f of got) ws.send(f, { binary: typeof f != 'string' })
             return ws.close(1000)
           }
-          ws.send(T.Open + JSON.stringify(this._hello(got, 'websocket')))
+          ws.send(got._hello('websocket'))
           new WebSocketLink(ws, got, ask.ack)
         })
       })
@@ -226,11 +226,6 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     return s
   }
 
-  private _hello(s: ServerSession, t: string): Hello {
-    const hb = t == 'polling' ? Math.min(this.o.pollHold, s._hb) : s._hb
-    return { v: VERSION, sid: s.id, ack: s._received, hb, max: this.o.maxMessageSize }
-  }
-
   private _get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
     this._session(req, ask)
       .then((got) => {
@@ -238,7 +233,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (Array.isArray(got)) return refuse(res, 200, '', got)
         got._lastIn = Date.now()
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' })
-        const hello = ask.opening ? [T.Open + JSON.stringify(this._hello(got, ask.t))] : []
+        const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
         if (ask.t == 'stream') {
           res.flushHeaders()
           if (hello.length) res.write(encode(hello))

@@ -1,6 +1,6 @@
 // A session's links, its outgoing queue and closing; what the client sends it is in incoming.ts.
 import type { IncomingHttpHeaders } from 'node:http'
-import { T, closeFrame, type Frame } from '../protocol/frames'
+import { T, VERSION, closeFrame, type Frame, type Hello } from '../protocol/frames'
 import { LifelineError } from '../protocol/errors'
 import { Incoming } from './incoming'
 import type { ServerResolved } from './options'
@@ -135,12 +135,22 @@ export class ServerSession extends Incoming {
     this._flush()
     const bye = closeFrame(code, reason)
     this._control([bye])
-    const hello = T.Open + JSON.stringify({ v: 1, sid: this.id, ack: this._received, hb: this._hb, max: this._host.o.maxMessageSize })
     // Not after an overflow: a client that did not read then will not, and the bytes would be
     // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
     const keep = this.reliable && this._out.length && code != 4000
-    const last = keep ? [hello, T.Seq + this._base, ...this._frames(0), bye] : [bye]
+    const last = keep ? [this._hello(), T.Seq + this._base, ...this._frames(0), bye] : [bye]
     this._finish(code, reason, last)
+  }
+
+  /**
+   * The hello frame for a connection of transport `t` (PROTOCOL.md §5.1): a poll is never held
+   * longer than `pollHold`, so its client must not expect a heartbeat less often.
+   * @internal
+   */
+  _hello(t?: Link['name']): string {
+    const o = this._host.o
+    const h: Hello = { v: VERSION, sid: this.id, ack: this._received, hb: t == 'polling' ? Math.min(o.pollHold, this._hb) : this._hb, max: o.maxMessageSize }
+    return T.Open + JSON.stringify(h)
   }
 
   /** @internal */
