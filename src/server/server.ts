@@ -9,6 +9,7 @@ import { checkUpstream, relay } from './gateway'
 import { closeFrame, T, type Frame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { ServerSession, type SessionHost } from './session'
+import { Tombs } from './tombs'
 import { PollLink } from './transports/polling'
 import { StreamLink } from './transports/stream'
 import { WebSocketLink } from './transports/websocket'
@@ -42,12 +43,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   private _total = 0
   private _perAddress = new Map<string, number>()
-  /**
-   * Ended sessions' last words (close frame, perhaps messages the client never acknowledged) and
-   * when they ended, so a late request learns the code instead of a guess. Kept `sessionTtl`, at
-   * most `maxSessions` of them, their bytes counted in `maxTotalBuffered`.
-   */
-  private _tomb = new Map<string, { last: Frame[]; at: number; bytes: number }>()
+  /** Ended sessions' last words, for late requests. */
+  private _tombs: Tombs
   private _sweepT: NodeJS.Timeout
   private _host: SessionHost
   private _onRequest?: (req: IncomingMessage, res: ServerResponse) => void
@@ -62,6 +59,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     // A WebSocket that does not answer our close (it may not be reading) goes after this long.
     ;(this._wss.options as { closeTimeout?: number }).closeTimeout = o.requestTimeout // ws 8.19+; @types/ws lags
     const log = o.logger === undefined ? null : o.logger
+    this._tombs = new Tombs(o.maxSessions, o.sessionTtl, (n) => (this._total += n))
     this._host = {
       o,
       reserve: (n) => {
@@ -85,7 +83,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (n) this._perAddress.set(s.remoteAddress, n)
         else this._perAddress.delete(s.remoteAddress)
         // Last words with messages in them keep those messages' bytes counted.
-        this._bury(s.id, last, last.length > 1 ? s.bufferedAmount : 0)
+        this._tombs.bury(s.id, last, last.length > 1 ? s.bufferedAmount : 0)
       },
       log: (level, ...args) => log && log[level]('[lifeline]', ...args),
     }
@@ -210,8 +208,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (ask.opening) s._hb = ask.hb
         return s
       }
-      const tomb = this._tomb.get(ask.sid)
-      return tomb && s === undefined ? tomb.last : [closeFrame(4001, 'session unknown or expired')]
+      const last = s === undefined && this._tombs.get(ask.sid)
+      return last || [closeFrame(4001, 'session unknown or expired')]
     }
     if (this.sessions.size >= o.maxSessions) return [closeFrame(1013, 'server full, try again later')]
     const n = this._perAddress.get(ask.address) || 0
@@ -250,30 +248,11 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
     const s = ask.sid && this.sessions.get(ask.sid)
     if (!s || !sameOrigin(s, ask.origin)) {
-      const tomb = ask.sid && this._tomb.get(ask.sid)
+      const last = ask.sid && this._tombs.get(ask.sid)
       // Only the close frame: data still owed goes down a GET, which carries the cursor.
-      return refuse(res, 404, 'session unknown', [tomb ? tomb.last[tomb.last.length - 1] : closeFrame(4001, 'session unknown or expired')])
+      return refuse(res, 404, 'session unknown', [last ? last[last.length - 1] : closeFrame(4001, 'session unknown or expired')])
     }
     receivePost(req, res, s, ask, this._host)
-  }
-
-  /** Keep an ended session's last words, within `maxSessions` entries and `maxTotalBuffered`. */
-  private _bury(id: string, last: Frame[], bytes: number): void {
-    // Held even past the bound: the session just gave back as much.
-    this._total += bytes
-    this._tomb.set(id, { last, at: Date.now(), bytes })
-    // The oldest go first when sessions end faster than `sessionTtl` forgets them.
-    for (const [old] of this._tomb) {
-      if (this._tomb.size <= this.o.maxSessions) break
-      this._forget(old)
-    }
-  }
-
-  private _forget(id: string): void {
-    const t = this._tomb.get(id)
-    if (!t) return
-    this._total -= t.bytes
-    this._tomb.delete(id)
   }
 
   /** Heartbeats, dead connections, expiry: one pass over all sessions. */
@@ -294,10 +273,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         } else if (now - s._lastOut >= s._hb && s._active != 'polling') s._control([T.Ping])
       } else if (now - s._detachedAt > o.sessionTtl) s._finish(4001, 'session expired')
     }
-    for (const [id, t] of this._tomb) {
-      if (now - t.at <= o.sessionTtl) break
-      this._forget(id)
-    }
+    this._tombs.sweep(now)
   }
 }
 
