@@ -230,8 +230,7 @@ export abstract class Session extends Messages {
     // A spare connection (an upgrade test, a racing candidate) turned away while another carries
     // the session, say by a server process that does not have it: only the spare goes.
     if (this._act && c != this._act) return this._fail(c, why)
-    // 4029 (too many from this address: many users behind one NAT) waits for a slot like 1013.
-    if (!isResumable(code) && code != 4029) return this._finish(code, reason, true)
+    if (!isResumable(code)) return this._finish(code, reason, true)
     // Not resumable (expired, overflowed, server going away): start a new session. A server that
     // merely does not know the session is up, so that is retried at once. A refused first
     // connection had no session to lose: no reset then.

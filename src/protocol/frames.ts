@@ -83,11 +83,12 @@ export const CloseCode = {
 
 /**
  * Whether a client should start a new session after the server closed with `code`: the server
- * went away or restarted (1001, 1011, 1012, 1013) or dropped the session for a reason of its own
- * (4000-4002). Every other code ends the connection for good.
+ * went away, restarted or is full (1001, 1011, 1012, 1013), dropped the session for a reason of
+ * its own (4000-4002), or has too many from the client's address (4029: many users behind one
+ * NAT; a slot frees). Every other code ends the connection for good.
  */
 export function isResumable(code: number): boolean {
-  return code == 1001 || (code >= 1011 && code <= 1013) || (code >= 4000 && code <= 4002)
+  return code == 1001 || (code >= 1011 && code <= 1013) || (code >= 4000 && code <= 4002) || code == 4029
 }
 
 /** Parse the decimal number after a frame's type character; NaN when malformed. */

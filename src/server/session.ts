@@ -126,7 +126,7 @@ export class ServerSession extends Incoming {
 
   /**
    * End the session for good; the client hears `code` and `reason` and does not come back.
-   * Codes 1001/1012/1013 and 4000-4002 make the client start a new session instead.
+   * Codes 1001, 1011-1013, 4000-4002 and 4029 make the client start a new session instead.
    */
   close(code = 1000, reason = ''): void {
     if (this.closed) return

@@ -16,8 +16,8 @@ test('close frames carry code and reason, which may contain spaces', () => {
 })
 
 test('which server close codes make the client start a new session', () => {
-  for (const c of [CloseCode.GOING_AWAY, 1011, CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER, 4000, 4001, 4002]) assert.ok(isResumable(c), String(c))
-  for (const c of [1000, 1002, 1003, 1008, 1009, 4029, 4100, 4502, 4503, 3000]) assert.ok(!isResumable(c), String(c))
+  for (const c of [CloseCode.GOING_AWAY, 1011, CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER, 4000, 4001, 4002, CloseCode.TOO_MANY_SESSIONS]) assert.ok(isResumable(c), String(c))
+  for (const c of [1000, 1002, 1003, 1008, 1009, 4003, 4028, 4030, 4100, 4502, 4503, 3000]) assert.ok(!isResumable(c), String(c))
 })
 
 test('utf8Length agrees with Buffer.byteLength, including surrogate pairs and lone surrogates', () => {
