@@ -1,29 +1,12 @@
 import EventEmitter from 'eventemitter3'
-import { T, num, splitFrame, type Frame, type Hello } from '../protocol/frames'
+import { T, isHello, num, splitFrame, type Frame, type Hello } from '../protocol/frames'
 import { utf8Length } from '../protocol/utf8'
 import { realClock } from './clock'
 import { LifelineError, type ErrorCode } from '../protocol/errors'
 import type { Data, LifelineEvents, State } from './events'
 import { DEFAULTS, type LifelineOptions, type Resolved } from './options'
+import type { Conn } from './session'
 import type { Transport, TransportContext } from './transports/transport'
-
-/** One transport attempt and what it has shown so far (internal: not exported from the package). */
-export interface Conn {
-  t: Transport
-  /** Session id it was opened for (undefined: asks for a new session). */
-  sid?: string
-  /** The server's hello, once received. */
-  h?: Hello
-  /** Progress: 0 started, 1 network open, 2 hello received, 3 proven both ways. */
-  s: number
-  /** Sequence number of the next message that arrives on it. */
-  seq: number
-  /** When its proof ping went out; when it was proven. */
-  p: number
-  up: number
-  /** Connect deadline timer. */
-  to?: unknown
-}
 
 type Entry = { d: string | Uint8Array | Blob; n: number }
 
@@ -205,7 +188,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
         x = JSON.parse(body)
       } catch (e) {}
       if (ty == T.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string')) for (const m of x) this._data(c, m)
-      else if (ty == T.Open && hello(x)) this._hello(c, x)
+      else if (ty == T.Open && isHello(x)) this._hello(c, x)
       else this._bad(c, 'bad frame ' + f.slice(0, 16))
     }
   }
@@ -264,10 +247,6 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     e.type = type
     e.target = this
     const h = (this as unknown as Record<string, (e: unknown) => void>)['on' + type]
-    const rethrow = (err: unknown) =>
-      setTimeout(() => {
-        throw err
-      })
     // Two plain try blocks: this runs once per message, so nothing is allocated on the way.
     try {
       if (h) h.call(this, e)
@@ -313,9 +292,9 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
   abstract _deliver(d: string | Uint8Array): void
 }
 
-/**
- * A hello the client can act on: an id, and whole numbers, with a heartbeat a timer can hold
- * (past 2^31 ms timers fire at once, so a huge one spun the client; plain mode says 1e9).
- */
-const hello = (x: any): x is Hello =>
-  x && typeof x.sid == 'string' && x.sid && [x.ack, x.hb, x.max].every(Number.isInteger) && x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0
+/** An app handler's exception, thrown again in a fresh task: seen in the console, harmless here. */
+function rethrow(err: unknown): void {
+  setTimeout(() => {
+    throw err
+  })
+}

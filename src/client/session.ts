@@ -1,11 +1,27 @@
 import { T, isResumable, type Hello } from '../protocol/frames'
 import { backoff } from './backoff'
 import type { State } from './events'
-import { Messages, type Conn } from './messages'
+import { Messages } from './messages'
 import type { LifelineOptions } from './options'
-import type { TransportClass } from './transports/transport'
+import type { Transport, TransportClass } from './transports/transport'
 
-export type { Conn }
+/** One transport attempt and what it has shown so far (internal: not exported from the package). */
+export interface Conn {
+  t: Transport
+  /** Session id it was opened for (undefined: asks for a new session). */
+  sid?: string
+  /** The server's hello, once received. */
+  h?: Hello
+  /** Progress: 0 started, 1 network open, 2 hello received, 3 proven both ways. */
+  s: number
+  /** Sequence number of the next message that arrives on it. */
+  seq: number
+  /** When its proof ping went out; when it was proven. */
+  p: number
+  up: number
+  /** Connect deadline timer. */
+  to?: unknown
+}
 
 /**
  * The connection half of a session: tries transports in order, proves them, moves the session

@@ -55,6 +55,13 @@ export interface Hello {
   hold?: number
 }
 
+/**
+ * A hello a client can act on: an id, and whole numbers, with a heartbeat a timer can hold (past
+ * 2^31 ms timers fire at once, so a huge one spun the client; plain mode says 1e9).
+ */
+export const isHello = (x: any): x is Hello =>
+  x && typeof x.sid == 'string' && x.sid && [x.ack, x.hb, x.max].every(Number.isInteger) && x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0
+
 /** Close codes: WebSocket's where one fits, 4xxx for Lifeline's own. */
 export const CloseCode = {
   NORMAL: 1000,
