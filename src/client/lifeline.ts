@@ -4,7 +4,6 @@ import type { LifelineOptions } from './options'
 import { Session } from './session'
 import type { TransportClass } from './transports/transport'
 
-
 /** Page events after which the connection is checked or retried at once. */
 const WAKE = ['online', 'pageshow', 'resume', 'visibilitychange']
 

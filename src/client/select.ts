@@ -133,7 +133,6 @@ export class LifelineRacing extends LifelineCore {
     }, 2 * this._o.minUptime)
   }
 
-  /** Re-test the best transport in the background while on a worse one. */
   /**
    * Re-test a better transport in the background while on a worse one: the best first, and
    * after each failure the next better one in turn (so polling can move up to a working stream

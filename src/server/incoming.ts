@@ -67,7 +67,6 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
     const link = typeof via == 'string' ? undefined : via
     const kind = typeof via == 'string' ? via : via.name
     let seq = link ? link.inSeq : 0
-    const reply = (f: Frame) => (replies ? replies.push(f) : this._control([f], link))
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]
       if (this.closed) return false
@@ -97,8 +96,11 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
           this._activate(kind)
         }
       } else if (ty == T.Ack && n >= 0) this._acked(n)
-      else if (ty == T.Ping) reply(T.Pong + f.slice(1))
-      else if (ty == T.Pong) {
+      else if (ty == T.Ping) {
+        const pong = T.Pong + f.slice(1)
+        if (replies) replies.push(pong)
+        else this._control([pong], link)
+      } else if (ty == T.Pong) {
         // Nothing to do: any frame proves the client is there.
       } else if (ty == T.Close) {
         const [c, reason] = splitFrame(f)
