@@ -31,10 +31,11 @@ export interface TransportEvents {
 export type TransportName = 'websocket' | 'stream' | 'polling'
 
 /**
- * The one interface every transport implements. Subclasses open in their constructor.
+ * The one interface every transport implements: a subclass connects in `open()`, reports with
+ * its events, and names itself with a static `transportName`.
  *
  * @example
- * class MyTransport extends Transport { static transportName = 'polling' ... }
+ * class MyTransport extends Transport { static get transportName() { return 'polling' as const } ... }
  */
 export abstract class Transport extends EventEmitter<TransportEvents> {
   /** Session id this transport speaks for, once known (set by the session). */
