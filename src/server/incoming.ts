@@ -13,8 +13,12 @@ import type { Link, ServerSession, ServerSessionEvents, SessionHost } from './se
 export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   /** @internal */ _heard = 0
   /** @internal */ _lastIn = Date.now()
-  /** Out-of-order POST bodies by first sequence number, with their bytes (counted in the server's total). @internal */
-  _parked = new Map<number, [Link['name'], Frame[], number]>()
+  /**
+   * Out-of-order POST bodies by first sequence number, with their bytes (counted in the server's
+   * total). Made on the first one: most sessions never have any, and an empty Map costs ~180 bytes.
+   * @internal
+   */
+  _parked?: Map<number, [Link['name'], Frame[], number]> = undefined
   /** @internal */ _ackT?: NodeJS.Timeout
   /** Highest sequence number accepted from the client. */
   private _rcv = 0
@@ -22,7 +26,8 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   private _dlv = 0
   private _ackd = 0
   private _paused = false
-  private _held: Array<[string | Buffer, boolean]> = []
+  /** Messages held while paused; only while there are any (a session costs less without). */
+  private _held?: Array<[string | Buffer, boolean]> = undefined
   private _heldBytes = 0
   private _useK = 0
 
@@ -43,11 +48,12 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   /** Deliver held messages and acknowledge them. */
   resume(): void {
     this._paused = false
-    while (this._held.length && !this._paused && !this.closed) {
+    while (this._held && this._held.length && !this._paused && !this.closed) {
       const [d, binary] = this._held.shift()!
       this._heldBytes -= typeof d == 'string' ? Buffer.byteLength(d) : d.length
       this._emitMessage(d, binary)
     }
+    if (this._held && !this._held.length) this._held = undefined
     if (!this.closed) this._ackLater()
   }
 
@@ -118,17 +124,18 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   }
 
   private _park(n: number, kind: Link['name'], frames: Frame[]): boolean {
-    const old = this._parked.get(n)
-    if (!old && this._parked.size >= this._host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
+    const parked = (this._parked = this._parked || new Map())
+    const old = parked.get(n)
+    if (!old && parked.size >= this._host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
     let bytes = 0
     for (const f of frames) bytes += f.length
     if (old) this._host.reserve(-old[2])
     if (!this._host.reserve(bytes)) {
-      this._parked.delete(n)
+      parked.delete(n)
       this.close(4000, 'buffer overflow: server over maxTotalBuffered')
       return false
     }
-    this._parked.set(n, [kind, frames, bytes])
+    parked.set(n, [kind, frames, bytes])
     return true
   }
 
@@ -143,17 +150,17 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
     if (seq <= this._rcv && this.reliable) return true
     if (seq > this._rcv + 1 && this.reliable) return this._bad('gap: got ' + seq + ' after ' + this._rcv)
     this._rcv = seq
-    if (this._paused || this._held.length) {
+    if (this._paused || this._held) {
       if ((this._heldBytes += n) > this._host.o.maxBufferedAmount) {
         this.close(4000, 'buffer overflow: held messages over maxBufferedAmount')
         return false
       }
-      this._held.push([d, binary])
+      ;(this._held = this._held || []).push([d, binary])
     } else this._emitMessage(d, binary)
     // Parked uploads that now follow on go next.
-    const next = this._parked.get(this._rcv + 1)
+    const next = this._parked && this._parked.get(this._rcv + 1)
     if (next) {
-      this._parked.delete(this._rcv + 1)
+      this._parked!.delete(this._rcv + 1)
       this._host.reserve(-next[2])
       queueMicrotask(() => !this.closed && this._receive(next[1], next[0], []))
     }

@@ -63,8 +63,8 @@ export class ServerSession extends Incoming {
   /** @internal */ _hb: number
   /** The socket's own address (`remoteAddress` may come from `X-Forwarded-For`). @internal */
   _peer = ''
-  /** Control frames waiting for a link that can take them (polling between requests). @internal */
-  _later: Frame[] = []
+  /** Control frames waiting for a link that can take them (polling between requests); only while there are any. @internal */
+  _later?: Frame[] = undefined
   private _out: Entry[] = []
   private _base = 1
   private _sent = 0
@@ -162,8 +162,8 @@ export class ServerSession extends Incoming {
     this._links = {}
     this._host.reserve(-this.bufferedAmount)
     this._out = []
-    for (const p of this._parked.values()) this._host.reserve(-p[2])
-    this._parked.clear()
+    if (this._parked) for (const p of this._parked.values()) this._host.reserve(-p[2])
+    this._parked = undefined
     this._host.gone(this, code, reason, last)
     this.emit('close', code, reason)
   }
@@ -174,7 +174,7 @@ export class ServerSession extends Incoming {
     if (l && l.ready()) {
       l.write(frames)
       this._lastOut = Date.now()
-    } else this._later.push(...frames)
+    } else (this._later = this._later || []).push(...frames)
   }
 
   /** A link of some kind arrived (cursor = what the client has). @internal */
@@ -210,7 +210,8 @@ export class ServerSession extends Incoming {
     this._flushing = false
     const l = this._links[this._active!]
     if (!l || !l.ready() || this.closed) return
-    const frames: Frame[] = this._later.splice(0)
+    const frames: Frame[] = this._later || []
+    this._later = undefined
     // After (re)activation the sequence restarts from the oldest unacknowledged message.
     if (this._resend && this._sent < this._out.length) {
       frames.push(T.Seq + (this._base + this._sent))

@@ -268,7 +268,7 @@ test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the ses
   const q = `v=1&t=polling&sid=${sid}&ack=0`
   assert.equal((await req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(3000)])).status, 200)
   assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(3000)])).status, 200)
-  assert.equal(s._parked.size, 2)
+  assert.equal(s._parked!.size, 2)
   const other = await wsSession(r.port)
   await until(() => r.sessions.length == 2)
   // Parked: the frames' characters, 2 + 3001 a body.

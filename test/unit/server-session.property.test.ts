@@ -69,8 +69,9 @@ function check(h: ReturnType<typeof setup>, frames: Frame[]) {
   const { s } = h.bad
   if (s.closed) assert.ok(allowed(frames).includes(h.closes.get(s)!), 'closed with ' + h.closes.get(s))
   assert.ok(s.bufferedAmount <= h.o.maxBufferedAmount)
-  assert.ok(s._parked.size <= h.o.maxParkedPosts)
-  assert.ok(s._later.length <= 2, 'control frames pile up: ' + s._later.length)
+  assert.ok((s._parked ? s._parked.size : 0) <= h.o.maxParkedPosts)
+  const later = s._later ? s._later.length : 0
+  assert.ok(later <= 2, 'control frames pile up: ' + later)
   assert.equal(h.good.s.closed, false, 'the well-behaved session is untouched')
   assert.deepEqual(h.got.get(h.good.s), Array.from({ length: h.sent() }, (_, i) => String(i)))
 }
