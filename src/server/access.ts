@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { closeFrame, VERSION, type Frame } from '../protocol/frames'
 import type { ServerResolved } from './options'
 import type { ServerSession, SessionHost } from './session'
@@ -56,6 +56,22 @@ export function clientAddress(req: IncomingMessage, trust: boolean | number | un
     .map((a) => a.trim())
     .filter(Boolean)
   return list.length >= n ? list[list.length - n] : peer
+}
+
+/** Headers that only carried one WebSocket handshake: a session does not keep them. */
+const HANDSHAKE = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions'])
+
+/**
+ * The headers a session keeps from the request that made it: all but the WebSocket handshake's
+ * own, which say nothing about the client (a session made by a stream or a poll never had them)
+ * and would stay in memory as long as the session (its key is unique to each request).
+ * @internal
+ */
+export function sessionHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (!h['sec-websocket-key']) return h
+  const kept: IncomingHttpHeaders = {}
+  for (const k of Object.keys(h)) if (!HANDSHAKE.has(k)) kept[k] = h[k]
+  return kept
 }
 
 /**

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { encode } from '../protocol/envelope'
-import { authenticate, corsHeaders, originOk, parseAsk, sameOrigin, type Ask } from './access'
+import { authenticate, corsHeaders, originOk, parseAsk, sameOrigin, sessionHeaders, type Ask } from './access'
 import { checkUpstream, relay } from './gateway'
 import { closeFrame, T, type Frame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
@@ -214,7 +214,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (this.sessions.size >= o.maxSessions) return [closeFrame(1013, 'server full, try again later')]
     const n = this._perAddress.get(ask.address) || 0
     if (n >= o.maxSessionsPerAddress) return [closeFrame(4029, 'too many sessions from this address')]
-    const s = new ServerSession(randomBytes(16).toString('base64url'), ask.address, req.headers, ask.origin, ask.resume, this._host)
+    const s = new ServerSession(randomBytes(16).toString('base64url'), ask.address, sessionHeaders(req.headers), ask.origin, ask.resume, this._host)
     s.data = (req as { lifelineData?: unknown }).lifelineData
     s._peer = req.socket.remoteAddress || ''
     s._hb = ask.hb

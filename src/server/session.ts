@@ -78,7 +78,10 @@ export class ServerSession extends Incoming {
     readonly id: string,
     /** Remote address of the request that created it (with `trustProxy`, from `X-Forwarded-For`). */
     readonly remoteAddress: string,
-    /** Headers of the request that created it. */
+    /**
+     * Headers of the request that created it, without those of the WebSocket handshake itself
+     * (`connection`, `upgrade`, `sec-websocket-key`, `-version`, `-extensions`).
+     */
     readonly headers: IncomingHttpHeaders,
     /** Origin the session is bound to ('' until a request shows one). */
     public origin: string,

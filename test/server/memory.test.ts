@@ -6,6 +6,21 @@ import { start, ws, req, hello, until, stopAll } from './raw'
 
 after(stopAll)
 
+test('regression: a WebSocket session no longer keeps its handshake headers; it keeps the others', async () => {
+  const r = await start()
+  const c = ws(r.port, undefined, { Cookie: 'a=1', 'X-App': 'mine' })
+  const s = r.ll.sessions.get((await c.hello()).sid)!
+  assert.equal(s.headers.cookie, 'a=1')
+  assert.equal(s.headers['x-app'], 'mine')
+  assert.equal(s.headers.host, `127.0.0.1:${r.port}`)
+  for (const k of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'upgrade', 'connection']) assert.equal(s.headers[k], undefined, k)
+  // A session made over HTTP keeps its request's headers as they came.
+  const get = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1', undefined, { Cookie: 'b=2', Connection: 'keep-alive' })
+  const p = r.ll.sessions.get(hello(get.frames).sid)!
+  assert.deepEqual([p.headers.cookie, p.headers.connection], ['b=2', 'keep-alive'])
+  await r.stop()
+})
+
 test('an idle session makes no parked-upload map, held-message list or control-frame queue until it needs one', async () => {
   const r = await start({}, false)
   const c = ws(r.port)
