@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { closeFrame, VERSION, type Frame } from '../protocol/frames'
 import type { ServerResolved } from './options'
 import type { ServerSession, SessionHost } from './session'
@@ -15,7 +15,18 @@ export interface Ask {
   resume: boolean
   origin: string
   address: string
+  /** Headers every answer to it carries: {@link NO_STORE}, and CORS once its origin has passed. */
+  head: OutgoingHttpHeaders
 }
+
+/**
+ * Headers of every HTTP answer: nothing cached or transformed, nothing sniffed. Given whole to
+ * `writeHead` rather than through `setHeader`, which would keep a headers map (~450 bytes) alive
+ * with every response held open (a stream, a poll waiting for data).
+ * @internal
+ */
+export const NO_STORE: OutgoingHttpHeaders = { 'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform', Pragma: 'no-cache', 'X-Content-Type-Options': 'nosniff' }
+const ANY_ORIGIN: OutgoingHttpHeaders = { ...NO_STORE, Vary: 'Origin', 'Access-Control-Allow-Origin': '*' }
 
 const SID = /^[A-Za-z0-9_-]{22}$/
 
@@ -39,6 +50,7 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
     resume: p.get('r') != '0',
     origin: (req.headers.origin as string) || '',
     address: clientAddress(req, o.trustProxy),
+    head: NO_STORE,
   }
 }
 
@@ -95,17 +107,14 @@ export function originOk(o: ServerResolved, req: IncomingMessage, origin: string
 }
 
 /**
- * CORS headers for an allowed origin: the origin itself with credentials, or `*` without them
- * when any origin is allowed. Never an arbitrary origin with credentials.
+ * {@link NO_STORE} with the CORS headers for an allowed origin: the origin itself with
+ * credentials, or `*` without them when any origin is allowed. Never an arbitrary origin with
+ * credentials.
  * @internal
  */
-export function corsHeaders(o: ServerResolved, res: ServerResponse, origin: string): void {
-  res.setHeader('Vary', 'Origin')
-  if (o.origins == '*') res.setHeader('Access-Control-Allow-Origin', '*')
-  else {
-    res.setHeader('Access-Control-Allow-Origin', origin)
-    res.setHeader('Access-Control-Allow-Credentials', 'true')
-  }
+export function corsHeaders(o: ServerResolved, origin: string): OutgoingHttpHeaders {
+  if (o.origins == '*') return ANY_ORIGIN
+  return { ...NO_STORE, Vary: 'Origin', 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { encode } from '../protocol/envelope'
-import { authenticate, corsHeaders, originOk, parseAsk, sameOrigin, sessionHeaders, type Ask } from './access'
+import { authenticate, corsHeaders, NO_STORE, originOk, parseAsk, sameOrigin, sessionHeaders, type Ask } from './access'
 import { checkUpstream, relay } from './gateway'
 import { closeFrame, T, type Frame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
@@ -111,24 +111,23 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
    */
   handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (!this._mine(req)) return false
-    res.setHeader('Cache-Control', 'no-store, no-cache, must-revalidate, no-transform')
-    res.setHeader('Pragma', 'no-cache')
-    res.setHeader('X-Content-Type-Options', 'nosniff')
     const ask = parseAsk(req, this.o)
     const origin = (req.headers.origin as string) || ''
+    let head = NO_STORE
     if (origin) {
       if (!originOk(this.o, req, origin, this._host.log)) return refuse(res, 403, '', [closeFrame(1008, 'origin not allowed')]), true
-      corsHeaders(this.o, res, origin)
+      head = corsHeaders(this.o, origin)
+      if (ask) ask.head = head
     }
     if (req.method == 'OPTIONS') {
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' })
+      res.writeHead(204, { ...head, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' })
       res.end()
       return true
     }
-    if (!ask || (ask.t != 'stream' && ask.t != 'polling')) return refuse(res, 400, 'bad request'), true
+    if (!ask || (ask.t != 'stream' && ask.t != 'polling')) return refuse(res, 400, 'bad request', undefined, head), true
     if (req.method == 'POST') this._post(req, res, ask)
     else if (req.method == 'GET') this._get(req, res, ask)
-    else refuse(res, 405, 'method not allowed')
+    else refuse(res, 405, 'method not allowed', undefined, head)
     return true
   }
 
@@ -228,9 +227,9 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     this._session(req, ask)
       .then((got) => {
         if (res.writableEnded || req.destroyed) return
-        if (Array.isArray(got)) return refuse(res, 200, '', got)
+        if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
         got._lastIn = Date.now()
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' })
+        res.writeHead(200, { ...ask.head, 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' })
         const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
         if (ask.t == 'stream') {
           res.flushHeaders()
@@ -250,7 +249,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (!s || !sameOrigin(s, ask.origin)) {
       const last = ask.sid && this._tombs.get(ask.sid)
       // Only the close frame: data still owed goes down a GET, which carries the cursor.
-      return refuse(res, 404, 'session unknown', [last ? last[last.length - 1] : closeFrame(4001, 'session unknown or expired')])
+      return refuse(res, 404, 'session unknown', [last ? last[last.length - 1] : closeFrame(4001, 'session unknown or expired')], ask.head)
     }
     receivePost(req, res, s, ask, this._host)
   }

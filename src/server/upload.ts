@@ -1,16 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { encode, Parser } from '../protocol/envelope'
 import type { Frame } from '../protocol/frames'
-import type { Ask } from './access'
+import { NO_STORE, type Ask } from './access'
 import type { ServerSession, SessionHost } from './session'
 
 /**
  * Answer a request with `status` and close its connection: what is left of its body is never
- * read, so a client cannot keep one busy with a body nobody wants. @internal
+ * read, so a client cannot keep one busy with a body nobody wants. `head`: the headers every
+ * answer carries (CORS for an allowed origin). @internal
  */
-export function refuse(res: ServerResponse, status: number, reason: string, frames?: Frame[]): void {
+export function refuse(res: ServerResponse, status: number, reason: string, frames?: Frame[], head: OutgoingHttpHeaders = NO_STORE): void {
   if (res.headersSent) return void res.end()
-  res.writeHead(status, { 'Content-Type': frames ? 'application/octet-stream' : 'text/plain', Connection: 'close' })
+  res.writeHead(status, { ...head, 'Content-Type': frames ? 'application/octet-stream' : 'text/plain', Connection: 'close' })
   res.end(frames ? encode(frames) : reason)
 }
 
@@ -33,7 +34,7 @@ export function receivePost(req: IncomingMessage, res: ServerResponse, s: Server
   const fail = (status: number, why: string) => {
     bad = why
     release()
-    refuse(res, status, why)
+    refuse(res, status, why, undefined, ask.head)
     if (status == 400) s.close(1002, 'protocol error: ' + why)
   }
   const length = +(req.headers['content-length'] || 0)
@@ -69,7 +70,7 @@ export function receivePost(req: IncomingMessage, res: ServerResponse, s: Server
     const replies: Frame[] = []
     s._acked(ask.ack)
     const ok = s._receive(frames, ask.t as 'stream', replies)
-    res.writeHead(ok ? 200 : 400, { 'Content-Type': 'application/octet-stream' })
+    res.writeHead(ok ? 200 : 400, { ...ask.head, 'Content-Type': 'application/octet-stream' })
     res.end(encode(ok ? replies : []))
   })
   req.on('close', () => {

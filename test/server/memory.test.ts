@@ -41,3 +41,31 @@ test('an idle session makes no parked-upload map, held-message list or control-f
   await c.until((f) => f === 'a3')
   await r.stop()
 })
+
+test('a held poll and an open stream keep no header map of their own; their answers carry every header', async () => {
+  const r = await start({ origins: ['https://app.example'] })
+  const origin = { Origin: 'https://app.example' }
+  const first = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1', undefined, origin)
+  const sid = hello(first.frames).sid
+  await req(r.port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'], origin)
+  const held = req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=1`, undefined, origin)
+  const s = r.ll.sessions.get(sid)!
+  await until(() => !!s._links.polling)
+  const res = (s._links.polling as unknown as { _res: ServerResponse })._res
+  assert.equal(res.headersSent, true)
+  assert.deepEqual(res.getHeaderNames(), [], 'headers written whole, none kept by name')
+  s.send('hi')
+  const poll = await held
+  assert.deepEqual(poll.frames, ['s1', 'mhi'])
+  for (const a of [first, poll]) {
+    assert.match(a.headers['cache-control']!, /no-store/)
+    assert.deepEqual([a.headers.pragma, a.headers['x-content-type-options'], a.headers.vary], ['no-cache', 'nosniff', 'Origin'])
+    assert.deepEqual([a.headers['access-control-allow-origin'], a.headers['access-control-allow-credentials']], ['https://app.example', 'true'])
+  }
+  assert.equal(poll.headers['x-accel-buffering'], 'no')
+  const stream = req(r.port, 'GET', `v=1&t=stream&sid=${sid}&ack=1&o=1`, undefined, origin)
+  await until(() => !!s._links.stream)
+  assert.deepEqual((s._links.stream as unknown as { _res: ServerResponse })._res.getHeaderNames(), [])
+  await r.stop()
+  await stream.catch(() => {})
+})
