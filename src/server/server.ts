@@ -146,7 +146,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (socket.destroyed) return
         this._wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           if (Array.isArray(got)) {
-            for (const f of got) ws.send(f, { binary: typeof f != 'string' })
+            for (const f of got) ws.send(f)
             return ws.close(1000)
           }
           ws.send(got._hello('websocket'))

@@ -37,7 +37,8 @@ export class WebSocketLink implements Link {
 
   write(frames: Frame[]): void {
     const ws = this.ws
-    for (const f of frames) ws.send(f, { binary: typeof f != 'string' })
+    // No options object per frame: ws sends a string as text and anything else as binary.
+    for (const f of frames) ws.send(f)
     // Acknowledging without reading (blind acks) keeps the session's queue small while the
     // socket's grows: bound that too. Past it the client is not reading; it is not waited for.
     if (ws.bufferedAmount > this._session._host.o.maxBufferedAmount && !this._over) {
