@@ -40,7 +40,9 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   /** Every live session by id. */
   readonly sessions = new Map<string, ServerSession>()
   /** @internal */ readonly o: ServerResolved
-  private _wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+  // No `clients` set: the sessions map already holds every live connection, and ws's tracking
+  // costs a Set entry and a close listener (a closure) per socket.
+  private _wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false })
   private _total = 0
   private _perAddress = new Map<string, number>()
   /** Ended sessions' last words, for late requests. */
@@ -145,6 +147,8 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       .then((got) => {
         if (socket.destroyed) return
         this._wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          // ws has its own error listener on the socket from now on.
+          socket.off('error', destroy)
           if (Array.isArray(got)) {
             for (const f of got) ws.send(f)
             return ws.close(1000)

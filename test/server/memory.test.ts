@@ -69,3 +69,17 @@ test('a held poll and an open stream keep no header map of their own; their answ
   await r.stop()
   await stream.catch(() => {})
 })
+
+test('a WebSocket costs no more than ws needs: one error listener on its socket, no client set beside the sessions', async () => {
+  const r = await start()
+  const c = ws(r.port)
+  const s = r.ll.sessions.get((await c.hello()).sid)!
+  const sock = (s._links.websocket as unknown as { ws: { _socket: import('node:net').Socket } }).ws._socket
+  assert.equal(sock.listenerCount('error'), 1)
+  assert.equal((r.ll as unknown as { _wss: { clients?: Set<unknown> } })._wss.clients, undefined)
+  // Errors on the socket still end the connection, and the session survives it.
+  sock.destroy(new Error('boom'))
+  assert.equal((await c.closed).code, 1006)
+  assert.equal(s.closed, false)
+  await r.stop()
+})
