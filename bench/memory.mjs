@@ -1,6 +1,8 @@
 // Server memory per 1,000 idle sessions: for each case a fresh server process with only that
 // case's server, its memory after two full GCs, then again once `count` idle clients (held by a
 // second Node process) are all counted as sessions by the server.
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startServers, startIdleClients } from './child.mjs'
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -55,4 +57,16 @@ export async function allIdleMemory(cases, count, log) {
     log(`  ${c.label.padEnd(22)} ${r.error ? 'FAILED ' + r.error : `${(r.rss / 1e6).toFixed(1)} MB RSS, ${(r.heapUsed / 1e6).toFixed(1)} MB heap per 1k (${r.sessions} sessions)`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
   return out
+}
+
+// Run alone, after `npm run build`: `node bench/memory.mjs [case ...] [--count N]` prints the
+// memory section only (every case by default, 1,000 sessions each) and the raw figures as JSON.
+if (process.argv[1] && resolve(process.argv[1]) == fileURLToPath(import.meta.url)) {
+  const { CASES, PLAN } = await import('./cases.mjs')
+  const args = process.argv.slice(2)
+  const at = args.indexOf('--count')
+  const count = at >= 0 ? Number(args.splice(at, 2)[1]) : PLAN.idle
+  const cases = CASES.filter((c) => !args.length || args.includes(c.name))
+  const out = await allIdleMemory(cases, count, console.error)
+  console.log(JSON.stringify(out, null, 1))
 }

@@ -9,6 +9,7 @@
 // CPU since the last phase, then starts a new one), `broadcast` (on/off), `stats`.
 import http from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { getHeapSpaceStatistics } from 'node:v8'
 import { LifelineServer } from '../dist/server.mjs'
 
 const opts = JSON.parse(process.argv[2] || '{}')
@@ -67,7 +68,7 @@ let eld = monitorEventLoopDelay({ resolution: 10 })
 eld.enable()
 let cpuMark = process.cpuUsage()
 let timeMark = performance.now()
-const peak = { rss: 0, heapUsed: 0 }
+const peak = { rss: 0, heapUsed: 0, heapTotal: 0 }
 const samples = []
 const started = Date.now()
 let ticks = 0
@@ -75,13 +76,16 @@ setInterval(() => {
   const m = process.memoryUsage()
   peak.rss = Math.max(peak.rss, m.rss)
   peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed)
-  if (ticks++ % 5 == 0) samples.push({ t: Math.round((Date.now() - started) / 1000), sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed })
+  peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal)
+  if (ticks++ % 5 == 0) samples.push({ t: Math.round((Date.now() - started) / 1000), sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal })
 }, 1000).unref()
 
+/** After two full GCs; `heapTotal` is what V8 keeps committed, young generation (`newSpace`) included. */
 function memory() {
   for (let i = 0; i < 2; i++) globalThis.gc && globalThis.gc()
   const m = process.memoryUsage()
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+  const space = (name) => getHeapSpaceStatistics().find((s) => s.space_name == name)
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: space('new_space').space_size, oldSpace: space('old_space').space_size, external: m.external, arrayBuffers: m.arrayBuffers }
 }
 
 /** Event-loop delay and CPU (share of one core) since the last call; starts the next phase. */

@@ -207,6 +207,7 @@ function table(o) {
     `connect       ${(o.connect.ms / 1000).toFixed(1)} s for all; one client's open ${q(o.connect.open)}`,
     `server RSS    baseline ${mb(m.baseline.rss)}, after connect (GC) ${mb(m.afterConnect.rss)}, peak ${mb(m.peak.rss)}, per session ${kb(m.perSession.rss)} (peak − baseline) / sessions`,
     `server heap   baseline ${mb(m.baseline.heapUsed)}, after connect (GC) ${mb(m.afterConnect.heapUsed)}, peak ${mb(m.peak.heapUsed)}, per session ${kb(m.perSession.heapUsed)}`,
+    ...(m.afterConnect.heapTotal ? [`heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed (young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; peak committed ${mb(m.peak.heapTotal)}`] : []),
     `loop delay    hold p50 ${e.hold.eld.p50} ms, p99 ${e.hold.eld.p99} ms, max ${e.hold.eld.max} ms; connect p99 ${e.connect.eld.p99} ms, max ${e.connect.eld.max} ms`,
     `server CPU    hold ${pc(e.hold.cpu)} of one core, connect ${pc(e.connect.cpu)}; clients (hold) ${e.clients.map((c) => pc(c.cpu) + ', loop p99 ' + c.eld.p99 + ' ms').join('; ')}`,
     `broadcasts    ${o.broadcasts.sent} sent, ${o.broadcasts.deliveriesQueued} deliveries queued, ${o.broadcasts.received} received; latency ${q(o.broadcasts.latency)}`,
