@@ -120,6 +120,9 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
     }
     if (link) link.inSeq = seq
     this._ackLater(replies)
+    // On a WebSocket what the app sent in reply goes out in this same event, in one write. (A POST
+    // answers first: its reply lets the client start its next upload.)
+    if (!replies) this._flushNow()
     return true
   }
 
@@ -211,6 +214,8 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   abstract _finish(code: number, reason: string): void
   /** Write control frames now on the best link there is. @internal */
   abstract _control(frames: Frame[], link?: Link): void
+  /** Write what send() queued now. @internal */
+  abstract _flushNow(): void
   /** Carry the session on this kind of link from now on. @internal */
   abstract _activate(name: Link['name']): void
   /** The client has everything up to `n`. @internal */
