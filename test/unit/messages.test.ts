@@ -50,6 +50,24 @@ test('acks: one every 128 messages or 100 ms after the first unacknowledged, nev
   assert.equal(t.sent.at(-1), 'a131')
 })
 
+test('the first message of a task goes out at once, the rest of the task in one batch after it', async () => {
+  const { ll } = client()
+  await flush()
+  const t = made[0]
+  t.prove()
+  await flush()
+  const before = t.sent.length
+  ll.send('first')
+  assert.deepEqual(t.sent.slice(before), ['mfirst'], 'on the transport before send() returns')
+  ll.send('second')
+  ll.send('third')
+  assert.equal(t.sent.length, before + 1, 'the rest wait for the end of the task')
+  await flush()
+  assert.deepEqual(t.sent.slice(before), ['mfirst', 'M["second","third"]'])
+  ll.send('next task')
+  assert.equal(t.sent.at(-1), 'mnext task')
+})
+
 test('send bounds: queue bytes, queue length, message size each throw a LifelineError with a stable code', async () => {
   const { ll } = client({ maxBufferedAmount: 10, maxQueueLength: 3, maxMessageSize: 6 })
   const code = (fn: () => void) => {
