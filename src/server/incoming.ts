@@ -25,6 +25,8 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   /** Messages handed to the app; acknowledgements never cover more. */
   private _dlv = 0
   private _ackd = 0
+  /** Bytes received since the last ack. */
+  private _rb = 0
   private _paused = false
   /** Messages held while paused; only while there are any (a session costs less without). */
   private _held?: Array<[string | Buffer, boolean]> = undefined
@@ -153,6 +155,7 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
     if (seq <= this._rcv && this.reliable) return true
     if (seq > this._rcv + 1 && this.reliable) return this._bad('gap: got ' + seq + ' after ' + this._rcv)
     this._rcv = seq
+    this._rb += n
     if (this._paused || this._held) {
       if ((this._heldBytes += n) > this._host.o.maxBufferedAmount) {
         this.close(4000, 'buffer overflow: held messages over maxBufferedAmount')
@@ -184,13 +187,15 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
   private _ackLater(replies?: Frame[]): void {
     if (replies) replies.push(T.Ack + (this._ackd = this._dlv))
     else if (this._dlv == this._ackd || !this.reliable) return
-    else if (this._dlv - this._ackd >= 128) this._ackNow()
+    // As the client does: big messages are acknowledged sooner (it keeps them until then).
+    else if (this._dlv - this._ackd >= 128 || this._rb > 1048576) this._ackNow()
     else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), 100)
   }
 
   private _ackNow(): void {
     clearTimeout(this._ackT)
     this._ackT = undefined
+    this._rb = 0
     if (this._dlv != this._ackd && !this.closed) this._control([T.Ack + (this._ackd = this._dlv)])
   }
 

@@ -7,24 +7,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Frame } from '../../src/protocol/frames'
-import { ServerSession, type Link, type SessionHost } from '../../src/server/session'
+import { ServerSession, type SessionHost } from '../../src/server/session'
+import { MemLink } from '../support/memlink'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../src/server/options'
 import { anyFrame, frameRun, CORPUS } from '../support/garbage'
 
 const runs = { numRuns: Number(process.env.PROPERTY_RUNS || 300), seed: process.env.PROPERTY_SEED ? +process.env.PROPERTY_SEED : undefined }
-
-class MemLink implements Link {
-  readonly name = 'websocket'
-  inSeq = 0
-  out: Frame[] = []
-  ready() {
-    return true
-  }
-  write(frames: Frame[]) {
-    this.out.push(...frames)
-  }
-  end() {}
-}
 
 /** A host with two echoing sessions: `bad` gets the garbage, `good` plain messages. */
 function setup() {
