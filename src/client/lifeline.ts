@@ -64,14 +64,14 @@ export class LifelineCore extends Session {
    * ll.send(JSON.stringify({ hello: 'world' }))
    */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob): void {
+    const v = data as ArrayBufferView
     this._send(
       typeof data == 'string' || (typeof Blob != 'undefined' && data instanceof Blob)
         ? data
-        : data instanceof ArrayBuffer
-          ? new Uint8Array(data.slice(0))
-          : ArrayBuffer.isView(data)
-            ? new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
-            : this._throw('LL_ERR_INVALID_DATA', 'cannot send ' + typeof data),
+        : // One copy for a buffer and for a view of one: an ArrayBuffer has no .buffer nor offset.
+          data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+          ? new Uint8Array(v.buffer || data, v.byteOffset, v.byteLength).slice()
+          : this._throw('LL_ERR_INVALID_DATA', 'cannot send ' + typeof data),
     )
   }
 

@@ -68,6 +68,21 @@ test('the first message of a task goes out at once, the rest of the task in one 
   assert.equal(t.sent.at(-1), 'mnext task')
 })
 
+test('send() copies binary data: the app may reuse its buffer at once, whatever kind of buffer or view it is', async () => {
+  const { ll } = client()
+  const buf = new Uint8Array([1, 2, 3, 4, 5, 6])
+  ll.send(buf.buffer)
+  ll.send(buf.subarray(1, 3))
+  ll.send(new DataView(buf.buffer, 4, 2))
+  buf.fill(0)
+  await flush()
+  made[0].prove()
+  await flush()
+  const sent = made[0].sent.filter((f) => typeof f != 'string').map((f) => [...(f as Uint8Array)])
+  assert.deepEqual(sent, [[1, 2, 3, 4, 5, 6], [2, 3], [5, 6]])
+  assert.equal(ll.bufferedAmount, 10)
+})
+
 test('send bounds: queue bytes, queue length, message size each throw a LifelineError with a stable code', async () => {
   const { ll } = client({ maxBufferedAmount: 10, maxQueueLength: 3, maxMessageSize: 6 })
   const code = (fn: () => void) => {
