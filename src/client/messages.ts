@@ -95,8 +95,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     this.bufferedAmount += n
     // Blobs are read to bytes first; the entry keeps its place so order holds.
     if (!(typeof d == 'string' || d instanceof Uint8Array)) (d.arrayBuffer ? d.arrayBuffer() : new Response(d).arrayBuffer()).then((b) => ((e.d = new Uint8Array(b)), this._flush()))
-    // The first message of a task goes out at once: a reply does not wait for whatever code runs
-    // after send(). The rest of the task's go together at its end: one frame instead of many.
+    // A task's first message goes out at once (a reply waits for no code after send()), the rest together.
     if (!this._flushing) this._flush(), Promise.resolve().then(() => this._flush(), (this._flushing = true) as never)
   }
 
