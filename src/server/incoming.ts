@@ -185,7 +185,7 @@ export abstract class Incoming extends EventEmitter<ServerSessionEvents> {
 
   /** Acknowledge in a POST reply at once, otherwise after a short delay or 128 messages. */
   private _ackLater(replies?: Frame[]): void {
-    if (replies) replies.push(T.Ack + (this._ackd = this._dlv))
+    if (replies) replies.push(T.Ack + (this._ackd = this._dlv)), (this._rb = 0)
     else if (this._dlv == this._ackd || !this.reliable) return
     // As the client does: big messages are acknowledged sooner (it keeps them until then).
     else if (this._dlv - this._ackd >= 128 || this._rb > 1048576) this._ackNow()

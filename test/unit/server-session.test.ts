@@ -38,3 +38,16 @@ test('acks come sooner for big messages: after about 1 MB, not after 128 of them
   assert.deepEqual(acks(), ['a17', 'a34'], 'counted afresh after each ack')
   s.close()
 })
+
+test('a POST reply is an ack too: the bytes it covered do not make the next message acked at once', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const { s, link, acks } = session()
+  const replies: unknown[] = []
+  s._receive(['s1', ...Array.from({ length: 17 }, () => new Uint8Array(65536))], 'stream', replies)
+  assert.deepEqual(replies, ['a17'])
+  s._receive(['s18', 'mx'], link)
+  assert.deepEqual(acks(), [], 'one small message: not at once')
+  t.mock.timers.tick(100)
+  assert.deepEqual(acks(), ['a18'])
+  s.close()
+})
