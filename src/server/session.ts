@@ -71,7 +71,7 @@ export class ServerSession extends Incoming {
   private _drainWanted = false
   /** The next flush starts with a sequence marker (the link is new or was switched to). */
   private _resend = false
-  /** @internal */ _flushing = false
+  private _flushing = false
 
   constructor(
     /** Unguessable session id (128 random bits). */
