@@ -9,7 +9,8 @@
 // CPU since the last phase, then starts a new one), `broadcast` (on/off), `stats`.
 import http from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { getHeapSpaceStatistics } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
+import { readFileSync } from 'node:fs'
 import { LifelineServer } from '../dist/server.mjs'
 
 const opts = JSON.parse(process.argv[2] || '{}')
@@ -74,18 +75,44 @@ const started = Date.now()
 let ticks = 0
 setInterval(() => {
   const m = process.memoryUsage()
+  // Where the memory was at the peak (read only when the peak moves: smaps is not free).
+  if (m.rss > peak.rss) peak.resident = residency()
   peak.rss = Math.max(peak.rss, m.rss)
   peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed)
   peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal)
   if (ticks++ % 5 == 0) samples.push({ t: Math.round((Date.now() - started) / 1000), sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal })
 }, 1000).unref()
 
+/**
+ * Where the resident memory is, from /proc/self/smaps (Linux; `{}` elsewhere): `file`, pages of
+ * the node binary and libraries; `malloc`, the main allocator heap ([heap]); `v8`, V8's heap as
+ * resident (physical) pages; `otherAnon`, every other anonymous mapping: the allocator's per-thread
+ * arenas (V8's GC helper threads allocate there), thread stacks, buffers mapped on their own.
+ */
+function residency() {
+  let smaps
+  try {
+    smaps = readFileSync('/proc/self/smaps', 'utf8')
+  } catch {
+    return {}
+  }
+  const kb = { file: 0, malloc: 0, anon: 0 }
+  let kind = 'anon'
+  for (const line of smaps.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (head) kind = head[1].startsWith('/') ? 'file' : head[1] == '[heap]' ? 'malloc' : 'anon'
+    else if (line.startsWith('Rss:')) kb[kind] += parseInt(line.slice(4))
+  }
+  const v8 = getHeapStatistics().total_physical_size
+  return { file: kb.file * 1024, malloc: kb.malloc * 1024, v8, otherAnon: kb.anon * 1024 - v8 }
+}
+
 /** After two full GCs; `heapTotal` is what V8 keeps committed, young generation (`newSpace`) included. */
 function memory() {
   for (let i = 0; i < 2; i++) globalThis.gc && globalThis.gc()
   const m = process.memoryUsage()
   const space = (name) => getHeapSpaceStatistics().find((s) => s.space_name == name)
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: space('new_space').space_size, oldSpace: space('old_space').space_size, external: m.external, arrayBuffers: m.arrayBuffers }
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: space('new_space').space_size, oldSpace: space('old_space').space_size, external: m.external, arrayBuffers: m.arrayBuffers, resident: residency() }
 }
 
 /** Event-loop delay and CPU (share of one core) since the last call; starts the next phase. */

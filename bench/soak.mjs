@@ -194,6 +194,7 @@ function table(o) {
   const m = o.memory
   const yes = (b) => (b ? 'yes' : 'NO')
   const pc = (x) => Math.round(x * 100) + '%'
+  const where = (r) => `V8 heap ${mb(r.v8)}, malloc ${mb(r.malloc)}, other anonymous ${mb(r.otherAnon)}, files ${mb(r.file)}`
   const q = (x) => (x.n ? `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms` : 'none')
   return [
     `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}`,
@@ -208,6 +209,7 @@ function table(o) {
     `server RSS    baseline ${mb(m.baseline.rss)}, after connect (GC) ${mb(m.afterConnect.rss)}, peak ${mb(m.peak.rss)}, per session ${kb(m.perSession.rss)} (peak − baseline) / sessions`,
     `server heap   baseline ${mb(m.baseline.heapUsed)}, after connect (GC) ${mb(m.afterConnect.heapUsed)}, peak ${mb(m.peak.heapUsed)}, per session ${kb(m.perSession.heapUsed)}`,
     ...(m.afterConnect.heapTotal ? [`heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed (young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; peak committed ${mb(m.peak.heapTotal)}`] : []),
+    ...(m.peak.resident && m.peak.resident.v8 ? [`resident      at the peak ${where(m.peak.resident)}; after connect (GC) ${where(m.afterConnect.resident)}`] : []),
     `loop delay    hold p50 ${e.hold.eld.p50} ms, p99 ${e.hold.eld.p99} ms, max ${e.hold.eld.max} ms; connect p99 ${e.connect.eld.p99} ms, max ${e.connect.eld.max} ms`,
     `server CPU    hold ${pc(e.hold.cpu)} of one core, connect ${pc(e.connect.cpu)}; clients (hold) ${e.clients.map((c) => pc(c.cpu) + ', loop p99 ' + c.eld.p99 + ' ms').join('; ')}`,
     `broadcasts    ${o.broadcasts.sent} sent, ${o.broadcasts.deliveriesQueued} deliveries queued, ${o.broadcasts.received} received; latency ${q(o.broadcasts.latency)}`,

@@ -26,6 +26,8 @@ export interface Ask {
  * @internal
  */
 export const NO_STORE: OutgoingHttpHeaders = { 'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform', Pragma: 'no-cache', 'X-Content-Type-Options': 'nosniff' }
+/** Headers of a stream or poll's answer besides {@link Ask.head}: binary, and not buffered by nginx. @internal */
+export const BODY: OutgoingHttpHeaders = { 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' }
 const ANY_ORIGIN: OutgoingHttpHeaders = { ...NO_STORE, Vary: 'Origin', 'Access-Control-Allow-Origin': '*' }
 
 const SID = /^[A-Za-z0-9_-]{22}$/

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { encode } from '../protocol/envelope'
-import { authenticate, corsHeaders, NO_STORE, originOk, parseAsk, sameOrigin, sessionHeaders, type Ask } from './access'
+import { authenticate, BODY, corsHeaders, NO_STORE, originOk, parseAsk, sameOrigin, sessionHeaders, type Ask } from './access'
 import { checkUpstream, relay } from './gateway'
 import { closeFrame, T, type Frame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
@@ -233,14 +233,13 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         if (res.writableEnded || req.destroyed) return
         if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
         got._lastIn = Date.now()
-        res.writeHead(200, { ...ask.head, 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' })
         const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
         if (ask.t == 'stream') {
-          res.flushHeaders()
+          res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
           if (hello.length) res.write(encode(hello))
           got._attach(new StreamLink(res, got, this.o.streamMaxBytes), ask.ack)
         } else {
-          const link = new PollLink(res, got, Math.min(this.o.pollHold, got._hb), hello)
+          const link = new PollLink(res, got, Math.min(this.o.pollHold, got._hb), hello, ask.head)
           got._attach(link, ask.ack)
           if (hello.length) link.write([])
         }

@@ -1,5 +1,6 @@
-import type { ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { encode } from '../../protocol/envelope'
+import { BODY } from '../access'
 import type { Frame } from '../../protocol/frames'
 import type { Link, ServerSession } from '../session'
 
@@ -18,6 +19,8 @@ export class PollLink implements Link {
     hold: number,
     /** Frames to put first in the response (the hello); they make it answer at once. */
     private _pre: Frame[],
+    /** Its answer's headers, written with it: a poll held before then keeps no header text (~1 KB). */
+    private _head: OutgoingHttpHeaders,
   ) {
     this._timer = setTimeout(() => this.write([]), hold)
     _res.on('close', () => this._done())
@@ -29,7 +32,7 @@ export class PollLink implements Link {
 
   write(frames: Frame[]): void {
     if (this._res.writableEnded) return
-    this._res.end(encode(this._pre.concat(frames)))
+    this._res.writeHead(200, { ...this._head, ...BODY }).end(encode(this._pre.concat(frames)))
     this._done()
   }
 
