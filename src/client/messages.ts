@@ -201,10 +201,11 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     if (seq > this._rcv + 1 && this._o.resume) return this._bad(c, 'gap after ' + this._rcv)
     this._rcv = seq
     this._deliver(d)
-    // Ack after 128 messages or about 1 MB, or 100 ms after the first: the server keeps what
-    // is unacknowledged, so big messages are acknowledged sooner.
+    // Ack after 128 messages or about 1 MB (the server keeps what is unacknowledged, so big
+    // messages are acknowledged sooner), or after the first: 100 ms later on a WebSocket, where an
+    // ack is a few bytes, 5 s over HTTP, where it is a whole POST (a poll carries it anyway).
     if (this._rcv - this._ackd > 127 || (this._rb += d.length) > 1048576) this._ack()
-    else if (!this._ackT) this._ackT = this._set(() => this._ack(), 100)
+    else if (!this._ackT) this._ackT = this._set(() => this._ack(), c.t.name == 'websocket' ? 100 : 5e3)
   }
 
   /** Acknowledge what arrived; a poll's URL carries it already (its cursor). */

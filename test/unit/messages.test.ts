@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LifelineError } from '../../src/client/index'
-import { client, flush, made, POLL } from './fakes'
+import { client, flush, made, POLL, STREAM } from './fakes'
 
 test('incoming messages are numbered from the seq marker; duplicates are dropped, a gap is a protocol error', async () => {
   const { ll, of } = client()
@@ -48,6 +48,31 @@ test('acks: one every 128 messages or 100 ms after the first unacknowledged, nev
   assert.deepEqual(t.sent.slice(-2), ['a130', 'mreply'], 'a reply goes alone: one frame each way for a ping-pong')
   await clock.tick(100)
   assert.equal(t.sent.at(-1), 'a131')
+})
+
+test('acks over HTTP streaming wait 5 s, not 100 ms (each is a whole POST); 128 messages still go at once', async () => {
+  const { ll, clock } = client({}, [STREAM])
+  await flush()
+  const t = made[0]
+  t.prove()
+  t.recv('s1')
+  t.recv('mone')
+  const acks = () => t.controls.filter((f) => f[0] == 'a')
+  await clock.tick(4999)
+  assert.deepEqual(acks(), [], 'a broadcast a second would otherwise cost a POST a second')
+  t.recv('mtwo')
+  await clock.tick(1)
+  assert.deepEqual(acks(), ['a2'], '5 s after the first unacknowledged one')
+  for (let i = 0; i < 128; i++) t.recv('m' + i)
+  assert.deepEqual(acks(), ['a2', 'a130'], 'a full window is acknowledged at once, as on a WebSocket')
+  t.recv('mlast')
+  ll.send('reply')
+  await flush()
+  assert.deepEqual(t.sent.slice(-2), ['a130', 'mreply'], 'a reply goes alone')
+  await clock.tick(4999)
+  assert.deepEqual(acks(), ['a2', 'a130'])
+  await clock.tick(1)
+  assert.deepEqual(acks(), ['a2', 'a130', 'a131'])
 })
 
 test('the first message of a task goes out at once, the rest of the task in one batch after it', async () => {
