@@ -221,7 +221,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     return this._base + this._sent
   }
 
-  /** The query every request carries (PROTOCOL.md §1). */
+  /** The query every request carries (PROTOCOL.md §1); its cursor is an ack, so none goes alone for it. */
   private _query(t: Transport, opening?: boolean): string {
     const tok = this._token
     return (
@@ -230,7 +230,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
       'v=1&t=' +
       t.name +
       '&ack=' +
-      this._rcv +
+      (this._ackd = this._rcv) +
       (t.sid ? '&sid=' + t.sid : '') +
       (opening ? '&o=1&hb=' + this._hbAsk() + (tok ? '&token=' + encodeURIComponent(tok) : '') : '') +
       (this._o.resume ? '' : '&r=0')

@@ -65,9 +65,12 @@ export class FakeTransport extends Transport {
     this.url = this._ctx.url(this, true)
     made.push(this)
   }
+  /** URLs of the POSTs an HTTP transport would have made, one per send (as http.ts does). */
+  posts: string[] = []
   send(frames: Frame[], seq: number): void {
     this.sent.push(...frames)
     this.seqs.push(seq)
+    if (this.name != 'websocket') this.posts.push(this._ctx.url(this))
   }
   protected _stop(): void {
     this.stopped = true
