@@ -26,7 +26,9 @@ const hist = () => ({ websocket: {}, stream: {}, polling: {} })
 const record = (h, t, ms) => bump(h[t], Math.max(0, Math.round(ms)))
 
 const clients = []
-const count = { opened: {}, failed: {}, lost: {}, lostBy: {}, reconnects: {}, connectRetries: {}, errors: {}, broadcasts: 0, echoes: 0 }
+// `echoesLate`: echoes counted missing (their session lost) that still came back, the latest after
+// `echoesLateMaxMs`; `echoesNeverBack`: those that had not come back when the run ended.
+const count = { opened: {}, failed: {}, lost: {}, lostBy: {}, reconnects: {}, connectRetries: {}, errors: {}, broadcasts: 0, echoes: 0, echoesLate: 0, echoesLateMaxMs: 0, echoesNeverBack: 0 }
 const lat = { open: hist(), broadcast: hist(), echo: hist() }
 const examples = []
 let finishing = false
@@ -51,6 +53,8 @@ function onMessage(c, data) {
     count.broadcasts++
     record(lat.broadcast, c.t, ms)
   } else if (data[0] == 'e') {
+    // Too late is still lost, but says whether it was late or gone (a diagnostic, not a pardon).
+    if (c.late.delete(n)) return (count.echoesLate++, (count.echoesLateMaxMs = Math.max(count.echoesLateMaxMs, ms)))
     if (!c.pending.delete(n)) return lose(c, 'echo unexpected')
     count.echoes++
     record(lat.echo, c.t, ms)
@@ -73,7 +77,7 @@ function echoLater(c) {
 /** One client; resolves once it is open (or failed to open). */
 function open(t) {
   const ll = new Lifeline(url, { transports: [t], storage: null, WebSocket, fetch })
-  const c = { t, ll, last: 0, got: 0, k: 0, pending: new Map(), lost: null, open: false }
+  const c = { t, ll, last: 0, got: 0, k: 0, pending: new Map(), late: new Map(), lost: null, open: false }
   clients.push(c)
   const t0 = Date.now()
   ll.on('message', (e) => onMessage(c, e.data))
@@ -120,7 +124,7 @@ function order(counts) {
 // Echoes not back in time: checked once a second.
 setInterval(() => {
   const late = Date.now() - echoTimeout
-  for (const c of clients) for (const [k, at] of c.pending) if (at < late) c.pending.delete(k), lose(c, 'echo missing')
+  for (const c of clients) for (const [k, at] of c.pending) if (at < late) c.pending.delete(k), c.late.set(k, at), lose(c, 'echo missing')
 }, 1000)
 
 let eld = monitorEventLoopDelay({ resolution: 10 })
@@ -134,8 +138,10 @@ async function finish(last) {
   const live = clients.filter((c) => c.open && !c.lost)
   const behind = () => live.filter((c) => !c.lost && (c.last < last || c.pending.size))
   const end = Date.now() + echoTimeout
-  while (behind().length && Date.now() < end) await new Promise((r) => setTimeout(r, 200))
+  const late = () => clients.some((c) => c.late.size)
+  while ((behind().length || late()) && Date.now() < end) await new Promise((r) => setTimeout(r, 200))
   for (const c of behind()) lose(c, c.pending.size ? 'echo missing' : c.got ? 'last broadcast missing' : 'no broadcast')
+  for (const c of clients) count.echoesNeverBack += c.late.size + c.pending.size
   const cpu = process.cpuUsage(cpuMark)
   // The histogram holds the whole interval between its 10 ms samples: delay is what is beyond.
   const ms = (ns) => Math.max(0, Math.round((ns - 1e7) / 1e4) / 100)

@@ -9,10 +9,11 @@
 //   --batch 100            clients opened at once per process   --echo 10-30     s between a client's messages
 //   --echo-timeout 15      s for an echo to come back           --deadline S     the whole run, s
 //   --server-flags "..."   Node flags for the server process (e.g. --max-semi-space-size=2)
+//   --pin 1                the server (every thread) on CPU 0, the clients on the others (taskset)
 //
 // Progress goes to stderr, the table to stdout, everything to bench/results/soak.json.
 // `node bench/soak.mjs --report` prints the table of the last bench/results/soak.json again.
-import { fork } from 'node:child_process'
+import { fork, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -44,6 +45,13 @@ const echoTimeout = flag('echo-timeout', 15)
 const connectBudget = Math.max(120, sessions / 20)
 const deadline = flag('deadline', connectBudget + hold + 120)
 const serverFlags = flag('server-flags', '').split(' ').filter(Boolean)
+const pin = flag('pin', 0) && cpus().length > 1 ? { server: '0', clients: '1-' + (cpus().length - 1) } : null
+
+/** Pin a process, every thread it has, to `list` (taskset from util-linux); throws if it cannot. */
+function pinTo(child, list) {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(child.pid)], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error('taskset failed: ' + (r.error ? r.error.message : r.stderr))
+}
 
 /** Whole sessions per transport in the mix's proportions; the rounding remainder goes to the first. */
 function split(n, weights) {
@@ -90,6 +98,7 @@ async function main() {
   const t0 = Date.now()
   progress(`soak: ${sessions} sessions (${TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')}) from ${procs} processes, hold ${hold} s, broadcast every ${broadcastMs} ms`)
   const server = start('soak-server.mjs', { sessions, broadcastMs }, ['--expose-gc', ...serverFlags])
+  if (pin) pinTo(server, pin.server)
   const { port } = await nextMessage(server, (m) => m.port, 15000, 'soak server')
   const baseline = (await server.ask('mem')).mem
   await server.ask('phase')
@@ -97,6 +106,7 @@ async function main() {
   const tc = Date.now()
   const clients = perProc.map((counts, i) => {
     const c = start('soak-clients.mjs', { port, counts, batch, echoMin, echoMax, echoTimeout })
+    if (pin) pinTo(c, pin.clients)
     c.on('message', (m) => m.progress && progress(`  clients ${i + 1}: ${m.progress} opened`))
     return c
   })
@@ -156,7 +166,7 @@ function report(r) {
   const out = {
     when: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0] && cpus()[0].model, node: process.version, note: 'other processes may have been running' },
-    config: { sessions, perTransport, procs, hold, broadcastMs, quiet: r.quietNote, batch, echo: [echoMin, echoMax], echoTimeout, heartbeat: 'library defaults (25 s interval, 20 s timeout)', serverFlags },
+    config: { sessions, perTransport, procs, hold, broadcastMs, quiet: r.quietNote, batch, echo: [echoMin, echoMax], echoTimeout, heartbeat: 'library defaults (25 s interval, 20 s timeout)', serverFlags, pinned: pin },
     connect: { ms: r.connectMs, connected: r.connected, failed: r.failed, open: lat('open'), serverSessions: r.serverSessions },
     memory: {
       baseline: r.baseline,
@@ -171,7 +181,15 @@ function report(r) {
     echoes: { received: r.results.reduce((a, x) => a + x.echoes, 0), roundTrip: lat('echo') },
     reconnects: { resumed: merge(r.results.map((x) => x.reconnects)), duringConnect: merge(r.results.map((x) => x.connectRetries)), serverRequests: r.stats.requests, clientErrors: merge(r.results.map((x) => x.errors)) },
     server: { sessionsAtEnd: r.stats.sessions, confirmed: r.stats.connections, byTransport: r.stats.byTransport, closed: serverClosed, errors: r.stats.errors },
-    lost: { total: lost, byTransport: lostPer, byReason: lostBy, examples: r.results.flatMap((x) => x.examples).slice(0, 10) },
+    lost: {
+      total: lost,
+      byTransport: lostPer,
+      byReason: lostBy,
+      echoesLate: r.results.reduce((a, x) => a + (x.echoesLate || 0), 0),
+      echoesLateMaxMs: Math.max(0, ...r.results.map((x) => x.echoesLateMaxMs || 0)),
+      echoesNeverBack: r.results.reduce((a, x) => a + (x.echoesNeverBack || 0), 0),
+      examples: r.results.flatMap((x) => x.examples).slice(0, 10),
+    },
   }
   out.goal = {
     sessions: n >= GOAL.sessions && total(r.failed) == 0,
@@ -197,7 +215,7 @@ function table(o) {
   const where = (r) => `V8 heap ${mb(r.v8)}, malloc ${mb(r.malloc)}, other anonymous ${mb(r.otherAnon)}, files ${mb(r.file)}`
   const q = (x) => (x.n ? `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms` : 'none')
   return [
-    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}`,
+    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}${o.config.pinned ? `; server pinned to CPU ${o.config.pinned.server}, clients to ${o.config.pinned.clients}` : ''}`,
     row('', (t) => t),
     row('requested', tot(o.config.perTransport)),
     row('connected', tot(o.connect.connected)),
@@ -215,7 +233,7 @@ function table(o) {
     `broadcasts    ${o.broadcasts.sent} sent, ${o.broadcasts.deliveriesQueued} deliveries queued, ${o.broadcasts.received} received; latency ${q(o.broadcasts.latency)}`,
     `echoes        ${o.echoes.received} back; round trip ${q(o.echoes.roundTrip)}`,
     `reconnects    ${total(o.reconnects.resumed)} after open ${JSON.stringify(o.reconnects.resumed)}, ${total(o.reconnects.duringConnect)} while connecting; server closed ${total(o.server.closed)} ${JSON.stringify(o.server.closed)}`,
-    `lost          ${o.lost.total} ${JSON.stringify(o.lost.byReason)}${total(o.connect.failed) ? '; never connected ' + JSON.stringify(o.connect.failed) : ''}`,
+    `lost          ${o.lost.total} ${JSON.stringify(o.lost.byReason)}${total(o.connect.failed) ? '; never connected ' + JSON.stringify(o.connect.failed) : ''}${o.lost.echoesLate || o.lost.echoesNeverBack ? `; of the echoes counted missing, ${o.lost.echoesLate} came back later (the latest after ${(o.lost.echoesLateMaxMs / 1000).toFixed(1)} s), ${o.lost.echoesNeverBack} never` : ''}`,
     `goal          ${GOAL.sessions} sessions: ${yes(o.goal.sessions)}; peak RSS under 200 MB: ${yes(o.goal.rssUnder200MB)}; none lost: ${yes(o.goal.noneLost)}  => ${o.goal.met ? 'met' : 'NOT met'}`,
   ].join('\n')
 }
