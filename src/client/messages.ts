@@ -201,19 +201,18 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     if (seq > this._rcv + 1 && this._o.resume) return this._bad(c, 'gap after ' + this._rcv)
     this._rcv = seq
     this._deliver(d)
-    // Ack after 128 messages or about 1 MB (the server keeps what is unacknowledged, so big
-    // messages are acknowledged sooner), or after the first: 100 ms later on a WebSocket, where an
-    // ack is a few bytes, 5 s over HTTP, where it is a whole POST (a poll carries it anyway).
+    // Ack after 128 messages or ~1 MB (the server keeps them), or after the first: 100 ms later on
+    // a WebSocket, 5 s over HTTP, where an ack is a whole POST (any request's URL carries one).
     if (this._rcv - this._ackd > 127 || (this._rb += d.length) > 1048576) this._ack()
     else if (!this._ackT) this._ackT = this._set(() => this._ack(), c.t.name == 'websocket' ? 100 : 5e3)
   }
 
-  /** Acknowledge what arrived; a poll's URL carries it already (its cursor). */
+  /** Acknowledge what arrived and count bytes afresh, as a request's URL does (a poll's always has). */
   private _ack(): void {
     const c = this._act
     this._clear(this._ackT)
-    this._ackT = this._rb = 0
-    if (c && this._rcv != this._ackd && this._o.resume && c.t.name != 'polling') c.t.send([T.Ack + (this._ackd = this._rcv)], this._next())
+    this._ackT = 0
+    if (c && this._rcv != this._ackd && this._o.resume && c.t.name != 'polling') c.t.send([T.Ack + ((this._rb = 0), (this._ackd = this._rcv))], this._next())
   }
 
   /** Sequence number the next new message will get. @internal */
@@ -221,7 +220,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
     return this._base + this._sent
   }
 
-  /** The query every request carries (PROTOCOL.md §1); its cursor is an ack, so none goes alone for it. */
+  /** The query every request carries (PROTOCOL.md §1); its cursor is an ack, as one sent alone (_ack). */
   private _query(t: Transport, opening?: boolean): string {
     const tok = this._token
     return (
@@ -230,7 +229,7 @@ export abstract class Messages extends EventEmitter<LifelineEvents> {
       'v=1&t=' +
       t.name +
       '&ack=' +
-      (this._ackd = this._rcv) +
+      ((this._rb = 0), (this._ackd = this._rcv)) +
       (t.sid ? '&sid=' + t.sid : '') +
       (opening ? '&o=1&hb=' + this._hbAsk() + (tok ? '&token=' + encodeURIComponent(tok) : '') : '') +
       (this._o.resume ? '' : '&r=0')

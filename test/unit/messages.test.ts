@@ -195,6 +195,21 @@ test('polling never sends ack frames: its cursor in each request is the ack', as
   ll.close()
 })
 
+test('regression: a request URL that carries the cursor restarts the byte count, as an ack sent alone does', async () => {
+  const { ll } = client({}, [STREAM])
+  await flush()
+  const t = made[0]
+  t.prove()
+  t.recv('s1')
+  for (let i = 0; i < 10; i++) t.recv(new Uint8Array(65536))
+  ll.send('reply')
+  await flush()
+  assert.match(t.posts.at(-1)!, /[?&]ack=10(&|$)/)
+  // 640 KiB since that POST: not the 1 MiB that asks for an ack at once (it was 1.28 MiB counted).
+  for (let i = 0; i < 10; i++) t.recv(new Uint8Array(65536))
+  assert.deepEqual(t.controls.filter((f) => f[0] == 'a'), [])
+})
+
 test('acks come sooner for big messages: after about 1 MB, not after 128 of them', async () => {
   const { clock } = client()
   await flush()
