@@ -5,6 +5,15 @@
 export const CASES = [
   { name: 'raw', label: 'raw WebSocket', kind: 'websocket', server: 'ws', lib: 'raw' },
   { name: 'lifeline-websocket', label: 'Lifeline websocket', kind: 'websocket', server: 'lifeline', lib: 'lifeline' },
+  // The same with `send(data, { transfer: true })`: the page's binary messages are fresh buffers
+  // it never touches again.
+  {
+    name: 'lifeline-websocket-transfer',
+    label: 'Lifeline ws, transfer',
+    kind: 'websocket',
+    server: 'lifeline',
+    lib: 'lifeline',
+  },
   { name: 'lifeline-stream', label: 'Lifeline stream', kind: 'streaming', server: 'lifeline', lib: 'lifeline' },
   { name: 'lifeline-polling', label: 'Lifeline polling', kind: 'polling', server: 'lifeline', lib: 'lifeline' },
   { name: 'eio-websocket', label: 'engine.io websocket', kind: 'websocket', server: 'engine.io', lib: 'peer' },
@@ -19,8 +28,11 @@ export const METRICS = [
   { key: 'connectMs', label: 'connect, median', unit: 'ms', better: 'lower' },
   { key: 'rttP50', label: 'round trip p50', unit: 'ms', better: 'lower' },
   { key: 'rttP99', label: 'round trip p99', unit: 'ms', better: 'lower' },
+  { key: 'hRttP50', label: 'reply-from-handler round trip p50', unit: 'ms', better: 'lower' },
+  { key: 'hRttP99', label: 'reply-from-handler round trip p99', unit: 'ms', better: 'lower' },
   { key: 'smallRate', label: '100 B echo throughput', unit: 'msg/s', better: 'higher' },
   { key: 'bigRate', label: '64 KB echo throughput', unit: 'MB/s', better: 'higher' },
+  { key: 'burstRate', label: '1 MiB as 16 x 64 KiB, from the handler', unit: 'MiB/s', better: 'higher' },
   { key: 'cpuPer10k', label: 'server CPU per 10k msgs', unit: 'ms', better: 'lower' },
   { key: 'memRss', label: 'server RSS per 1k idle', unit: 'MB', better: 'lower' },
   { key: 'memHeap', label: 'server heap per 1k idle', unit: 'MB', better: 'lower' },
@@ -42,5 +54,10 @@ export const PLAN = {
   bigWindow: 64,
   boxMs: 10000,
   stallMs: 3000,
+  // Reply-from-handler: sequential echoes (as many as fit in the time box), and 1 MiB bursts.
+  handlerRtts: 2000,
+  handlerBoxMs: 10000,
+  handlerBig: 16,
+  handlerBigRounds: 40,
   idle: 1000,
 }

@@ -33,15 +33,24 @@ function barChart(m, figs) {
     for (const c of ORDERED.filter((c) => c.kind == kind)) {
       const v = figs[c.name] && figs[c.name][m.key]
       const ll = c.lib == 'lifeline'
-      parts.push(`<text x="${LABEL - 8}" y="${y + 13}" class="label${ll ? ' ll' : ''}" text-anchor="end">${esc(c.label)}</text>`)
-      if (v == null) parts.push(`<text x="${LABEL}" y="${y + 13}" class="${v === undefined ? 'kind' : 'failed'}">${fmt(v, m.unit)}</text>`)
+      parts.push(
+        `<text x="${LABEL - 8}" y="${y + 13}" class="label${ll ? ' ll' : ''}" text-anchor="end">${esc(c.label)}</text>`,
+      )
+      if (v == null)
+        parts.push(
+          `<text x="${LABEL}" y="${y + 13}" class="${v === undefined ? 'kind' : 'failed'}">${fmt(v, m.unit)}</text>`,
+        )
       else {
         const w = Math.max(2, x(v))
-        parts.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"${ll ? '' : ' fill-opacity="0.75"'}/>`)
+        parts.push(
+          `<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"${ll ? '' : ' fill-opacity="0.75"'}/>`,
+        )
         const partial = figs[c.name].partial[m.key]
         if (partial) foot.push(`! ${c.label}: ${partial}, only completed rounds count`)
         const mark = partial ? ' <tspan class="failed">!</tspan>' : ''
-        parts.push(`<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}${mark}</text>`)
+        parts.push(
+          `<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}${mark}</text>`,
+        )
       }
       y += ROW
     }
@@ -83,7 +92,8 @@ ul.notes{color:#444;font-size:13px}code{background:#f3f3f3;padding:0 3px;border-
 /** The whole page; `lines` are ready-made text blocks (notes, interference) from report.mjs. */
 export function html({ figs, goals, meta, notes, interference, paired }) {
   const charts = METRICS.map((m) => barChart(m, figs)).join('\n')
-  const list = (ls) => (ls.length ? `<ul class="notes">${ls.map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : '<p>None.</p>')
+  const list = (ls) =>
+    ls.length ? `<ul class="notes">${ls.map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : '<p>None.</p>'
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lifeline bench</title><style>${CSS}</style></head><body>
 <h1>Lifeline bench</h1>
 <p class="meta">${esc(meta)}</p>

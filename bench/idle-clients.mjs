@@ -27,7 +27,12 @@ const openers = {
     }),
   lifeline: () =>
     new Promise((resolve, reject) => {
-      const ll = new Lifeline(`http://${host}:${ports.lifeline}/rt`, { transports: [transport], storage: null, WebSocket, fetch })
+      const ll = new Lifeline(`http://${host}:${ports.lifeline}/rt`, {
+        transports: [transport],
+        storage: null,
+        WebSocket,
+        fetch,
+      })
       ll.on('open', () => resolve(ll))
       ll.on('close', (e) => reject(new Error('closed ' + e.code + ' ' + e.reason)))
     }),

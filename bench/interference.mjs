@@ -8,7 +8,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PROXIES = join(root, 'test', 'support', 'proxies.mjs')
-export const KINDS = ['nginx', 'nginx-no-upgrade', 'nginx-buffering', 'nginx-timeout', 'fault-blackhole', 'fault-delay', 'fault-cut']
+export const KINDS = [
+  'nginx',
+  'nginx-no-upgrade',
+  'nginx-buffering',
+  'nginx-timeout',
+  'fault-blackhole',
+  'fault-delay',
+  'fault-cut',
+]
 const TRIES = 3
 const TRY_MS = 10000
 
@@ -17,14 +25,16 @@ const TRY_MS = 10000
  * Resolves to `{ skipped }` or `{ results: [{ kind, ms[], transports[], errors[] }], unavailable }`.
  */
 export async function interference(web, upstreamPort, log) {
-  if (!existsSync(PROXIES)) return { skipped: 'test/support/proxies.mjs is not in this checkout (the proxies are built on another branch)' }
+  if (!existsSync(PROXIES))
+    return { skipped: 'test/support/proxies.mjs is not in this checkout (the proxies are built on another branch)' }
   let startProxy
   try {
     ;({ startProxy } = await import(pathToFileURL(PROXIES).href))
   } catch (e) {
     return { skipped: 'test/support/proxies.mjs failed to load: ' + e.message }
   }
-  if (typeof startProxy != 'function') return { skipped: 'test/support/proxies.mjs exports no startProxy(kind, upstreamPort)' }
+  if (typeof startProxy != 'function')
+    return { skipped: 'test/support/proxies.mjs exports no startProxy(kind, upstreamPort)' }
   // Without a proxy first: the reference the other rows compare with.
   const targets = [{ kind: 'direct (no proxy)', port: upstreamPort }]
   const running = []

@@ -6,7 +6,8 @@ import { CASES } from './cases.mjs'
 export function fmt(v, unit) {
   if (v === undefined) return 'not run'
   if (v == null) return 'failed'
-  if (unit == 'msg/s') return v >= 1e4 ? (v / 1e3).toFixed(0) + 'k' : v >= 1e3 ? (v / 1e3).toFixed(1) + 'k' : v.toFixed(0)
+  if (unit == 'msg/s')
+    return v >= 1e4 ? (v / 1e3).toFixed(0) + 'k' : v >= 1e3 ? (v / 1e3).toFixed(1) + 'k' : v.toFixed(0)
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)
 }
 
@@ -16,8 +17,15 @@ const pad = (s, n, right) => (right ? String(s).padStart(n) : String(s).padEnd(n
 /** The table, as lines of text: a heading line per figure, a row per client. */
 export function table(rows) {
   const widths = [24, 9, 7, 11, 30]
-  const line = (cells) => cells.map((c, i) => pad(c, widths[i], i >= 1 && i <= 3)).join('  ').trimEnd()
-  const out = [line(['client / transport', 'value', 'x raw', 'x best peer', 'best peer of the same kind']), line(widths.map((w) => '-'.repeat(w)))]
+  const line = (cells) =>
+    cells
+      .map((c, i) => pad(c, widths[i], i >= 1 && i <= 3))
+      .join('  ')
+      .trimEnd()
+  const out = [
+    line(['client / transport', 'value', 'x raw', 'x best peer', 'best peer of the same kind']),
+    line(widths.map((w) => '-'.repeat(w))),
+  ]
   let metric = null
   for (const r of rows) {
     const m = r.metric
@@ -25,7 +33,15 @@ export function table(rows) {
     metric = m
     const peer = r.peer ? `${r.peer.label} ${fmt(r.peer.value, m.unit)}` : ''
     // `!`: only the rounds that completed count; the notes below say what failed.
-    out.push(line(['  ' + r.case.label, fmt(r.value, m.unit) + (r.partial && r.value != null ? '!' : ' '), ratio(r.vsRaw), ratio(r.vsPeer), peer]))
+    out.push(
+      line([
+        '  ' + r.case.label,
+        fmt(r.value, m.unit) + (r.partial && r.value != null ? '!' : ' '),
+        ratio(r.vsRaw),
+        ratio(r.vsPeer),
+        peer,
+      ]),
+    )
   }
   return out
 }
@@ -34,7 +50,26 @@ export function table(rows) {
 export function pairedLines(figs) {
   return CASES.filter((c) => figs[c.name] && figs[c.name].paired).map((c) => {
     const p = figs[c.name].paired
-    return `  ${pad(c.label, 22)} p50 ${fmt(p.p50, 'ms')} ms vs raw ${fmt(p.rawP50, 'ms')} ms = ${(p.p50 / p.rawP50).toFixed(2)}x (${p.n} pairs)`
+    const vs = `vs raw ${fmt(p.rawP50, 'ms')} ms = ${(p.p50 / p.rawP50).toFixed(2)}x`
+    return `  ${pad(c.label, 28)} p50 ${fmt(p.p50, 'ms')} ms ${vs} (${p.n} pairs)`
+  })
+}
+
+/** Reply-from-handler round trips alternating with a raw WebSocket in the same page. */
+export function handlerPairedLines(figs) {
+  return CASES.filter((c) => figs[c.name] && figs[c.name].handlerPaired).map((c) => {
+    const p = figs[c.name].handlerPaired
+    const vs = `vs raw ${fmt(p.rawP50, 'ms')} ms = ${(p.p50 / p.rawP50).toFixed(2)}x`
+    return `  ${pad(c.label, 28)} p50 ${fmt(p.p50, 'ms')} ms ${vs} (${p.n} pairs)`
+  })
+}
+
+/** 1 MiB bursts alternating with a raw WebSocket in the same page. */
+export function burstPairedLines(figs) {
+  return CASES.filter((c) => figs[c.name] && figs[c.name].burstsPaired).map((c) => {
+    const p = figs[c.name].burstsPaired
+    const vs = `vs raw ${fmt(p.rawRate, 'MiB/s')} MiB/s = ${(p.rate / p.rawRate).toFixed(2)}x`
+    return `  ${pad(c.label, 28)} ${fmt(p.rate, 'MiB/s')} MiB/s ${vs} (${p.n} pairs)`
   })
 }
 
@@ -49,7 +84,7 @@ export function noteLines(figs) {
   for (const c of CASES) {
     const f = figs[c.name]
     if (!f) continue
-    const expected = c.name == 'raw' ? 'websocket' : c.name.split('-').slice(1).join('-')
+    const expected = c.name == 'raw' ? 'websocket' : c.name.split('-').slice(1).join('-').replace('-transfer', '')
     const odd = f.transports.filter((t) => t != expected)
     if (odd.length) out.push(`  ${c.label}: carried by ${f.transports.join(', ')}`)
     for (const n of [...new Set(f.notes)]) out.push(`  ${c.label}: ${n}`)
@@ -65,7 +100,10 @@ export function interferenceLines(inter) {
   for (const r of inter.results || []) {
     const ms = r.ms.slice().sort((a, b) => a - b)
     const med = ms.length ? ms[ms.length >> 1].toFixed(0) + ' ms' : '-'
-    out.push(`  ${pad(r.kind, 18)} median ${pad(med, 9, true)} over ${r.ms.length} tries, on ${[...new Set(r.transports)].join(', ') || '-'}${r.errors.length ? '; ' + r.errors.join('; ') : ''}`)
+    out.push(
+      `  ${pad(r.kind, 18)} median ${pad(med, 9, true)} over ${r.ms.length} tries, ` +
+        `on ${[...new Set(r.transports)].join(', ') || '-'}${r.errors.length ? '; ' + r.errors.join('; ') : ''}`,
+    )
   }
   return out
 }

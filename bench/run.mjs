@@ -16,7 +16,15 @@ import { startWeb, stopBrowsers, screenshot, chromiumVersion } from './web.mjs'
 import { interference } from './interference.mjs'
 import { allIdleMemory } from './memory.mjs'
 import { figures, rows, goals } from './summary.mjs'
-import { table, goalLines, noteLines, interferenceLines, pairedLines } from './report.mjs'
+import {
+  table,
+  goalLines,
+  noteLines,
+  interferenceLines,
+  pairedLines,
+  handlerPairedLines,
+  burstPairedLines,
+} from './report.mjs'
 import { html, pageHeight } from './chart.mjs'
 
 const started = Date.now()
@@ -43,7 +51,9 @@ async function browserCases(web, ports) {
     } catch (e) {
       pages[c.name] = { case: c.name, errors: ['page: ' + e.message] }
     }
-    progress(`  ${c.label.padEnd(22)} ${secs(t0)}${pages[c.name].errors.length ? '  (' + pages[c.name].errors.join('; ') + ')' : ''}`)
+    progress(
+      `  ${c.label.padEnd(22)} ${secs(t0)}${pages[c.name].errors.length ? '  (' + pages[c.name].errors.join('; ') + ')' : ''}`,
+    )
   }
   return pages
 }
@@ -56,7 +66,9 @@ async function main() {
   try {
     pages = await browserCases(web, servers.ports)
     progress('interference cases')
-    inter = only.length ? { skipped: 'only some cases asked for' } : await interference(web, servers.ports.lifeline, progress)
+    inter = only.length
+      ? { skipped: 'only some cases asked for' }
+      : await interference(web, servers.ports.lifeline, progress)
   } finally {
     await web.close()
     await servers.stop()
@@ -69,7 +81,13 @@ async function main() {
   const notes = noteLines(figs)
   const interLines = interferenceLines(inter)
   const chromium = chromiumVersion()
-  const how = [...new Set(Object.values(memory).map((m) => m.how).filter(Boolean))].join('; ')
+  const how = [
+    ...new Set(
+      Object.values(memory)
+        .map((m) => m.how)
+        .filter(Boolean),
+    ),
+  ].join('; ')
   const elapsed = (Date.now() - started) / 1000
 
   const out = [
@@ -78,11 +96,16 @@ async function main() {
     '',
     'Ratios are plain quotients (this / raw WebSocket, this / best peer of the same kind); read them with "lower/higher is better".',
     '! after a value: some rounds failed and only the completed ones count (see "Failures and oddities").',
-    `Server memory: ${PLAN.idle} idle clients per transport held from Node over loopback (${how || 'not run'}), each server in a fresh process; delta of RSS and V8 heap after two full GCs.`,
+    `Server memory: ${PLAN.idle} idle clients per transport held from Node over loopback (${how || 'not run'}), ` +
+      `each server in a fresh process; delta of RSS and V8 heap after two full GCs.`,
     `Server CPU: process.cpuUsage() of the server process across the 100 B bursts, per 10,000 messages echoed.`,
     '',
     'Round trips alternating with a raw WebSocket in the same page (the ratio to trust; each alone drifts between runs):',
     ...pairedLines(figs),
+    "The same in the reply-from-handler pattern (each echo's handler sends the next, on the other connection):",
+    ...handlerPairedLines(figs),
+    '1 MiB as 16 x 64 KiB, bursts alternating with a raw WebSocket in the same page:',
+    ...burstPairedLines(figs),
     '',
     'Goals:',
     ...goalLines(goalList),
@@ -98,11 +121,24 @@ async function main() {
   console.log(out.join('\n'))
 
   mkdirSync(results, { recursive: true })
-  const meta = { date: new Date().toISOString(), node: process.version, chromium, cpus: cpus().length, cpu: cpus()[0].model.trim(), elapsedS: elapsed }
-  writeFileSync(join(results, 'latest.json'), JSON.stringify({ meta, plan: PLAN, figures: figs, goals: goalList, pages, memory, interference: inter }, null, 1))
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    chromium,
+    cpus: cpus().length,
+    cpu: cpus()[0].model.trim(),
+    elapsedS: elapsed,
+  }
+  writeFileSync(
+    join(results, 'latest.json'),
+    JSON.stringify({ meta, plan: PLAN, figures: figs, goals: goalList, pages, memory, interference: inter }, null, 1),
+  )
   const metaLine = `${meta.date.slice(0, 16).replace('T', ' ')} UTC · Chromium ${chromium} headless · Node ${process.version} · ${meta.cpus} cores · run took ${elapsed.toFixed(0)} s`
   const page = join(results, 'index.html')
-  writeFileSync(page, html({ figs, goals: goalList, meta: metaLine, notes, interference: interLines, paired: pairedLines(figs) }))
+  writeFileSync(
+    page,
+    html({ figs, goals: goalList, meta: metaLine, notes, interference: interLines, paired: pairedLines(figs) }),
+  )
   const png = await screenshot(page, join(results, 'index.png'), 1290, pageHeight(notes.length, interLines.length + 4))
   console.log(`Wrote bench/results/latest.json, index.html${png ? ', index.png' : ' (no PNG: the screenshot failed)'}.`)
   const total = (Date.now() - started) / 1000

@@ -34,7 +34,12 @@ function lifeline(server) {
  * responses (Lifeline compresses nothing either; compression costs CPU on both ends).
  */
 function engineio(server) {
-  const eio = attach(server, { cors: { origin: '*' }, maxHttpBufferSize: 64 << 20, httpCompression: false, perMessageDeflate: false })
+  const eio = attach(server, {
+    cors: { origin: '*' },
+    maxHttpBufferSize: 64 << 20,
+    httpCompression: false,
+    perMessageDeflate: false,
+  })
   eio.on('connection', (s) => s.on('message', (data) => s.send(data)))
   sessions['engine.io'] = () => eio.clientsCount
 }
@@ -74,7 +79,8 @@ function memory() {
 process.on('message', (msg) => {
   if (msg.cmd == 'cpu') process.send({ id: msg.id, cpu: process.cpuUsage() })
   else if (msg.cmd == 'mem') process.send({ id: msg.id, mem: memory() })
-  else if (msg.cmd == 'sessions') process.send({ id: msg.id, sessions: Object.fromEntries(Object.entries(sessions).map(([k, f]) => [k, f()])) })
+  else if (msg.cmd == 'sessions')
+    process.send({ id: msg.id, sessions: Object.fromEntries(Object.entries(sessions).map(([k, f]) => [k, f()])) })
 })
 // Ends with its parent: a bench that dies must not leave servers behind.
 process.on('disconnect', () => process.exit(0))

@@ -28,7 +28,20 @@ const record = (h, t, ms) => bump(h[t], Math.max(0, Math.round(ms)))
 const clients = []
 // `echoesLate`: echoes counted missing (their session lost) that still came back, the latest after
 // `echoesLateMaxMs`; `echoesNeverBack`: those that had not come back when the run ended.
-const count = { opened: {}, failed: {}, lost: {}, lostBy: {}, reconnects: {}, connectRetries: {}, errors: {}, broadcasts: 0, echoes: 0, echoesLate: 0, echoesLateMaxMs: 0, echoesNeverBack: 0 }
+const count = {
+  opened: {},
+  failed: {},
+  lost: {},
+  lostBy: {},
+  reconnects: {},
+  connectRetries: {},
+  errors: {},
+  broadcasts: 0,
+  echoes: 0,
+  echoesLate: 0,
+  echoesLateMaxMs: 0,
+  echoesNeverBack: 0,
+}
 const lat = { open: hist(), broadcast: hist(), echo: hist() }
 const examples = []
 let finishing = false
@@ -124,7 +137,8 @@ function order(counts) {
 // Echoes not back in time: checked once a second.
 setInterval(() => {
   const late = Date.now() - echoTimeout
-  for (const c of clients) for (const [k, at] of c.pending) if (at < late) c.pending.delete(k), c.late.set(k, at), lose(c, 'echo missing')
+  for (const c of clients)
+    for (const [k, at] of c.pending) if (at < late) (c.pending.delete(k), c.late.set(k, at), lose(c, 'echo missing'))
 }, 1000)
 
 let eld = monitorEventLoopDelay({ resolution: 10 })
@@ -162,7 +176,15 @@ process.on('message', async (msg) => {
     cpuMark = process.cpuUsage()
     wallMark = performance.now()
     reply({})
-  } else if (msg.cmd == 'status') reply({ status: { lost: Object.values(count.lost).reduce((a, b) => a + b, 0), lostBy: count.lostBy, broadcasts: count.broadcasts, echoes: count.echoes } })
+  } else if (msg.cmd == 'status')
+    reply({
+      status: {
+        lost: Object.values(count.lost).reduce((a, b) => a + b, 0),
+        lostBy: count.lostBy,
+        broadcasts: count.broadcasts,
+        echoes: count.echoes,
+      },
+    })
   else if (msg.cmd == 'finish') reply({ result: await finish(msg.last) })
 })
 process.on('disconnect', () => process.exit(0))

@@ -28,7 +28,14 @@ server.keepAliveTimeout = Number(opts.keepAliveMs || 10000)
 // thousand with 4029. The total bound (default 100,000) is left as it is.
 const ll = new LifelineServer({ server, path: '/rt', maxSessionsPerAddress: sessions + 1000 })
 
-const count = { connections: 0, open: 0, byTransport: {}, closed: {}, errors: {}, requests: { upgrade: 0, stream: 0, polling: 0, post: 0 } }
+const count = {
+  connections: 0,
+  open: 0,
+  byTransport: {},
+  closed: {},
+  errors: {},
+  requests: { upgrade: 0, stream: 0, polling: 0, post: 0 },
+}
 const bump = (o, k) => (o[k] = (o[k] || 0) + 1)
 
 ll.on('connection', (s) => {
@@ -80,7 +87,14 @@ setInterval(() => {
   peak.rss = Math.max(peak.rss, m.rss)
   peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed)
   peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal)
-  if (ticks++ % 5 == 0) samples.push({ t: Math.round((Date.now() - started) / 1000), sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal })
+  if (ticks++ % 5 == 0)
+    samples.push({
+      t: Math.round((Date.now() - started) / 1000),
+      sessions: ll.sessions.size,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+    })
 }, 1000).unref()
 
 /**
@@ -112,7 +126,16 @@ function memory() {
   for (let i = 0; i < 2; i++) globalThis.gc && globalThis.gc()
   const m = process.memoryUsage()
   const space = (name) => getHeapSpaceStatistics().find((s) => s.space_name == name)
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, newSpace: space('new_space').space_size, oldSpace: space('old_space').space_size, external: m.external, arrayBuffers: m.arrayBuffers, resident: residency() }
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    newSpace: space('new_space').space_size,
+    oldSpace: space('old_space').space_size,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    resident: residency(),
+  }
 }
 
 /** Event-loop delay and CPU (share of one core) since the last call; starts the next phase. */
@@ -143,7 +166,16 @@ process.on('message', (msg) => {
   else if (msg.cmd == 'stats') reply({ stats: stats() })
   else if (msg.cmd == 'status') {
     const m = process.memoryUsage()
-    reply({ status: { sessions: ll.sessions.size, rss: m.rss, heapUsed: m.heapUsed, broadcasts: sent, eldP99: Math.max(0, eld.percentile(99) / 1e6 - 10), closed: count.connections - count.open } })
+    reply({
+      status: {
+        sessions: ll.sessions.size,
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        broadcasts: sent,
+        eldP99: Math.max(0, eld.percentile(99) / 1e6 - 10),
+        closed: count.connections - count.open,
+      },
+    })
   }
 })
 // Ends with its parent: a soak that dies must not leave a server behind.

@@ -61,11 +61,16 @@ function split(n, weights) {
   return out
 }
 const perTransport = Object.fromEntries(TRANSPORTS.map((t, i) => [t, split(sessions, mix)[i]]))
-const perProc = Array.from({ length: procs }, (_, p) => Object.fromEntries(TRANSPORTS.map((t) => [t, split(perTransport[t], Array(procs).fill(1))[p]])))
+const perProc = Array.from({ length: procs }, (_, p) =>
+  Object.fromEntries(TRANSPORTS.map((t) => [t, split(perTransport[t], Array(procs).fill(1))[p]])),
+)
 
 const children = []
 function start(file, arg, execArgv = []) {
-  const child = fork(join(here, file), [JSON.stringify(arg)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(join(here, file), [JSON.stringify(arg)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   children.push(child)
   let n = 0
   child.ask = (cmd, extra = {}, ms = 30000) => {
@@ -84,19 +89,30 @@ setTimeout(() => {
   process.exit(2)
 }, deadline * 1000).unref()
 
-const merge = (objs) => objs.reduce((m, o) => (Object.entries(o || {}).forEach(([k, v]) => (m[k] = (m[k] || 0) + v)), m), {})
+const merge = (objs) =>
+  objs.reduce((m, o) => (Object.entries(o || {}).forEach(([k, v]) => (m[k] = (m[k] || 0) + v)), m), {})
 const total = (o) => Object.values(o || {}).reduce((a, b) => a + b, 0)
 /** p50/p99/max of a merged { ms: count } histogram. */
 function pct(h) {
-  const keys = Object.keys(h).map(Number).sort((a, b) => a - b)
+  const keys = Object.keys(h)
+    .map(Number)
+    .sort((a, b) => a - b)
   const n = total(h)
-  const at = (q) => keys.find(((acc) => (k) => (acc += h[k]) >= q * n)(0))
+  const at = (q) =>
+    keys.find(
+      (
+        (acc) => (k) =>
+          (acc += h[k]) >= q * n
+      )(0),
+    )
   return n ? { n, p50: at(0.5), p99: at(0.99), max: keys[keys.length - 1] } : { n: 0 }
 }
 
 async function main() {
   const t0 = Date.now()
-  progress(`soak: ${sessions} sessions (${TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')}) from ${procs} processes, hold ${hold} s, broadcast every ${broadcastMs} ms`)
+  progress(
+    `soak: ${sessions} sessions (${TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')}) from ${procs} processes, hold ${hold} s, broadcast every ${broadcastMs} ms`,
+  )
   const server = start('soak-server.mjs', { sessions, broadcastMs }, ['--expose-gc', ...serverFlags])
   if (pin) pinTo(server, pin.server)
   const { port } = await nextMessage(server, (m) => m.port, 15000, 'soak server')
@@ -110,14 +126,19 @@ async function main() {
     c.on('message', (m) => m.progress && progress(`  clients ${i + 1}: ${m.progress} opened`))
     return c
   })
-  const ready = await Promise.all(clients.map((c, i) => nextMessage(c, (m) => m.ready, connectBudget * 1000, 'clients ' + (i + 1))))
+  const ready = await Promise.all(
+    clients.map((c, i) => nextMessage(c, (m) => m.ready, connectBudget * 1000, 'clients ' + (i + 1))),
+  )
   const connectMs = Date.now() - tc
   const connected = merge(ready.map((r) => r.ready.opened))
   const failed = merge(ready.map((r) => r.ready.failed))
-  progress(`  ${total(connected)} open in ${(connectMs / 1000).toFixed(1)} s${total(failed) ? ', ' + total(failed) + ' failed: ' + JSON.stringify(failed) : ''}`)
+  progress(
+    `  ${total(connected)} open in ${(connectMs / 1000).toFixed(1)} s${total(failed) ? ', ' + total(failed) + ' failed: ' + JSON.stringify(failed) : ''}`,
+  )
   // The server counts a session once its client's first frame is in: wait for that, briefly.
   let status
-  for (let end = Date.now() + 30000; Date.now() < end; await sleep(200)) if ((status = (await server.ask('status')).status).sessions >= total(connected)) break
+  for (let end = Date.now() + 30000; Date.now() < end; await sleep(200))
+    if ((status = (await server.ask('status')).status).sessions >= total(connected)) break
   const connectPhase = (await server.ask('phase')).phase
   const afterConnect = (await server.ask('mem')).mem
   // The forced GC's pause belongs to no phase.
@@ -131,22 +152,44 @@ async function main() {
   let quietNote = 'none'
   for (let s = 0; s < hold; s++) {
     if (quiet && s == quietFrom) await server.ask('broadcast', { on: false })
-    if (quiet && s == quietFrom + quiet) (await server.ask('broadcast', { on: true }), (quietNote = `${quietFrom}-${quietFrom + quiet} s into the hold`))
+    if (quiet && s == quietFrom + quiet)
+      (await server.ask('broadcast', { on: true }), (quietNote = `${quietFrom}-${quietFrom + quiet} s into the hold`))
     if (s && s % 30 == 0) {
       const st = (await server.ask('status')).status
       const lost = (await Promise.all(clients.map((c) => c.ask('status')))).reduce((a, r) => a + r.status.lost, 0)
-      progress(`  hold ${s} s: ${st.sessions} sessions, RSS ${mb(st.rss)}, heap ${mb(st.heapUsed)}, loop delay p99 ${st.eldP99.toFixed(1)} ms, ${st.broadcasts} broadcasts, ${lost} lost`)
+      progress(
+        `  hold ${s} s: ${st.sessions} sessions, RSS ${mb(st.rss)}, heap ${mb(st.heapUsed)}, ` +
+          `loop delay p99 ${st.eldP99.toFixed(1)} ms, ${st.broadcasts} broadcasts, ${lost} lost`,
+      )
     }
     await sleep(th + (s + 1) * 1000 - Date.now())
   }
   const { broadcasts, deliveries } = await server.ask('broadcast', { on: false })
   const holdPhase = (await server.ask('phase')).phase
   progress(`  hold done; ${broadcasts} broadcasts; waiting for the last ones and the echoes`)
-  const results = (await Promise.all(clients.map((c) => c.ask('finish', { last: broadcasts }, (echoTimeout + 30) * 1000)))).map((r) => r.result)
+  const results = (
+    await Promise.all(clients.map((c) => c.ask('finish', { last: broadcasts }, (echoTimeout + 30) * 1000)))
+  ).map((r) => r.result)
   const stats = (await server.ask('stats')).stats
   const atEnd = (await server.ask('mem')).mem
   await Promise.all(children.map(stop))
-  return report({ t0, serverSessions: status && status.sessions, connectMs, connected, failed, baseline, afterConnect, atEnd, connectPhase, holdPhase, stats, results, broadcasts, deliveries, quietNote })
+  return report({
+    t0,
+    serverSessions: status && status.sessions,
+    connectMs,
+    connected,
+    failed,
+    baseline,
+    afterConnect,
+    atEnd,
+    connectPhase,
+    holdPhase,
+    stats,
+    results,
+    broadcasts,
+    deliveries,
+    quietNote,
+  })
 }
 
 const mb = (b) => (b / 1e6).toFixed(1) + ' MB'
@@ -165,22 +208,65 @@ function report(r) {
   }
   const out = {
     when: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0] && cpus()[0].model, node: process.version, note: 'other processes may have been running' },
-    config: { sessions, perTransport, procs, hold, broadcastMs, quiet: r.quietNote, batch, echo: [echoMin, echoMax], echoTimeout, heartbeat: 'library defaults (25 s interval, 20 s timeout)', serverFlags, pinned: pin },
-    connect: { ms: r.connectMs, connected: r.connected, failed: r.failed, open: lat('open'), serverSessions: r.serverSessions },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0] && cpus()[0].model,
+      node: process.version,
+      note: 'other processes may have been running',
+    },
+    config: {
+      sessions,
+      perTransport,
+      procs,
+      hold,
+      broadcastMs,
+      quiet: r.quietNote,
+      batch,
+      echo: [echoMin, echoMax],
+      echoTimeout,
+      heartbeat: 'library defaults (25 s interval, 20 s timeout)',
+      serverFlags,
+      pinned: pin,
+    },
+    connect: {
+      ms: r.connectMs,
+      connected: r.connected,
+      failed: r.failed,
+      open: lat('open'),
+      serverSessions: r.serverSessions,
+    },
     memory: {
       baseline: r.baseline,
       afterConnect: r.afterConnect,
       atEnd: r.atEnd,
       peak: r.stats.peak,
-      perSession: { rss: n && (r.stats.peak.rss - r.baseline.rss) / n, heapUsed: n && (r.stats.peak.heapUsed - r.baseline.heapUsed) / n, rssAfterGc: n && (r.afterConnect.rss - r.baseline.rss) / n },
+      perSession: {
+        rss: n && (r.stats.peak.rss - r.baseline.rss) / n,
+        heapUsed: n && (r.stats.peak.heapUsed - r.baseline.heapUsed) / n,
+        rssAfterGc: n && (r.afterConnect.rss - r.baseline.rss) / n,
+      },
       samples: r.stats.samples,
     },
-    eventLoopDelay: { connect: r.connectPhase, hold: r.holdPhase, clients: r.results.map((x) => ({ eld: x.eld, cpu: x.cpu })) },
+    eventLoopDelay: {
+      connect: r.connectPhase,
+      hold: r.holdPhase,
+      clients: r.results.map((x) => ({ eld: x.eld, cpu: x.cpu })),
+    },
     broadcasts: { sent: r.broadcasts, deliveriesQueued: r.deliveries, received, latency: lat('broadcast') },
     echoes: { received: r.results.reduce((a, x) => a + x.echoes, 0), roundTrip: lat('echo') },
-    reconnects: { resumed: merge(r.results.map((x) => x.reconnects)), duringConnect: merge(r.results.map((x) => x.connectRetries)), serverRequests: r.stats.requests, clientErrors: merge(r.results.map((x) => x.errors)) },
-    server: { sessionsAtEnd: r.stats.sessions, confirmed: r.stats.connections, byTransport: r.stats.byTransport, closed: serverClosed, errors: r.stats.errors },
+    reconnects: {
+      resumed: merge(r.results.map((x) => x.reconnects)),
+      duringConnect: merge(r.results.map((x) => x.connectRetries)),
+      serverRequests: r.stats.requests,
+      clientErrors: merge(r.results.map((x) => x.errors)),
+    },
+    server: {
+      sessionsAtEnd: r.stats.sessions,
+      confirmed: r.stats.connections,
+      byTransport: r.stats.byTransport,
+      closed: serverClosed,
+      errors: r.stats.errors,
+    },
     lost: {
       total: lost,
       byTransport: lostPer,
@@ -212,7 +298,8 @@ function table(o) {
   const m = o.memory
   const yes = (b) => (b ? 'yes' : 'NO')
   const pc = (x) => Math.round(x * 100) + '%'
-  const where = (r) => `V8 heap ${mb(r.v8)}, malloc ${mb(r.malloc)}, other anonymous ${mb(r.otherAnon)}, files ${mb(r.file)}`
+  const where = (r) =>
+    `V8 heap ${mb(r.v8)}, malloc ${mb(r.malloc)}, other anonymous ${mb(r.otherAnon)}, files ${mb(r.file)}`
   const q = (x) => (x.n ? `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms` : 'none')
   return [
     `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}${o.config.pinned ? `; server pinned to CPU ${o.config.pinned.server}, clients to ${o.config.pinned.clients}` : ''}`,
@@ -224,17 +311,32 @@ function table(o) {
     row('broadcast ms', p(o.broadcasts.latency)),
     row('echo ms', p(o.echoes.roundTrip)),
     `connect       ${(o.connect.ms / 1000).toFixed(1)} s for all; one client's open ${q(o.connect.open)}`,
-    `server RSS    baseline ${mb(m.baseline.rss)}, after connect (GC) ${mb(m.afterConnect.rss)}, peak ${mb(m.peak.rss)}, per session ${kb(m.perSession.rss)} (peak − baseline) / sessions`,
-    `server heap   baseline ${mb(m.baseline.heapUsed)}, after connect (GC) ${mb(m.afterConnect.heapUsed)}, peak ${mb(m.peak.heapUsed)}, per session ${kb(m.perSession.heapUsed)}`,
-    ...(m.afterConnect.heapTotal ? [`heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed (young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; peak committed ${mb(m.peak.heapTotal)}`] : []),
-    ...(m.peak.resident && m.peak.resident.v8 ? [`resident      at the peak ${where(m.peak.resident)}; after connect (GC) ${where(m.afterConnect.resident)}`] : []),
-    `loop delay    hold p50 ${e.hold.eld.p50} ms, p99 ${e.hold.eld.p99} ms, max ${e.hold.eld.max} ms; connect p99 ${e.connect.eld.p99} ms, max ${e.connect.eld.max} ms`,
-    `server CPU    hold ${pc(e.hold.cpu)} of one core, connect ${pc(e.connect.cpu)}; clients (hold) ${e.clients.map((c) => pc(c.cpu) + ', loop p99 ' + c.eld.p99 + ' ms').join('; ')}`,
-    `broadcasts    ${o.broadcasts.sent} sent, ${o.broadcasts.deliveriesQueued} deliveries queued, ${o.broadcasts.received} received; latency ${q(o.broadcasts.latency)}`,
+    `server RSS    baseline ${mb(m.baseline.rss)}, after connect (GC) ${mb(m.afterConnect.rss)}, ` +
+      `peak ${mb(m.peak.rss)}, per session ${kb(m.perSession.rss)} (peak − baseline) / sessions`,
+    `server heap   baseline ${mb(m.baseline.heapUsed)}, after connect (GC) ${mb(m.afterConnect.heapUsed)}, ` +
+      `peak ${mb(m.peak.heapUsed)}, per session ${kb(m.perSession.heapUsed)}`,
+    ...(m.afterConnect.heapTotal
+      ? [
+          `heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed (young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; peak committed ${mb(m.peak.heapTotal)}`,
+        ]
+      : []),
+    ...(m.peak.resident && m.peak.resident.v8
+      ? [`resident      at the peak ${where(m.peak.resident)}; after connect (GC) ${where(m.afterConnect.resident)}`]
+      : []),
+    `loop delay    hold p50 ${e.hold.eld.p50} ms, p99 ${e.hold.eld.p99} ms, max ${e.hold.eld.max} ms; ` +
+      `connect p99 ${e.connect.eld.p99} ms, max ${e.connect.eld.max} ms`,
+    `server CPU    hold ${pc(e.hold.cpu)} of one core, connect ${pc(e.connect.cpu)}; ` +
+      `clients (hold) ${e.clients.map((c) => pc(c.cpu) + ', loop p99 ' + c.eld.p99 + ' ms').join('; ')}`,
+    `broadcasts    ${o.broadcasts.sent} sent, ${o.broadcasts.deliveriesQueued} deliveries queued, ` +
+      `${o.broadcasts.received} received; latency ${q(o.broadcasts.latency)}`,
     `echoes        ${o.echoes.received} back; round trip ${q(o.echoes.roundTrip)}`,
-    `reconnects    ${total(o.reconnects.resumed)} after open ${JSON.stringify(o.reconnects.resumed)}, ${total(o.reconnects.duringConnect)} while connecting; server closed ${total(o.server.closed)} ${JSON.stringify(o.server.closed)}`,
+    `reconnects    ${total(o.reconnects.resumed)} after open ${JSON.stringify(o.reconnects.resumed)}, ` +
+      `${total(o.reconnects.duringConnect)} while connecting; ` +
+      `server closed ${total(o.server.closed)} ${JSON.stringify(o.server.closed)}`,
     `lost          ${o.lost.total} ${JSON.stringify(o.lost.byReason)}${total(o.connect.failed) ? '; never connected ' + JSON.stringify(o.connect.failed) : ''}${o.lost.echoesLate || o.lost.echoesNeverBack ? `; of the echoes counted missing, ${o.lost.echoesLate} came back later (the latest after ${(o.lost.echoesLateMaxMs / 1000).toFixed(1)} s), ${o.lost.echoesNeverBack} never` : ''}`,
-    `goal          ${GOAL.sessions} sessions: ${yes(o.goal.sessions)}; peak RSS under 200 MB: ${yes(o.goal.rssUnder200MB)}; none lost: ${yes(o.goal.noneLost)}  => ${o.goal.met ? 'met' : 'NOT met'}`,
+    `goal          ${GOAL.sessions} sessions: ${yes(o.goal.sessions)}; ` +
+      `peak RSS under 200 MB: ${yes(o.goal.rssUnder200MB)}; ` +
+      `none lost: ${yes(o.goal.noneLost)}  => ${o.goal.met ? 'met' : 'NOT met'}`,
   ].join('\n')
 }
 

@@ -43,8 +43,12 @@ export function startWeb({ cpu, quiet }) {
     if (FILES[path]) {
       // Cross-origin isolation gives the page 5 µs timers instead of 100 µs: round trips on
       // loopback are a fraction of a millisecond.
-      res.writeHead(200, { 'Content-Type': TYPES[path.split('.').pop()], 'Cache-Control': 'no-store',
-        'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' })
+      res.writeHead(200, {
+        'Content-Type': TYPES[path.split('.').pop()],
+        'Cache-Control': 'no-store',
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      })
       return res.end(readFileSync(join(root, FILES[path])))
     }
     if (path == '/cpu') return res.end(JSON.stringify(await cpu()))
@@ -102,7 +106,10 @@ function signal(pid, s) {
 
 function launch(args) {
   const profile = mkdtempSync(join(tmpdir(), 'lifeline-bench-chromium-'))
-  const child = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   live.add(child.pid)
   const exited = new Promise((r) => child.once('exit', r)).then(() => live.delete(child.pid))
   return { child, profile, exited }
@@ -110,7 +117,12 @@ function launch(args) {
 
 /** A PNG of a local HTML file, `height` CSS pixels tall; resolves to true when written. */
 export async function screenshot(htmlFile, pngFile, width, height) {
-  const { child, profile, exited } = launch(['--hide-scrollbars', `--window-size=${width},${height}`, `--screenshot=${pngFile}`, 'file://' + htmlFile])
+  const { child, profile, exited } = launch([
+    '--hide-scrollbars',
+    `--window-size=${width},${height}`,
+    `--screenshot=${pngFile}`,
+    'file://' + htmlFile,
+  ])
   child.stderr.resume()
   const done = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 30000))])
   if (!done) await killGroup(child, exited)
@@ -130,7 +142,9 @@ async function withBrowser(url, result, ms) {
   let timer
   try {
     const early = exited.then(() => Promise.reject(new Error('Chromium exited early: ' + stderr.slice(-800))))
-    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms)))
+    const late = new Promise(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms)),
+    )
     return await Promise.race([result, early, late])
   } finally {
     clearTimeout(timer)

@@ -56,7 +56,12 @@ const server = http.createServer((req, res) => {
   const file = files[req.url.split('?')[0]]
   if (file && (req.method == 'GET' || req.method == 'HEAD')) {
     const type = req.url.includes('.map') ? 'application/json' : 'text/javascript; charset=utf-8'
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': file.length, 'Cache-Control': 'no-cache', 'Access-Control-Allow-Origin': '*' })
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': file.length,
+      'Cache-Control': 'no-cache',
+      'Access-Control-Allow-Origin': '*',
+    })
     return res.end(req.method == 'HEAD' ? undefined : file)
   }
   res.writeHead(404, { 'Content-Type': 'text/plain' })
@@ -69,7 +74,15 @@ try {
     server,
     path: args.path,
     upstream: args.upstream,
-    origins: args.origins == '*' ? '*' : args.origins ? args.origins.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    origins:
+      args.origins == '*'
+        ? '*'
+        : args.origins
+          ? args.origins
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : undefined,
     logger: args.debug ? console : { debug() {}, info: console.info, warn: console.warn, error: console.error },
   })
 } catch (e) {
@@ -85,7 +98,9 @@ server.on('error', (e) => {
 server.listen(port, args.host, () => {
   const a = server.address()
   const host = a.family == 'IPv6' ? `[${a.address}]` : a.address
-  console.log(`lifeline-gateway: http://${host}:${a.port}${args.path} -> ${args.upstream} (client script at /lifeline.min.js)`)
+  console.log(
+    `lifeline-gateway: http://${host}:${a.port}${args.path} -> ${args.upstream} (client script at /lifeline.min.js)`,
+  )
 })
 
 function shutdown() {

@@ -18,7 +18,11 @@ try {
   await page.click('#status button')
   await until(page, () => /^best:/.test(document.querySelector('#status pre').textContent))
   // Let a few ticks land, so the arrows show both directions.
-  await page.waitForFunction(() => document.querySelectorAll('#rates tr.up').length && document.querySelectorAll('#rates tr.down').length, null, { timeout: 10000 })
+  await page.waitForFunction(
+    () => document.querySelectorAll('#rates tr.up').length && document.querySelectorAll('#rates tr.down').length,
+    null,
+    { timeout: 10000 },
+  )
   await page.screenshot({ path: out, fullPage: true })
   console.log('wrote', out)
 } finally {

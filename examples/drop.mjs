@@ -16,7 +16,7 @@ export function dropper() {
     refuses(req, socket = req.socket) {
       const tab = tabOf(req)
       if (!tab) return false
-      if (blocked.get(tab) > Date.now()) return socket.destroy(), true
+      if (blocked.get(tab) > Date.now()) return (socket.destroy(), true)
       if (!sockets.has(socket)) socket.once('close', () => sockets.delete(socket))
       sockets.set(socket, tab)
       return false

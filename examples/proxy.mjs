@@ -6,9 +6,13 @@ import { start } from './serve.mjs'
 
 const EXPECT = {
   nginx: 'a correct reverse proxy: WebSocket',
-  'nginx-no-upgrade': 'Upgrade/Connection headers not forwarded, so the handshake is refused: stream (reason websocket-refused)',
-  'nginx-buffering': 'responses buffered, HTTP/1.0 upstream: no WebSocket, streams held back, so long-polling (reason stream-buffered)',
-  'nginx-timeout': 'idle connections cut after 10 s: WebSocket, reconnecting without loss, then asking for heartbeats often enough to stay up',
+  'nginx-no-upgrade':
+    'Upgrade/Connection headers not forwarded, so the handshake is refused: stream (reason websocket-refused)',
+  'nginx-buffering':
+    'responses buffered, HTTP/1.0 upstream: no WebSocket, streams held back, so long-polling (reason stream-buffered)',
+  'nginx-timeout':
+    'idle connections cut after 10 s: WebSocket, reconnecting without loss, ' +
+    'then asking for heartbeats often enough to stay up',
   'fault-blackhole': 'the WebSocket opens but carries nothing: stream (reason websocket-silent)',
   'fault-delay': 'every byte 100 ms late: still WebSocket, just slower',
   'fault-cut': 'every connection cut 3 s after it opens: watch the reconnects; nothing is lost',
@@ -16,7 +20,9 @@ const EXPECT = {
 
 const kind = process.argv[2] || 'nginx-buffering'
 if (!KINDS.includes(kind)) {
-  console.error(`usage: npm run demo:proxy -- <kind>\n\n${KINDS.map((k) => `  ${k.padEnd(18)} ${EXPECT[k] || ''}`).join('\n')}`)
+  console.error(
+    `usage: npm run demo:proxy -- <kind>\n\n${KINDS.map((k) => `  ${k.padEnd(18)} ${EXPECT[k] || ''}`).join('\n')}`,
+  )
   process.exit(2)
 }
 const app = await start({ port: 0 })

@@ -20,14 +20,21 @@ const here = dirname(fileURLToPath(import.meta.url))
 const dist = join(here, '..', 'dist')
 // The chat's import map points 'eventemitter3' (the one dependency of dist/lifeline.mjs) here.
 const emitter = join(dirname(createRequire(import.meta.url).resolve('eventemitter3')), 'dist', 'eventemitter3.esm.js')
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png' }
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+  '.png': 'image/png',
+}
 
-/** Start the examples' server; resolves to `{ port, server, close() }`. */
-export async function start({ port = 8080, host = '127.0.0.1' } = {}) {
+/** Start the examples' server (`chat`: more options of the chat's server); resolves to `{ port, server, close() }`. */
+export async function start({ port = 8080, host = '127.0.0.1', chat: chatOptions = {} } = {}) {
   const echo = new LifelineServer({ path: '/rt' })
   echo.on('connection', (s) => s.on('message', (m) => s.send(m)))
   const rates = ticker()
-  const room = chat()
+  const room = chat(chatOptions)
   const endpoints = { '/rt': echo, [TICKER]: rates.ll, [CHAT]: room.ll }
   const drop = dropper()
 
@@ -57,7 +64,12 @@ async function serveFile(req, res) {
   let path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
   if (path == '/favicon.ico') return res.writeHead(204).end()
   if (path.endsWith('/')) path += 'index.html'
-  const file = path == '/vendor/eventemitter3.js' ? emitter : path.startsWith('/dist/') ? join(dist, normalize(path.slice(5))) : join(here, normalize(path))
+  const file =
+    path == '/vendor/eventemitter3.js'
+      ? emitter
+      : path.startsWith('/dist/')
+        ? join(dist, normalize(path.slice(5)))
+        : join(here, normalize(path))
   if (file != emitter && !file.startsWith(here + sep) && !file.startsWith(dist + sep)) return res.writeHead(403).end()
   let body
   try {

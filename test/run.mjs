@@ -3,11 +3,13 @@
 // with one line, `N passed, N failed`, for the whole run.
 //
 //   npm test                      everything
-//   npm test -- unit server       only those suites (unit, server, size, browser, proxy)
+//   npm test -- unit server       only those suites (style, size, unit, server, e2e, browser, proxy)
 //
-// `browser` is karma over test/browser; `proxy` is node:test over test/proxy/*.node.test.mjs plus
-// karma over test/proxy/*.test.ts. Both together share one karma run, counted as `browser`;
-// KARMA_FILES (comma-separated globs) overrides which files karma loads.
+// `browser` is karma over test/browser, once in each engine (Chromium, WebKitGTK, WPE WebKit,
+// Firefox ESR; LIFELINE_ENGINES=webkit,firefox picks some, for e2e's lifecycle test too); `proxy`
+// is node:test over test/proxy/*.node.test.mjs plus karma over test/proxy/*.test.ts, in Chromium
+// only. Both together share Chromium's karma run; KARMA_FILES (comma-separated globs) overrides
+// which files karma loads.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +17,9 @@ import { createServer } from 'node:net'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensure, has } from './support/system.mjs'
-import { nginxBinary } from './support/proxies.mjs'
+import { apacheBinary, haproxyBinary, nginxBinary } from './support/proxies.mjs'
+import engineList from './support/engines.cjs'
+import { redisBinary } from './support/redis.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 process.chdir(root)
@@ -43,31 +47,62 @@ function run(cmd, args, opts = {}) {
 
 const files = (dir, pattern = /\.test\.(ts|mjs)$/) =>
   existsSync(dir)
-    ? readdirSync(dir, { recursive: true }).filter((f) => pattern.test(f)).map((f) => join(dir, f)).sort()
+    ? readdirSync(dir, { recursive: true })
+        .filter((f) => pattern.test(f))
+        .map((f) => join(dir, f))
+        .sort()
     : []
 
 /** node:test over TAP; counts come from its `# pass` / `# fail` trailer. */
 async function nodeSuite(name, dir, pattern) {
   const list = files(dir, pattern)
   if (!list.length) return
-  const { code, out } = await run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...list], { echo: false })
+  const { code, out } = await run(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...list],
+    { echo: false },
+  )
   const n = (k) => +(new RegExp('^# ' + k + ' (\\d+)', 'm').exec(out) || [0, 0])[1]
-  const r = { passed: n('pass'), failed: n('fail') + n('cancelled'), skipped: n('skip') + n('todo') }
-  for (const line of out.split('\n')) if (/^\s*not ok /.test(line) || (r.failed && /^\s+(error|message|expected|actual|location):/.test(line))) console.log(line)
+  const r = { passed: n('pass'), failed: n('fail') + n('cancelled'), skipped: n('skipped') + n('todo') }
+  for (const line of out.split('\n'))
+    if (/^\s*not ok /.test(line) || (r.failed && /^\s+(error|message|expected|actual|location):/.test(line)))
+      console.log(line)
   if (code && !r.failed) r.failed = 1
   console.log(`[test] ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`)
   record(name, r)
 }
 
+const { ENGINES } = engineList
+/** The engines the browser suite runs in: all of them unless LIFELINE_ENGINES names some. */
+const engines = (process.env.LIFELINE_ENGINES || Object.keys(ENGINES).join(',')).split(',').filter(Boolean)
+
 async function main() {
   const started = Date.now()
-  const chromium = () => existsSync(process.env.CHROME_BIN || '/usr/bin/chromium')
-  if ((want('browser') || want('proxy') || want('e2e')) && !ensure(['chromium'], chromium)) return finish(started, 1)
+  const unknown = engines.filter((e) => !ENGINES[e])
+  if (unknown.length) {
+    console.log(`[test] LIFELINE_ENGINES: unknown ${unknown.join(', ')}; known: ${Object.keys(ENGINES).join(', ')}`)
+    return finish(started, 1)
+  }
+  // Chromium for the proxy suite; every engine asked for when the browser or e2e suite runs. One
+  // apt-get (or one line saying what to install) for the engines that are missing.
+  const needed = [...new Set(['chromium', ...(want('browser') || want('e2e') ? engines : [])])].map((e) => ENGINES[e])
+  const missing = needed.filter((e) => !e.installed()).flatMap((e) => e.packages)
+  const usesBrowsers = want('browser') || want('proxy') || want('e2e')
+  if (usesBrowsers && !ensure(missing, () => needed.every((e) => e.installed()))) return finish(started, 1)
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
-  // Without nginx the fault proxies still run; every nginx test fails, saying how to install it.
-  if (want('proxy') && !ensure(['nginx'], () => !!nginxBinary())) record('nginx', { passed: 0, failed: 1 })
+  // Without a proxy the fault proxies still run; every test of the missing one fails, saying how to install it.
+  if (want('proxy'))
+    for (const [pkg, found] of [
+      ['nginx', nginxBinary],
+      ['apache2', apacheBinary],
+      ['haproxy', haproxyBinary],
+    ])
+      if (!ensure([pkg], () => !!found())) record(pkg, { passed: 0, failed: 1 })
+  // The cluster tests run a real redis-server; without it they fail, saying how to install it.
+  if (want('server') && !ensure(['redis-server'], () => !!redisBinary())) record('redis', { passed: 0, failed: 1 })
   // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
-  if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat()) console.log('[test] Tomcat tests will be skipped')
+  if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat())
+    console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
 
   console.log('[test] building')
@@ -76,35 +111,64 @@ async function main() {
     record('build', { passed: 0, failed: 1 })
     return finish(started)
   }
+  if (want('style')) await nodeSuite('style', 'test/style')
   if (want('size')) await nodeSuite('size', 'test/size')
   if (want('unit')) await nodeSuite('unit', 'test/unit')
   if (want('server')) await nodeSuite('server', 'test/server')
   if (want('e2e')) await nodeSuite('e2e', 'test/e2e')
   if (want('proxy')) await nodeSuite('proxy', 'test/proxy', /\.node\.test\.mjs$/)
-  if (want('browser') || want('proxy')) await browserSuite()
+  if (want('browser') || want('proxy')) await browserSuites()
   finish(started)
 }
 
-/** One karma run over every browser-side file, with the control server (and proxies) up. */
-async function browserSuite() {
+/**
+ * One karma run per engine, one after the other (the engines share the control server, Tomcat and
+ * two cores): Chromium over test/browser and test/proxy, the others over test/browser. Each
+ * engine's count is printed and recorded on its own.
+ */
+async function browserSuites() {
   const { startControl, stopAll } = await import('./support/fixtures.mjs')
   const ctl = await startControl()
-  const patterns = [want('browser') && 'test/browser/**/*.test.ts', want('proxy') && 'test/proxy/**/*.test.ts'].filter(Boolean)
+  const browserPattern = want('browser') && 'test/browser/**/*.test.ts'
+  const proxyPattern = want('proxy') && 'test/proxy/**/*.test.ts'
+  for (const engine of want('browser') ? engines : ['chromium']) {
+    const patterns = [browserPattern, engine == 'chromium' && proxyPattern].filter(Boolean)
+    await browserSuite(engine, ctl, patterns)
+  }
+  await stopAll()
+  ctl.close()
+}
+
+/** One karma run in `engine` over `patterns`, with the control server (and proxies) up. */
+async function browserSuite(engine, ctl, patterns) {
+  const t0 = Date.now()
   // karma-esbuild writes its entry file in the temp dir and imports the tests by a path relative
   // to it, which breaks ("ci-check/test/...", read as a package) when the checkout itself lives in
   // the temp dir. A fresh directory of its own is never an ancestor of the checkout.
   const tmp = mkdtempSync(join(tmpdir(), 'lifeline-karma-'))
-  const env = { ...process.env, TMPDIR: tmp, LIFELINE_CONTROL_PORT: String(ctl.port), KARMA_PORT: process.env.KARMA_PORT || String(await freePort()), KARMA_FILES: process.env.KARMA_FILES || patterns.join(',') }
-  const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], { env, echo: true })
+  const env = {
+    ...process.env,
+    KARMA_ENGINE: engine,
+    TMPDIR: tmp,
+    LIFELINE_CONTROL_PORT: String(ctl.port),
+    KARMA_PORT: process.env.KARMA_PORT || String(await freePort()),
+    KARMA_FILES: process.env.KARMA_FILES || patterns.join(','),
+  }
+  const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], {
+    env,
+    echo: true,
+  })
   rmSync(tmp, { recursive: true, force: true })
-  const m = /KARMA_RESULT (\{.*\})/.exec(out)
-  const r = m ? JSON.parse(m[1]) : { passed: 0, failed: 1 }
+  const results = [...out.matchAll(/^KARMA_RESULT (\{.*\})$/gm)].map((m) => JSON.parse(m[1]))
+  // No result line at all: the browser never ran the suite (it could not start, or karma failed).
+  const r = { browser: results.map((x) => x.browser).join(', '), passed: 0, failed: results.length ? 0 : 1, skipped: 0 }
+  for (const x of results) for (const k of ['passed', 'failed', 'skipped']) r[k] += x[k] || 0
   if (code && !r.failed) r.failed = 1
-  const name = want('browser') ? 'browser' : 'proxy-browser'
-  console.log(`[test] ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped || 0} skipped`)
+  const name = (want('browser') ? 'browser' : 'proxy-browser') + ':' + engine
+  const secs = ((Date.now() - t0) / 1000).toFixed(0)
+  const counts = `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`
+  console.log(`[test] ${name} (${r.browser || engine}): ${counts} in ${secs}s`)
   record(name, r)
-  await stopAll()
-  ctl.close()
 }
 
 /** A free loopback port (several checkouts may test at once). */

@@ -4,7 +4,17 @@
 //   bench.html?case=lifeline-stream&ports={...}&plan={...}
 //   bench.html?case=interference&targets=[{kind,port}]&tries=3&tryMs=10000
 import { load, onSurprise, open } from './clients.js'
-import { big, connects, deadline, now, pairedRoundTrips, roundTrips, small } from './phases.js'
+import {
+  big,
+  bigBursts,
+  connects,
+  deadline,
+  handlerRoundTrips,
+  now,
+  pairedRoundTrips,
+  roundTrips,
+  small,
+} from './phases.js'
 
 const q = new URLSearchParams(location.search)
 const name = q.get('case')
@@ -45,6 +55,22 @@ async function runCase(plan) {
   out.connect = await phase('connect', () => connects(() => open(name, ports), plan), true)
   out.rtt = await phase('rtt', (c) => roundTrips(c, plan))
   if (q.get('paired')) out.paired = await phase('paired', (c) => pairedRoundTrips(c, () => open('raw', ports), plan))
+  out.handler = await phase('handler', async (c) => ({ ms: (await handlerRoundTrips([c], plan))[0] }))
+  if (q.get('paired'))
+    out.handlerPaired = await phase('handler paired', async (c) => {
+      const raw = await deadline(open('raw', ports), 10000, 'connect raw')
+      const [rawMs, ms] = await handlerRoundTrips([raw, c], plan)
+      await raw.close()
+      return { ms, rawMs }
+    })
+  out.bursts = await phase('bursts', (c) => bigBursts(c, plan))
+  if (q.get('paired'))
+    out.burstsPaired = await phase('bursts paired', async (c) => {
+      const raw = await deadline(open('raw', ports), 10000, 'connect raw')
+      const r = await bigBursts(c, plan, raw)
+      await raw.close()
+      return r
+    })
   out.small = { rounds: [] }
   for (let r = 0; r < plan.smallRounds; r++) out.small.rounds.push(await phase('small', (c) => small(c, plan)))
   out.big = { rounds: [await phase('big', (c) => big(c, plan))] }
@@ -75,7 +101,10 @@ async function runInterference(targets, tries, tryMs) {
   return out
 }
 
-const work = name == 'interference' ? runInterference(JSON.parse(q.get('targets')), +q.get('tries'), +q.get('tryMs')) : runCase(JSON.parse(q.get('plan')))
+const work =
+  name == 'interference'
+    ? runInterference(JSON.parse(q.get('targets')), +q.get('tries'), +q.get('tryMs'))
+    : runCase(JSON.parse(q.get('plan')))
 work.then(
   (out) => post('result', out),
   (e) => post('result', { case: name, errors: ['page: ' + (e && (e.stack || e.message))] }),

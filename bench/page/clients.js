@@ -71,11 +71,13 @@ const adapters = {
     return opened(c, (ok, fail) => ((ws.onopen = ok), (ws.onerror = () => fail(new Error('WebSocket error')))))
   },
 
-  lifeline(ports, transport) {
+  lifeline(ports, kind) {
+    const [transport, transfer] = kind.split('-')
     const ll = new Lifeline(`http://${host}:${ports.lifeline}/rt`, { transports: [transport], storage: null })
+    const how = transfer ? { transfer: true } : undefined
     ll.binaryType = 'arraybuffer'
     const c = conn({
-      send: (d) => ll.send(d),
+      send: (d) => ll.send(d, how),
       alive: () => ll.readyState == 1,
       transport: () => ll.transport,
       close: () => (ll.close(), closed((f) => ll.on('close', f))),
@@ -85,7 +87,10 @@ const adapters = {
     ll.on('error', (e) => report('lifeline error: ' + e.message))
     ll.on('reconnecting', (e) => report('lifeline reconnecting: ' + e.cause))
     ll.on('close', (e) => c.onclose(`closed ${e.code} ${e.reason}`))
-    return opened(c, (ok, fail) => (ll.on('open', ok), ll.on('close', (e) => fail(new Error('closed ' + e.code + ' ' + e.reason)))))
+    return opened(
+      c,
+      (ok, fail) => (ll.on('open', ok), ll.on('close', (e) => fail(new Error('closed ' + e.code + ' ' + e.reason)))),
+    )
   },
 
   eio(ports, transport) {
@@ -103,7 +108,10 @@ const adapters = {
     })
     s.on('message', (d) => c.onmessage(d))
     s.on('close', (why) => c.onclose('closed: ' + why))
-    return opened(c, (ok, fail) => (s.on('open', ok), s.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))))))
+    return opened(
+      c,
+      (ok, fail) => (s.on('open', ok), s.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))))),
+    )
   },
 
   // sockjs carries text only: binary cases send strings of the same length.
@@ -118,7 +126,13 @@ const adapters = {
     })
     s.onmessage = (e) => c.onmessage(e.data)
     s.addEventListener('close', (e) => c.onclose(`closed ${e.code} ${e.reason}`))
-    return opened(c, (ok, fail) => ((s.onopen = ok), s.addEventListener('close', (e) => fail(new Error('closed ' + e.code + ' ' + e.reason)))))
+    return opened(
+      c,
+      (ok, fail) => (
+        (s.onopen = ok),
+        s.addEventListener('close', (e) => fail(new Error('closed ' + e.code + ' ' + e.reason)))
+      ),
+    )
   },
 }
 

@@ -1,6 +1,6 @@
 // The chat: plain ES modules, no framework. With a bundler the import below is the same line;
-// without one, the page's import map says where 'lifeline' is.
-import { Lifeline } from 'lifeline'
+// without one, the page's import map says where 'lifeline-rt' is.
+import { Lifeline } from 'lifeline-rt'
 import { statusPanel } from '../status/status.js'
 
 const $ = (sel) => document.querySelector(sel)
@@ -22,7 +22,9 @@ ll.on('transport', (e) => {
   line(`connected via ${e.name}` + note, note && 'warn')
   note = ''
 })
-ll.on('reconnecting', (e) => line(`connection lost (${e.cause}); reconnecting, attempt ${e.attempt}. Keep typing: messages wait.`, 'warn'))
+ll.on('reconnecting', (e) =>
+  line(`connection lost (${e.cause}); reconnecting, attempt ${e.attempt}. Keep typing: messages wait.`, 'warn'),
+)
 // The server lost this session (it restarted, or the page slept past its TTL). Messages it never
 // acknowledged may or may not have gone out: send them again; ids make a second copy harmless.
 ll.on('reset', (e) => {

@@ -5,14 +5,19 @@
 //
 // It shows the state, the transport and why it was chosen (the `transport` event's reason), the
 // round trip measured when that transport proved itself (`ll.rtt`), reconnect attempts and
-// resets, and a button that runs `Lifeline.diagnose(url)`: every transport tried on its own.
-// Call it right after `new Lifeline(...)`, before the first event can arrive.
+// resets, and a button that runs `diagnose` (`lifeline-rt/diagnose`, loaded only when pressed):
+// every transport tried on its own. Call it right after `new Lifeline(...)`, before the first event
+// can arrive.
 const FIELDS = ['state', 'transport', 'why', 'round trip', 'reconnects', 'resets']
 
 export function statusPanel(ll, el) {
   el.classList.add('ll-status')
-  el.innerHTML = '<dl>' + FIELDS.map((f) => `<dt>${f}</dt><dd data-k="${f}">-</dd>`).join('') + '</dl>' +
-    '<button type="button">Diagnose</button> <span class="muted">tries each transport on its own</span><pre hidden></pre>'
+  el.innerHTML =
+    '<dl>' +
+    FIELDS.map((f) => `<dt>${f}</dt><dd data-k="${f}">-</dd>`).join('') +
+    '</dl>' +
+    '<button type="button">Diagnose</button> ' +
+    '<span class="muted">tries each transport on its own</span><pre hidden></pre>'
   const set = (k, v) => (el.querySelector(`[data-k="${k}"]`).textContent = v)
   let reconnects = 0
   let resets = 0
@@ -37,10 +42,19 @@ export function statusPanel(ll, el) {
     button.disabled = true
     out.hidden = false
     out.textContent = 'trying each transport…'
-    // `diagnose` is static: `ll.constructor` is Lifeline, whether it came from a script tag or an import.
-    const report = await ll.constructor.diagnose(ll.url)
-    out.textContent = `best: ${report.best || 'none'}\n` +
-      report.results.map((r) => `${r.transport.padEnd(10)} ${r.ok ? 'ok    ' : 'failed'} ${String(r.ms).padStart(5)} ms  ${r.ok ? `rtt ${r.rtt} ms` : r.reason}`).join('\n')
+    // Its own module, loaded when asked for; `ll.constructor` is Lifeline, whether it came from a
+    // script tag or an import. (A bundled app writes `import { diagnose } from 'lifeline-rt/diagnose'`.)
+    const { diagnose } = await import('/dist/diagnose.mjs')
+    const report = await diagnose(ll.constructor, ll.url)
+    out.textContent =
+      `best: ${report.best || 'none'}\n` +
+      report.results
+        .map(
+          (r) =>
+            `${r.transport.padEnd(10)} ${r.ok ? 'ok    ' : 'failed'} ${String(r.ms).padStart(5)} ms  ` +
+            (r.ok ? `rtt ${r.rtt} ms` : r.reason),
+        )
+        .join('\n')
     button.disabled = false
   }
 }

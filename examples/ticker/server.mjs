@@ -3,7 +3,14 @@
 import { LifelineServer } from '../../dist/server.mjs'
 
 export const PATH = '/rt/ticker'
-const START = { 'EUR/USD': 1.085, 'GBP/USD': 1.27, 'USD/JPY': 151.2, 'USD/CHF': 0.905, 'AUD/USD': 0.655, 'USD/CAD': 1.36 }
+const START = {
+  'EUR/USD': 1.085,
+  'GBP/USD': 1.27,
+  'USD/JPY': 151.2,
+  'USD/CHF': 0.905,
+  'AUD/USD': 0.655,
+  'USD/CAD': 1.36,
+}
 
 export function ticker() {
   const ll = new LifelineServer({ path: PATH })
@@ -28,7 +35,15 @@ export function ticker() {
       }
       if (t.type != 'trade' || !rates[t.pair] || !(t.amount > 0) || typeof t.id != 'string') return
       if (!booked.has(t.id)) {
-        booked.set(t.id, { type: 'trade', id: t.id, pair: t.pair, side: t.side == 'sell' ? 'sell' : 'buy', amount: t.amount, price: rates[t.pair], at: Date.now() })
+        booked.set(t.id, {
+          type: 'trade',
+          id: t.id,
+          pair: t.pair,
+          side: t.side == 'sell' ? 'sell' : 'buy',
+          amount: t.amount,
+          price: rates[t.pair],
+          at: Date.now(),
+        })
         if (booked.size > 10000) booked.delete(booked.keys().next().value)
       }
       session.send(JSON.stringify(booked.get(t.id)))

@@ -15,7 +15,9 @@ ll.on('transport', (e) => {
   line(`live, via ${e.name}` + note, note && 'warn')
   note = ''
 })
-ll.on('reconnecting', (e) => line(`reconnecting (attempt ${e.attempt})… trades placed now are sent when it is back`, 'warn'))
+ll.on('reconnecting', (e) =>
+  line(`reconnecting (attempt ${e.attempt})… trades placed now are sent when it is back`, 'warn'),
+)
 ll.on('close', (e) => line(`disconnected for good: ${e.code} ${e.reason}`, 'bad'))
 // The server lost this session (it restarted, or the page slept past its TTL): a new one starts.
 // Trades it never acknowledged may or may not have been booked; they carry an id, so sending
@@ -58,7 +60,13 @@ const fmt = (pair, n) => n.toFixed(/JPY/.test(pair) ? 3 : 5)
 $('#trade').onsubmit = (e) => {
   e.preventDefault()
   const f = e.target.elements
-  const t = { type: 'trade', id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8), side: f.side.value, amount: +f.amount.value, pair: f.pair.value }
+  const t = {
+    type: 'trade',
+    id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8),
+    side: f.side.value,
+    amount: +f.amount.value,
+    pair: f.pair.value,
+  }
   const li = (trades[t.id] = document.createElement('li'))
   li.className = 'pending'
   li.textContent = `${t.side} ${t.amount} ${t.pair}: sent…`

@@ -4,8 +4,51 @@ import type { TransportName } from './transports/transport'
 /** The states a connection moves through; `state` events report every change. */
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed'
 
-/** A message as the app sent it, or as it is handed back after a reset. */
+/** A message as the app receives it, or as it is handed back after a reset. */
 export type Data = string | ArrayBuffer | Blob
+
+/** What `send()` takes. */
+export type SendData = string | ArrayBuffer | ArrayBufferView | Blob
+
+/** What happened to one transport's connection: the `<what>` of a `<transport>-<what>` cause. */
+export type TransportFailure =
+  | 'refused'
+  | 'hung'
+  | 'silent'
+  | 'buffered'
+  | 'stalled'
+  | 'dropped'
+  | 'early-close'
+  | 'closed'
+  | 'failed'
+  | 'empty'
+  | 'upload-failed'
+  | 'protocol'
+
+/**
+ * Why a connection was lost or an attempt failed: the `cause` of `reconnecting`, and the reason
+ * of the `close` after `maxRetries`. `session-closed-<code>`: the server ended the session with a
+ * code that makes the client start a new one.
+ */
+export type Cause =
+  | `${TransportName}-${TransportFailure}`
+  | 'heartbeat-timeout'
+  | 'protocol-error'
+  | 'token-failed'
+  | `session-closed-${number}`
+
+/**
+ * Why this transport carries the session: the `reason` of `transport`. `preferred` (first in
+ * order), `remembered` (worked last time), `upgrade` (moved back to a better one), or what was
+ * wrong with the one passed over.
+ */
+export type TransportReason = 'preferred' | 'remembered' | 'upgrade' | Cause
+
+/** Why the old session ended: the `reason` of `reset`. */
+export type ResetReason = `session-closed-${number}`
+
+/** The `cause` of a `state` event. */
+export type StateCause = TransportReason | 'close()' | 'reset' | `close-${number}`
 
 /** Common fields, as on DOM events. */
 export interface BaseEvent {
@@ -20,9 +63,9 @@ export interface OpenEvent extends BaseEvent {
 }
 
 /** `message`: one application message, like the DOM `MessageEvent`. */
-export interface MessageEvent extends BaseEvent {
+export interface MessageEvent<In extends Data = Data> extends BaseEvent {
   /** A string, or per `binaryType` a `Blob` or an `ArrayBuffer`. */
-  data: Data
+  data: In
 }
 
 /** `close`: the connection ended for good, like the DOM `CloseEvent`. */
@@ -47,21 +90,24 @@ export interface ReconnectingEvent extends BaseEvent {
   /** ms until the attempt. */
   delay: number
   /** Why: a named reason such as `websocket-dropped` or `heartbeat-timeout`. */
-  cause: string
+  cause: Cause
 }
 
 /** `state`: every change of {@link State}. */
 export interface StateEvent extends BaseEvent {
   previous: State
   current: State
-  cause: string
+  cause: StateCause
 }
 
 /** `transport`: the transport carrying the session changed. */
 export interface TransportEvent extends BaseEvent {
   name: TransportName
-  /** Why this one: `preferred`, `remembered`, `upgrade`, or what was wrong with the ones passed over (`websocket-hung`...). */
-  reason: string
+  /**
+   * Why this one: `preferred`, `remembered`, `upgrade`, or what was wrong with the ones passed over
+   * (`websocket-hung`...).
+   */
+  reason: TransportReason
   previous: TransportName | null
 }
 
@@ -70,19 +116,29 @@ export interface TransportEvent extends BaseEvent {
  * overflowed), so a new one began. `open` follows, as for a first connection.
  */
 export interface ResetEvent extends BaseEvent {
-  reason: string
+  reason: ResetReason
   /** Messages sent on the old session that it never acknowledged, in order, for the app to resend or drop. */
   unacked: Data[]
 }
 
-/** The event map of the emitter surface (`on`, `once`, `off`). */
-export interface LifelineEvents {
+/**
+ * `delivered`: the server has acknowledged every message up to `seq` of this session (they are
+ * numbered 1, 2, 3… in the order sent, afresh after a `reset`; `ll.sent` is the last one's). Not
+ * with `resume: false`, which has no acknowledgements.
+ */
+export interface DeliveredEvent extends BaseEvent {
+  seq: number
+}
+
+/** The event map of the emitter surface (`on`, `once`, `off`); `In` types the messages received. */
+export interface LifelineEvents<In extends Data = Data> {
   open: [OpenEvent]
-  message: [MessageEvent]
+  message: [MessageEvent<In>]
   close: [CloseEvent]
   error: [ErrorEvent]
   reconnecting: [ReconnectingEvent]
   state: [StateEvent]
   transport: [TransportEvent]
   reset: [ResetEvent]
+  delivered: [DeliveredEvent]
 }

@@ -2,13 +2,34 @@
  * Lifeline's client: what users may import. Explicit list, no `export *`.
  * @packageDocumentation
  */
+import { LifelineError } from '../protocol/errors'
+import type { Data, SendData } from './events'
 import { LifelineCore } from './lifeline'
-import { LifelineRacing } from './select'
 import type { LifelineOptions } from './options'
+import { racing } from './racing'
+import type { SelectorFactory } from './select'
+import { LifelinePlain } from './plain'
+import { PlainTransport } from './transports/plain'
 import { PollingTransport } from './transports/polling'
 import { StreamTransport } from './transports/stream'
 import { WebSocketTransport } from './transports/websocket'
-import { PlainTransport } from './transports/plain'
+
+/**
+ * Lifeline with transport selection: races candidates (the next starts when the current has not
+ * proven itself within `raceDelay` plus the round trip), keeps the first to prove both
+ * directions, remembers what worked per endpoint, learns a proxy's idle timeout, demotes a
+ * transport that keeps dying early, and re-tests a better transport in the background to move
+ * the session back to it. Ships only the transports it is given; `Lifeline` is this with all.
+ *
+ * @example
+ * new LifelineRacing('/rt', { transports: [WebSocketTransport, PollingTransport] })
+ */
+export class LifelineRacing<In extends Data = Data, Out extends SendData = SendData> extends LifelineCore<In, Out> {
+  /** @internal */
+  override _selector(): SelectorFactory {
+    return racing
+  }
+}
 
 /**
  * A connection to a Lifeline server with every transport: WebSocket first, HTTP streaming and
@@ -18,25 +39,35 @@ import { PlainTransport } from './transports/plain'
  * const ll = new Lifeline('/rt')
  * ll.onmessage = (e) => console.log(e.data)
  * ll.send('hello')
+ *
+ * // Messages typed for the compiler (nothing is checked at run time):
+ * const typed = new Lifeline<`quote:${string}`, `order:${string}`>('/rt')
  */
-export class Lifeline extends LifelineRacing {
+export class Lifeline<In extends Data = Data, Out extends SendData = SendData> extends LifelineRacing<In, Out> {
   constructor(url: string, options: LifelineOptions = {}) {
-    // Plain mode: a plain WebSocket server can neither fall back nor resume.
-    const plain = options.plain ? { transports: [PlainTransport], resume: false, storage: null } : {}
-    super(url, Object.assign({}, options, plain), [WebSocketTransport, StreamTransport, PollingTransport])
+    // The option of version 0.1: it would now speak Lifeline's protocol to a plain server.
+    if ((options as { plain?: boolean }).plain)
+      throw new LifelineError('LL_ERR_INVALID_OPTION', 'plain mode is LifelinePlain now (README "Plain mode")')
+    super(url, options, [WebSocketTransport, StreamTransport, PollingTransport])
   }
 }
 
-export { LifelineCore, LifelineRacing, WebSocketTransport, StreamTransport, PollingTransport, PlainTransport }
-export { LifelineError } from '../protocol/errors'
+export { LifelineCore, LifelinePlain, WebSocketTransport, StreamTransport, PollingTransport, PlainTransport }
+export { LifelineError }
 export type { ErrorCode } from '../protocol/errors'
-export type { DiagnoseReport, DiagnoseResult } from './select'
 export { DEFAULTS } from './options'
-export type { LifelineOptions, Logger, Storage } from './options'
+export type { LifelineOptions, Logger, LogLevel, Storage } from './options'
+export type { SendOptions } from './lifeline'
 export type { Clock } from './clock'
 export type {
   State,
   Data,
+  SendData,
+  TransportFailure,
+  Cause,
+  TransportReason,
+  ResetReason,
+  StateCause,
   BaseEvent,
   OpenEvent,
   MessageEvent,
@@ -46,6 +77,7 @@ export type {
   StateEvent,
   TransportEvent,
   ResetEvent,
+  DeliveredEvent,
   LifelineEvents,
 } from './events'
 export { Transport } from './transports/transport'

@@ -6,7 +6,26 @@ export interface Logger {
   debug(...args: unknown[]): void
   info(...args: unknown[]): void
   warn(...args: unknown[]): void
+  error(...args: unknown[]): void
 }
+
+/**
+ * How much goes to the logger: `debug` every decision, `info` state changes, `warn` what an
+ * operator should hear of (a fallback forced by the network, a refusal by the server, a reset,
+ * giving up), `error` errors, `silent` nothing.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+/** {@link LogLevel}s by rank. @internal */
+export const enum Level {
+  Debug,
+  Info,
+  Warn,
+  Error,
+}
+
+/** Level names by rank; `silent` ranks above every level. @internal */
+export const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
 
 /** Key-value storage for what worked per endpoint; `localStorage` fits. */
 export interface Storage {
@@ -40,34 +59,46 @@ export interface LifelineOptions {
   maxRetries?: number
   /** A connection must stay up this long, ms, before the attempt count resets. @default 5000 */
   minUptime?: number
-  /** Bytes sent but not yet acknowledged that `send` accepts before it throws `LL_ERR_BUFFER_FULL`. @default 16777216 */
+  /**
+   * Bytes sent but not yet acknowledged that `send` accepts before it throws `LL_ERR_BUFFER_FULL`. @default 16777216
+   */
   maxBufferedAmount?: number
-  /** Messages sent but not yet acknowledged that `send` accepts before it throws `LL_ERR_BUFFER_FULL`. @default 100000 */
+  /**
+   * Messages sent but not yet acknowledged that `send` accepts before it throws `LL_ERR_BUFFER_FULL`. @default 100000
+   */
   maxQueueLength?: number
   /** Largest message, in bytes, either way; the server's own limit applies too. @default 4194304 */
   maxMessageSize?: number
-  /** Heartbeat interval asked of the server, ms; shortened by itself when a proxy cuts idle connections. @default 25000 */
+  /**
+   * Heartbeat interval asked of the server, ms; shortened by itself when a proxy cuts idle connections. @default 25000
+   */
   heartbeatInterval?: number
   /** Silence beyond the heartbeat interval after which a connection counts as dead, ms. @default 20000 */
   heartbeatTimeout?: number
   /** Give up on one connection attempt after this long, ms. @default 15000 */
   connectTimeout?: number
-  /** Start the next transport in parallel if the current one has not proven itself in this long (plus the round trip), ms. @default 400 */
+  /**
+   * Start the next transport in parallel if the current one has not proven itself in this long (plus the round trip),
+   * ms. @default 400
+   */
   raceDelay?: number
   /** First delay before re-testing a better transport in the background, ms; doubles on failure. @default 3000 */
   upgradeDelay?: number
   /** How long to remember which transport worked for this endpoint, ms; 0 disables. @default 1800000 */
   rememberFor?: number
-  /** Acknowledge, keep and resend messages so none is lost across reconnects; false is fire-and-forget. @default true */
+  /**
+   * Acknowledge, keep and resend messages so none is lost across reconnects; false is fire-and-forget. @default true
+   */
   resume?: boolean
   /** Send cookies and HTTP auth on cross-origin HTTP requests. @default false */
   withCredentials?: boolean
-  /** A token for the server's `authenticate` hook, sent as the `token` query parameter; a function is called before each connection. */
-  token?: string | (() => string | Promise<string>)
-  /** Talk to a plain WebSocket server: no Lifeline protocol, no fallback, no resume (README "Plain mode"). @default false */
-  plain?: boolean
   /**
-   * Plain mode: a message to send every `heartbeatInterval` as an application-level ping; any
+   * A token for the server's `authenticate` hook, sent as the `token` query parameter; a function is called before each
+   * connection.
+   */
+  token?: string | (() => string | Promise<string>)
+  /**
+   * `LifelinePlain`: a message to send every `heartbeatInterval` as an application-level ping; any
    * message from the server then counts as a sign of life, and silence past
    * `heartbeatTimeout` as a dead connection. Without it, plain mode relies on the browser's
    * own close events.
@@ -75,15 +106,20 @@ export interface LifelineOptions {
   plainPing?: string
   /** The WebSocket constructor. @default globalThis.WebSocket */
   WebSocket?: typeof WebSocket
-  /** The fetch function; `null` makes the HTTP transports use XMLHttpRequest, as in webviews without fetch streaming. @default globalThis.fetch */
+  /**
+   * The fetch function; `null` makes the HTTP transports use XMLHttpRequest, as in webviews without fetch streaming.
+   * @default globalThis.fetch
+   */
   fetch?: typeof fetch | null
   /** Timers and wall clock. @default realClock */
   clock?: Clock
   /** Where to remember what worked. @default localStorage when available */
   storage?: Storage | null
-  /** Where to log. @default console when `debug`, otherwise nothing */
+  /** Where to log; `null` for nowhere. @default console */
   logger?: Logger | null
-  /** Log every decision to `logger` (or the console). @default false */
+  /** What to log: `debug`, `info`, `warn`, `error` or `silent`. @default 'warn' */
+  logLevel?: LogLevel
+  /** Log every decision (`logLevel: 'debug'`). @default false */
   debug?: boolean
 }
 
@@ -106,7 +142,7 @@ export const DEFAULTS = /* @__PURE__ */ Object.freeze({
   rememberFor: 1800000,
   resume: true,
   withCredentials: false,
-  plain: false,
+  logLevel: 'warn' as LogLevel,
   debug: false,
 })
 

@@ -1,291 +1,589 @@
-import { T, isResumable, type Hello } from '../protocol/frames'
+import { LifelineError, type ErrorCode } from '../protocol/errors'
+import {
+  Code,
+  FrameType,
+  VERSION,
+  isHello,
+  isResumable,
+  num,
+  splitFrame,
+  type Frame,
+  type Hello,
+} from '../protocol/frames'
+import { Arrival, Inbox } from '../protocol/inbox'
+import { ACK_DELAY, HANDOVER_BYTES, HANDOVER_MESSAGES, STREAM_ACK_DELAY } from '../protocol/limits'
+import { Outbox } from '../protocol/outbox'
+import { utf8Length } from '../protocol/utf8'
 import { backoff } from './backoff'
-import type { State } from './events'
-import { Messages } from './messages'
-import type { LifelineOptions } from './options'
-import type { Transport, TransportClass } from './transports/transport'
+import { realClock } from './clock'
+import { Connection, Stage } from './connection'
+import type { Data, LifelineEvents, State } from './events'
+import { Liveness } from './liveness'
+import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
+import type { Selector, SelectorFactory } from './select'
+import type { Transport, TransportClass, TransportContext } from './transports/transport'
 
-/** One transport attempt and what it has shown so far (internal: not exported from the package). */
-export interface Conn {
-  t: Transport
-  /** Session id it was opened for (undefined: asks for a new session). */
-  sid?: string
-  /** The server's hello, once received. */
-  h?: Hello
-  /** Progress: 0 started, 1 network open, 2 hello received, 3 proven both ways. */
-  s: number
-  /** Sequence number of the next message that arrives on it. */
-  seq: number
-  /** When its proof ping went out; when it was proven. */
-  p: number
-  up: number
-  /** Connect deadline timer. */
-  to?: unknown
+/** A message as queued: text, bytes, or a `Blob` still being read to bytes. */
+type Queued = string | Uint8Array | Blob
+
+/** What the session needs from the public object it serves. @internal */
+export interface SessionHost {
+  /** Emit an event to the app (`on<type>` and listeners). */
+  _emit(type: keyof LifelineEvents, event: object): void
+  /** Hand an application message to the app. */
+  _deliver(data: string | Uint8Array): void
+  /** The session ended for good: let go of page listeners. */
+  _stop(): void
 }
 
 /**
- * The connection half of a session: tries transports in order, proves them, moves the session
- * onto one, watches its heartbeat, reconnects with backoff, resumes or starts anew. State changes
- * only in {@link Session._setState}. `select.ts` adds racing, memory and upgrades on top. Not
- * exported from the package; not marked internal either, as the published types of `Lifeline` extend it.
+ * @internal
+ * A client session: the state machine under the public class. It owns what it sends until the
+ * server acknowledges it (an {@link Outbox}), what it has received (an {@link Inbox}), the
+ * connections it tries, the one carrying the session, a {@link Selector} that decides which
+ * transport to try and when, and the {@link Liveness} watch. Reconnects with backoff, resumes, or
+ * starts anew (PROTOCOL.md §5-§9). State changes only in {@link Session._setState}.
  */
-export abstract class Session extends Messages {
+export class Session {
+  _state: State = 'connecting'
+  /** Session id, once the server has given one. */
+  _sessionId: string | null = null
   /** Round trip of the last proof ping, ms. */
-  rtt = 0
-  /** Transports to use, in order of preference. @internal */ _classes: TransportClass[]
-  /** @internal */ _conns: Conn[] = []
-  /** Why the previous session ended, if one did: the next new one is a reset. @internal */ _ended?: string
-  /** Candidates left in this attempt. @internal */ _queue: TransportClass[] = []
-  /** Why the next activation happens (reported in the `transport` event). @internal */ _why = 'preferred'
-  /** @internal */ _attempts = 0
-  /** @internal */ _retryT: unknown
-  private _hbT: unknown
-  private _hbDue = 0
-  private _k = 0
+  _rtt = 0
+  readonly _options: Resolved
+  /** Transports to use, in order of preference. */
+  readonly _classes: TransportClass[]
+  readonly _outbox = new Outbox<Queued>()
+  readonly _inbox: Inbox
+  /** Connections open now: candidates of an attempt, an upgrade test, the active one. */
+  readonly _conns: Connection[] = []
+  /** The connection carrying the session. */
+  _active?: Connection
+  /** Candidates left in this attempt. */
+  _queue: TransportClass[] = []
+  /** Why the next activation happens (reported in the `transport` event). */
+  _why = 'preferred'
+  readonly _selector: Selector
+  private readonly _ctx: TransportContext
+  private readonly _liveness: Liveness
+  /** Failed attempts in a row. */
+  private _attempts = 0
+  private _retryTimer: unknown
+  private _ackTimer: unknown
+  /** `u` frames sent in this session (PROTOCOL.md §6.3). */
+  private _uses = 0
+  /** Why the previous session ended, if one did: the next new one is a reset. */
+  private _ended?: string
+  private _token?: string
+  /** A flush is due at the end of this task. */
+  private _flushDue = false
+  /** Largest message the server takes, from its hello. */
+  private _serverMax = Infinity
+  /** Messages of a batch counted but not yet handed to the app (see {@link Session._batch}). */
+  private _due?: Array<string | Uint8Array>
 
-  constructor(url: string, options: LifelineOptions, available: TransportClass[]) {
-    super(url, options)
-    const ctx = this._ctx
-    const o = this._o
+  constructor(
+    private readonly _host: SessionHost,
+    /** The endpoint, absolute, as `http(s)://`. */
+    readonly _url: string,
+    options: LifelineOptions,
+    available: TransportClass[],
+    selector: SelectorFactory,
+  ) {
+    const o = (this._options = Object.assign({ clock: realClock }, DEFAULTS, options) as Resolved)
+    const g = typeof globalThis != 'undefined' ? globalThis : self
+    this._inbox = new Inbox(o.resume)
+    this._ctx = {
+      url: (t, opening) => this._requestUrl(t, opening),
+      endpoint: _url,
+      cursor: () => this._inbox._received,
+      WebSocket: o.WebSocket || g.WebSocket,
+      fetch: o.fetch !== undefined ? o.fetch || undefined : g.fetch && g.fetch.bind(g),
+      withCredentials: o.withCredentials,
+      maxMessageSize: o.maxMessageSize,
+      clock: o.clock,
+      heartbeat: o.heartbeatInterval,
+      plainPing: o.plainPing,
+    }
+    const named = (x: string | TransportClass) =>
+      typeof x == 'string' ? available.filter((a) => a.transportName == x)[0] : x
     this._classes = (o.transports || available)
-      .map((x) => (typeof x == 'string' ? available.filter((a) => a.transportName == x)[0] : x) || this._throw('LL_ERR_INVALID_OPTION', 'unknown transport ' + x))
-      .filter((C) => C.isSupported(ctx))
-    if (!this._classes.length) this._throw('LL_ERR_NO_TRANSPORT', 'no supported transport')
+      .map((x) => named(x) || this._fail('LL_ERR_INVALID_OPTION', 'unknown transport ' + x))
+      .filter((C) => C.isSupported(this._ctx))
+    if (!this._classes.length) this._fail('LL_ERR_NO_TRANSPORT', 'no supported transport')
+    this._liveness = new Liveness(this)
+    this._selector = selector(this)
   }
 
-  /** Start a connection attempt: get a token if one is needed, then try transports. @internal */
-  _connect(): void {
-    const tok = this._o.token
-    this._clear(this._retryT)
-    Promise.resolve(typeof tok == 'function' ? tok() : tok).then(
-      (v) => {
-        this._token = v
-        if (!this._act && this.state != 'closing' && this.state != 'closed') {
-          this._queue = this._order()
-          this._launchNext()
-        }
-      },
-      (e) => (this._error('LL_ERR_INVALID_OPTION', 'token() failed: ' + e), this._retry('token-failed')),
-    )
+  /** Queue a message; it goes out at once when a connection carries the session. */
+  _send(data: Queued): void {
+    const o = this._options
+    if (this._state == 'closing' || this._state == 'closed')
+      this._fail('LL_ERR_INVALID_STATE', 'send() after close(): the connection is ' + this._state)
+    const size = typeof data == 'string' ? utf8Length(data) : data instanceof Uint8Array ? data.length : data.size
+    const max = Math.min(o.maxMessageSize, this._serverMax)
+    if (size > max) this._fail('LL_ERR_MESSAGE_TOO_BIG', size + ' bytes > maxMessageSize ' + max)
+    if (this._outbox._bytes + size > o.maxBufferedAmount || this._outbox._count >= o.maxQueueLength)
+      this._fail('LL_ERR_BUFFER_FULL', 'send queue full: ' + this._outbox._bytes + ' bytes in ' + this._outbox._count)
+    this._outbox._push(data, size)
+    if (typeof data != 'string' && !(data instanceof Uint8Array)) this._read(data)
+    // A task's first message goes out at once (a reply waits for no code after send()); the rest
+    // of the task together, after it.
+    if (this._flushDue) return
+    this._flush()
+    this._flushDue = true
+    Promise.resolve().then(() => this._flush())
   }
 
-  /** Open the next candidate of this attempt. @internal */
-  _launchNext(): void {
-    const C = this._queue.shift()
-    if (!C) return
-    const t = new C(this._ctx)
-    // seq, p and up are set before they are read (seq is checked for being set).
-    const c = { t, sid: (t.sid = this.sessionId || undefined), s: 0 } as Conn
-    c.to = this._set(() => this._fail(c, this._stalled(c)), this._o.connectTimeout)
-    t.on('open', () => (c.s = c.s || 1))
-    t.on('message', (f) => this._frame(c, f))
-    t.on('close', (why, err) => {
-      if (why == 'protocol') this._error('LL_ERR_PROTOCOL', 'bad data: ' + (err && err.message))
-      if (this._conns.indexOf(c) >= 0) this._fail(c, t.name + '-' + (c.s ? why : 'refused'), true)
+  /** Read a queued `Blob` to bytes; it keeps its place, so nothing overtakes it. */
+  private _read(blob: Blob): void {
+    const bytes = blob.arrayBuffer ? blob.arrayBuffer() : new Response(blob).arrayBuffer()
+    bytes.then((b) => {
+      this._outbox._replace(blob, new Uint8Array(b))
+      this._flush()
     })
-    this._conns.push(c)
-    this._log('try', t.name, c.sid ? 'resume' : 'new')
-    t.open()
   }
 
   /**
-   * Why a candidate has not proven itself yet: `-hung` (no connection), `-silent` (connected,
-   * no traffic both ways), or for a stream with nothing to show, `-buffered` (proxies that buffer
-   * may hold even the response headers).
-   * @internal
+   * Close for good: queued messages go first, then the goodbye with `code` and `reason`; `close`
+   * fires once it is out, or after `heartbeatTimeout` if it cannot get out.
    */
-  _stalled(c: Conn): string {
-    return c.t.name + (c.t.name == 'stream' && c.s < 2 ? '-buffered' : c.s ? '-silent' : '-hung')
+  _close(code: number, reason: string): void {
+    const c = this._active
+    const done = () => Promise.resolve().then(() => this._finish(code, reason, true))
+    if (this._state == 'closing' || this._state == 'closed') return
+    this._setState('closing', 'close()')
+    if (!c) return void done()
+    this._flush()
+    c._transport.removeAllListeners('close')
+    c._transport.once('close', done)
+    this._control(c, FrameType.Close + code + ' ' + reason, true)
+    this._timer(done, this._options.heartbeatTimeout)
   }
 
-  /** A connection said hello. @internal */
-  _hello(c: Conn, h: Hello): void {
+  /** Start a connection attempt: get a token if one is needed, then try transports. */
+  _connect(): void {
+    const tok = this._options.token
+    this._clear(this._retryTimer)
+    Promise.resolve(typeof tok == 'function' ? tok() : tok).then(
+      (token) => {
+        this._token = token
+        if (this._active || this._state == 'closing' || this._state == 'closed') return
+        this._queue = this._selector._order()
+        this._launchNext()
+      },
+      (e) => {
+        this._error('LL_ERR_INVALID_OPTION', 'token() failed: ' + e)
+        this._retry('token-failed')
+      },
+    )
+  }
+
+  /** Open the next candidate of this attempt. */
+  _launchNext(): void {
+    const C = this._queue.shift()
+    if (!C) return
+    const prev = this._conns[this._conns.length - 1]
+    // Told first: why the one before has not won yet is what this one's URL reports (`why`).
+    this._selector._launched(prev)
+    this._launch(C)
+  }
+
+  /** Open a connection of class `C` for the current session (or a new one). */
+  _launch(C: TransportClass): Connection {
+    const t = new C(this._ctx)
+    t.sid = this._sessionId || undefined
+    const c = new Connection(t, t.sid)
+    c._deadline = this._timer(() => this._lose(c, c._stalled()), this._options.connectTimeout)
+    t.on('open', () => {
+      if (c._stage == Stage.Started) c._stage = Stage.Connected
+    })
+    t.on('message', (f) => this._frame(c, f))
+    t.on('batch', (frames, then) => this._batch(c, frames, then))
+    t.on('close', (why, err) => {
+      if (why == 'protocol') this._error('LL_ERR_PROTOCOL', 'bad data: ' + (err && err.message))
+      if (this._conns.indexOf(c) >= 0) this._lose(c, t.name + '-' + (c._stage > Stage.Started ? why : 'refused'), true)
+    })
+    this._conns.push(c)
+    this._log('try', t.name, c._sid ? 'resume' : 'new')
+    t.open()
+    return c
+  }
+
+  /**
+   * Frames that came together on `c`: counted first, then `then()` (the next poll goes out,
+   * its cursor counting them), then handed to the app, in order, in this same task.
+   */
+  private _batch(c: Connection, frames: Frame[], then: () => void): void {
+    const due: Array<string | Uint8Array> = (this._due = [])
+    for (const f of frames) if (!c._transport._done) this._frame(c, f)
+    this._due = undefined
+    if (!c._transport._done) then()
+    for (const d of due) this._host._deliver(d)
+  }
+
+  /** Hand over what a batch has counted so far: anything else the app may see comes after it. */
+  private _deliverDue(): void {
+    if (this._due) for (const d of this._due.splice(0)) this._host._deliver(d)
+  }
+
+  /** Handle one frame from connection `c` (PROTOCOL.md §2). */
+  private _frame(c: Connection, f: Frame): void {
+    if (typeof f != 'string') return this._data(c, f)
+    const type = f[0]
+    const body = f.slice(1)
+    if (type == FrameType.Message) return this._data(c, body)
+    if (type != FrameType.Batch) this._deliverDue()
+    if (type == FrameType.Seq || type == FrameType.Ack) {
+      // Numbers are parsed only where a frame is one, not scanned in every message's text.
+      const n = num(f)
+      if (!(n >= 0)) return this._bad(c, 'bad frame ' + f.slice(0, 16))
+      if (type == FrameType.Seq) c._nextSeq = n
+      else this._acked(n, c)
+    } else if (type == FrameType.Ping) this._control(c, FrameType.Pong + body)
+    else if (type == FrameType.Pong) this._pong(c)
+    else if (type == FrameType.Close) {
+      const [code, text] = splitFrame(f)
+      this._serverClose(c, +code || Code.NO_STATUS, text)
+    } else if (type == FrameType.Error) {
+      const [code, text] = splitFrame(f)
+      this._error('LL_ERR_SERVER', code + ': ' + text)
+    } else this._json(c, type, body)
+  }
+
+  /** A batch (`M`) or a hello (`o`): JSON bodies. */
+  private _json(c: Connection, type: string, body: string): void {
+    let x: any
+    try {
+      x = JSON.parse(body)
+    } catch (e) {
+      // Malformed: reported below like any bad frame.
+    }
+    if (type == FrameType.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string'))
+      for (const m of x) this._data(c, m)
+    else if (type == FrameType.Open && isHello(x)) this._hello(c, x)
+    else this._bad(c, 'bad frame ' + (type + body).slice(0, 16))
+  }
+
+  /** An application message arrived on `c`: deliver it once, in order. */
+  private _data(c: Connection, d: string | Uint8Array): void {
+    if (!c._hello || !c._nextSeq) return this._bad(c, 'message before hello')
+    const seq = c._nextSeq++
+    if (c._hello.sid != this._sessionId) return
+    // Nothing reaches the app before `open` or while no transport carries the session. Held ones
+    // are not counted: if `c` is dropped unproven, the server still has them and sends them again.
+    if (!this._active) {
+      c._held = c._held || []
+      c._held.push([seq, d])
+      return
+    }
+    this._accept(c, seq, d)
+  }
+
+  /** Message `seq` arrived on `c` while a connection carries the session: deliver it once, in order. */
+  private _accept(c: Connection, seq: number, d: string | Uint8Array): void {
+    const arrival = this._inbox._arrive(seq, d.length)
+    if (arrival == Arrival.Duplicate) return
+    if (arrival == Arrival.Gap) return this._bad(c, 'gap after ' + this._inbox._received)
+    if (c == this._active) c._progressed = true
+    if (this._due) this._due.push(d)
+    else this._host._deliver(d)
+    if (this._inbox._due()) this._ack()
+    else if (!this._ackTimer)
+      this._ackTimer = this._timer(() => this._ack(), c._transport.isSocket ? ACK_DELAY : STREAM_ACK_DELAY)
+  }
+
+  /** Acknowledge what arrived, on the connection carrying the session (a poll's URL always does). */
+  private _ack(): void {
+    const c = this._active
+    this._clear(this._ackTimer)
+    this._ackTimer = 0
+    if (!c || !this._inbox._pending() || !this._options.resume || c._transport.pollsCursor) return
+    this._control(c, FrameType.Ack + this._inbox._ack())
+  }
+
+  /** The server has everything up to `n`: forget it. `c` said so, and is dropped if it lies. */
+  private _acked(n: number, c: Connection): void {
+    const base = this._outbox._base
+    const freed = this._outbox._acknowledge(n)
+    if (freed < 0) return this._bad(c, 'ack beyond what was sent')
+    // Compared by number, not bytes: an empty message frees none and is delivered all the same.
+    if (this._outbox._base > base) this._host._emit('delivered', { seq: n })
+    if (freed > 0 && c == this._active) {
+      c._progressed = true
+      this._liveness._progress()
+    }
+  }
+
+  /** A connection said hello: server→client works. The proof ping tests the other way (§8.2). */
+  private _hello(c: Connection, h: Hello): void {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
-    if (c.h) return h.sid == c.h.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
+    if (c._hello) return h.sid == c._hello.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // Opened for another session than the current one: say goodbye so the server drops it.
     // (`!=` holds undefined and null equal: no id on either side is a match.)
-    if (c.sid != this.sessionId || (c.sid && h.sid != c.sid)) return this._drop(c, true)
-    c.h = h
-    c.s = 2
-    c.sid = c.t.sid = h.sid
-    if (!this.sessionId) {
-      this.sessionId = h.sid
+    if (c._sid != this._sessionId || (c._sid && h.sid != c._sid)) return this._drop(c, true)
+    c._hello = h
+    c._stage = Stage.Greeted
+    this._serverMax = h.max
+    c._sid = c._transport.sid = h.sid
+    if (!this._sessionId) {
+      this._sessionId = h.sid
       if (this._ended) {
         const unacked = this._takeUnacked(true)
+        this._say(Level.Warn, ['reset:', this._ended])
         this._setState('connecting', 'reset')
-        this._emit('reset', { reason: this._ended, unacked })
+        this._host._emit('reset', { reason: this._ended, unacked })
       }
     }
-    c.p = this._now()
-    c.t.send([T.Ping], this._next())
     this._acked(h.ack, c)
-    // A hello acknowledging what was never sent has dropped its connection.
-    if (!this._act && this._conns.indexOf(c) >= 0) this._activate(c, this._why)
+    c._probedAt = this._now()
+    this._control(c, FrameType.Ping)
   }
 
-  /** A connection answered its proof ping: it carries traffic both ways. @internal */
-  _pong(c: Conn): void {
-    if (c.s != 2 || this._conns.indexOf(c) < 0) return
-    c.s = 3
-    this.rtt = (c.up = this._now()) - c.p
-    this._clear(c.to)
-    this._proven(c)
-  }
-
-  /** @internal */
-  _proven(c: Conn): void {
+  /** A connection answered its proof ping: it carries traffic both ways. */
+  private _pong(c: Connection): void {
+    if (c._stage != Stage.Greeted || this._conns.indexOf(c) < 0) return
+    c._stage = Stage.Proven
+    c._provenAt = this._now()
+    this._rtt = c._provenAt - c._probedAt
+    this._clear(c._deadline)
+    this._log('proven', c._name, this._rtt)
     this._queue = []
-    if (c != this._act) this._activate(c, this._why)
+    // A proven connection carrying the session already: this one is the better transport tested
+    // in the background.
+    if (this._active && this._active._stage == Stage.Proven) this._why = 'upgrade'
+    this._activate(c, this._why)
     this._why = 'preferred'
+    this._selector._proven(c)
   }
 
-  /** Make `c` the transport that carries the session. @internal */
-  _activate(c: Conn, reason: string): void {
-    const prev = this._act
-    this._act = c
-    this._sent = 0
-    c.t.send([T.Use + ++this._k, T.Seq + this._base], this._base)
+  /** Make `c` the connection that carries the session: everything unacknowledged goes again on it. */
+  _activate(c: Connection, reason: string): void {
+    const prev = this._active
+    this._active = c
+    this._outbox._rewind()
+    c._transport.send([FrameType.Use + ++this._uses, FrameType.Seq + this._outbox._base], this._outbox._base)
+    this._liveness._activated()
     this._flush()
     if (prev) this._drop(prev)
-    this._watch()
-    this._emit('transport', { name: c.t.name, reason, previous: prev ? prev.t.name : null })
-    if (this.state != 'open') {
-      const first = this.state == 'connecting'
+    this._host._emit('transport', { name: c._name, reason, previous: prev ? prev._name : null })
+    // Off the preferred transport because of what happened to it, not by memory or choice: the
+    // network interferes, which the app's operators want to hear of without `debug`.
+    const preferred = this._classes[0].transportName
+    if (c._name != preferred && reason != 'remembered' && reason != 'upgrade')
+      this._say(Level.Warn, ['fallback to', c._name + ':', reason])
+    if (this._state != 'open') {
+      const first = this._state == 'connecting'
       this._setState('open', reason)
-      if (first) this._emit('open', { reset: !!this._ended })
+      if (first) this._host._emit('open', { reset: !!this._ended })
     }
+    const held = c._held || []
+    c._held = undefined
+    for (const [seq, d] of held) if (c == this._active) this._accept(c, seq, d)
   }
 
-  /** Heartbeat: silence is judged by the wall clock; a timer that fired late (a throttled or frozen page) earns one ping of grace. */
-  private _watch(late?: boolean): void {
-    const c = this._act
-    const now = this._now()
-    this._clear(this._hbT)
-    if (!c || !c.h) return
-    const limit = c.h.hb + this._o.heartbeatTimeout
-    const idle = now - c.t._last
-    let wait = limit - idle
-    if (idle >= limit) {
-      if (late || now - this._hbDue < 1000) return this._fail(c, 'heartbeat-timeout')
-      c.t.send([T.Ping], this._next())
-      wait = this._o.heartbeatTimeout
+  /** Put queued messages on the active connection, a hand-over at a time. */
+  _flush(): void {
+    this._flushDue = false
+    const c = this._active
+    if (!c) return
+    // At most about 256 KiB or 1,000 messages per hand-over: an HTTP transport may start a new
+    // POST body there, so a long queue never makes a body the server refuses.
+    for (let batch; (batch = this._outbox._take(HANDOVER_BYTES, HANDOVER_MESSAGES));) {
+      c._transport.send(batch.frames, batch.from)
+      this._liveness._sent()
     }
-    this._hbDue = now + wait
-    this._hbT = this._set(() => this._watch(), wait)
+    if (!this._options.resume) this._outbox._forgetSent()
   }
 
-  /** The network is back or the page woke: retry now, or check the connection. @internal */
+  /** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
+  private _requestUrl(t: Transport, opening?: boolean): string {
+    const o = this._options
+    const cursor = this._inbox._ack()
+    let url = this._url + (this._url.indexOf('?') < 0 ? '?' : '&') + 'v=' + VERSION + '&t=' + t.name + '&ack=' + cursor
+    if (t.sid) url += '&sid=' + t.sid
+    // `why`: what brought the client to this transport, for the server's stats (PROTOCOL.md §1).
+    if (opening) url += '&o=1&hb=' + this._selector._heartbeat() + '&why=' + this._why
+    if (opening && this._token) url += '&token=' + encodeURIComponent(this._token)
+    if (!o.resume) url += '&r=0'
+    return url
+  }
+
+  /** The network is back or the page woke: retry now, or check the connection. */
   _wake(): void {
-    const c = this._act
-    if (c) {
-      c.t.send([T.Ping], this._next())
-      this._clear(this._hbT)
-      this._hbT = this._set(() => this._watch(true), this._o.heartbeatTimeout)
-    } else if (this._attempts && !this._conns.length && this.state != 'closed') this._connect()
+    if (this._active) this._liveness._check()
+    else if (this._attempts && !this._conns.length && this._state != 'closed') this._connect()
   }
 
-  /** Forget a connection; `goodbye` tells its server it is not needed. @internal */
-  _drop(c: Conn, goodbye?: boolean): void {
+  /** Send a ping on `c` (a liveness check). */
+  _ping(c: Connection): void {
+    this._control(c, FrameType.Ping)
+  }
+
+  /**
+   * A control frame on `c`; `last` closes it once the frame is out. Over HTTP a POST names the
+   * number of the next message on it (PROTOCOL.md §4.5): on the connection carrying the session the
+   * next new one, on any other the oldest the server may lack, so the server never holds a control
+   * POST back waiting for messages that will not come on it.
+   */
+  private _control(c: Connection, frame: string, last?: boolean): void {
+    const seq = c == this._active ? this._outbox._next : this._outbox._base
+    if (last) c._transport.end([frame], seq)
+    else c._transport.send([frame], seq)
+  }
+
+  /** Forget a connection; `goodbye` tells its server it is not needed. */
+  _drop(c: Connection, goodbye?: boolean): void {
     const i = this._conns.indexOf(c)
     if (i >= 0) this._conns.splice(i, 1)
-    this._clear(c.to)
-    if (goodbye) c.t.end([T.Close + '1000 not needed'], this._next())
-    else c.t.close()
+    this._clear(c._deadline)
+    if (goodbye) this._control(c, FrameType.Close + '1000 not needed', true)
+    else c._transport.close()
   }
 
-  /** Forget every connection: none carries the session any more. @internal */
-  _dropAll(): void {
-    this._act = undefined
+  /** Forget every connection: none carries the session any more. */
+  private _dropAll(): void {
+    this._active = undefined
     for (const x of this._conns.slice()) this._drop(x)
   }
 
-  /** Tear a connection down and react as to a drop. @internal */
-  _fail(c: Conn, reason: string, byNetwork?: boolean): void {
+  /** Tear a connection down and react to its end (`byNetwork`: the network ended it, not this side). */
+  _lose(c: Connection, reason: string, byNetwork?: boolean): void {
     this._drop(c)
     this._lost(c, reason, byNetwork)
   }
 
-  /** A connection ended. @internal */
-  _lost(c: Conn, reason: string, byNetwork?: boolean): void {
-    const why = c.s == 3 && byNetwork ? c.t.name + '-dropped' : reason
-    this._log('lost', c.t.name, reason)
-    if (c.s == 3 && this._now() - c.up >= this._o.minUptime) this._attempts = 0
-    if (c == this._act) {
+  private _lost(c: Connection, reason: string, byNetwork?: boolean): void {
+    const told = this._selector._lost(c, reason, byNetwork)
+    if (!told) return
+    const proven = c._stage == Stage.Proven
+    const why = proven && told.byNetwork ? c._name + '-dropped' : told.reason
+    this._log('lost', c._name, reason)
+    // A connection that carried the session forward, or stayed up a while, was a success: the next
+    // attempt starts without delay. One that only came and went (a server that accepts and drops at
+    // once) was not, or it would cause a reconnect storm.
+    if (proven && (c._progressed || this._now() - c._provenAt >= this._options.minUptime)) this._attempts = 0
+    if (c == this._active) {
       this._dropAll()
       this._retry(why)
-    } else if (!this._act) {
+    } else if (!this._active) {
       this._why = why
       if (this._queue.length) this._launchNext()
       else if (!this._conns.length) this._retry(why)
     }
   }
 
-  /** Schedule the next attempt, or give up after `maxRetries`. @internal */
+  /** Schedule the next attempt, or give up after `maxRetries`. */
   _retry(cause: string): void {
-    const o = this._o
-    if (this.state == 'closing' || this.state == 'closed') return
+    const o = this._options
+    if (this._state == 'closing' || this._state == 'closed') return
     this._queue = []
-    if (this.state != 'connecting') this._setState('reconnecting', cause)
-    if (this._attempts >= o.maxRetries) return this._finish(1006, cause, false)
+    this._selector._retrying()
+    if (this._state != 'connecting') this._setState('reconnecting', cause)
+    if (this._attempts >= o.maxRetries) {
+      this._say(Level.Warn, ['gave up:', cause])
+      return this._finish(Code.ABNORMAL, cause, false)
+    }
     const delay = this._attempts ? backoff(this._attempts - 1, o) : 0
-    this._emit('reconnecting', { attempt: ++this._attempts, delay, cause })
-    this._clear(this._retryT)
-    this._retryT = this._set(() => this._connect(), delay)
+    this._host._emit('reconnecting', { attempt: ++this._attempts, delay, cause })
+    this._clear(this._retryTimer)
+    this._retryTimer = this._timer(() => this._connect(), delay)
   }
 
-  /** A malformed frame: report it, drop that connection, recover on another. @internal */
-  _bad(c: Conn | undefined, what: string): void {
+  /** A malformed frame: report it, drop that connection, recover on another. */
+  _bad(c: Connection, what: string): void {
+    this._deliverDue()
     this._error('LL_ERR_PROTOCOL', what)
-    if (c) this._fail(c, 'protocol-error')
+    this._lose(c, 'protocol-error')
   }
 
-  /** The server ended the session (`c` frame). @internal */
-  _serverClose(c: Conn, code: number, reason: string): void {
+  /** The server ended the session (`c` frame, PROTOCOL.md §7.1). */
+  private _serverClose(c: Connection, code: number, reason: string): void {
     const why = 'session-closed-' + code
-    if (c.h && c.h.sid != this.sessionId) return this._drop(c)
+    if (c._hello && c._hello.sid != this._sessionId) return this._drop(c)
     // A spare connection (an upgrade test, a racing candidate) turned away while another carries
     // the session, say by a server process that does not have it: only the spare goes.
-    if (this._act && c != this._act) return this._fail(c, why)
-    if (!isResumable(code)) return this._finish(code, reason, true)
-    // Not resumable (expired, overflowed, server going away): start a new session. A server that
-    // merely does not know the session is up, so that is retried at once. A refused first
+    if (this._active && c != this._active) return this._lose(c, why)
+    if (!isResumable(code)) {
+      // Refused or ended by the server for a reason of its own (an origin or `authenticate`
+      // refusal is 1008); an app's own codes, and 1000, are the app's business.
+      if (code != Code.NORMAL && code < 3000) this._say(Level.Warn, ['closed:', code, reason])
+      return this._finish(code, reason, true)
+    }
+    // Lifeline's own codes (expired, overflowed, server going away): start a new session. A server
+    // that merely does not know the session is up, so that is retried at once. A refused first
     // connection had no session to lose: no reset then.
-    if (this.sessionId) this._ended = why
-    this.sessionId = null
-    if (code == 4001) this._attempts = 0
+    if (this._sessionId) this._ended = why
+    this._sessionId = null
+    if (code == Code.SESSION_EXPIRED) this._attempts = 0
     this._dropAll()
     this._retry(why)
   }
 
-  /** End for good: emit `close` once. @internal */
+  /**
+   * Take back messages never acknowledged, as the app sent them, and number afresh (PROTOCOL.md
+   * §7.2). With `keepUnsent`, messages that never left stay queued for the new session.
+   */
+  _takeUnacked(keepUnsent?: boolean): Data[] {
+    this._inbox._reset()
+    const gone = this._outbox._takeBack(keepUnsent)
+    return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
+  }
+
+  /** End for good: emit `close` once. */
   _finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.state == 'closed') return
+    if (this._state == 'closed') return
     this._dropAll()
-    this._clear(this._ackT, this._hbT, this._retryT)
-    this._stop()
+    this._clear(this._ackTimer)
+    this._clear(this._retryTimer)
+    this._liveness._stop()
+    this._selector._stop()
+    this._host._stop()
     this._setState('closed', 'close-' + code)
-    this._emit('close', { code, reason, wasClean, unacked: this._takeUnacked() })
+    this._host._emit('close', { code, reason, wasClean, unacked: this._takeUnacked() })
   }
 
-  /** The one place state changes. @internal */
+  /** The one place state changes. */
   _setState(current: State, cause: string): void {
-    const previous = this.state
+    const previous = this._state
     if (previous == current) return
-    this.state = current
-    this._log('state', previous, '->', current, cause)
-    this._emit('state', { previous, current, cause })
+    this._state = current
+    this._say(Level.Info, ['state', previous, '->', current, cause])
+    this._host._emit('state', { previous, current, cause })
   }
 
-  /** Transports to try this attempt, in order. @internal */
-  _order(): TransportClass[] {
-    return this._classes.slice()
+  _error(code: ErrorCode, message: string): void {
+    this._say(Level.Error, [code, message])
+    this._host._emit('error', { error: new LifelineError(code, message), message })
   }
 
-  /** Heartbeat interval to ask for. @internal */
-  _hbAsk(): number {
-    return this._o.heartbeatInterval
+  /** Throw a {@link LifelineError}: misuse of the API. */
+  _fail(code: ErrorCode, message: string): never {
+    throw new LifelineError(code, message)
   }
 
-  /** Stop timers and listeners of subclasses. @internal */
-  abstract _stop(): void
+  /** A decision, at `debug`. */
+  _log(...args: unknown[]): void {
+    this._say(Level.Debug, args)
+  }
+
+  /** Log at `level` if `logLevel` (or `debug`) lets it through. */
+  _say(level: Level, args: unknown[]): void {
+    const o = this._options
+    const logger = o.logger === undefined ? console : o.logger
+    if (logger && level >= (o.debug ? Level.Debug : LEVELS.indexOf(o.logLevel)))
+      logger[LEVELS[level] as 'warn']('[lifeline]', ...args)
+  }
+
+  _timer(fn: () => void, ms: number): unknown {
+    return this._options.clock.setTimeout(fn, ms)
+  }
+
+  _clear(id: unknown): void {
+    this._options.clock.clearTimeout(id)
+  }
+
+  _now(): number {
+    return this._options.clock.now()
+  }
 }

@@ -29,3 +29,5 @@ export type ErrorCode =
   | 'LL_ERR_PROTOCOL'
   | 'LL_ERR_NO_TRANSPORT'
   | 'LL_ERR_SERVER'
+  | 'LL_ERR_TIMEOUT'
+  | 'LL_ERR_RESET'

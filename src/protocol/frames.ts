@@ -1,3 +1,5 @@
+import { BATCH_CHARS } from './limits'
+
 /**
  * The Lifeline wire format, shared by client and server (PROTOCOL.md is its prose).
  *
@@ -6,14 +8,17 @@
  * wrapped in the envelope of `envelope.ts`.
  */
 
-/** Protocol version, sent as `v` on every request. */
-export const VERSION = 1
+/**
+ * Protocol version, sent as `v` on every request. Version 2 moved Lifeline's own close codes
+ * from 4000-4999 (the applications' range in RFC 6455 §7.4.2) to 3900-3999 (PROTOCOL.md §7.1).
+ */
+export const VERSION = 2
 
 /** A text frame (first character is its type) or a binary application message. */
 export type Frame = string | Uint8Array
 
 /** The first character of each kind of text frame. */
-export const enum T {
+export const enum FrameType {
   /** `m<text>`: one text application message. */
   Message = 'm',
   /** `M<JSON array of strings>`: several text application messages in order. */
@@ -59,43 +64,89 @@ export interface Hello {
  * A hello a client can act on: an id, and whole numbers, with a heartbeat a timer can hold (past
  * 2^31 ms timers fire at once, so a huge one spun the client; plain mode says 1e9).
  */
-export const isHello = (x: any): x is Hello =>
-  x && typeof x.sid == 'string' && x.sid && [x.ack, x.hb, x.max].every(Number.isInteger) && x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0
+export function isHello(x: any): x is Hello {
+  if (!x || typeof x.sid != 'string' || !x.sid) return false
+  if (![x.ack, x.hb, x.max].every(Number.isInteger)) return false
+  return x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0
+}
 
-/** Close codes: WebSocket's where one fits, 4xxx for Lifeline's own. */
-export const CloseCode = {
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
-  PROTOCOL_ERROR: 1002,
-  UNSUPPORTED_DATA: 1003,
-  ABNORMAL: 1006,
-  POLICY_VIOLATION: 1008,
-  MESSAGE_TOO_BIG: 1009,
-  INTERNAL_ERROR: 1011,
-  SERVICE_RESTART: 1012,
-  TRY_AGAIN_LATER: 1013,
+/**
+ * Close codes: WebSocket's where one fits, 3900-3999 for Lifeline's own. 4000-4999 belong to the
+ * application (RFC 6455 §7.4.2) and pass between the two sides untouched. A `const enum`, so the
+ * code inside Lifeline uses bare numbers; {@link CloseCode} is the same table for apps.
+ */
+export const enum Code {
+  NORMAL = 1000,
+  GOING_AWAY = 1001,
+  PROTOCOL_ERROR = 1002,
+  UNSUPPORTED_DATA = 1003,
+  NO_STATUS = 1005,
+  ABNORMAL = 1006,
+  POLICY_VIOLATION = 1008,
+  MESSAGE_TOO_BIG = 1009,
+  INTERNAL_ERROR = 1011,
+  SERVICE_RESTART = 1012,
+  TRY_AGAIN_LATER = 1013,
   /** The session's unacknowledged data outgrew its bound. */
-  BUFFER_OVERFLOW: 4000,
+  BUFFER_OVERFLOW = 3900,
   /** The session expired or is unknown to the server (for example after a restart). */
-  SESSION_EXPIRED: 4001,
+  SESSION_EXPIRED = 3901,
   /** The client stopped answering heartbeats and did not come back within the session TTL. */
-  HEARTBEAT_TIMEOUT: 4002,
+  HEARTBEAT_TIMEOUT = 3902,
   /** Too many sessions, in total or from one address. */
-  TOO_MANY_SESSIONS: 4029,
+  TOO_MANY_SESSIONS = 3929,
   /** Gateway mode: the upstream WebSocket server could not be reached or refused. */
-  UPSTREAM_UNREACHABLE: 4502,
+  UPSTREAM_UNREACHABLE = 3952,
   /** Gateway mode: the upstream WebSocket closed abnormally. */
-  UPSTREAM_LOST: 4503,
+  UPSTREAM_LOST = 3953,
+  /** First and last of the codes Lifeline keeps for itself: an application may not close with them. */
+  OWN_FROM = 3900,
+  OWN_TO = 3999,
+}
+
+/**
+ * The close codes by name, for apps (README "Close codes"): WebSocket's where one fits, 3900-3999
+ * for Lifeline's own; 4000-4999 are the application's.
+ *
+ * @example
+ * ll.on('close', (e) => { if (e.code === Code.SESSION_EXPIRED) showExpired() })
+ */
+export const CloseCode = {
+  NORMAL: Code.NORMAL,
+  GOING_AWAY: Code.GOING_AWAY,
+  PROTOCOL_ERROR: Code.PROTOCOL_ERROR,
+  UNSUPPORTED_DATA: Code.UNSUPPORTED_DATA,
+  NO_STATUS: Code.NO_STATUS,
+  ABNORMAL: Code.ABNORMAL,
+  POLICY_VIOLATION: Code.POLICY_VIOLATION,
+  MESSAGE_TOO_BIG: Code.MESSAGE_TOO_BIG,
+  INTERNAL_ERROR: Code.INTERNAL_ERROR,
+  SERVICE_RESTART: Code.SERVICE_RESTART,
+  TRY_AGAIN_LATER: Code.TRY_AGAIN_LATER,
+  BUFFER_OVERFLOW: Code.BUFFER_OVERFLOW,
+  SESSION_EXPIRED: Code.SESSION_EXPIRED,
+  HEARTBEAT_TIMEOUT: Code.HEARTBEAT_TIMEOUT,
+  TOO_MANY_SESSIONS: Code.TOO_MANY_SESSIONS,
+  UPSTREAM_UNREACHABLE: Code.UPSTREAM_UNREACHABLE,
+  UPSTREAM_LOST: Code.UPSTREAM_LOST,
 } as const
+
+/** Whether an application may close a session with `code`: 1000, or 3000-4999 but Lifeline's own. */
+export function isAppCloseCode(code: number): boolean {
+  const inRange = code >= 3000 && code <= 4999 && !(code >= Code.OWN_FROM && code <= Code.OWN_TO)
+  return Number.isInteger(code) && (code == Code.NORMAL || inRange)
+}
 
 /**
  * Whether a client should start a new session after the server closed with `code`: the server
  * went away, restarted or is full (1001, 1011, 1012, 1013), dropped the session for a reason of
- * its own (4000-4002), or has too many from the client's address (4029: many users behind one
- * NAT; a slot frees). Every other code ends the connection for good.
+ * its own (3900-3902), or has too many from the client's address (3929: many users behind one
+ * NAT; a slot frees). Every other code ends the connection for good, the application's among them.
  */
 export function isResumable(code: number): boolean {
-  return code == 1001 || (code >= 1011 && code <= 1013) || (code >= 4000 && code <= 4002) || code == 4029
+  const serverGone = code == Code.GOING_AWAY || (code >= Code.INTERNAL_ERROR && code <= 1013)
+  const dropped = code >= Code.BUFFER_OVERFLOW && code <= Code.HEARTBEAT_TIMEOUT
+  return serverGone || dropped || code == Code.TOO_MANY_SESSIONS
 }
 
 /** Parse the decimal number after a frame's type character; NaN when malformed. */
@@ -103,13 +154,44 @@ export function num(frame: string): number {
   return /^\d{1,15}$/.test(frame.slice(1)) ? +frame.slice(1) : NaN
 }
 
-/** Build a close frame. */
-export function closeFrame(code: number, reason: string): string {
-  return T.Close + code + ' ' + reason
+/** Version 1 numbered Lifeline's own close codes 4000-4999: what a version 1 client understands. */
+const V1_CODES: { [code: number]: number } = { 3900: 4000, 3901: 4001, 3902: 4002, 3929: 4029, 3952: 4502, 3953: 4503 }
+
+/** Build a close frame, for a client speaking protocol `version` (PROTOCOL.md §7.1). */
+export function closeFrame(code: number, reason: string, version = VERSION): string {
+  return FrameType.Close + ((version < 2 && V1_CODES[code]) || code) + ' ' + reason
 }
 
 /** Split a close (`c`) or error (`e`) frame body into its code and text. */
 export function splitFrame(frame: string): [string, string] {
   const sp = frame.indexOf(' ')
   return sp < 0 ? [frame.slice(1), ''] : [frame.slice(1, sp), frame.slice(sp + 1)]
+}
+
+/**
+ * Frames for the application messages `list[from..to)`, in order, consecutive texts batched into
+ * `M` frames of at most about {@link BATCH_CHARS} characters (PROTOCOL.md §2); added to `frames`.
+ */
+export function messageFrames(list: ReadonlyArray<unknown>, from: number, to: number, frames: Frame[]): Frame[] {
+  let texts: string[] = []
+  let chars = 0
+  const batch = () => {
+    if (texts.length == 1) frames.push(FrameType.Message + texts[0])
+    else if (texts.length) frames.push(FrameType.Batch + JSON.stringify(texts))
+    texts = []
+    chars = 0
+  }
+  for (let i = from; i < to; i++) {
+    const m = list[i] as Frame
+    if (typeof m != 'string') {
+      batch()
+      frames.push(m)
+      continue
+    }
+    if (chars + m.length > BATCH_CHARS) batch()
+    texts.push(m)
+    chars += m.length
+  }
+  batch()
+  return frames
 }

@@ -1,17 +1,22 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { closeFrame, VERSION, type Frame } from '../protocol/frames'
+import { Code, closeFrame, VERSION, type Frame } from '../protocol/frames'
 import type { ServerResolved } from './options'
-import type { ServerSession, SessionHost } from './session'
+import type { SessionHost } from './link'
+import type { ServerSession } from './session'
 
 /** What a request asks for, from its query (PROTOCOL.md "Requests"). @internal */
 export interface Ask {
   t: string
+  /** Protocol version the client speaks. */
+  version: number
   sid?: string
   ack: number
   hb: number
   /** Answer with a hello; authenticate first. Always so for a WebSocket or a new session. */
   opening: boolean
   token: string | null
+  /** Why the client is on this transport, as it says (`why`; for stats only). */
+  why: string | null
   resume: boolean
   origin: string
   address: string
@@ -25,10 +30,22 @@ export interface Ask {
  * with every response held open (a stream, a poll waiting for data).
  * @internal
  */
-export const NO_STORE: OutgoingHttpHeaders = { 'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform', Pragma: 'no-cache', 'X-Content-Type-Options': 'nosniff' }
+export const NO_STORE: OutgoingHttpHeaders = {
+  'Cache-Control': 'no-store, no-cache, must-revalidate, no-transform',
+  Pragma: 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+}
 /** Headers of a stream or poll's answer besides {@link Ask.head}: binary, and not buffered by nginx. @internal */
 export const BODY: OutgoingHttpHeaders = { 'Content-Type': 'application/octet-stream', 'X-Accel-Buffering': 'no' }
 const ANY_ORIGIN: OutgoingHttpHeaders = { ...NO_STORE, Vary: 'Origin', 'Access-Control-Allow-Origin': '*' }
+/**
+ * Headers of an HTTP answer refusing an origin: readable by that page, without credentials, so
+ * the client can read the 1008 close frame in it and end with its reason instead of retrying a
+ * "network error" forever. It holds nothing but that reason. Preflights are refused without
+ * them, so a refused page still cannot send anything but a simple request.
+ * @internal
+ */
+export const REFUSED_ORIGIN = ANY_ORIGIN
 
 const SID = /^[A-Za-z0-9_-]{22}$/
 
@@ -39,9 +56,18 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
   const ack = +(p.get('ack') || 0)
   const hb = +(p.get('hb') || o.heartbeatInterval)
   const t = p.get('t') || ''
-  if (p.get('v') != String(VERSION) || (sid && !SID.test(sid)) || !(ack >= 0 && ack <= Number.MAX_SAFE_INTEGER && ack % 1 == 0) || !(hb > 0)) return
+  // Version 1 clients are served too: they differ only in how Lifeline's close codes are numbered.
+  const version = +(p.get('v') || 0)
+  if (
+    !(version == 1 || version == VERSION) ||
+    (sid && !SID.test(sid)) ||
+    !(ack >= 0 && ack <= Number.MAX_SAFE_INTEGER && ack % 1 == 0) ||
+    !(hb > 0)
+  )
+    return
   return {
     t,
+    version,
     sid,
     ack,
     hb: Math.max(1000, Math.min(hb, o.heartbeatInterval)),
@@ -49,6 +75,7 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
     // skip `authenticate` by leaving out `o=1` (regression test in test/server/access.test.ts).
     opening: p.get('o') == '1' || t == 'websocket' || !sid,
     token: p.get('token'),
+    why: p.get('why'),
     resume: p.get('r') != '0',
     origin: (req.headers.origin as string) || '',
     address: clientAddress(req, o.trustProxy),
@@ -73,7 +100,13 @@ export function clientAddress(req: IncomingMessage, trust: boolean | number | un
 }
 
 /** Headers that only carried one WebSocket handshake: a session does not keep them. */
-const HANDSHAKE = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions'])
+const HANDSHAKE = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+])
 
 /**
  * The headers a session keeps from the request that made it: all but the WebSocket handshake's
@@ -89,26 +122,6 @@ export function sessionHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /**
- * Whether a page at `origin` may use the server. No `Origin` (a non-browser client) passes; an
- * `origins` function that throws refuses rather than taking the server down.
- * @internal
- */
-export function originOk(o: ServerResolved, req: IncomingMessage, origin: string, log: SessionHost['log']): boolean {
-  const allow = o.origins
-  if (!origin) return true
-  if (allow == '*') return true
-  try {
-    if (typeof allow == 'function') return allow(origin, req) === true
-    if (Array.isArray(allow)) return allow.indexOf(origin) >= 0
-    return new URL(origin).host == String(req.headers.host).toLowerCase()
-  } catch (e) {
-    // `new URL('null')` (sandboxed frames, file://) throws too: refused, and not worth a log.
-    if (typeof allow == 'function') log('warn', 'origins function threw:', e)
-    return false
-  }
-}
-
-/**
  * {@link NO_STORE} with the CORS headers for an allowed origin: the origin itself with
  * credentials, or `*` without them when any origin is allowed. Never an arbitrary origin with
  * credentials.
@@ -116,7 +129,12 @@ export function originOk(o: ServerResolved, req: IncomingMessage, origin: string
  */
 export function corsHeaders(o: ServerResolved, origin: string): OutgoingHttpHeaders {
   if (o.origins == '*') return ANY_ORIGIN
-  return { ...NO_STORE, Vary: 'Origin', 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' }
+  return {
+    ...NO_STORE,
+    Vary: 'Origin',
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Credentials': 'true',
+  }
 }
 
 /**
@@ -125,6 +143,7 @@ export function corsHeaders(o: ServerResolved, origin: string): OutgoingHttpHead
  * @internal
  */
 export async function authenticate(o: ServerResolved, req: IncomingMessage, ask: Ask): Promise<Frame[] | void> {
+  const refuse = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
   if (!ask.opening || !o.authenticate) return
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), o.requestTimeout)))
@@ -136,8 +155,8 @@ export async function authenticate(o: ServerResolved, req: IncomingMessage, ask:
   }
   clearTimeout(timer)
   // A slow identity provider is not the client's fault: 1013 makes it try again later.
-  if (r == 'late') return [closeFrame(1013, 'authentication timed out')]
-  if (!r || !r.ok) return [closeFrame(1008, (r && r.reason) || 'unauthorized')]
+  if (r == 'late') return refuse(Code.TRY_AGAIN_LATER, 'authentication timed out')
+  if (!r || !r.ok) return refuse(Code.POLICY_VIOLATION, (r && r.reason) || 'unauthorized')
   ;(req as { lifelineData?: unknown }).lifelineData = r.data
 }
 

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws'
 import { LifelineError } from '../protocol/errors'
-import { CloseCode, isResumable } from '../protocol/frames'
+import { Code, isResumable } from '../protocol/frames'
 import type { Upstream, UpstreamTarget } from './options'
 import type { ServerSession, SessionHost } from './session'
 
@@ -22,7 +22,8 @@ export const _relays = new WeakMap<ServerSession, Relay>()
  */
 export function checkUpstream(upstream: Upstream): void {
   if (typeof upstream == 'string') wsUrl(upstream)
-  else if (typeof upstream != 'function') throw new LifelineError('LL_ERR_INVALID_OPTION', 'upstream must be a ws(s):// URL or a function of the session')
+  else if (typeof upstream != 'function')
+    throw new LifelineError('LL_ERR_INVALID_OPTION', 'upstream must be a ws(s):// URL or a function of the session')
 }
 
 /**
@@ -69,7 +70,7 @@ export class Relay {
     this._connect(upstream).catch((e) => {
       // The details (a URL, perhaps with a token in it) go to the log, not to the page.
       _host.log('warn', 'upstream option failed:', e)
-      this._end(CloseCode.UPSTREAM_UNREACHABLE, 'upstream misconfigured')
+      this._end(Code.UPSTREAM_UNREACHABLE, 'upstream misconfigured')
     })
   }
 
@@ -122,13 +123,16 @@ export class Relay {
       clearInterval(this._pingT)
       if (s.closed || this._gone) return
       const reason = why.toString()
-      if (!opened) return this._end(CloseCode.UPSTREAM_UNREACHABLE, unreachable(error))
+      if (!opened) return this._end(Code.UPSTREAM_UNREACHABLE, unreachable(error))
       if (error && (error as { code?: string }).code == 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
-        return this._end(CloseCode.MESSAGE_TOO_BIG, 'upstream message over maxMessageSize ' + o.maxMessageSize)
-      if (code == 1006 || code == 1015) return this._end(CloseCode.UPSTREAM_LOST, clip('upstream connection lost' + (error ? ': ' + error.message : '')))
-      // Codes the client would take as "start a new session" must not pass as they are: the app
-      // would never hear its server's close, and the client could loop on a refusing upstream.
-      if (isResumable(code)) return this._end(CloseCode.UPSTREAM_LOST, clip('upstream closed ' + code + (reason ? ': ' + reason : '')))
+        return this._end(Code.MESSAGE_TOO_BIG, 'upstream message over maxMessageSize ' + o.maxMessageSize)
+      if (code == 1006 || code == 1015)
+        return this._end(Code.UPSTREAM_LOST, clip('upstream connection lost' + (error ? ': ' + error.message : '')))
+      // Codes the client would take as "start a new session", or as Lifeline's own, must not pass as
+      // they are: the app would never hear its server's close, and the client could loop on a
+      // refusing upstream. The application's 4000-4999 pass untouched.
+      if (isResumable(code) || (code >= Code.OWN_FROM && code <= Code.OWN_TO))
+        return this._end(Code.UPSTREAM_LOST, clip('upstream closed ' + code + (reason ? ': ' + reason : '')))
       this._end(code, reason)
     })
   }
@@ -165,11 +169,11 @@ export class Relay {
     this._gone = true
     this.upPaused = true
     s.pause()
-    this._host.log(code == CloseCode.UPSTREAM_UNREACHABLE ? 'warn' : 'debug', 'upstream ended', code, reason)
+    this._host.log(code == Code.UPSTREAM_UNREACHABLE ? 'warn' : 'debug', 'upstream ended', code, reason)
     const deadline = Date.now() + this._host.o.sessionTtl
     const wait = () => {
       if (s.closed) return
-      if (!s.reliable || s.bufferedAmount == 0 || Date.now() > deadline) return s.close(code, reason)
+      if (!s.reliable || s.bufferedAmount == 0 || Date.now() > deadline) return s._end(code, reason)
       this._waitT = setTimeout(wait, 20)
       this._waitT.unref()
     }
@@ -192,7 +196,8 @@ export class Relay {
 
 /** The session's close code as one a WebSocket may send: 1005 (none) as 1000, others 1001. */
 export function wsCode(code: number): number {
-  const valid = (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) || (code >= 3000 && code <= 4999)
+  const valid =
+    (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) || (code >= 3000 && code <= 4999)
   return valid ? code : code == 1005 ? 1000 : 1001
 }
 
@@ -217,7 +222,11 @@ function wsUrl(url: string): string {
   try {
     u = new URL(url)
   } catch (e) {}
-  if (!u || !/^(ws|http)s?:$/.test(u.protocol)) throw new LifelineError('LL_ERR_INVALID_OPTION', 'upstream ' + JSON.stringify(url) + ' is not a ws:// or wss:// URL')
+  if (!u || !/^(ws|http)s?:$/.test(u.protocol))
+    throw new LifelineError(
+      'LL_ERR_INVALID_OPTION',
+      'upstream ' + JSON.stringify(url) + ' is not a ws:// or wss:// URL',
+    )
   u.protocol = u.protocol.replace('http', 'ws')
   u.hash = ''
   return u.href

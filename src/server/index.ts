@@ -1,14 +1,17 @@
 /**
- * Lifeline's reference server (`lifeline/server`): what users may import.
+ * Lifeline's reference server (`lifeline-rt/server`): what users may import.
  * @packageDocumentation
  */
 export { LifelineServer } from './server'
-export type { ServerEvents } from './server'
+export type { ServerEvents, RoomTarget } from './server'
 export { ServerSession } from './session'
-export type { ServerSessionEvents } from './session'
+export type { ServerSessionEvents, MessageMeta } from './session'
 export { SERVER_DEFAULTS } from './options'
-export type { ServerOptions, AuthResult, Upstream, UpstreamTarget, ServerLogger } from './options'
+export type { ServerOptions, AuthResult, Upstream, UpstreamTarget, ServerLogger, TransportName } from './options'
 export { FORWARDED_HEADERS } from './gateway'
+export { onRequest } from './requests'
+export type { ServerStats } from './stats'
+export type { RequestHandler } from './requests'
 export { LifelineError } from '../protocol/errors'
 export type { ErrorCode } from '../protocol/errors'
 export { CloseCode } from '../protocol/frames'

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
+import type { ClusterOptions } from './cluster/options'
 import type { ServerSession } from './session'
 
-/** What `authenticate` resolves to. */
 /** What `authenticate` resolves to; a refusal closes with `1008` and `reason` (the client ends, no retry). */
 export type AuthResult = { ok: true; data?: unknown } | { ok: false; reason?: string }
 
@@ -15,6 +15,9 @@ export type UpstreamTarget = string | { url: string; headers?: Record<string, st
 
 /** Gateway mode: a `ws(s)://` URL, or a function of the session (may be async) giving one. */
 export type Upstream = string | ((session: ServerSession) => UpstreamTarget | Promise<UpstreamTarget>)
+
+/** A transport's name, as `session.transport` and the session's `transport` event give it. */
+export type TransportName = 'websocket' | 'stream' | 'polling'
 
 /** Where the server logs; `console` fits. Session ids are never logged below `debug`. */
 export interface ServerLogger {
@@ -35,19 +38,40 @@ export interface ServerLogger {
 export interface ServerOptions {
   /**
    * HTTP(S) server to attach to; without it, call `handleRequest` and `handleUpgrade` yourself.
-   * Lifeline lowers its `headersTimeout` to `requestTimeout` if it is longer (see there).
+   * Lifeline takes the requests for its path before any of the server's `request` listeners,
+   * added before or after it, sees them; they get every other request. It lowers the server's
+   * `headersTimeout` to `requestTimeout` if it is longer (see there).
    */
   server?: HttpServer | HttpsServer
-  /** Endpoint path; every transport is served here. @default '/lifeline' */
+  /**
+   * Endpoint path; every transport is served here. Under a framework's mount
+   * (`app.use('/rt', handler)` in Express, which strips the prefix from `req.url`), the full path
+   * as the client asks for it: it is compared with `req.originalUrl` too.
+   * @default '/lifeline'
+   */
   path?: string
   /**
-   * Allowed page origins (`https://app.example.com`, compared exactly), `'*'` for any (no
-   * credentials then), or a function (one that throws refuses). Requests without an `Origin`
-   * header (non-browser clients) are allowed. A refused origin gets HTTP 403 on every transport,
-   * WebSocket upgrades included, with no CORS headers; an HTTP refusal's body is a `1008` close
-   * frame, which ends a client that can read it (a same-origin page; a cross-origin one sees a
-   * network error and keeps retrying with backoff).
-   * @default same origin only (the `Origin` host and port must equal the `Host` header)
+   * Serve the script-tag build that matches this server at `<path>/lifeline.min.js` (and its
+   * source map at `<path>/lifeline.min.js.map`), gzipped when the browser accepts it, with an
+   * `ETag` (the browser keeps a copy and revalidates it: the URL carries no version). Read from
+   * beside the server's own bundle, once, on the first request for it; `false` leaves those URLs
+   * to the app. @default true
+   */
+  serveClient?: boolean
+  /**
+   * Which pages may use the server. By default, pages on the server's own host name: the `Origin`
+   * host must equal the `Host` header's host (or, with `trustProxy`, an `X-Forwarded-Host` or
+   * `Forwarded: host=` a trusted proxy wrote); ports and schemes are not compared, so a proxy that
+   * drops the port or ends TLS changes nothing. A list names origins (`'https://app.example.com'`:
+   * that scheme, host and port, however written; `'//app.example.com'`: that host on any scheme and
+   * port; `'//app.example.com:8443'`: that host and port; other strings such as `'null'` exactly);
+   * `'*'` allows any (no credentials then); a function decides alone (one that throws refuses).
+   * Requests without an `Origin` header (non-browser clients) are allowed. A refused origin gets
+   * HTTP 403 on every transport, WebSocket upgrades included (RFC 6455 §10.2). An HTTP refusal's
+   * body is a `1008` close frame saying why, readable by the page (`Access-Control-Allow-Origin: *`,
+   * no credentials), so the client ends with that reason instead of retrying; each refused origin
+   * is logged once at `warn` with what was compared and the option that fixes it.
+   * @default the page's host name must be the server's own (see above)
    */
   origins?: string[] | '*' | ((origin: string, req: IncomingMessage) => boolean)
   /**
@@ -76,15 +100,15 @@ export interface ServerOptions {
   maxMessageSize?: number
   /**
    * Unacknowledged bytes kept per session, and bytes waiting in its WebSocket or stream socket
-   * (a client acknowledging without reading); past either the session closes with `4000`.
+   * (a client acknowledging without reading); past either the session closes with `3900`.
    * @default 16777216
    */
   maxBufferedAmount?: number
-  /** Unacknowledged messages kept per session; one more closes it with `4000`. @default 100000 */
+  /** Unacknowledged messages kept per session; one more closes it with `3900`. @default 100000 */
   maxQueueLength?: number
   /**
    * Bytes held across all sessions: unacknowledged messages, ended sessions' unread last words,
-   * POST bodies being received. A send past it closes that session with `4000`; a POST past it
+   * POST bodies being received. A send past it closes that session with `3900`; a POST past it
    * gets HTTP 503. @default 536870912
    */
   maxTotalBuffered?: number
@@ -95,7 +119,7 @@ export interface ServerOptions {
    */
   maxSessions?: number
   /**
-   * Sessions per remote address; one more is refused with `4029` (the client tries again later,
+   * Sessions per remote address; one more is refused with `3929` (the client tries again later,
    * with its backoff). Behind proxies set `trustProxy`, or every client has the proxy's address.
    * @default 1000
    */
@@ -103,9 +127,12 @@ export interface ServerOptions {
   /**
    * How many proxies in front of the server append to `X-Forwarded-For` and are trusted: the
    * client's address is that many entries from the right (`true` is 1), for
-   * `maxSessionsPerAddress` and `session.remoteAddress`. Only when clients cannot reach the server
-   * except through those proxies: otherwise anyone can claim any address. A request with fewer
-   * entries keeps its socket's address. @default false (the socket's address)
+   * `maxSessionsPerAddress` and `session.remoteAddress`; the default origin check also accepts the
+   * host names in the last that many `X-Forwarded-Host` entries and `Forwarded` elements' `host=`
+   * (what Apache's default `ProxyPreserveHost Off` needs). Only when clients cannot reach the
+   * server except through those proxies, and they set these headers: otherwise anyone can claim any
+   * address. A request with fewer entries keeps its socket's address. @default false (the socket's
+   * address; forwarded hosts ignored)
    */
   trustProxy?: boolean | number
   /**
@@ -117,11 +144,16 @@ export interface ServerOptions {
   maxFramesPerPost?: number
   /** Out-of-order POSTs held per session while an earlier one is missing; one more closes it with `1002`. @default 4 */
   maxParkedPosts?: number
-  /** How long a session outlives its last connection, waiting for the client to resume, ms; then `4001`. @default 60000 */
+  /**
+   * How long a session outlives its last connection, waiting for the client to resume, ms; then `3901`. @default 60000
+   */
   sessionTtl?: number
   /** Longest heartbeat interval, ms (clients may ask for shorter, down to 1000). @default 25000 */
   heartbeatInterval?: number
-  /** Silence beyond the heartbeat interval after which a connection is dropped (the session waits `sessionTtl`), ms. @default 20000 */
+  /**
+   * Silence beyond the heartbeat interval after which a connection is dropped (the session waits `sessionTtl`), ms.
+   * @default 20000
+   */
   heartbeatTimeout?: number
   /** Longest time a poll is held open, ms; below common 30-60 s proxy timeouts. @default 25000 */
   pollHold?: number
@@ -130,7 +162,7 @@ export interface ServerOptions {
   /**
    * Slow clients, ms. A POST body not complete within it gets HTTP 408 and its connection is
    * closed; `authenticate` not done within it answers `1013`; a session whose client never spoke
-   * and has no connection left is dropped after it (a later request for it gets `4001`; one still
+   * and has no connection left is dropped after it (a later request for it gets `3901`; one still
    * connected is judged by heartbeats); a WebSocket not answering our
    * close within it is cut. Request headers (slowloris): Node's `headersTimeout` of the attached
    * server, lowered to this if longer, answers HTTP 408; Node checks it every
@@ -142,11 +174,27 @@ export interface ServerOptions {
   sweepInterval?: number
   /** Where to log; nothing by default. Session ids appear only at `debug`. */
   logger?: ServerLogger | null
+  /**
+   * Distinct fallback reasons counted per transport in `stats()`; others count as `other`, so
+   * clients cannot grow the table without bound. @default 50
+   */
+  statsMaxReasons?: number
+  /** Emit `stats` with a snapshot every this many ms; 0 never (call `stats()` instead). @default 0 */
+  statsInterval?: number
+  /**
+   * Cluster mode (docs/scaling.md): sessions live in Redis, so any number of these servers, behind
+   * any balancer and without sticky sessions, serve any request of any session, and a node's
+   * death costs no message. `{ redis: 'redis://…' }`, a connected node-redis 6 client, or a
+   * `RedisLink`; `prefix`, `nodeLease`, `fanoutChunk`. A bad value throws `LL_ERR_INVALID_OPTION`.
+   * @default none (every session in this process's memory)
+   */
+  cluster?: ClusterOptions
 }
 
 /** Server defaults. */
 export const SERVER_DEFAULTS = Object.freeze({
   path: '/lifeline',
+  serveClient: true,
   maxMessageSize: 4194304,
   maxBufferedAmount: 16777216,
   maxQueueLength: 100000,
@@ -163,7 +211,12 @@ export const SERVER_DEFAULTS = Object.freeze({
   requestTimeout: 10000,
   sweepInterval: 1000,
   upstreamHighWaterMark: 1048576,
+  statsMaxReasons: 50,
+  statsInterval: 0,
 })
 
-/** Options with every default filled in (internal; in the published types because `ServerSession`'s constructor names it). */
+/**
+ * Options with every default filled in (internal; in the published types because `ServerSession`'s constructor names
+ * it).
+ */
 export type ServerResolved = typeof SERVER_DEFAULTS & ServerOptions & { maxPostBytes: number }

@@ -1,73 +1,83 @@
-// A session's links, its outgoing queue and closing; what the client sends it is in incoming.ts.
+import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
-import { T, VERSION, closeFrame, type Frame, type Hello } from '../protocol/frames'
 import { LifelineError } from '../protocol/errors'
-import { Incoming } from './incoming'
-import type { ServerResolved } from './options'
+import { Code, FrameType, VERSION, closeFrame, isAppCloseCode, type Frame, type Hello } from '../protocol/frames'
+import { MAX_REASON_BYTES } from '../protocol/limits'
+import { Outbox } from '../protocol/outbox'
+import { Inbound } from './inbound'
+import type { Link, SessionHost } from './link'
+import type { TransportName } from './options'
+import { ServerLiveness } from './liveness'
 
-/** A transport's connection as the session sees it (one per kind at a time). @internal */
-export interface Link {
-  readonly name: 'websocket' | 'stream' | 'polling'
-  /** Whether it can take frames now (a poll needs a request waiting). */
-  ready(): boolean
-  /** Write frames to the client. */
-  write(frames: Frame[]): void
-  /** Stop it; the client will come back on another. */
-  end(): void
-  /** Sequence number of the next application message arriving on it (WebSocket only). */
-  inSeq: number
+export type { Link, SessionHost } from './link'
+
+/** The `message` event's third argument. */
+export interface MessageMeta {
+  /** The message's number in the session (in fire-and-forget mode: how many were delivered). */
+  seq: number
+  /** Cluster mode: the node that owned the session died after handing this one to the app, perhaps. */
+  redelivered: boolean
 }
-
-/** Hooks the session needs from its server (internal; in the published types because the constructor names it). */
-export interface SessionHost {
-  o: ServerResolved
-  /** The client spoke for the first time: the session is real (emits `connection`). */
-  confirm(s: ServerSession): void
-  /** Account bytes across sessions; false when the total bound would be crossed. */
-  reserve(n: number): boolean
-  /** The session ended; `last` is what a late request for it is answered with. */
-  gone(s: ServerSession, code: number, reason: string, last: Frame[]): void
-  log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
-}
-
-type Entry = { d: string | Buffer; n: number }
 
 /** Events of a {@link ServerSession}. */
 export interface ServerSessionEvents {
-  message: [data: string | Buffer, isBinary: boolean]
+  /**
+   * A message from the client, once and in order. `meta.seq` is its number in the session (1, 2,
+   * ...); `meta.redelivered` is true only in cluster mode, for a message a node that died may have
+   * handed to the app already (dedupe by `session.id` and `seq` where that matters).
+   */
+  message: [data: string | Buffer, isBinary: boolean, meta: MessageMeta]
   close: [code: number, reason: string]
-  transport: [name: string]
+  transport: [name: TransportName]
   error: [error: LifelineError]
   /** Unacknowledged bytes fell below a quarter of `maxBufferedAmount` after passing half of it. */
   drain: []
+  /**
+   * The client has acknowledged every message up to `seq` (numbered 1, 2, 3… in the order sent;
+   * `session.sent` is the last one's). Not for a fire-and-forget session (`reliable` false).
+   */
+  delivered: [seq: number]
 }
 
 /**
  * One client's session: survives its connections, numbers and keeps what it sends until the
- * client acknowledges it, and delivers what it receives exactly once and in order.
+ * client acknowledges it (an `Outbox`), and delivers what it receives exactly once and in order
+ * (its `Inbound`).
  *
  * @example
  * server.on('connection', (s) => s.on('message', (m) => s.send(m)))
  */
-export class ServerSession extends Incoming {
-  /** Bytes sent but not yet acknowledged by the client (without resume: not yet written). */
-  bufferedAmount = 0
+export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** What `authenticate` returned, if anything. */
   data: unknown
   /** Set once the session has ended. */
   closed = false
+  /**
+   * Cluster mode: this node took the session over from one that died or was cut off, after the
+   * app had heard of it there (reload what the app keeps for it). Always false in one process.
+   */
+  readonly takenOver: boolean = false
   /** @internal */ _links: Partial<Record<Link['name'], Link>> = {}
   /** @internal */ _active?: Link['name']
   /** @internal */ _lastOut = Date.now()
+  /** @internal */ _lastIn = Date.now()
   /** @internal */ _detachedAt = Date.now()
-  /** @internal */ _hb: number
+  /** Whether the client has spoken (the session is confirmed, PROTOCOL.md §5.2). @internal */
+  _heard = false
+  /** Heartbeat interval the client asked for, ms. @internal */
+  _hb: number
   /** The socket's own address (`remoteAddress` may come from `X-Forwarded-For`). @internal */
   _peer = ''
-  /** Control frames waiting for a link that can take them (polling between requests); only while there are any. @internal */
+  /** Protocol version the client speaks (1 understands Lifeline's own close codes as 4000-4999). @internal */
+  _version = VERSION
+  /**
+   * Control frames waiting for a link that can take them (polling between requests); only while
+   * there are any. @internal
+   */
   _later?: Frame[] = undefined
-  private _out: Entry[] = []
-  private _base = 1
-  private _sent = 0
+  /** @internal */ readonly _outbox = new Outbox<string | Buffer>()
+  /** @internal */ readonly _inbound: Inbound
+  /** @internal */ readonly _liveness = new ServerLiveness()
   private _drainWanted = false
   /** The next flush starts with a sequence marker (the link is new or was switched to). */
   private _resend = false
@@ -87,38 +97,98 @@ export class ServerSession extends Incoming {
     public origin: string,
     /** Whether the client asked for acknowledgements and resending (not fire-and-forget). */
     readonly reliable: boolean,
-    /** @internal */ readonly _host: SessionHost,
+    /** @internal */ readonly _host: SessionHost<ServerSession>,
   ) {
     super()
     this._hb = _host.o.heartbeatInterval
+    this._inbound = new Inbound(this, reliable)
   }
 
-  /** Name of the transport carrying the session now, if any. */
-  get transport(): string | null {
-    return this._active && this._links[this._active] ? this._active : null
+  /** Bytes sent but not yet acknowledged by the client (without resume: not yet written). */
+  get bufferedAmount(): number {
+    return this._outbox._bytes
   }
 
   /**
-   * Queue a message for the client. Returns false, and closes the session with 4000, when the
+   * Sequence number of the last message sent, 0 before the first: once `delivered` reaches it,
+   * the client has everything sent so far.
+   */
+  get sent(): number {
+    return this._outbox._base + this._outbox._count - 1
+  }
+
+  /**
+   * Name of the transport carrying the session now, if any. Polling counts between two polls
+   * too (there is a link only while a poll is held), until the client has been silent past its
+   * heartbeat plus `heartbeatTimeout`, as the sweep judges a connection dead.
+   */
+  get transport(): TransportName | null {
+    const a = this._active
+    if (!a || this.closed) return null
+    if (this._links[a]) return a
+    const silence = Date.now() - this._lastIn
+    return a == 'polling' && silence <= this._hb + this._host.o.heartbeatTimeout ? a : null
+  }
+
+  /** Messages the client has delivered so far. @internal */
+  get _received(): number {
+    return this._inbound.delivered
+  }
+
+  /**
+   * Queue a message for the client. Returns false, and closes the session with 3900, when the
    * unacknowledged bytes would pass `maxBufferedAmount` or the server's `maxTotalBuffered`, or
    * the unacknowledged messages `maxQueueLength`: a client that does not read cannot make the
    * server hold unbounded memory.
    */
   send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
-    const d = typeof data == 'string' ? data : Buffer.isBuffer(data) ? data : Buffer.from(data instanceof ArrayBuffer ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+    return this._queue(payload(data))
+  }
+
+  /**
+   * Join `room`: what `ll.to(room).send()` sends from now on is queued for this session too, in
+   * its own sequence, so it resumes exactly once and in order like its other messages. A session
+   * leaves every room when it ends. Throws `LL_ERR_INVALID_OPTION` for a room that is not a
+   * non-empty string, `LL_ERR_INVALID_STATE` on a closed session.
+   *
+   * @example
+   * ll.on('connection', (s) => s.join('room:42'))
+   */
+  join(room: string): void {
+    if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
+    this._host.rooms.join(this, room)
+  }
+
+  /** Leave `room` (nothing happens if it was not in it). */
+  leave(room: string): void {
+    this._host.rooms.leave(this, room)
+  }
+
+  /** Rooms the session is in. */
+  get rooms(): string[] {
+    return this._host.rooms.of(this)
+  }
+
+  /** Queue a message the session may keep as it is (`broadcast()` copies once for all). @internal */
+  _queue(d: string | Buffer): boolean {
     const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
     const o = this._host.o
-    if (n > o.maxMessageSize) throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize)
+    if (n > o.maxMessageSize)
+      throw new LifelineError(
+        'LL_ERR_MESSAGE_TOO_BIG',
+        'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize,
+      )
     // Counted in messages too: a queue of empty messages costs memory and no bytes. Without
     // resume the queue is what waits for a link (a client between polls, or away): bounded alike.
-    if (this.bufferedAmount + n > o.maxBufferedAmount || this._out.length >= o.maxQueueLength || !this._host.reserve(n)) {
-      this.close(4000, 'buffer overflow: client is not reading')
+    const full = this._outbox._bytes + n > o.maxBufferedAmount || this._outbox._count >= o.maxQueueLength
+    if (full || !this._host.reserve(n)) {
+      this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
       return false
     }
-    this._out.push({ d, n })
-    this.bufferedAmount += n
-    if (this.bufferedAmount > o.maxBufferedAmount / 2) this._drainWanted = true
+    this._outbox._push(d, n)
+    if (this._host.stats) this._host.stats.out(n)
+    if (this._outbox._bytes > o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes out together: a batch frame instead of many. (Not
@@ -129,20 +199,43 @@ export class ServerSession extends Incoming {
   }
 
   /**
-   * End the session for good; the client hears `code` and `reason` and does not come back.
-   * Codes 1001, 1011-1013, 4000-4002 and 4029 make the client start a new session instead.
+   * End the session for good; the client hears `code` and `reason` and does not come back. Codes:
+   * 1000-1003, 1007-1014 and 3000-4999, except Lifeline's own 3900-3999 (throws
+   * `LL_ERR_INVALID_OPTION`). 1001 and 1011-1013 make the client start a new session instead.
    */
   close(code = 1000, reason = ''): void {
+    checkClose(code, reason)
+    this._end(code, reason)
+  }
+
+  /**
+   * Stop delivering messages: they are held (up to `maxBufferedAmount` bytes) and not
+   * acknowledged, so the client's own send queue fills and its `send()` starts refusing. Use it
+   * when what consumes the messages cannot keep up (the gateway pauses while its upstream is slow).
+   */
+  pause(): void {
+    this._inbound.pause()
+  }
+
+  /** Deliver held messages and acknowledge them. */
+  resume(): void {
+    this._inbound.resume()
+  }
+
+  /**
+   * End the session with any code, Lifeline's own included. What was sent before goes first; a
+   * client away at this moment (or between polls) gets it, and then the close, when it comes back
+   * (PROTOCOL.md §7.1). @internal
+   */
+  _end(code: number, reason: string): void {
     if (this.closed) return
-    // What was sent before close() goes first; a client away at this moment (or between polls)
-    // gets it, and then the close, when it comes back (PROTOCOL.md "Closing").
     this._flush()
-    const bye = closeFrame(code, reason)
+    const bye = closeFrame(code, reason, this._version)
     this._control([bye])
     // Not after an overflow: a client that did not read then will not, and the bytes would be
     // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
-    const keep = this.reliable && this._out.length && code != 4000
-    const last = keep ? [this._hello(), T.Seq + this._base, ...this._frames(0), bye] : [bye]
+    const keep = this.reliable && this._outbox._count && code != Code.BUFFER_OVERFLOW
+    const last = keep ? [this._hello(), FrameType.Seq + this._outbox._base, ...this._outbox._all(), bye] : [bye]
     this._finish(code, reason, last)
   }
 
@@ -153,22 +246,63 @@ export class ServerSession extends Incoming {
    */
   _hello(t?: Link['name']): string {
     const o = this._host.o
-    const h: Hello = { v: VERSION, sid: this.id, ack: this._received, hb: t == 'polling' ? Math.min(o.pollHold, this._hb) : this._hb, max: o.maxMessageSize }
-    return T.Open + JSON.stringify(h)
+    const hb = t == 'polling' ? Math.min(o.pollHold, this._hb) : this._hb
+    const h: Hello = { v: VERSION, sid: this.id, ack: this._received, hb, max: o.maxMessageSize }
+    this._liveness.greeted()
+    return FrameType.Open + JSON.stringify(h)
+  }
+
+  /** Frames from the client; see `Inbound.receive`. @internal */
+  _receive(frames: Frame[], via: Link | Link['name'], replies?: Frame[]): boolean {
+    this._lastIn = Date.now()
+    this._liveness.heard(this._lastIn)
+    if (!this._heard) {
+      this._heard = true
+      this._host.confirm(this)
+    }
+    return this._inbound.receive(frames, via, replies)
+  }
+
+  /** A POST body's frames (its `ack` first); the response's frames, or null for a protocol error. @internal */
+  _post(frames: Frame[], ask: { ack: number; t: string }): Frame[] | null {
+    const replies: Frame[] = []
+    this._acked(ask.ack)
+    return this._receive(frames, ask.t as 'stream', replies) ? replies : null
   }
 
   /** @internal */
-  _finish(code: number, reason: string, last: Frame[] = [closeFrame(code, reason)]): void {
+  _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
+    this._emitSafely('message', d, binary, { seq, redelivered: false })
+  }
+
+  /** Emit to the app's listeners from inside frame handling. @internal */
+  _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
+    try {
+      ;(this.emit as (t: K, ...a: ServerSessionEvents[K]) => boolean)(type, ...args)
+    } catch (e) {
+      // An exception in the app's handler must not tear the protocol state apart.
+      this._host.log('warn', type + ' handler threw:', e)
+    }
+  }
+
+  /** @internal */
+  _protocolError(what: string): void {
+    this._host.log('warn', 'protocol error:', what)
+    if (this.listenerCount('error')) this.emit('error', new LifelineError('LL_ERR_PROTOCOL', what))
+    this._end(Code.PROTOCOL_ERROR, 'protocol error: ' + what)
+  }
+
+  /** The session is over: links ended, bytes released, the server told. @internal */
+  _finish(code: number, reason: string, last: Frame[] = [closeFrame(code, reason, this._version)]): void {
     if (this.closed) return
     this.closed = true
-    clearTimeout(this._ackT)
     for (const l of Object.values(this._links)) l!.end()
     this._links = {}
-    this._host.reserve(-this.bufferedAmount)
-    this._out = []
-    if (this._parked) for (const p of this._parked.values()) this._host.reserve(-p[2])
-    this._parked = undefined
+    this._host.reserve(-this._outbox._bytes)
+    // Told while `bufferedAmount` still says what the last words hold (they stay counted).
     this._host.gone(this, code, reason, last)
+    this._outbox._takeBack()
+    this._inbound.release()
     this.emit('close', code, reason)
   }
 
@@ -204,8 +338,9 @@ export class ServerSession extends Incoming {
   _activate(name: Link['name']): void {
     if (this._active != name) this.emit('transport', name)
     this._active = name
-    this._sent = 0
+    this._outbox._rewind()
     this._resend = true
+    this._liveness.activated()
     this._flush()
   }
 
@@ -221,71 +356,74 @@ export class ServerSession extends Incoming {
     if (!l || !l.ready() || this.closed) return
     const frames: Frame[] = this._later || []
     this._later = undefined
+    const batch = this._outbox._take()
     // After (re)activation the sequence restarts from the oldest unacknowledged message.
-    if (this._resend && this._sent < this._out.length) {
-      frames.push(T.Seq + (this._base + this._sent))
+    if (batch && this._resend) {
+      frames.push(FrameType.Seq + batch.from)
       this._resend = false
     }
-    this._frames(this._sent, frames)
-    this._sent = this._out.length
+    if (batch) frames.push(...batch.frames)
     if (!frames.length) return
     l.write(frames)
     this._lastOut = Date.now()
-    if (!this.reliable) {
-      this._base += this._out.length
-      this._out = []
-      this._sent = 0
-      this._freed(this.bufferedAmount)
-    }
-  }
-
-  /** Frames for the queued messages from index `from`, consecutive texts batched, added to `frames`. */
-  private _frames(from: number, frames: Frame[] = []): Frame[] {
-    let texts: string[] = []
-    let chars = 0
-    const batch = () => {
-      if (texts.length) frames.push(texts.length == 1 ? T.Message + texts[0] : T.Batch + JSON.stringify(texts))
-      texts = []
-      chars = 0
-    }
-    for (let i = from; i < this._out.length; i++) {
-      const d = this._out[i].d
-      if (typeof d == 'string') {
-        if (chars + d.length > 16384) batch()
-        texts.push(d)
-        chars += d.length
-      } else {
-        batch()
-        frames.push(d)
-      }
-    }
-    batch()
-    return frames
+    if (!this.reliable) this._freed(this._outbox._forgetSent())
+    else if (batch) this._liveness.sent(this._outbox._inFlight)
   }
 
   /** The client has everything up to `n`. @internal */
   _acked(n: number): void {
-    const k = Math.min(n - this._base + 1, this._out.length)
-    if (k <= 0 || !this.reliable) return
-    let bytes = 0
-    for (const e of this._out.splice(0, k)) bytes += e.n
-    this._base += k
-    this._sent = Math.max(0, this._sent - k)
-    this._freed(bytes)
+    if (!this.reliable) return
+    // A cursor beyond what was sent is clamped: a client confused by a restart, not an attack.
+    const base = this._outbox._base
+    const freed = this._outbox._acknowledge(Math.min(n, this.sent))
+    if (freed > 0) {
+      this._liveness.progress(this._outbox._inFlight)
+      this._freed(freed)
+    }
+    // By number, not bytes: an empty message frees none and is delivered all the same.
+    if (this._outbox._base > base) this._emitSafely('delivered', this._outbox._base - 1)
   }
 
   /** `bytes` no longer held (acknowledged, or written without resume). */
   private _freed(bytes: number): void {
-    this.bufferedAmount -= bytes
     this._host.reserve(-bytes)
-    if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
+    if (this._drainWanted && this._outbox._bytes <= this._host.o.maxBufferedAmount / 4) {
       this._drainWanted = false
       this.emit('drain')
     }
   }
-
 }
 
 function flushLater(s: ServerSession): void {
   s._flushNow()
+}
+
+/** An app's close code and reason, checked (`LL_ERR_INVALID_OPTION`). @internal */
+export function checkClose(code: number, reason: string): void {
+  const standard = code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006
+  if (!(standard || isAppCloseCode(code)))
+    throw new LifelineError('LL_ERR_INVALID_OPTION', 'close code ' + code + ": 3900-3999 are Lifeline's own")
+  if (Buffer.byteLength(reason) > MAX_REASON_BYTES)
+    throw new LifelineError('LL_ERR_INVALID_OPTION', 'close reason over ' + MAX_REASON_BYTES + ' bytes')
+}
+
+/**
+ * What the app sends, checked (`LL_ERR_INVALID_DATA` for anything but a string or bytes) and
+ * made the session's own. @internal
+ */
+export function payload(data: string | Buffer | ArrayBuffer | Uint8Array): string | Buffer {
+  if (typeof data == 'string') return data
+  if (!(data instanceof ArrayBuffer || ArrayBuffer.isView(data)))
+    throw new LifelineError('LL_ERR_INVALID_DATA', 'cannot send ' + typeof data + ': send a string or bytes')
+  return copy(data)
+}
+
+/**
+ * The app's bytes, copied: a queued message is kept until acknowledged, and the app may reuse its
+ * buffer once `send()` returns. (`Buffer.from` copies a view's bytes but would share an ArrayBuffer.)
+ * @internal
+ */
+export function copy(data: ArrayBuffer | ArrayBufferView): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(new Uint8Array(data))
+  return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
 }

@@ -29,7 +29,8 @@ describe('gateway in front of Tomcat 10 (Jakarta WebSocket examples)', function 
       const got = await messages(ll, sent.length, 20000)
       for (let i = 0; i < sent.length; i++) {
         const s = sent[i]
-        if (typeof s == 'string') assert(got[i] === s, `message ${i} is the same text (got ${String(got[i]).slice(0, 40)})`)
+        if (typeof s == 'string')
+          assert(got[i] === s, `message ${i} is the same text (got ${String(got[i]).slice(0, 40)})`)
         else {
           assert(got[i] instanceof ArrayBuffer, `message ${i} is binary`)
           const back = await bytesOf(got[i])
@@ -58,18 +59,18 @@ describe('gateway in front of Tomcat 10 (Jakarta WebSocket examples)', function 
     equal([got[0], await bytesOf(got[1])], ['via nginx', [5, 4, 3]])
   })
 
-  it('stopping Tomcat closes the page with 4503 and a reason; a new page then gets 4502', async () => {
+  it('stopping Tomcat closes the page with 3953 and a reason; a new page then gets 3952', async () => {
     const ll = connect(gw.url, 'websocket')
     ll.send('up')
     equal(await messages(ll, 1), ['up'])
     const closed = next(ll, 'close', 20000)
     await stopTomcat()
     const e = await closed
-    equal(e.code, 4503)
+    equal(e.code, 3953)
     assert(/^upstream /.test(e.reason), 'reason says what happened: ' + e.reason)
     const late = connect(gw.url, 'polling')
     const e2 = await next(late, 'close', 20000)
-    equal([e2.code, e2.reason], [4502, 'upstream unreachable: connection refused'])
+    equal([e2.code, e2.reason], [3952, 'upstream unreachable: connection refused'])
   })
 
   it('after Tomcat restarts, a new Lifeline through the gateway works again', async () => {
@@ -80,4 +81,3 @@ describe('gateway in front of Tomcat 10 (Jakarta WebSocket examples)', function 
     equal(ll.state, 'open')
   })
 })
-

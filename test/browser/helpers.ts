@@ -2,7 +2,11 @@
 // events with deadlines (never a fixed sleep).
 import { Lifeline, type LifelineOptions, type LifelineEvents } from '../../src/client/index'
 
-const cfg = (window as unknown as { __karma__: { config: { lifeline: { control: string; proxies: Record<string, number> } } } }).__karma__.config.lifeline
+const cfg = (
+  window as unknown as {
+    __karma__: { config: { lifeline: { control: string; proxies: Record<string, number> } } }
+  }
+).__karma__.config.lifeline
 
 export const TRANSPORTS = ['websocket', 'stream', 'polling'] as const
 export type Name = (typeof TRANSPORTS)[number]
@@ -37,7 +41,10 @@ export interface TestServer {
   raw(frame: string, binary?: boolean): Promise<unknown>
   rawBytes(base64: string): Promise<unknown>
   mute(): Promise<unknown>
-  sessions(): Promise<{ sessions: { id: string; transport: string; heard: boolean }[]; log: { ev: string; code?: number; reason?: string; id: string }[] }>
+  sessions(): Promise<{
+    sessions: { id: string; transport: string; heard: boolean }[]
+    log: { ev: string; code?: number; reason?: string; id: string }[]
+  }>
 }
 
 const started: TestServer[] = []
@@ -76,7 +83,11 @@ const proxied: TestProxy[] = []
  * A proxy of `kind` (see test/support/proxies.mjs) in front of the server on `upstreamPort`;
  * `opts` are the kind's options (`readTimeout`, `delayMs`, `cutAfterMs`).
  */
-export async function proxy(kind: string, upstreamPort: number, opts: Record<string, unknown> = {}): Promise<TestProxy> {
+export async function proxy(
+  kind: string,
+  upstreamPort: number,
+  opts: Record<string, unknown> = {},
+): Promise<TestProxy> {
   const { port } = await ctl<{ port: number }>('proxy', { ...opts, kind, upstream: upstreamPort })
   const p: TestProxy = { port, url: `http://127.0.0.1:${port}/rt`, stop: () => ctl('unproxy', { port }) }
   proxied.push(p)
@@ -106,7 +117,12 @@ export async function cleanup(): Promise<void> {
 }
 
 /** The next `event` from `ll`, or a rejection after `ms`. */
-export function next<K extends keyof LifelineEvents>(ll: Lifeline, event: K, ms = 10000, pred?: (e: LifelineEvents[K][0]) => boolean): Promise<LifelineEvents[K][0]> {
+export function next<K extends keyof LifelineEvents>(
+  ll: Lifeline,
+  event: K,
+  ms = 10000,
+  pred?: (e: LifelineEvents[K][0]) => boolean,
+): Promise<LifelineEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       ll.off(event, fn as never)

@@ -26,21 +26,39 @@ class HangingWebSocket {
 
 let n = 0
 /** A mock server at a fresh URL; `onConnect(socket, query)` scripts it. */
-function mock(onConnect: (s: { send(d: string): void; close(o?: { code: number; reason: string }): void; on(ev: string, fn: (d: string) => void): void }, q: URLSearchParams) => void) {
+function mock(
+  onConnect: (
+    s: {
+      send(d: string): void
+      close(o?: { code: number; reason: string }): void
+      on(ev: string, fn: (d: string) => void): void
+    },
+    q: URLSearchParams,
+  ) => void,
+) {
   const url = `ws://mock${++n}.test/rt`
   const srv = new Server(url)
-  srv.on('connection', (socket) => onConnect(socket as never, new URLSearchParams((socket as unknown as { url: string }).url.split('?')[1])))
+  srv.on('connection', (socket) =>
+    onConnect(socket as never, new URLSearchParams((socket as unknown as { url: string }).url.split('?')[1])),
+  )
   return { url, stop: () => srv.stop() }
 }
 
-const hello = (sid: string, ack = 0) => 'o' + JSON.stringify({ v: 1, sid, ack, hb: 25000, max: 4194304 })
+const hello = (sid: string, ack = 0) => 'o' + JSON.stringify({ v: 2, sid, ack, hb: 25000, max: 4194304 })
 const SID = 'M'.repeat(22)
 
 describe('edge cases with a mock WebSocket server', function () {
   afterEach(cleanup)
 
-  it('a handshake that never completes: with WebSocket alone, the attempt times out as websocket-hung and is retried', async () => {
-    const ll = new LifelineCore('http://hang.test/rt', { transports: [WebSocketTransport], WebSocket: HangingWebSocket as never, connectTimeout: 300, minDelay: 10, storage: null })
+  // with WebSocket alone, the attempt times out as websocket-hung and is retried
+  it('a handshake that never completes', async () => {
+    const ll = new LifelineCore('http://hang.test/rt', {
+      transports: [WebSocketTransport],
+      WebSocket: HangingWebSocket as never,
+      connectTimeout: 300,
+      minDelay: 10,
+      storage: null,
+    })
     const e = await next(ll, 'reconnecting', 3000)
     equal(e.cause, 'websocket-hung')
     const before = HangingWebSocket.made
@@ -48,7 +66,8 @@ describe('edge cases with a mock WebSocket server', function () {
     ll.close()
   })
 
-  it('a handshake that never completes: a fallback to the real server takes over after raceDelay, not after a long timeout', async () => {
+  // a fallback to the real server takes over after raceDelay, not after a long timeout
+  it('a handshake that never completes', async () => {
     const s = await server()
     const t0 = performance.now()
     const ll = new Lifeline(s.url, { WebSocket: HangingWebSocket as never, storage: null, raceDelay: 300 })
@@ -77,7 +96,12 @@ describe('edge cases with a mock WebSocket server', function () {
       })
       void q
     })
-    const ll = new LifelineCore(m.url, { transports: [WebSocketTransport], WebSocket: MockWebSocket as never, minDelay: 10, storage: null })
+    const ll = new LifelineCore(m.url, {
+      transports: [WebSocketTransport],
+      WebSocket: MockWebSocket as never,
+      minDelay: 10,
+      storage: null,
+    })
     ll.send('important')
     const echo = await messages(ll, 1, 5000)
     equal(echo, ['important'])
@@ -94,15 +118,23 @@ describe('edge cases with a mock WebSocket server', function () {
       sock.send(hello(SID))
       sock.on('message', (d) => {
         if (d[0] == 'p') sock.send('q')
-        if (d[0] == 'm') sock.send('s1'), sock.send(d)
+        if (d[0] == 'm') (sock.send('s1'), sock.send(d))
       })
       if (first) setTimeout(() => sock.send('\u0000 not a frame'), 50)
     })
-    const ll = new LifelineCore(m.url, { transports: [WebSocketTransport], WebSocket: MockWebSocket as never, minDelay: 10, storage: null })
+    const ll = new LifelineCore(m.url, {
+      transports: [WebSocketTransport],
+      WebSocket: MockWebSocket as never,
+      minDelay: 10,
+      storage: null,
+    })
     const errors: LifelineError[] = []
     ll.on('error', (e) => errors.push(e.error))
     await until(() => conns == 2 && ll.state == 'open', 5000, 'reconnected')
-    equal(errors.map((e) => e.code), ['LL_ERR_PROTOCOL'])
+    equal(
+      errors.map((e) => e.code),
+      ['LL_ERR_PROTOCOL'],
+    )
     assert(errors[0] instanceof LifelineError && errors[0] instanceof Error)
     ll.send('after garbage')
     equal(await messages(ll, 1), ['after garbage'])

@@ -1,14 +1,14 @@
-// Plain mode (`{ plain: true }`): a Lifeline client straight to a plain WebSocket server, here
+// Plain mode (`LifelinePlain`): a Lifeline client straight to a plain WebSocket server, here
 // Tomcat 10's Jakarta WebSocket echo example, a server that knows nothing of Lifeline.
-import { Lifeline } from '../../src/client/index'
+import { LifelinePlain } from '../../src/client/index'
 import { assert, bytesOf, equal, messages, next } from './helpers'
 import { restartTomcat, stopTomcat, tomcat, type Tomcat } from './tomcat'
 
 describe('plain mode against Tomcat 10 (Jakarta WebSocket examples)', function () {
   let tc: Tomcat
-  const clients: Lifeline[] = []
+  const clients: LifelinePlain[] = []
   const open = (url: string) => {
-    const ll = new Lifeline(url, { plain: true, storage: null, minDelay: 50, maxDelay: 400 })
+    const ll = new LifelinePlain(url, { minDelay: 50, maxDelay: 400 })
     ll.binaryType = 'arraybuffer'
     clients.push(ll)
     return ll

@@ -24,7 +24,12 @@ function table(title) {
   const rows = []
   for (const l of lines.slice(start + 2)) {
     if (!l.startsWith('|')) break
-    rows.push(l.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim()))
+    rows.push(
+      l
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim()),
+    )
   }
   return rows
 }
@@ -35,7 +40,8 @@ const ticked = (cell) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1])
 /** Field names of `interface name { ... }` in a source file (one level deep). */
 function fields(file, name) {
   const src = read(file)
-  const start = src.indexOf(`interface ${name} `)
+  // A generic interface (`LifelineEvents<In ...>`) too.
+  const start = src.search(new RegExp(`interface ${name}[ <]`))
   assert.ok(start >= 0, `${name} in ${file}`)
   let depth = 0
   let body = ''
@@ -59,7 +65,8 @@ test('README client options: every LifelineOptions field, with the default DEFAU
   assert.deepEqual(names.slice().sort(), fields('src/client/options.ts', 'LifelineOptions').sort())
   for (const [cell, def] of rows.map((r) => [r[0], r[1]])) {
     const name = ticked(cell)[0]
-    if (name in DEFAULTS) assert.ok(sameDefault(def, DEFAULTS[name]), `${name}: README says ${def}, DEFAULTS has ${DEFAULTS[name]}`)
+    if (name in DEFAULTS)
+      assert.ok(sameDefault(def, DEFAULTS[name]), `${name}: README says ${def}, DEFAULTS has ${DEFAULTS[name]}`)
   }
   assert.equal(ticked(rows.find((r) => r[0] == '`transports`')[1])[0], "['websocket', 'stream', 'polling']")
   assert.match(read('src/client/options.ts'), /@default \['websocket', 'stream', 'polling'\]/)
@@ -71,7 +78,11 @@ test('README server options: every ServerOptions field, with the default SERVER_
   assert.deepEqual(names.slice().sort(), fields('src/server/options.ts', 'ServerOptions').sort())
   for (const r of rows) {
     const name = ticked(r[0])[0]
-    if (name in SERVER_DEFAULTS) assert.ok(sameDefault(r[1], SERVER_DEFAULTS[name]), `${name}: README says ${r[1]}, SERVER_DEFAULTS has ${SERVER_DEFAULTS[name]}`)
+    if (name in SERVER_DEFAULTS)
+      assert.ok(
+        sameDefault(r[1], SERVER_DEFAULTS[name]),
+        `${name}: README says ${r[1]}, SERVER_DEFAULTS has ${SERVER_DEFAULTS[name]}`,
+      )
   }
 })
 
@@ -81,7 +92,7 @@ test('README events: every event of LifelineEvents, each with every field of its
   assert.deepEqual(rows.map((r) => ticked(r[0])[0]).sort(), events.slice().sort())
   const src = read('src/client/events.ts')
   for (const ev of events) {
-    const type = new RegExp(`^\\s+${ev}: \\[(\\w+)\\]`, 'm').exec(src)[1]
+    const type = new RegExp(`^\\s+${ev}: \\[(\\w+)[<\\]]`, 'm').exec(src)[1]
     const own = type == 'BaseEvent' ? [] : fields('src/client/events.ts', type)
     const cell = rows.find((r) => ticked(r[0])[0] == ev)[1]
     for (const f of own) assert.ok(ticked(cell).includes(f), `${ev} payload lists ${f}`)
@@ -89,9 +100,19 @@ test('README events: every event of LifelineEvents, each with every field of its
 })
 
 test('README server events: every event of ServerSessionEvents and ServerEvents', () => {
-  const listed = (rows) => rows.map((r) => /on\('(\w+)'/.exec(r[0])).filter(Boolean).map((m) => m[1])
-  assert.deepEqual(listed(table('| `ServerSession` | |')).sort(), fields('src/server/session.ts', 'ServerSessionEvents').sort())
-  assert.deepEqual(listed(table('| `LifelineServer` | |')).sort(), fields('src/server/server.ts', 'ServerEvents').sort())
+  const listed = (rows) =>
+    rows
+      .map((r) => /on\('(\w+)'/.exec(r[0]))
+      .filter(Boolean)
+      .map((m) => m[1])
+  assert.deepEqual(
+    listed(table('| `ServerSession` | |')).sort(),
+    fields('src/server/session.ts', 'ServerSessionEvents').sort(),
+  )
+  assert.deepEqual(
+    listed(table('| `LifelineServer` | |')).sort(),
+    fields('src/server/server.ts', 'ServerEvents').sort(),
+  )
 })
 
 test('README errors: every ErrorCode', () => {
@@ -115,8 +136,17 @@ test('the builds are ES2017, as the README says', () => {
 })
 
 test('relative links in README.md and docs/*.md point at files that exist, and README anchors at headings', () => {
-  const slug = (h) => h.toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')
-  const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => 'docs/' + f)]
+  const slug = (h) =>
+    h
+      .toLowerCase()
+      .replace(/[^\w\- ]/g, '')
+      .replace(/ /g, '-')
+  const docs = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => 'docs/' + f),
+  ]
   for (const doc of docs) {
     const text = read(doc)
     const anchors = new Set([...text.matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1])))
@@ -128,4 +158,17 @@ test('relative links in README.md and docs/*.md point at files that exist, and R
       else assert.ok(anchors.has(hash), `${doc} links to #${hash}, a heading of its own`)
     }
   }
+})
+
+test('docs/frameworks.md: every way it mounts Lifeline is the way test/server/frameworks.test.ts does', () => {
+  const tested = read('test/server/frameworks.test.ts')
+  const blocks = [...read('docs/frameworks.md').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+  assert.equal(blocks.length, 4, 'one recipe per framework')
+  const mounts = blocks
+    .flatMap((b) => b.split('\n'))
+    .filter((l) => /handleRequest|handleUpgrade|new LifelineServer\(/.test(l))
+    // The test's servers are made by a helper that adds an echo and a logger to these options.
+    .map((l) => l.trim().replace(/^const ll = new LifelineServer/, ''))
+  assert.ok(mounts.length >= 8, mounts.join('\n'))
+  for (const m of mounts) assert.ok(tested.includes(m), `the test mounts as the doc does: ${m}`)
 })

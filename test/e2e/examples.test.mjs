@@ -15,14 +15,21 @@ let app
 
 /** Run an example script as a child; resolves once its stdout shows `ready`, with what matched. */
 function child(args, env, ready) {
-  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   const match = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} printed no ${ready} within 10 s:\n${out}`)), 10000)
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} printed no ${ready} within 10 s:\n${out}`)),
+      10000,
+    )
     const look = (d) => {
       out += d
       const m = ready.exec(out)
-      if (m) clearTimeout(timer), resolve(m)
+      if (m) (clearTimeout(timer), resolve(m))
     }
     proc.stdout.on('data', look)
     proc.stderr.on('data', look)
@@ -44,7 +51,9 @@ async function open(context, url) {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message))
   await page.addInitScript(() => {
     window.violations = []
-    document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI))
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.violations.push(e.violatedDirective + ' ' + e.blockedURI),
+    )
   })
   await page.goto(url)
   page.check = async () => {
@@ -66,7 +75,8 @@ after(async () => {
   await app.stop()
 })
 
-test('ticker: connects over WebSocket, rates change, a trade is confirmed, Diagnose finds every transport working', async () => {
+// Diagnose finds every transport working
+test('ticker: connects over WebSocket, rates change, a trade is confirmed', async () => {
   const context = await browser.newContext()
   const page = await open(context, app.url + 'ticker/')
   await until(page, () => /live, via websocket/.test(document.getElementById('line').textContent))
@@ -85,7 +95,10 @@ test('ticker: connects over WebSocket, rates change, a trade is confirmed, Diagn
   await until(page, () => /^best:/.test(document.querySelector('#status pre').textContent))
   const report = (await page.textContent('#status pre')).split('\n')
   assert.equal(report[0], 'best: websocket')
-  assert.deepEqual(report.slice(1).map((l) => l.split(/ +/).slice(0, 2).join(' ')), ['websocket ok', 'stream ok', 'polling ok'])
+  assert.deepEqual(
+    report.slice(1).map((l) => l.split(/ +/).slice(0, 2).join(' ')),
+    ['websocket ok', 'stream ok', 'polling ok'],
+  )
   await page.check()
   await context.close()
 })
@@ -99,7 +112,15 @@ test('chat: two pages talk; one drops for 5 s, and what was sent meanwhile arriv
     await page.press('#say input', 'Enter')
   }
   const texts = (page) => page.$$eval('#messages li:not(.pending)', (lis) => lis.map((li) => li.lastChild.textContent))
-  const has = (page, list) => until(page, (l) => l.every((t) => [...document.querySelectorAll('#messages li:not(.pending)')].some((li) => li.lastChild.textContent == t)), list)
+  const has = (page, list) =>
+    until(
+      page,
+      (l) =>
+        l.every((t) =>
+          [...document.querySelectorAll('#messages li:not(.pending)')].some((li) => li.lastChild.textContent == t),
+        ),
+      list,
+    )
 
   await say(a, 'hello from a')
   await has(b, ['hello from a'])
@@ -117,7 +138,11 @@ test('chat: two pages talk; one drops for 5 s, and what was sent meanwhile arriv
   await has(b, ['typed while away'])
   for (const p of [a, b]) {
     const seen = await texts(p)
-    assert.deepEqual(seen.filter((t) => t == 'while a was away' || t == 'typed while away').sort(), ['typed while away', 'while a was away'], 'each once')
+    assert.deepEqual(
+      seen.filter((t) => t == 'while a was away' || t == 'typed while away').sort(),
+      ['typed while away', 'while a was away'],
+      'each once',
+    )
   }
   assert.equal(await field(a, 'resets'), '-', 'the session resumed: no reset')
   assert.match(await field(a, 'reconnects'), /^\d+: /)
@@ -126,21 +151,25 @@ test('chat: two pages talk; one drops for 5 s, and what was sent meanwhile arriv
   await context.close()
 })
 
-test('demo:proxy nginx-no-upgrade: the ticker falls back to streaming, and says why', { skip: !nginxBinary() && 'nginx is not installed' }, async () => {
-  const demo = child(['examples/proxy.mjs', 'nginx-no-upgrade'], {}, /Open (http:\/\/127\.0\.0\.1:\d+\/ticker\/)/)
-  try {
-    const url = (await demo.match)[1]
-    const context = await browser.newContext()
-    const page = await open(context, url)
-    await until(page, () => /live, via stream/.test(document.getElementById('line').textContent))
-    assert.equal(await field(page, 'transport'), 'stream')
-    assert.equal(await field(page, 'why'), 'websocket-refused')
-    await until(page, () => document.querySelectorAll('#rates tbody tr').length == 6)
-    await page.click('#trade button')
-    await until(page, () => /confirmed/.test(document.querySelector('#trades li').textContent))
-    await page.check()
-    await context.close()
-  } finally {
-    await demo.stop()
-  }
-})
+test(
+  'demo:proxy nginx-no-upgrade: the ticker falls back to streaming, and says why',
+  { skip: !nginxBinary() && 'nginx is not installed' },
+  async () => {
+    const demo = child(['examples/proxy.mjs', 'nginx-no-upgrade'], {}, /Open (http:\/\/127\.0\.0\.1:\d+\/ticker\/)/)
+    try {
+      const url = (await demo.match)[1]
+      const context = await browser.newContext()
+      const page = await open(context, url)
+      await until(page, () => /live, via stream/.test(document.getElementById('line').textContent))
+      assert.equal(await field(page, 'transport'), 'stream')
+      assert.equal(await field(page, 'why'), 'websocket-refused')
+      await until(page, () => document.querySelectorAll('#rates tbody tr').length == 6)
+      await page.click('#trade button')
+      await until(page, () => /confirmed/.test(document.querySelector('#trades li').textContent))
+      await page.check()
+      await context.close()
+    } finally {
+      await demo.stop()
+    }
+  },
+)

@@ -36,7 +36,11 @@ describe('nginx', () => {
     assert.ok(got.chunks[0].at < 400, `first chunk at ${got.chunks[0].at} ms`)
     assert.ok(got.chunks.length >= 4, `${got.chunks.length} chunks`)
     const big = 'x'.repeat(2 << 20)
-    const r = await fetch(`http://127.0.0.1:${p.port}/echo`, { method: 'POST', body: big, headers: { 'Content-Type': 'text/plain' } })
+    const r = await fetch(`http://127.0.0.1:${p.port}/echo`, {
+      method: 'POST',
+      body: big,
+      headers: { 'Content-Type': 'text/plain' },
+    })
     assert.equal((await r.text()).length, big.length)
   })
 })

@@ -1,44 +1,20 @@
 // Nothing lost, repeated or reordered: numbered messages flow both ways through a fault proxy
 // that cuts every connection a few hundred milliseconds after it opens, while the client moves
 // between transports. Real Chromium, real server, real TCP proxy.
-import type { Lifeline } from '../../src/client/index'
 import { assert, cleanup, connect, ctl, equal, next, proxy, server, until, type Name } from '../browser/helpers'
-
-type Kind = 'text' | 'binary' | 'mixed'
-
-function numbered(i: number, kind: Kind, max: number): string | Uint8Array {
-  const size = kind == 'mixed' ? [0, 10, 100, 1000, 10000, max][i % 6] : 0
-  if (kind == 'text' || (kind == 'mixed' && i % 2)) return `n:${i}:` + 'x'.repeat(Math.max(0, size - 20))
-  const b = new Uint8Array(Math.max(4, size))
-  new DataView(b.buffer).setUint32(0, i)
-  for (let k = 4; k < b.length; k++) b[k] = (i + k) & 255
-  return b
-}
-
-async function numberOf(d: unknown): Promise<number> {
-  if (typeof d == 'string') return +(/^n:(\d+):/.exec(d) || [0, -1])[1]
-  const b = new Uint8Array(d as ArrayBuffer)
-  for (let k = 4; k < b.length; k++) if (b[k] != ((new DataView(b.buffer).getUint32(0) + k) & 255)) return -2
-  return new DataView(b.buffer).getUint32(0)
-}
-
-/** Check incoming numbered messages: exactly 0..n-1, in order. */
-function receiver(ll: Lifeline) {
-  const st = { next: 0, violations: [] as string[] }
-  ll.binaryType = 'arraybuffer'
-  ll.on('message', async (e) => {
-    const i = await numberOf(e.data)
-    if (i != st.next && st.violations.length < 10) st.violations.push(`expected ${st.next}, got ${i}`)
-    st.next = i + 1
-  })
-  return st
-}
+import { numbered, receiver, type Kind } from './numbered'
 
 async function flow(kind: Kind, count: number, transports: Name[], opts: { max?: number; cutAfterMs?: number } = {}) {
   const max = opts.max || 65536
   const s = await server({ behaviour: 'record', maxMessageSize: max })
   const p = await proxy('fault-cut', s.port, { cutAfterMs: opts.cutAfterMs || 400 })
-  const ll = connect(p.url, transports, { maxMessageSize: max, minDelay: 20, maxDelay: 200, upgradeDelay: 500, raceDelay: 300 })
+  const ll = connect(p.url, transports, {
+    maxMessageSize: max,
+    minDelay: 20,
+    maxDelay: 200,
+    upgradeDelay: 500,
+    raceDelay: 300,
+  })
   const got = receiver(ll)
   const used = new Set<string>()
   const cuts: string[] = []
@@ -47,7 +23,11 @@ async function flow(kind: Kind, count: number, transports: Name[], opts: { max?:
   ll.on('reconnecting', (e) => cuts.push(e.cause))
   ll.on('reset', () => resets++)
   await next(ll, 'open')
-  await until(async () => (await ctl<{ sessions: unknown[] }>('sessions', { id: s.id })).sessions.length > 0, 5000, 'session')
+  await until(
+    async () => (await ctl<{ sessions: unknown[] }>('sessions', { id: s.id })).sessions.length > 0,
+    5000,
+    'session',
+  )
   // Paced so that the flow lasts several seconds, through many cuts.
   const burst = Math.ceil(count / 100)
   await ctl('pump', { id: s.id, count, kind, max, burst, everyMs: 50 })
@@ -57,11 +37,15 @@ async function flow(kind: Kind, count: number, transports: Name[], opts: { max?:
   }
   await until(() => got.next >= count || got.violations.length > 0, 60000, `client got ${count} (has ${got.next})`)
   let server_: { count: number; next: number; violations: string[] } = { count: 0, next: 0, violations: [] }
-  await until(async () => {
-    const r = await ctl<{ sessions: Record<string, typeof server_> }>('received', { id: s.id })
-    server_ = Object.values(r.sessions)[0] || server_
-    return server_.count >= count || server_.violations.length > 0
-  }, 60000, `server got ${count}`)
+  await until(
+    async () => {
+      const r = await ctl<{ sessions: Record<string, typeof server_> }>('received', { id: s.id })
+      server_ = Object.values(r.sessions)[0] || server_
+      return server_.count >= count || server_.violations.length > 0
+    },
+    60000,
+    `server got ${count}`,
+  )
   equal(got.violations, [], 'client side:')
   equal(got.next, count, 'client received')
   equal(server_.violations, [], 'server side:')
@@ -70,7 +54,11 @@ async function flow(kind: Kind, count: number, transports: Name[], opts: { max?:
   // Counted at the proxy: a cut poll that the browser retried by itself never shows in the app.
   const stats = await ctl<{ cut: number; connections: number }>('proxystats', { port: p.port })
   assert(stats.cut >= 5, `the proxy really cut connections: ${stats.cut} of ${stats.connections}`)
-  console.log(`[resume] ${kind} x${count} over ${[...used].join('+')}: proxy cut ${stats.cut} of ${stats.connections} connections; client saw ${cuts.length} (${[...new Set(cuts)].join(', ')})`)
+  console.log(
+    `[resume] ${kind} x${count} over ${[...used].join('+')}: ` +
+      `proxy cut ${stats.cut} of ${stats.connections} connections; ` +
+      `client saw ${cuts.length} (${[...new Set(cuts)].join(', ')})`,
+  )
   return { used, cuts }
 }
 
@@ -78,13 +66,15 @@ describe('resume through a cutting proxy', function () {
   this.timeout(120000)
   afterEach(cleanup)
 
-  it('10,000 text messages each way, cut every 400 ms, moving between transports: each side gets 0..9999 once, in order', async () => {
+  // each side gets 0..9999 once, in order
+  it('10,000 text messages each way, cut every 400 ms, moving between transports', async () => {
     const { used } = await flow('text', 10000, ['websocket', 'stream', 'polling'])
     assert(used.size >= 2, 'switched transports mid-stream: ' + [...used].join(', '))
   })
 
   it('10,000 binary messages each way on every transport in turn', async () => {
-    for (const t of ['websocket', 'stream', 'polling'] as Name[]) await flow('binary', t == 'websocket' ? 10000 : 3000, [t])
+    for (const t of ['websocket', 'stream', 'polling'] as Name[])
+      await flow('binary', t == 'websocket' ? 10000 : 3000, [t])
   })
 
   it('mixed sizes up to the maximum message size (64 KiB), both ways', async () => {

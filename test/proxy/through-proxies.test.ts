@@ -2,13 +2,29 @@
 // transport offered, 100 echoes and 20 server pushes in order, and the transport that should
 // win through that proxy winning. Run with KARMA_CONSOLE=1 to see who won and how fast.
 import type { Lifeline } from '../../src/client/index'
-import { TRANSPORTS, assert, cleanup, connect, equal, messages, next, proxy, server, until, type Name, type TestServer } from '../browser/helpers'
+import {
+  TRANSPORTS,
+  assert,
+  cleanup,
+  connect,
+  equal,
+  messages,
+  next,
+  proxy,
+  server,
+  until,
+  type Name,
+  type TestServer,
+} from '../browser/helpers'
 
 /** A client through `url` on `transports`, with its debug log kept for the failure message. */
 function client(url: string, transports: Name[] = [...TRANSPORTS]) {
   const t0 = performance.now()
   const log: string[] = []
-  const line = (...a: unknown[]) => log.push(((performance.now() - t0) | 0) + ' ' + a.map((x) => (typeof x == 'string' ? x : JSON.stringify(x))).join(' '))
+  const line = (...a: unknown[]) =>
+    log.push(
+      ((performance.now() - t0) | 0) + ' ' + a.map((x) => (typeof x == 'string' ? x : JSON.stringify(x))).join(' '),
+    )
   const ll = connect(url, transports, { debug: true, logger: { debug: line, info: line, warn: line } })
   const path: string[] = []
   ll.on('transport', (e) => path.push(e.name + ' (' + e.reason + ')'))
@@ -38,13 +54,20 @@ async function explained(clients: Client[], body: () => Promise<void>): Promise<
   try {
     await body()
   } catch (e) {
-    const logs = clients.map((c) => `${c.name}: transport ${c.ll.transport}, state ${c.ll.state}, path ${c.path.join(' > ')}\n` + c.log.slice(-40).join('\n'))
+    const logs = clients.map(
+      (c) =>
+        `${c.name}: transport ${c.ll.transport}, state ${c.ll.state}, path ${c.path.join(' > ')}\n` +
+        c.log.slice(-40).join('\n'),
+    )
     throw new Error((e as Error).message + '\n' + logs.join('\n---\n'))
   }
 }
 
 function report(kind: string, c: Client, first: number): void {
-  console.log(`[through-proxies] ${kind}, ${c.name}: ${c.ll.transport} won, first echo after ${first} ms; path ${c.path.join(' > ')}`)
+  console.log(
+    `[through-proxies] ${kind}, ${c.name}: ${c.ll.transport} won, ` +
+      `first echo after ${first} ms; path ${c.path.join(' > ')}`,
+  )
 }
 
 // The race starts the next transport raceDelay (400 ms) plus a round trip after the last; a
@@ -54,7 +77,11 @@ const FALLBACK_MS = 3000
 const CASES: { kind: string; opts?: Record<string, number>; winner: Name; why: string }[] = [
   { kind: 'nginx', winner: 'websocket', why: 'a correct proxy passes WebSocket' },
   { kind: 'nginx-no-upgrade', winner: 'stream', why: 'the handshake is refused; streaming passes unbuffered' },
-  { kind: 'nginx-buffering', winner: 'polling', why: 'the stream is held until 4 KB gather: only long-polling delivers' },
+  {
+    kind: 'nginx-buffering',
+    winner: 'polling',
+    why: 'the stream is held until 4 KB gather: only long-polling delivers',
+  },
   { kind: 'fault-blackhole', winner: 'stream', why: 'the WebSocket opens but carries nothing' },
   { kind: 'fault-delay', opts: { delayMs: 100 }, winner: 'websocket', why: 'a slow WebSocket is still the best' },
 ]
@@ -74,13 +101,15 @@ describe('through proxies', function () {
         report(kind, c, first)
         equal(c.ll.transport, winner, `through ${kind}:`)
         assert(first < FALLBACK_MS + (opts && opts.delayMs ? 8 * opts.delayMs : 0), `first echo after ${first} ms`)
-        if (opts && opts.delayMs) assert(first >= 4 * opts.delayMs, `first echo after ${first} ms despite ${opts.delayMs} ms each way`)
+        if (opts && opts.delayMs)
+          assert(first >= 4 * opts.delayMs, `first echo after ${first} ms despite ${opts.delayMs} ms each way`)
         equal(c.resets(), 0, 'session resets:')
       })
     })
   }
 
-  it('fault-cut: every connection cut 3 s after it opened; each transport resumes, nothing lost or reordered', async () => {
+  // each transport resumes, nothing lost or reordered
+  it('fault-cut: every connection cut 3 s after it opened', async () => {
     const cutAfterMs = 3000
     const pairs = await eachTransport('fault-cut', { cutAfterMs })
     const clients = pairs.map((x) => x.c)
@@ -99,7 +128,9 @@ describe('through proxies', function () {
           }
         }),
       )
-      console.log(`[through-proxies] fault-cut: reconnects ${clients.map((c) => `${c.name}: ${c.cuts.join(' ')}`).join('; ')}`)
+      console.log(
+        `[through-proxies] fault-cut: reconnects ${clients.map((c) => `${c.name}: ${c.cuts.join(' ')}`).join('; ')}`,
+      )
       // Chromium silently retries a GET whose reused connection closes before any answer, so a
       // held poll may be cut without the client seeing it; a WebSocket and a stream cannot be.
       for (const c of clients.slice(0, 2)) assert(c.cuts.length >= 1, `${c.name} was never cut`)
@@ -107,7 +138,8 @@ describe('through proxies', function () {
     })
   })
 
-  it('nginx-timeout: idle connections cut at 10 s on every transport; each resumes, then learns to stay up', async function () {
+  // each resumes, then learns to stay up
+  it('nginx-timeout: idle connections cut at 10 s on every transport', async function () {
     this.timeout(45000)
     const pairs = await eachTransport('nginx-timeout', { readTimeout: 10 })
     const clients = pairs.map((x) => x.c)
@@ -118,7 +150,10 @@ describe('through proxies', function () {
       // Idle from here: the proxy cuts each connection once it has been silent for 10 s.
       let t0 = performance.now()
       const cuts = await Promise.all(clients.map((c) => next(c.ll, 'reconnecting', 14000)))
-      console.log(`[through-proxies] nginx-timeout: cut after ${(performance.now() - t0) | 0} ms: ${cuts.map((e) => e.cause).join(', ')}`)
+      console.log(
+        `[through-proxies] nginx-timeout: cut after ${(performance.now() - t0) | 0} ms: ` +
+          cuts.map((e) => e.cause).join(', '),
+      )
       await Promise.all(clients.map((c) => until(() => c.ll.state == 'open', 5000, c.name + ' open again')))
       await Promise.all(pairs.map(({ c, s }) => exchange(c, s, 'b')))
       for (const c of clients) equal(c.resets(), 0, `${c.name} session resets:`)
@@ -126,7 +161,14 @@ describe('through proxies', function () {
       // 10 s (options.ts, heartbeatInterval). A second cut can only be ruled out by waiting past
       // the proxy's timeout: 12 s with no reconnect.
       t0 = performance.now()
-      const again = await Promise.all(clients.map((c) => next(c.ll, 'reconnecting', 12000).then((e) => `${c.name}: ${e.cause} after ${(performance.now() - t0) | 0} ms`, () => '')))
+      const again = await Promise.all(
+        clients.map((c) =>
+          next(c.ll, 'reconnecting', 12000).then(
+            (e) => `${c.name}: ${e.cause} after ${(performance.now() - t0) | 0} ms`,
+            () => '',
+          ),
+        ),
+      )
       equal(again.filter(Boolean), [], 'cut again:')
     })
   })

@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws'
  * server side of each.
  */
 export async function upstream() {
-  const up = { written: 0, ended: 0, sockets: new Set(), ws: [] }
+  const up = { written: 0, ended: 0, sockets: new Set(), ws: [], upgrades: [] }
   const server = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://x')
     if (u.pathname == '/trickle') {
@@ -33,6 +33,9 @@ export async function upstream() {
       const body = []
       req.on('data', (d) => body.push(d))
       req.on('end', () => res.end(Buffer.concat(body)))
+    } else if (u.pathname == '/headers') {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify(req.headers))
     } else res.end('ok')
   })
   server.on('connection', (s) => {
@@ -40,8 +43,9 @@ export async function upstream() {
     s.on('close', () => up.sockets.delete(s))
   })
   const wss = new WebSocketServer({ server })
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     up.ws.push(ws)
+    up.upgrades.push(req.headers)
     ws.on('message', (m, binary) => ws.send(m, { binary }))
   })
   server.listen(0, '127.0.0.1')
@@ -68,7 +72,9 @@ export function wsOpen(port, path = '/') {
 /** Resolves with `promise`, or rejects after `ms` naming `what`. */
 export function deadline(promise, ms, what) {
   let t
-  const late = new Promise((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)))
+  const late = new Promise(
+    (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+  )
   return Promise.race([promise, late]).finally(() => clearTimeout(t))
 }
 
@@ -76,7 +82,13 @@ export function deadline(promise, ms, what) {
 export function settlesWithin(promise, ms) {
   let t
   const no = new Promise((r) => (t = setTimeout(() => r(false), ms)))
-  return Promise.race([promise.then(() => true, () => true), no]).finally(() => clearTimeout(t))
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    no,
+  ]).finally(() => clearTimeout(t))
 }
 
 /**

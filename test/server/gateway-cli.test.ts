@@ -10,7 +10,11 @@ import WS, { WebSocketServer } from 'ws'
 import { Lifeline, type Clock } from '../../src/client/index'
 
 /** Real timers that do not keep the test process alive (close() leaves a 20 s fallback timer). */
-const clock: Clock = { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout), now: () => Date.now() }
+const clock: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+  now: () => Date.now(),
+}
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'lifeline-gateway.mjs')
 
@@ -29,7 +33,21 @@ describe('lifeline-gateway command', () => {
     })
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
     upstreamUrl = `ws://127.0.0.1:${(upstream.address() as AddressInfo).port}/echo`
-    cli = spawn(process.execPath, [BIN, '--upstream', upstreamUrl, '--port', '0', '--path', '/rt', '--origins', 'https://a.example,https://b.example'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    cli = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--upstream',
+        upstreamUrl,
+        '--port',
+        '0',
+        '--path',
+        '/rt',
+        '--origins',
+        'https://a.example,https://b.example',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     const line = await new Promise<string>((resolve, reject) => {
       let out = ''
       const t = setTimeout(() => reject(new Error('no start-up line within 10 s: ' + out)), 10000)
@@ -58,12 +76,17 @@ describe('lifeline-gateway command', () => {
   })
 
   it('relays a session to the upstream and refuses origins not listed', async () => {
-    const ll = new Lifeline(base + '/rt', { WebSocket: WS as unknown as typeof WebSocket, transports: ['websocket'], storage: null, clock })
+    const ll = new Lifeline(base + '/rt', {
+      WebSocket: WS as unknown as typeof WebSocket,
+      transports: ['websocket'],
+      storage: null,
+      clock,
+    })
     const got = new Promise((r) => ll.once('message', (e) => r(e.data)))
     ll.send('through the command')
     assert.equal(await got, 'through the command')
     ll.close()
-    const refused = await fetch(base + '/rt?v=1&t=polling&o=1', { headers: { origin: 'https://evil.example' } })
+    const refused = await fetch(base + '/rt?v=2&t=polling&o=1', { headers: { origin: 'https://evil.example' } })
     assert.equal(refused.status, 403)
   })
 
@@ -72,7 +95,13 @@ describe('lifeline-gateway command', () => {
     assert.equal(await new Promise((r) => bad.on('exit', r)), 2)
     const badUrl = spawn(process.execPath, [BIN, '--upstream', 'ftp://x'], { stdio: 'ignore' })
     assert.equal(await new Promise((r) => badUrl.on('exit', r)), 2)
-    const ll = new Lifeline(base + '/rt', { WebSocket: WS as unknown as typeof WebSocket, transports: ['polling'], storage: null, maxRetries: 0, clock })
+    const ll = new Lifeline(base + '/rt', {
+      WebSocket: WS as unknown as typeof WebSocket,
+      transports: ['polling'],
+      storage: null,
+      maxRetries: 0,
+      clock,
+    })
     const got = new Promise((r) => ll.once('message', (e) => r(e.data)))
     ll.send('x')
     await got

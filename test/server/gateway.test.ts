@@ -15,15 +15,26 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn()
 })
 
-const listen = (server: http.Server) => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)))
+const listen = (server: http.Server) =>
+  new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)))
 
 /** A plain ws server; `echo` echoes with the type it got. Records every connection. */
 async function upstream(behaviour: 'echo' | 'quiet' = 'echo') {
   const server = http.createServer()
   const wss = new WebSocketServer({ server })
-  const conns: Array<{ ws: WebSocket; headers: http.IncomingHttpHeaders; got: Array<[string, boolean]>; closed?: [number, string] }> = []
+  const conns: Array<{
+    ws: WebSocket
+    headers: http.IncomingHttpHeaders
+    got: Array<[string, boolean]>
+    closed?: [number, string]
+  }> = []
   wss.on('connection', (ws, req) => {
-    const c = { ws, headers: req.headers, got: [] as Array<[string, boolean]>, closed: undefined as [number, string] | undefined }
+    const c = {
+      ws,
+      headers: req.headers,
+      got: [] as Array<[string, boolean]>,
+      closed: undefined as [number, string] | undefined,
+    }
     conns.push(c)
     ws.on('message', (d: Buffer, binary) => {
       c.got.push([binary ? 'bin:' + [...d].join(',') : d.toString(), binary])
@@ -51,7 +62,9 @@ async function gateway(up: ServerOptions['upstream'], opts: ServerOptions = {}) 
 const gate = { closed: false }
 class GatedWS extends WS {
   constructor(url: string, protocols?: string | string[]) {
-    super(gate.closed ? 'ws://127.0.0.1:1/' : url, protocols, { headers: { cookie: 'sid=abc', authorization: 'Bearer t0k' } })
+    super(gate.closed ? 'ws://127.0.0.1:1/' : url, protocols, {
+      headers: { cookie: 'sid=abc', authorization: 'Bearer t0k' },
+    })
     // A browser's WebSocket reports a failure by events; ws would throw without a listener.
     this.on('error', () => {})
   }
@@ -65,7 +78,15 @@ const clock: Clock = {
 }
 
 function connect(url: string, t: string, opts: LifelineOptions = {}): Lifeline {
-  const ll = new Lifeline(url, { WebSocket: GatedWS as unknown as typeof WebSocket, transports: [t as 'websocket'], storage: null, minDelay: 50, maxDelay: 300, clock, ...opts })
+  const ll = new Lifeline(url, {
+    WebSocket: GatedWS as unknown as typeof WebSocket,
+    transports: [t as 'websocket'],
+    storage: null,
+    minDelay: 50,
+    maxDelay: 300,
+    clock,
+    ...opts,
+  })
   ll.binaryType = 'arraybuffer'
   cleanups.push(() => ll.readyState < 2 && ll.close())
   return ll
@@ -99,7 +120,6 @@ async function until(cond: () => boolean, ms = 10000, what = 'condition'): Promi
   }
 }
 
-
 for (const t of TRANSPORTS) {
   describe(`gateway over ${t}`, () => {
     it('relays text and binary both ways with their type and order intact', async () => {
@@ -107,9 +127,13 @@ for (const t of TRANSPORTS) {
       const gw = await gateway(up.url)
       const ll = connect(gw.url, t)
       const sent = ['one', 'bin:0,1,255', '', 'bin:', 'Ünïcödé 😀', 'bin:7']
-      for (const m of sent) ll.send(m.startsWith('bin:') ? new Uint8Array(m.length > 4 ? m.slice(4).split(',').map(Number) : []) : m)
+      for (const m of sent)
+        ll.send(m.startsWith('bin:') ? new Uint8Array(m.length > 4 ? m.slice(4).split(',').map(Number) : []) : m)
       assert.deepEqual(await messages(ll, sent.length), sent)
-      assert.deepEqual(up.conns[0].got.map(([, b]) => b), [false, true, false, true, false, true])
+      assert.deepEqual(
+        up.conns[0].got.map(([, b]) => b),
+        [false, true, false, true, false, true],
+      )
       assert.equal(up.conns.length, 1)
     })
 
@@ -145,15 +169,15 @@ for (const t of TRANSPORTS) {
 }
 
 describe('gateway', () => {
-  it('closes with 4502 and a clear reason when the upstream refuses connections', async () => {
+  it('closes with 3952 and a clear reason when the upstream refuses connections', async () => {
     const gw = await gateway('ws://127.0.0.1:1/nothing-here')
     const ll = connect(gw.url, 'websocket')
     const e = await next(ll, 'close')
-    assert.equal(e.code, 4502)
+    assert.equal(e.code, 3952)
     assert.match(e.reason, /upstream unreachable: connection refused/)
   })
 
-  it('closes with 4502 naming the status when the upstream refuses the handshake', async () => {
+  it('closes with 3952 naming the status when the upstream refuses the handshake', async () => {
     const server = http.createServer((req, res) => (res.writeHead(403), res.end()))
     server.on('upgrade', (req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'))
     const port = await listen(server)
@@ -161,10 +185,10 @@ describe('gateway', () => {
     const gw = await gateway(`ws://127.0.0.1:${port}/`)
     const ll = connect(gw.url, 'polling')
     const e = await next(ll, 'close')
-    assert.deepEqual([e.code, e.reason], [4502, 'upstream refused the WebSocket handshake: HTTP 403'])
+    assert.deepEqual([e.code, e.reason], [3952, 'upstream refused the WebSocket handshake: HTTP 403'])
   })
 
-  it('closes with 4503 when the upstream connection is lost, and 4503 for an upstream 1001', async () => {
+  it('closes with 3953 when the upstream connection is lost, and 3953 for an upstream 1001', async () => {
     const up = await upstream()
     const gw = await gateway(up.url)
     const a = connect(gw.url, 'websocket')
@@ -176,9 +200,27 @@ describe('gateway', () => {
     up.conns.find((c) => c.got[0][0] == 'x')!.ws.terminate()
     up.conns.find((c) => c.got[0][0] == 'y')!.ws.close(1001, 'restarting')
     const [ea, eb] = await Promise.all([ca, cb])
-    assert.equal(ea.code, 4503)
+    assert.equal(ea.code, 3953)
     assert.match(ea.reason, /^upstream connection lost/)
-    assert.deepEqual([eb.code, eb.reason], [4503, 'upstream closed 1001: restarting'])
+    assert.deepEqual([eb.code, eb.reason], [3953, 'upstream closed 1001: restarting'])
+  })
+
+  // Regression (issue 15): version 1 took 4000-4002 and 4029 as Lifeline's own, so an upstream's
+  // "unauthorized" 4001 became a silent new session.
+  it("passes the app's 4000-4999 as they are, and turns Lifeline's own 3900-3999 into 3953", async () => {
+    const up = await upstream()
+    const gw = await gateway(up.url)
+    const a = connect(gw.url, 'websocket')
+    const b = connect(gw.url, 'polling')
+    a.send('a')
+    b.send('b')
+    await Promise.all([messages(a, 1), messages(b, 1)])
+    const [ca, cb] = [next(a, 'close'), next(b, 'close')]
+    up.conns.find((c) => c.got[0][0] == 'a')!.ws.close(4001, 'unauthorized')
+    up.conns.find((c) => c.got[0][0] == 'b')!.ws.close(3901, 'looks like ours')
+    const [ea, eb] = await Promise.all([ca, cb])
+    assert.deepEqual([ea.code, ea.reason], [4001, 'unauthorized'])
+    assert.deepEqual([eb.code, eb.reason], [3953, 'upstream closed 3901: looks like ours'])
   })
 
   it('reports an upstream close without a code as 1005, and an oversized upstream message as 1009', async () => {
@@ -196,7 +238,7 @@ describe('gateway', () => {
     assert.deepEqual([(await cb).code, (await cb).reason], [1009, 'upstream message over maxMessageSize 1000'])
   })
 
-  it('closes with 4503 when the upstream stops answering pings', async () => {
+  it('closes with 3953 when the upstream stops answering pings', async () => {
     const server = http.createServer()
     new WebSocketServer({ server, autoPong: false })
     const port = await listen(server)
@@ -204,7 +246,7 @@ describe('gateway', () => {
     const gw = await gateway(`ws://127.0.0.1:${port}/`, { heartbeatInterval: 200 })
     const ll = connect(gw.url, 'websocket')
     const e = await next(ll, 'close', 5000)
-    assert.deepEqual([e.code, e.reason], [4503, 'upstream connection lost: no answer to ping'])
+    assert.deepEqual([e.code, e.reason], [3953, 'upstream connection lost: no answer to ping'])
   })
 
   it('closes the upstream with the page close code and reason', async () => {
@@ -218,7 +260,8 @@ describe('gateway', () => {
     assert.deepEqual(up.conns[0].closed, [4100, 'done here'])
   })
 
-  it('forwards cookie, authorization, origin and X-Forwarded-For by default, only the given headers otherwise', async () => {
+  // only the given headers otherwise
+  it('forwards cookie, authorization, origin and X-Forwarded-For by default', async () => {
     const up = await upstream()
     const gw = await gateway(up.url)
     const ll = connect(gw.url, 'websocket')
@@ -235,7 +278,7 @@ describe('gateway', () => {
     assert.throws(() => new LifelineServer({ upstream: 'http//nope' }), /not a ws:\/\/ or wss:\/\/ URL/)
     const gw3 = await gateway(() => 'ftp://secret-token@host/', { logger: null })
     const e = await next(connect(gw3.url, 'websocket'), 'close')
-    assert.deepEqual([e.code, e.reason], [4502, 'upstream misconfigured'])
+    assert.deepEqual([e.code, e.reason], [3952, 'upstream misconfigured'])
   })
 
   it('keeps the upstream open while the page is away and delivers what it sent on resume', async () => {
@@ -254,7 +297,14 @@ describe('gateway', () => {
     await until(() => gw.session().bufferedAmount > 0, 5000, 'session holding upstream messages')
     const got = messages(ll, 6)
     gate.closed = false
-    assert.deepEqual(await got, ['while away 0', 'while away 1', 'while away 2', 'while away 3', 'while away 4', 'queued'])
+    assert.deepEqual(await got, [
+      'while away 0',
+      'while away 1',
+      'while away 2',
+      'while away 3',
+      'while away 4',
+      'queued',
+    ])
     assert.equal(ll.sessionId, sid, 'same session')
     assert.equal(up.conns.length, 1, 'same upstream connection')
   })
@@ -307,7 +357,8 @@ describe('gateway', () => {
     assert.equal(ll.state, 'open')
   })
 
-  it('makes the page send() throw LL_ERR_BUFFER_FULL when the upstream stops reading, growing nothing without bound', async () => {
+  // growing nothing without bound
+  it('makes the page send() throw LL_ERR_BUFFER_FULL when the upstream stops reading', async () => {
     const up = await upstream('quiet')
     const high = 64 * 1024
     const gw = await gateway(up.url, { maxBufferedAmount: 1 << 20, upstreamHighWaterMark: high })
@@ -343,8 +394,11 @@ describe('gateway', () => {
     assert.ok(full(threw), 'send threw LL_ERR_BUFFER_FULL: ' + threw)
     await new Promise((r) => setTimeout(r, 0))
     assert.ok(relay.upPaused, 'session paused')
-    assert.ok(relay.ws!.bufferedAmount <= high + chunk.length + 64, 'gateway write buffer bounded: ' + relay.ws!.bufferedAmount)
-    assert.ok((gw.session() as unknown as { _heldBytes: number })._heldBytes <= 1 << 20, 'held messages bounded')
+    assert.ok(
+      relay.ws!.bufferedAmount <= high + chunk.length + 64,
+      'gateway write buffer bounded: ' + relay.ws!.bufferedAmount,
+    )
+    assert.ok(gw.session()._inbound._heldBytes <= 1 << 20, 'held messages bounded')
     // Once the upstream reads again, everything the page sent arrives.
     up.conns[0].ws.resume()
     await until(() => ll.bufferedAmount == 0, 20000, 'page queue drained')

@@ -18,7 +18,8 @@ function batchOf(len: number): string {
   return 'M' + JSON.stringify(items)
 }
 
-test('maxMessageSize in bytes, binary over WebSocket and text or binary in a POST: at the limit passes, one byte over closes with 1009', async () => {
+// at the limit passes, one byte over closes with 1009
+test('maxMessageSize in bytes, binary over WebSocket and text or binary in a POST', async () => {
   const r = await start({ maxMessageSize: 100 }, false)
   const c = await wsSession(r.port)
   c.sock.send(Buffer.alloc(100))
@@ -31,7 +32,7 @@ test('maxMessageSize in bytes, binary over WebSocket and text or binary in a POS
     ['M' + JSON.stringify(['a', 'b'.repeat(100)]), 'M' + JSON.stringify(['a', 'b'.repeat(101)]), 's3'],
   ]) {
     const sid = await pollSession(r.port)
-    const q = `v=1&t=polling&sid=${sid}&ack=0`
+    const q = `v=2&t=polling&sid=${sid}&ack=0`
     assert.equal((await req(r.port, 'POST', q, ['s1', ok])).status, 200)
     assert.equal((await req(r.port, 'POST', q, [next, over])).status, 400)
     assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1009 /)
@@ -39,23 +40,29 @@ test('maxMessageSize in bytes, binary over WebSocket and text or binary in a POS
   await r.stop()
 })
 
-test('regression: a WebSocket frame over maxMessageSize + 64 KiB left its session open to be resumed (now closed with 1009)', async () => {
+// now closed with 1009
+test('regression: a WebSocket frame over maxMessageSize + 64 KiB left its session open to be resumed', async () => {
   const r = await start({ maxMessageSize: 100 }, false)
   const c = await wsSession(r.port)
   c.sock.send(batchOf(100 + 65536))
-  await until(() => r.sessions.length == 1 && r.received.get(r.sessions[0])!.length > 600, 5000, 'a batch of exactly the frame limit delivered')
+  await until(
+    () => r.sessions.length == 1 && r.received.get(r.sessions[0])!.length > 600,
+    5000,
+    'a batch of exactly the frame limit delivered',
+  )
   c.sock.send('m' + 'x'.repeat(100 + 65536))
   assert.equal((await c.closed).code, 1009)
   await until(() => r.sessions[0].closed, 2000, 'session closed')
-  const again = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${c.sid}`)
+  const again = ws(r.port, `v=2&t=websocket&ack=0&o=1&sid=${c.sid}`)
   assert.match((await again.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c1009 /)
   await r.stop()
 })
 
-test('maxPostBytes: a body of exactly the limit passes; one byte more gets 413 and a closed connection, announced or chunked', async () => {
+// one byte more gets 413 and a closed connection, announced or chunked
+test('maxPostBytes: a body of exactly the limit passes', async () => {
   const r = await start({ maxMessageSize: 2000, maxPostBytes: 1000 }, false)
   const sid = await pollSession(r.port)
-  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  const q = `v=2&t=polling&sid=${sid}&ack=0`
   // Records: s1 (5 + 2 bytes), then m + text (5 + 1 + n bytes).
   const ok = await req(r.port, 'POST', q, ['s1', 'm' + 'x'.repeat(1000 - 7 - 6)])
   assert.equal(ok.status, 200)
@@ -70,7 +77,8 @@ test('maxPostBytes: a body of exactly the limit passes; one byte more gets 413 a
   await r.stop()
 })
 
-test('maxTotalBuffered counts every session: at the bound a send passes, past it only the session that crossed it closes (4000)', async () => {
+// at the bound a send passes, past it only the session that crossed it closes (3900)
+test('maxTotalBuffered counts every session', async () => {
   const r = await start({ maxTotalBuffered: 10000 }, false)
   const a = await wsSession(r.port)
   const b = await wsSession(r.port)
@@ -80,7 +88,7 @@ test('maxTotalBuffered counts every session: at the bound a send passes, past it
   assert.ok(sb.send('b'.repeat(4000)), 'exactly at the bound')
   assert.equal(sb.send('b'), false)
   assert.deepEqual([sa.closed, sb.closed], [false, true])
-  await b.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  await b.until((f) => typeof f == 'string' && f.startsWith('c3900'))
   // The other session's acknowledgement frees its share for everyone.
   a.sock.send('a1')
   await until(() => sa.bufferedAmount == 0)
@@ -91,13 +99,14 @@ test('maxTotalBuffered counts every session: at the bound a send passes, past it
   await r.stop()
 })
 
-test('maxTotalBuffered counts POST bodies as they arrive: a body that fits the rest passes, one byte more gets 503', async () => {
+// a body that fits the rest passes, one byte more gets 503
+test('maxTotalBuffered counts POST bodies as they arrive', async () => {
   const r = await start({ maxTotalBuffered: 10000 }, false)
   await wsSession(r.port)
   await until(() => r.sessions.length == 1)
   r.sessions[0].send('a'.repeat(6000))
   const sid = await pollSession(r.port)
-  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  const q = `v=2&t=polling&sid=${sid}&ack=0`
   // A ping's token is echoed, not delivered: the body's size is all that matters here.
   assert.equal((await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4000 - 7 - 6)])).status, 200)
   const busy = await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4001 - 7 - 6)])
@@ -106,16 +115,20 @@ test('maxTotalBuffered counts POST bodies as they arrive: a body that fits the r
   await r.stop()
 })
 
-test('regression: a session closed for overflow kept its unread messages for sessionTtl, outside maxTotalBuffered', async () => {
-  const r = await start({ maxTotalBuffered: 10000, maxBufferedAmount: 6000, sessionTtl: 1000, sweepInterval: 50 }, false)
+// outside maxTotalBuffered
+test('regression: a session closed for overflow kept its unread messages for sessionTtl', async () => {
+  const r = await start(
+    { maxTotalBuffered: 10000, maxBufferedAmount: 6000, sessionTtl: 1000, sweepInterval: 50 },
+    false,
+  )
   const sids = []
   for (let i = 0; i < 4; i++) sids.push((await wsSession(r.port)).sid)
   await until(() => r.sessions.length == 4)
   const [a, b, c, d] = r.sessions
   for (let i = 0; i < 6; i++) a.send('x'.repeat(1000))
   assert.equal(a.send('x'), false)
-  const lateA = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${sids[0]}`)
-  assert.match((await lateA.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  const lateA = ws(r.port, `v=2&t=websocket&ack=0&o=1&sid=${sids[0]}`)
+  assert.match((await lateA.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c3900 /)
   assert.equal(lateA.frames.length, 1, 'the close alone, no messages')
   // Last words of an app's close are kept, and counted, until sessionTtl forgets them.
   d.send('d'.repeat(3000))
@@ -123,7 +136,7 @@ test('regression: a session closed for overflow kept its unread messages for ses
   assert.ok(b.send('b'.repeat(6000)))
   assert.ok(c.send('c'.repeat(1000)), '3000 + 6000 + 1000: at the bound')
   assert.equal(c.send('c'), false, 'the tombstone of d is counted')
-  const lateD = await req(r.port, 'GET', `v=1&t=polling&ack=0&o=1&sid=${sids[3]}`)
+  const lateD = await req(r.port, 'GET', `v=2&t=polling&ack=0&o=1&sid=${sids[3]}`)
   assert.deepEqual(lateD.frames.slice(1), ['s1', 'm' + 'd'.repeat(3000), 'c4100 bye'])
   await r.stop()
 })
@@ -136,21 +149,26 @@ test('ended sessions are remembered for sessionTtl, at most maxSessions of them,
     await until(() => r.sessions.length == i + 1)
     r.sessions[i].close(4100 + i, 'done')
   }
-  const late = async (sid: string) => closeOf((await req(r.port, 'GET', `v=1&t=polling&ack=0&o=1&sid=${sid}`)).frames)
-  assert.match((await late(sids[0]))!, /^c4001 /)
-  assert.match((await late(sids[1]))!, /^c4001 /)
+  const late = async (sid: string) => closeOf((await req(r.port, 'GET', `v=2&t=polling&ack=0&o=1&sid=${sid}`)).frames)
+  assert.match((await late(sids[0]))!, /^c3901 /)
+  assert.match((await late(sids[1]))!, /^c3901 /)
   assert.equal(await late(sids[2]), 'c4102 done')
   assert.equal(await late(sids[4]), 'c4104 done')
   await r.stop()
 })
 
-test('maxSessions (1013) and maxSessionsPerAddress (4029) on every transport; a slot frees when a session ends', async () => {
-  for (const [opt, code] of [['maxSessions', 'c1013'], ['maxSessionsPerAddress', 'c4029']] as const) {
+// a slot frees when a session ends
+test('maxSessions (1013) and maxSessionsPerAddress (3929) on every transport', async () => {
+  for (const [opt, code] of [
+    ['maxSessions', 'c1013'],
+    ['maxSessionsPerAddress', 'c3929'],
+  ] as const) {
     const r = await start({ [opt]: 2 }, false)
     await pollSession(r.port)
     await pollSession(r.port, 'stream')
-    for (const t of ['polling', 'stream']) assert.match(closeOf((await req(r.port, 'GET', `v=1&t=${t}&ack=0&o=1`)).frames)!, new RegExp('^' + code))
-    assert.match((await ws(r.port).until((f) => typeof f == 'string'))as string, new RegExp('^' + code))
+    for (const t of ['polling', 'stream'])
+      assert.match(closeOf((await req(r.port, 'GET', `v=2&t=${t}&ack=0&o=1`)).frames)!, new RegExp('^' + code))
+    assert.match((await ws(r.port).until((f) => typeof f == 'string')) as string, new RegExp('^' + code))
     await until(() => r.sessions.length == 2)
     r.sessions[0].close()
     await ws(r.port).hello()
@@ -162,18 +180,18 @@ test('a second stream or WebSocket for a session replaces the first; they never 
   const r = await start({}, false)
   const c = await wsSession(r.port)
   await until(() => r.sessions.length == 1)
-  const c2 = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${c.sid}`)
+  const c2 = ws(r.port, `v=2&t=websocket&ack=0&o=1&sid=${c.sid}`)
   await c2.hello()
   assert.equal((await c.closed).code, 1000)
   r.sessions[0].send('to the second')
   await c2.until((f) => f === 'mto the second')
   const sid = await pollSession(r.port, 'stream')
   const s = r.sessions[1]
-  const first = req(r.port, 'GET', `v=1&t=stream&ack=0&o=1&sid=${sid}`)
+  const first = req(r.port, 'GET', `v=2&t=stream&ack=0&o=1&sid=${sid}`)
   await until(() => s._links.stream !== undefined)
   const link = s._links.stream
   const got: string[] = []
-  void req(r.port, 'GET', `v=1&t=stream&ack=0&o=1&sid=${sid}`, undefined, {}, (fs) => got.push(...(fs as string[])))
+  void req(r.port, 'GET', `v=2&t=stream&ack=0&o=1&sid=${sid}`, undefined, {}, (fs) => got.push(...(fs as string[])))
   assert.equal((await first).status, 200, 'the first stream ended')
   await until(() => s._links.stream !== link)
   s.send('to the second stream')
@@ -181,31 +199,37 @@ test('a second stream or WebSocket for a session replaces the first; they never 
   await r.stop()
 })
 
-test('requestTimeout bounds authenticate: a hook that never answers gets the client a 1013 (try again later)', async () => {
+// a hook that never answers gets the client a 1013 (try again later)
+test('requestTimeout bounds authenticate', async () => {
   const r = await start({ requestTimeout: 300, authenticate: () => new Promise(() => {}) })
   const t0 = Date.now()
   const c = ws(r.port)
   assert.equal(await c.until((f) => typeof f == 'string'), 'c1013 authentication timed out')
-  assert.equal(closeOf((await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1')).frames), 'c1013 authentication timed out')
+  assert.equal(closeOf((await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames), 'c1013 authentication timed out')
   assert.ok(Date.now() - t0 < 2000)
   await r.stop()
 })
 
-test('regression: a client back for a session it never confirmed got 1000 and ended for good; now 4001, and the slot is free', async () => {
+// now 3901, and the slot is free
+test('regression: a client back for a session it never confirmed got 1000 and ended for good', async () => {
   const r = await start({ requestTimeout: 200, maxSessionsPerAddress: 1, sweepInterval: 50 }, false)
   const c = ws(r.port)
   const { sid } = await c.hello()
   c.sock.terminate()
   await until(() => r.ll.sessions.size == 0, 3000, 'unconfirmed session dropped')
-  const back = ws(r.port, `v=1&t=websocket&ack=0&o=1&sid=${sid}`)
-  assert.match((await back.until((f) => typeof f == 'string')) as string, /^c4001 /)
+  const back = ws(r.port, `v=2&t=websocket&ack=0&o=1&sid=${sid}`)
+  assert.match((await back.until((f) => typeof f == 'string')) as string, /^c3901 /)
   await ws(r.port).hello()
   await r.stop()
 })
 
-test('regression: a client still connected whose first frame is late (slow network) lost its session after requestTimeout; now heartbeats judge it', async () => {
-  const r = await start({ requestTimeout: 200, sweepInterval: 50, heartbeatInterval: 1000, heartbeatTimeout: 500 }, true)
-  const c = ws(r.port, 'v=1&t=websocket&ack=0&o=1&hb=1000')
+// (slow network) lost its session after requestTimeout; now heartbeats judge it
+test('regression: a client still connected whose first frame is late', async () => {
+  const r = await start(
+    { requestTimeout: 200, sweepInterval: 50, heartbeatInterval: 1000, heartbeatTimeout: 500 },
+    true,
+  )
+  const c = ws(r.port, 'v=2&t=websocket&ack=0&o=1&hb=1000')
   const { sid } = await c.hello()
   // Silent, but connected: past requestTimeout the session is still there.
   await new Promise((res) => setTimeout(res, 600))
@@ -215,27 +239,39 @@ test('regression: a client still connected whose first frame is late (slow netwo
   c.sock.send('mlate')
   await c.until((f) => f == 'mlate')
   // A silent, never-confirmed one is dropped by heartbeats, then goes like any unconfirmed one.
-  const quiet = ws(r.port, 'v=1&t=websocket&ack=0&o=1&hb=1000')
+  const quiet = ws(r.port, 'v=2&t=websocket&ack=0&o=1&hb=1000')
   const q = await quiet.hello()
   await until(() => !r.ll.sessions.has(q.sid), 4000, 'silent unconfirmed session dropped')
   await r.stop()
 })
 
-test('maxQueueLength: that many unacknowledged messages pass, one more closes the session with 4000 (empty ones too)', async () => {
+// empty ones too
+test('maxQueueLength: that many unacknowledged messages pass, one more closes the session with 3900', async () => {
   const r = await start({ maxQueueLength: 5 }, false)
   const c = await wsSession(r.port)
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
   for (let i = 0; i < 5; i++) assert.ok(s.send(''))
   assert.equal(s.send(''), false)
-  assert.match((await c.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c4000 /)
+  assert.match((await c.until((f) => typeof f == 'string' && f[0] == 'c')) as string, /^c3900 /)
   await r.stop()
 })
 
-test('regression: without resume (r=0) a session between polls queued without bound; now maxQueueLength and maxBufferedAmount apply, and a poll frees what it took', async () => {
+// now maxQueueLength and maxBufferedAmount apply, and a poll frees what it took
+test('regression: without resume (r=0) a session between polls queued without bound', async () => {
   const r = await start({ maxQueueLength: 5, maxBufferedAmount: 1000 }, false)
-  const sid = await new Promise<string>((res) => void req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1&r=0', undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)))
-  const q = `v=1&t=polling&sid=${sid}&ack=0&r=0`
+  const sid = await new Promise<string>(
+    (res) =>
+      void req(
+        r.port,
+        'GET',
+        'v=2&t=polling&ack=0&o=1&r=0',
+        undefined,
+        {},
+        (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid),
+      ),
+  )
+  const q = `v=2&t=polling&sid=${sid}&ack=0&r=0`
   assert.equal((await req(r.port, 'POST', q, ['s1', 'u1'])).status, 200)
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
@@ -244,14 +280,27 @@ test('regression: without resume (r=0) a session between polls queued without bo
   assert.equal(s.bufferedAmount, 10)
   // A poll takes them all and frees them: the queue is empty again, the bound is whole.
   const got = await req(r.port, 'GET', q)
-  assert.deepEqual(got.frames.filter((f) => typeof f == 'string' && f[0] != 's' && f[0] != 'a'), ['M' + JSON.stringify(['m0', 'm1', 'm2', 'm3', 'm4'])])
+  assert.deepEqual(
+    got.frames.filter((f) => typeof f == 'string' && f[0] != 's' && f[0] != 'a'),
+    ['M' + JSON.stringify(['m0', 'm1', 'm2', 'm3', 'm4'])],
+  )
   assert.equal(s.bufferedAmount, 0)
   assert.ok(s.send('x'.repeat(1000)), 'exactly maxBufferedAmount')
   assert.equal(s.send('y'), false, 'one byte more')
-  assert.match(closeOf((await req(r.port, 'GET', q)).frames)!, /^c4000 /)
+  assert.match(closeOf((await req(r.port, 'GET', q)).frames)!, /^c3900 /)
   // And by count: five wait, a sixth (even empty) closes.
-  const sid2 = await new Promise<string>((res) => void req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1&r=0', undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)))
-  await req(r.port, 'POST', `v=1&t=polling&sid=${sid2}&ack=0&r=0`, ['s1', 'u1'])
+  const sid2 = await new Promise<string>(
+    (res) =>
+      void req(
+        r.port,
+        'GET',
+        'v=2&t=polling&ack=0&o=1&r=0',
+        undefined,
+        {},
+        (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid),
+      ),
+  )
+  await req(r.port, 'POST', `v=2&t=polling&sid=${sid2}&ack=0&r=0`, ['s1', 'u1'])
   await until(() => r.sessions.length == 2)
   const s2 = r.sessions[1]
   for (let i = 0; i < 5; i++) assert.ok(s2.send(''))
@@ -260,21 +309,22 @@ test('regression: without resume (r=0) a session between polls queued without bo
   await r.stop()
 })
 
-test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the session with 1002; waiting ones count in maxTotalBuffered', async () => {
+// waiting ones count in maxTotalBuffered
+test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the session with 1002', async () => {
   const r = await start({ maxParkedPosts: 2, maxTotalBuffered: 10000 }, false)
   const sid = await pollSession(r.port)
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
-  const q = `v=1&t=polling&sid=${sid}&ack=0`
+  const q = `v=2&t=polling&sid=${sid}&ack=0`
   assert.equal((await req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(3000)])).status, 200)
   assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(3000)])).status, 200)
-  assert.equal(s._parked!.size, 2)
+  assert.equal(s._inbound._parked!.size, 2)
   const other = await wsSession(r.port)
   await until(() => r.sessions.length == 2)
   // Parked: the frames' characters, 2 + 3001 a body.
   assert.ok(r.sessions[1].send('y'.repeat(10000 - 2 * 3003)), 'exactly what the parked bodies leave')
   assert.equal(r.sessions[1].send('y'), false)
-  await other.until((f) => typeof f == 'string' && f.startsWith('c4000'))
+  await other.until((f) => typeof f == 'string' && f.startsWith('c3900'))
   assert.equal((await req(r.port, 'POST', q, ['s7', 'mz'])).status, 400)
   assert.equal(s.closed, true)
   assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1002 /)
@@ -286,37 +336,56 @@ test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the ses
   await r.stop()
 })
 
-test('trustProxy: the per-address limit counts the address the trusted proxy saw; a client cannot pick its own, and without it the header is ignored', async () => {
-  const refusal = (c: ReturnType<typeof ws>) => c.until((f) => typeof f == 'string' && (f[0] == 'c' || f[0] == 'o')) as Promise<string>
+// a client cannot pick its own, and without it the header is ignored
+test('trustProxy: the per-address limit counts the address the trusted proxy saw', async () => {
+  const refusal = (c: ReturnType<typeof ws>) =>
+    c.until((f) => typeof f == 'string' && (f[0] == 'c' || f[0] == 'o')) as Promise<string>
   const r = await start({ maxSessionsPerAddress: 1, trustProxy: 1 }, false)
   const as = (xff: string) => ws(r.port, undefined, xff ? { 'X-Forwarded-For': xff } : {})
   assert.equal((await refusal(as('10.0.0.1')))[0], 'o')
   assert.equal((await refusal(as('203.0.113.9, 10.0.0.2')))[0], 'o', 'another client: its proxy-written entry counts')
-  assert.match(await refusal(as('10.0.0.1')), /^c4029 /)
-  assert.match(await refusal(as('10.0.0.99, 10.0.0.1')), /^c4029 /, 'a forged entry to the left does not help')
+  assert.match(await refusal(as('10.0.0.1')), /^c3929 /)
+  assert.match(await refusal(as('10.0.0.99, 10.0.0.1')), /^c3929 /, 'a forged entry to the left does not help')
   assert.equal((await refusal(as('')))[0], 'o', 'no header: the socket address')
-  assert.deepEqual([...r.ll.sessions.values()].map((s) => [s.remoteAddress, s._peer]), [['10.0.0.1', '127.0.0.1'], ['10.0.0.2', '127.0.0.1'], ['127.0.0.1', '127.0.0.1']])
+  assert.deepEqual(
+    [...r.ll.sessions.values()].map((s) => [s.remoteAddress, s._peer]),
+    [
+      ['10.0.0.1', '127.0.0.1'],
+      ['10.0.0.2', '127.0.0.1'],
+      ['127.0.0.1', '127.0.0.1'],
+    ],
+  )
   await r.stop()
   // Two proxies: the entry the outer one wrote; a request with fewer entries keeps its socket's.
   const r2 = await start({ maxSessionsPerAddress: 1, trustProxy: 2 }, false)
   assert.equal((await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': 'forged, 10.0.0.3, 192.168.0.1' })))[0], 'o')
-  assert.match(await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': 'other, 10.0.0.3, 192.168.0.2' })), /^c4029 /)
+  assert.match(await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': 'other, 10.0.0.3, 192.168.0.2' })), /^c3929 /)
   assert.equal((await refusal(ws(r2.port, undefined, { 'X-Forwarded-For': '10.0.0.4' })))[0], 'o')
-  assert.deepEqual([...r2.ll.sessions.values()].map((s) => s.remoteAddress), ['10.0.0.3', '127.0.0.1'])
+  assert.deepEqual(
+    [...r2.ll.sessions.values()].map((s) => s.remoteAddress),
+    ['10.0.0.3', '127.0.0.1'],
+  )
   await r2.stop()
   // Default: the header means nothing.
   const r3 = await start({ maxSessionsPerAddress: 1 }, false)
   assert.equal((await refusal(ws(r3.port, undefined, { 'X-Forwarded-For': '10.0.0.1' })))[0], 'o')
-  assert.match(await refusal(ws(r3.port, undefined, { 'X-Forwarded-For': '10.0.0.2' })), /^c4029 /)
+  assert.match(await refusal(ws(r3.port, undefined, { 'X-Forwarded-For': '10.0.0.2' })), /^c3929 /)
   await r3.stop()
 })
 
-test('a client refused with 4029 tries again with its backoff and gets in once a slot frees; it had no session, so no reset', async () => {
+// it had no session, so no reset
+test('a client refused with 3929 tries again with its backoff and gets in once a slot frees', async () => {
   const r = await start({ maxSessionsPerAddress: 1 })
   const url = `http://127.0.0.1:${r.port}/rt`
   const a = new Lifeline(url, { transports: ['websocket'], storage: null, WebSocket: WebSocket as never })
   await new Promise((res) => a.on('open', res))
-  const b = new Lifeline(url, { transports: ['websocket'], storage: null, WebSocket: WebSocket as never, minDelay: 20, maxDelay: 50 })
+  const b = new Lifeline(url, {
+    transports: ['websocket'],
+    storage: null,
+    WebSocket: WebSocket as never,
+    minDelay: 20,
+    maxDelay: 50,
+  })
   try {
     const causes: string[] = []
     const resets: unknown[] = []
@@ -327,7 +396,7 @@ test('a client refused with 4029 tries again with its backoff and gets in once a
     let opened: { reset: boolean } | undefined
     b.on('open', (e) => (opened = e))
     await until(() => causes.length >= 3 || closed, 5000, 'three retries')
-    assert.deepEqual([...new Set(causes)], ['session-closed-4029'])
+    assert.deepEqual([...new Set(causes)], ['session-closed-3929'])
     assert.equal(closed, false)
     a.close()
     await until(() => !!opened, 5000, 'in once a slot freed')

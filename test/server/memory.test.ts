@@ -13,15 +13,20 @@ test('regression: a WebSocket session no longer keeps its handshake headers; it 
   assert.equal(s.headers.cookie, 'a=1')
   assert.equal(s.headers['x-app'], 'mine')
   assert.equal(s.headers.host, `127.0.0.1:${r.port}`)
-  for (const k of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'upgrade', 'connection']) assert.equal(s.headers[k], undefined, k)
+  for (const k of ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'upgrade', 'connection'])
+    assert.equal(s.headers[k], undefined, k)
   // A session made over HTTP keeps its request's headers as they came.
-  const get = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1', undefined, { Cookie: 'b=2', Connection: 'keep-alive' })
+  const get = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1', undefined, {
+    Cookie: 'b=2',
+    Connection: 'keep-alive',
+  })
   const p = r.ll.sessions.get(hello(get.frames).sid)!
   assert.deepEqual([p.headers.cookie, p.headers.connection], ['b=2', 'keep-alive'])
   await r.stop()
 })
 
-test('an idle session makes no parked-upload map, held-message list or control-frame queue until it needs one', async () => {
+// held-message list or control-frame queue until it needs one
+test('an idle session makes no parked-upload map', async () => {
   const r = await start({}, false)
   const c = ws(r.port)
   const s = r.ll.sessions.get((await c.hello()).sid)!
@@ -29,26 +34,27 @@ test('an idle session makes no parked-upload map, held-message list or control-f
   c.sock.send('s1')
   c.sock.send('mone')
   await until(() => r.received.get(s)?.length == 1)
-  assert.deepEqual([s._parked, s._later, (s as unknown as { _held: unknown })._held], [undefined, undefined, undefined])
+  assert.deepEqual([s._inbound._parked, s._later, s._inbound._held], [undefined, undefined, undefined])
   // Paused: the held list exists while it holds something, and goes once delivered.
   s.pause()
   c.sock.send('mtwo')
   c.sock.send('mthree')
-  await until(() => (s as unknown as { _held?: unknown[] })._held?.length == 2)
+  await until(() => s._inbound._held?.length == 2)
   s.resume()
   assert.deepEqual(r.received.get(s), ['one', 'two', 'three'])
-  assert.equal((s as unknown as { _held: unknown })._held, undefined)
+  assert.equal(s._inbound._held, undefined)
   await c.until((f) => f === 'a3')
   await r.stop()
 })
 
-test('a held poll and an open stream keep no header map of their own, a held poll no header text; their answers carry every header', async () => {
+// their answers carry every header
+test('a held poll and an open stream keep no header map of their own, a held poll no header text', async () => {
   const r = await start({ origins: ['https://app.example'] })
   const origin = { Origin: 'https://app.example' }
-  const first = await req(r.port, 'GET', 'v=1&t=polling&ack=0&o=1', undefined, origin)
+  const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1', undefined, origin)
   const sid = hello(first.frames).sid
-  await req(r.port, 'POST', `v=1&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'], origin)
-  const held = req(r.port, 'GET', `v=1&t=polling&sid=${sid}&ack=1`, undefined, origin)
+  await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'], origin)
+  const held = req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=1`, undefined, origin)
   const s = r.ll.sessions.get(sid)!
   await until(() => !!s._links.polling)
   const res = (s._links.polling as unknown as { _res: ServerResponse })._res
@@ -60,18 +66,25 @@ test('a held poll and an open stream keep no header map of their own, a held pol
   assert.deepEqual(poll.frames, ['s1', 'mhi'])
   for (const a of [first, poll]) {
     assert.match(a.headers['cache-control']!, /no-store/)
-    assert.deepEqual([a.headers.pragma, a.headers['x-content-type-options'], a.headers.vary], ['no-cache', 'nosniff', 'Origin'])
-    assert.deepEqual([a.headers['access-control-allow-origin'], a.headers['access-control-allow-credentials']], ['https://app.example', 'true'])
+    assert.deepEqual(
+      [a.headers.pragma, a.headers['x-content-type-options'], a.headers.vary],
+      ['no-cache', 'nosniff', 'Origin'],
+    )
+    assert.deepEqual(
+      [a.headers['access-control-allow-origin'], a.headers['access-control-allow-credentials']],
+      ['https://app.example', 'true'],
+    )
   }
   assert.equal(poll.headers['x-accel-buffering'], 'no')
-  const stream = req(r.port, 'GET', `v=1&t=stream&sid=${sid}&ack=1&o=1`, undefined, origin)
+  const stream = req(r.port, 'GET', `v=2&t=stream&sid=${sid}&ack=1&o=1`, undefined, origin)
   await until(() => !!s._links.stream)
   assert.deepEqual((s._links.stream as unknown as { _res: ServerResponse })._res.getHeaderNames(), [])
   await r.stop()
   await stream.catch(() => {})
 })
 
-test('a WebSocket costs no more than ws needs: one error listener on its socket, no client set beside the sessions', async () => {
+// one error listener on its socket, no client set beside the sessions
+test('a WebSocket costs no more than ws needs', async () => {
   const r = await start()
   const c = ws(r.port)
   const s = r.ll.sessions.get((await c.hello()).sid)!

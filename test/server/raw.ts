@@ -49,11 +49,13 @@ export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.Serv
     })
   })
   running.add(r)
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => ((r.port = (server.address() as { port: number }).port), res(r))))
+  return new Promise((res) =>
+    server.listen(0, '127.0.0.1', () => ((r.port = (server.address() as { port: number }).port), res(r))),
+  )
 }
 
 /** A raw WebSocket to the endpoint; `frames` collects everything the server sends. */
-export function ws(port: number, query = 'v=1&t=websocket&ack=0&o=1', headers: Record<string, string> = {}) {
+export function ws(port: number, query = 'v=2&t=websocket&ack=0&o=1', headers: Record<string, string> = {}) {
   const sock = new WebSocket(`ws://127.0.0.1:${port}/rt?${query}`, { headers })
   const frames: Frame[] = []
   const waiters: Array<() => void> = []
@@ -61,7 +63,9 @@ export function ws(port: number, query = 'v=1&t=websocket&ack=0&o=1', headers: R
     frames.push(bin ? new Uint8Array(d as Buffer) : d.toString())
     for (const w of waiters.splice(0)) w()
   })
-  const closed = new Promise<{ code: number; reason: string }>((res) => sock.on('close', (code, reason) => res({ code, reason: reason.toString() })))
+  const closed = new Promise<{ code: number; reason: string }>((res) =>
+    sock.on('close', (code, reason) => res({ code, reason: reason.toString() })),
+  )
   const opened = new Promise<void>((res, rej) => {
     sock.on('open', () => res())
     sock.on('error', rej)
@@ -69,7 +73,10 @@ export function ws(port: number, query = 'v=1&t=websocket&ack=0&o=1', headers: R
   /** Wait until a frame matching `pred` has arrived. */
   const until = (pred: (f: Frame) => boolean, ms = 5000) =>
     new Promise<Frame>((res, rej) => {
-      const t = setTimeout(() => rej(new Error('no matching frame in ' + ms + ' ms; got ' + JSON.stringify(frames.slice(-5)))), ms)
+      const t = setTimeout(
+        () => rej(new Error('no matching frame in ' + ms + ' ms; got ' + JSON.stringify(frames.slice(-5)))),
+        ms,
+      )
       const check = () => {
         const f = frames.find(pred)
         if (f !== undefined) {
@@ -79,33 +86,57 @@ export function ws(port: number, query = 'v=1&t=websocket&ack=0&o=1', headers: R
       }
       check()
     })
-  return { sock, frames, closed, opened, until, hello: () => until((f) => typeof f == 'string' && f[0] == 'o').then((f) => JSON.parse((f as string).slice(1))) }
+  return {
+    sock,
+    frames,
+    closed,
+    opened,
+    until,
+    hello: () => until((f) => typeof f == 'string' && f[0] == 'o').then((f) => JSON.parse((f as string).slice(1))),
+  }
 }
 
 /** One HTTP request; the body is frames (enveloped) or raw bytes; the answer's frames are parsed. */
-export function req(port: number, method: string, query: string, body?: Frame[] | Buffer, headers: Record<string, string> = {}, onChunk?: (f: Frame[]) => void) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; frames: Frame[]; text: string; res: http.IncomingMessage }>((resolve, reject) => {
+export function req(
+  port: number,
+  method: string,
+  query: string,
+  body?: Frame[] | Buffer,
+  headers: Record<string, string> = {},
+  onChunk?: (f: Frame[]) => void,
+) {
+  return new Promise<{
+    status: number
+    headers: http.IncomingHttpHeaders
+    frames: Frame[]
+    text: string
+    res: http.IncomingMessage
+  }>((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(encode(body))
-    const r = http.request({ host: '127.0.0.1', port, method, path: '/rt?' + query, headers: { 'Content-Type': 'text/plain', ...headers } }, (res) => {
-      const frames: Frame[] = []
-      let text = ''
-      const octet = /octet/.test(res.headers['content-type'] || '')
-      const parser = new Parser((f) => frames.push(f), 1 << 26)
-      res.on('data', (c: Buffer) => {
-        if (!octet) return void (text += c)
-        const before = frames.length
-        parser.push(c)
-        if (onChunk && frames.length > before) onChunk(frames.slice(before))
-      })
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, frames, text, res }))
-      res.on('error', reject)
-    })
+    const r = http.request(
+      { host: '127.0.0.1', port, method, path: '/rt?' + query, headers: { 'Content-Type': 'text/plain', ...headers } },
+      (res) => {
+        const frames: Frame[] = []
+        let text = ''
+        const octet = /octet/.test(res.headers['content-type'] || '')
+        const parser = new Parser((f) => frames.push(f), 1 << 26)
+        res.on('data', (c: Buffer) => {
+          if (!octet) return void (text += c)
+          const before = frames.length
+          parser.push(c)
+          if (onChunk && frames.length > before) onChunk(frames.slice(before))
+        })
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, frames, text, res }))
+        res.on('error', reject)
+      },
+    )
     r.on('error', reject)
     r.end(data)
   })
 }
 
-export const hello = (frames: Frame[]) => JSON.parse((frames.find((f) => typeof f == 'string' && f[0] == 'o') as string).slice(1))
+export const hello = (frames: Frame[]) =>
+  JSON.parse((frames.find((f) => typeof f == 'string' && f[0] == 'o') as string).slice(1))
 
 export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
@@ -130,9 +161,16 @@ export function tcp(port: number) {
 export async function pollSession(port: number, t = 'polling'): Promise<string> {
   // A stream's response stays open: its hello is read as it arrives.
   const sid = await new Promise<string>((res, rej) => {
-    req(port, 'GET', `v=1&t=${t}&ack=0&o=1`, undefined, {}, (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid)).catch(rej)
+    req(
+      port,
+      'GET',
+      `v=2&t=${t}&ack=0&o=1`,
+      undefined,
+      {},
+      (fs) => fs.some((f) => f[0] == 'o') && res(hello(fs).sid),
+    ).catch(rej)
   })
-  await req(port, 'POST', `v=1&t=${t}&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  await req(port, 'POST', `v=2&t=${t}&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
   return sid
 }
 
@@ -146,4 +184,5 @@ export async function wsSession(port: number) {
 }
 
 /** The first close frame in `frames`, if any. */
-export const closeOf = (frames: Frame[]) => frames.find((f) => typeof f == 'string' && f[0] == 'c') as string | undefined
+export const closeOf = (frames: Frame[]) =>
+  frames.find((f) => typeof f == 'string' && f[0] == 'c') as string | undefined

@@ -139,3 +139,129 @@ export function cut(upstreamPort, { cutAfterMs = 3000 } = {}) {
     client.on('close', () => clearTimeout(timer))
   })
 }
+
+/**
+ * Watches a connection's first request: `onHead(head, isUpgrade)` once its head is complete, then
+ * `onSwitched()` once the upstream answered an upgrade with `101` (its head already passed on).
+ * Bytes pass both ways unless `drop(direction)` says otherwise (`'up'`: client to server,
+ * `'down'`: server to client); an end passes only where bytes still do. With `hold`, the
+ * request head is kept back until `onHead` returns true (false: it is never forwarded).
+ */
+function watchUpgrade(client, upstream, { onHead = () => true, onSwitched = () => {}, drop, hold = false }) {
+  let asked = '' // the first request head, until complete
+  let held = [] // chunks kept back while `hold` waits for the head
+  let upgrade = false
+  let answer = Buffer.alloc(0) // the response head, while an upgrade waits for it
+  let switched = false
+  client.on('data', (d) => {
+    if (drop('up')) return
+    if (asked != null) {
+      asked += d.toString('latin1')
+      if (hold) held.push(d)
+      const end = asked.indexOf(HEAD_END)
+      if (end < 0 && asked.length <= MAX_HEAD) return
+      upgrade = /^upgrade:\s*websocket\s*$/im.test(asked.slice(0, Math.max(end, 0)))
+      asked = null
+      const go = onHead(upgrade)
+      if (hold) {
+        if (go) for (const c of held) upstream.write(c)
+        held = null
+        return
+      }
+    }
+    upstream.write(d)
+  })
+  upstream.on('data', (d) => {
+    if (drop('down')) return
+    if (!upgrade || switched) return void client.write(d)
+    answer = Buffer.concat([answer, d])
+    const end = answer.indexOf(HEAD_END)
+    if (end < 0 && answer.length < MAX_HEAD) return
+    const ok = end >= 0 && /^HTTP\/1\.1 101 /.test(answer.toString('latin1', 0, 16))
+    client.write(answer)
+    answer = Buffer.alloc(0)
+    if (ok) {
+      switched = true
+      onSwitched()
+    } else upgrade = false
+  })
+  client.on('end', () => !drop('up') && upstream.end())
+  upstream.on('end', () => !drop('down') && client.end())
+}
+
+/**
+ * `fault-oneway`: once a WebSocket's upgrade has been answered with 101, every byte from the
+ * client to the server (its FIN too) is silently dropped, while the server's bytes keep reaching
+ * the client and both connections stay open: the hello arrives, nothing the client sends does (a
+ * broken NAT or middlebox that lost one direction of the flow). Plain HTTP passes untouched:
+ * a path that eats request bodies and still answers is not one that browsers meet.
+ */
+export function oneway(upstreamPort) {
+  return tcpProxy(upstreamPort, (client, upstream, stats) => {
+    let holed = false
+    watchUpgrade(client, upstream, {
+      onSwitched: () => {
+        holed = true
+        stats.holed = (stats.holed || 0) + 1
+      },
+      drop: (direction) => holed && direction == 'up',
+    })
+  })
+}
+
+/**
+ * `fault-midsession`: a WebSocket works for `afterMs` after its upgrade; then every WebSocket
+ * through the proxy goes silent both ways (no FIN, no RST, both sockets kept open) and from that
+ * moment every new upgrade is answered `403 Forbidden` by the proxy itself, while plain HTTP,
+ * streams included, keeps passing (a network whose WebSocket path died mid-session, say a
+ * middlebox that lost its state and now filters upgrades). `stats.trippedAt` is when it happened.
+ */
+export function midsession(upstreamPort, { afterMs = 2000 } = {}) {
+  const sockets = new Set() // every upgraded connection, to silence together
+  let tripped = false
+  const trip = (stats) => {
+    if (tripped) return
+    tripped = true
+    stats.trippedAt = Date.now()
+    for (const hole of sockets) hole()
+  }
+  return tcpProxy(upstreamPort, (client, upstream, stats) => {
+    let holed = false
+    let timer
+    const hole = () => {
+      holed = true
+      stats.holed = (stats.holed || 0) + 1
+    }
+    watchUpgrade(client, upstream, {
+      hold: true,
+      onHead: (upgrade) => {
+        if (!(upgrade && tripped)) return true
+        stats.refused = (stats.refused || 0) + 1
+        client.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+        upstream.destroy()
+        return false
+      },
+      onSwitched: () => {
+        if (tripped) return hole()
+        sockets.add(hole)
+        timer = setTimeout(() => trip(stats), afterMs)
+      },
+      drop: () => holed,
+    })
+    client.on('close', () => (clearTimeout(timer), sockets.delete(hole)))
+  }).then((p) => Object.assign(p, { tripped: () => tripped }))
+}
+
+/**
+ * `fault-cutrandom`: bytes pass untouched, but each connection is destroyed, both sides at once,
+ * at a random `minMs`–`maxMs` (200–700 ms) after it was accepted: a link where nothing lives a
+ * second, page loads included if the page comes through it.
+ */
+export function cutRandom(upstreamPort, { minMs = 200, maxMs = 700 } = {}) {
+  return tcpProxy(upstreamPort, (client, upstream, stats) => {
+    pipeBoth(client, upstream)
+    const lifetime = minMs + Math.random() * (maxMs - minMs)
+    const timer = setTimeout(() => (stats.cut++, client.destroy(), upstream.destroy()), lifetime)
+    client.on('close', () => clearTimeout(timer))
+  })
+}

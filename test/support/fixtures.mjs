@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LifelineServer } from '../../dist/server.mjs'
+import { LifelineServer, onRequest } from '../../dist/server.mjs'
 import { ensureTomcat, startTomcat, tomcatUnavailable } from './tomcat.mjs'
 import { startProxy, stopAllProxies } from './proxies.mjs'
 
@@ -19,8 +19,27 @@ let tls
 export function certificate() {
   if (tls) return tls
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-tls-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  )
   tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), dir }
   return tls
 }
@@ -29,18 +48,33 @@ const servers = new Map()
 let nextId = 1
 
 /**
- * Start a Lifeline echo server; `opts` are LifelineServer options plus `tls` and `port`. With
- * `upstream` it is a gateway and does nothing of its own with messages.
+ * Start a Lifeline echo server; `opts` are LifelineServer options plus `tls`, `port`, `welcome`
+ * (a message sent to each session as it is confirmed) and `defaultOrigins` (leave `origins` at the
+ * server's default instead of the `'*'` the browser tests use, their page being on karma's origin).
+ * With `upstream` it is a gateway and does nothing of its own with messages. With `requests` it
+ * answers `request()` (lifeline-rt/request) with `reply:<data>`, and never answers `hang`.
  */
 export function startServer(opts = {}) {
-  const { tls: useTls, port = 0, behaviour = opts.upstream ? 'relay' : 'echo', authToken, ...options } = opts
-  if (authToken) options.authenticate = (req, token) => (token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token })
+  const {
+    tls: useTls,
+    port = 0,
+    behaviour = opts.upstream ? 'relay' : 'echo',
+    authToken,
+    welcome,
+    defaultOrigins,
+    requests,
+    ...options
+  } = opts
+  if (authToken)
+    options.authenticate = (req, token) =>
+      token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token }
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
     server.on('request', (req, res) => {
-      if (!res.headersSent && !res.writableEnded) setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
+      if (!res.headersSent && !res.writableEnded)
+        setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
     })
-    const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...options })
+    const ll = new LifelineServer({ server, path: '/rt', ...(defaultOrigins ? {} : { origins: '*' }), ...options })
     const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [] }
     server.on('connection', (s) => {
       rec.sockets.add(s)
@@ -48,6 +82,8 @@ export function startServer(opts = {}) {
     })
     ll.on('connection', (s) => {
       rec.log.push({ ev: 'connection', id: s.id, transport: s.transport })
+      if (welcome) s.send(welcome)
+      if (requests) onRequest(s, (d) => (d == 'hang' ? new Promise(() => {}) : 'reply:' + d))
       s.on('message', (m, binary) => {
         if (behaviour == 'echo') s.send(m)
         else if (behaviour == 'count') rec.count = (rec.count || 0) + 1
@@ -110,6 +146,7 @@ function record(rec, s, m, binary) {
 function numbered(i, kind, max) {
   const size = kind == 'mixed' ? [0, 10, 100, 1000, 10000, max][i % 6] : 0
   if (kind == 'text') return `n:${i}:`
+  if (kind == 'padded') return `n:${i}:`.padEnd(max, 'x')
   const b = Buffer.alloc(Math.max(4, size))
   b.writeUInt32BE(i, 0)
   for (let k = 4; k < b.length; k++) b[k] = (i + k) & 255
@@ -154,14 +191,23 @@ const actions = {
   },
   async sessions(b) {
     const rec = servers.get(b.id)
-    return { sessions: sessionsOf(rec).map((s) => ({ id: s.id, transport: s.transport, heard: !!s._heard, buffered: s.bufferedAmount })), log: rec.log }
+    return {
+      sessions: sessionsOf(rec).map((s) => ({
+        id: s.id,
+        transport: s.transport,
+        heard: !!s._heard,
+        buffered: s.bufferedAmount,
+      })),
+      log: rec.log,
+    }
   },
   async send(b) {
     const rec = servers.get(b.id)
     let n = 0
     for (const s of sessionsOf(rec)) {
       if (!s._heard) continue
-      for (let i = 0; i < (b.count || 1); i++) s.send(b.binary ? Buffer.from(b.data || '', 'base64') : b.count ? b.data + i : b.data)
+      for (let i = 0; i < (b.count || 1); i++)
+        s.send(b.binary ? Buffer.from(b.data || '', 'base64') : b.count ? b.data + i : b.data)
       n++
     }
     return { sent: n }
@@ -186,6 +232,7 @@ const actions = {
     return { wrote: n }
   },
   // Cut each session's connection in the middle of a frame: half a record, then the socket dies.
+  // With `between`, between two records: no partial bytes, the socket just dies.
   async cut(b) {
     const rec = servers.get(b.id)
     let n = 0
@@ -195,7 +242,10 @@ const actions = {
       const sock = l.name == 'websocket' ? l.ws._socket : l._res.socket
       if (!sock) continue
       // A record header promising 100 bytes, and 3 of them (a WebSocket frame header likewise).
-      sock.write(l.name == 'websocket' ? Buffer.from([0x81, 100, 65, 66, 67]) : Buffer.from([0, 0, 0, 0, 100, 109, 65, 66]))
+      if (!b.between)
+        sock.write(
+          l.name == 'websocket' ? Buffer.from([0x81, 100, 65, 66, 67]) : Buffer.from([0, 0, 0, 0, 100, 109, 65, 66]),
+        )
       sock.destroy()
       n++
     }
@@ -270,6 +320,37 @@ const actions = {
     const p = proxies.get(b.port)
     return (p && p.stats) || {}
   },
+  // Cluster mode (issue 17): a real redis-server, `nodes` (3) server processes on it
+  // (cluster-node.mjs, echoing) and HAProxy round robin in front, no stickiness.
+  async cluster(b) {
+    if (cluster) await stopCluster()
+    const { startRedis } = await import('./redis.mjs')
+    const { startNodes } = await import('./nodes.mjs')
+    const { startHaproxy } = await import('./haproxy.mjs')
+    const redis = await startRedis()
+    const lease = String(b.nodeLease || 1000)
+    const nodes = await startNodes(b.nodes || 3, { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: lease })
+    const lb = await startHaproxy(nodes.list.map((n) => n.port))
+    cluster = { redis, nodes, lb }
+    return { port: lb.port }
+  },
+  // kill -9 node `i` of the cluster, and with `restartMs` start it again that long after.
+  async clusterKill(b) {
+    await cluster.nodes.kill(b.i)
+    if (b.restartMs !== undefined) {
+      await new Promise((r) => setTimeout(r, b.restartMs))
+      await cluster.nodes.start(b.i)
+    }
+    return {}
+  },
+  // What the nodes wrote on stderr (takeovers, fencing).
+  async clusterLog() {
+    return { log: cluster ? cluster.nodes.list.map((n) => n.log).join('') : '' }
+  },
+  async clusterStop() {
+    await stopCluster()
+    return {}
+  },
   async unproxy(b) {
     const p = proxies.get(b.port)
     proxies.delete(b.port)
@@ -279,6 +360,16 @@ const actions = {
 }
 
 const proxies = new Map()
+let cluster
+
+async function stopCluster() {
+  const c = cluster
+  cluster = undefined
+  if (!c) return
+  await c.lb.stop()
+  await c.nodes.stopAll()
+  await c.redis.remove()
+}
 
 /** Start the control server on a loopback port; resolves to its port. */
 export function startControl(port = 0) {
@@ -294,7 +385,7 @@ export function startControl(port = 0) {
       return res.end(readFileSync(join(root, name)))
     }
     const fn = actions[name]
-    if (!fn) return res.writeHead(404), res.end()
+    if (!fn) return (res.writeHead(404), res.end())
     try {
       const out = await fn(await body(req))
       res.writeHead(200, { 'Content-Type': 'application/json' })
@@ -304,7 +395,9 @@ export function startControl(port = 0) {
       res.end(String(e && e.stack))
     }
   })
-  return new Promise((resolve) => ctl.listen(port, '127.0.0.1', () => resolve({ port: ctl.address().port, close: () => ctl.close() })))
+  return new Promise((resolve) =>
+    ctl.listen(port, '127.0.0.1', () => resolve({ port: ctl.address().port, close: () => ctl.close() })),
+  )
 }
 
 /** Test pages, served with a strict Content-Security-Policy. */
@@ -312,12 +405,14 @@ function servePage(req, res, file) {
   const type = file.endsWith('.html') ? 'text/html' : 'text/javascript'
   res.writeHead(200, {
     'Content-Type': type,
-    'Content-Security-Policy': "default-src 'self'; script-src 'self'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*",
+    'Content-Security-Policy':
+      "default-src 'self'; script-src 'self'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*",
   })
   res.end(readFileSync(file))
 }
 
 export async function stopAll() {
+  await stopCluster()
   proxies.clear()
   await stopAllProxies()
   for (const rec of [...servers.values()]) await stopServer(rec)

@@ -7,7 +7,21 @@ import type { Frame } from '../../src/protocol/frames'
 /** Numbers as a peer might write them, valid or not. */
 const number = fc.oneof(
   fc.nat({ max: 50 }).map(String),
-  fc.constantFrom('', '-1', '1.5', '1e3', '0x10', ' 1', '1 ', '9007199254740993', '999999999999999', '1234567890123456', 'NaN', 'Infinity', '٣'),
+  fc.constantFrom(
+    '',
+    '-1',
+    '1.5',
+    '1e3',
+    '0x10',
+    ' 1',
+    '1 ',
+    '9007199254740993',
+    '999999999999999',
+    '1234567890123456',
+    'NaN',
+    'Infinity',
+    '٣',
+  ),
 )
 
 /** Strings with what breaks parsers: quotes, escapes, lone surrogates, NUL, long runs. */
@@ -20,7 +34,22 @@ const nasty = fc.oneof(
 /** JSON values that are not arrays of strings, and broken JSON. */
 const badJson = fc.oneof(
   fc.json({ maxDepth: 3 }),
-  fc.constantFrom('[', '["a"', '["a",]', '[1,2]', '[null]', '[["a"]]', '[{}]', '{}', 'null', '"a"', '[]', '["\\ud800"]', '["a"]x', ' ["a"]'),
+  fc.constantFrom(
+    '[',
+    '["a"',
+    '["a",]',
+    '[1,2]',
+    '[null]',
+    '[["a"]]',
+    '[{}]',
+    '{}',
+    'null',
+    '"a"',
+    '[]',
+    '["\\ud800"]',
+    '["a"]x',
+    ' ["a"]',
+  ),
 )
 
 /** One frame a hostile or broken peer might send (either side; the type characters overlap). */
@@ -42,12 +71,51 @@ export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
 )
 
 /** A run of frames, mostly plausible, sometimes led by a proper sequence marker. */
-export const frameRun = fc.tuple(fc.boolean(), fc.array(anyFrame, { minLength: 1, maxLength: 12 })).map(([seq, fs]) => (seq ? ['s1', ...fs] : fs))
+export const frameRun = fc
+  .tuple(fc.boolean(), fc.array(anyFrame, { minLength: 1, maxLength: 12 }))
+  .map(([seq, fs]) => (seq ? ['s1', ...fs] : fs))
 
 /** Malformed frames worth trying every time, on both sides. */
 export const CORPUS: Frame[] = [
-  '', 'x', 'Z garbage', 'm', 'M', 'M[', 'M[1,2]', 'M{}', 'M["a",', 'M[["a"]]', 'Mnull', 's', 's-1', 's1.5', 'sabc', 's1234567890123456',
-  'a', 'a-1', 'a99999999999999999999', 'u', 'u0', 'p', 'q', 'c', 'cabc', 'c1000', 'c99999 x', 'e', 'o', 'o{}', 'onull', 'o[]', 'o"x"',
-  'o{"v":1,"sid":5,"ack":0,"hb":1,"max":1}', 'o{"v":1,"sid":"x","ack":-1,"hb":1,"max":1}', 'o{"v":1,"sid":"x","ack":0,"hb":1e308,"max":1}',
-  '\ud800', 'm\udc00', 'M["\\ud800"]', new Uint8Array(0), new Uint8Array([0, 1, 2]),
+  '',
+  'x',
+  'Z garbage',
+  'm',
+  'M',
+  'M[',
+  'M[1,2]',
+  'M{}',
+  'M["a",',
+  'M[["a"]]',
+  'Mnull',
+  's',
+  's-1',
+  's1.5',
+  'sabc',
+  's1234567890123456',
+  'a',
+  'a-1',
+  'a99999999999999999999',
+  'u',
+  'u0',
+  'p',
+  'q',
+  'c',
+  'cabc',
+  'c1000',
+  'c99999 x',
+  'e',
+  'o',
+  'o{}',
+  'onull',
+  'o[]',
+  'o"x"',
+  'o{"v":1,"sid":5,"ack":0,"hb":1,"max":1}',
+  'o{"v":1,"sid":"x","ack":-1,"hb":1,"max":1}',
+  'o{"v":1,"sid":"x","ack":0,"hb":1e308,"max":1}',
+  '\ud800',
+  'm\udc00',
+  'M["\\ud800"]',
+  new Uint8Array(0),
+  new Uint8Array([0, 1, 2]),
 ]

@@ -1,28 +1,43 @@
 // Real proxies and fault proxies for the proxy tests to put between a client and a Lifeline
-// server: nginx in four configurations (a good reverse proxy and three ways of getting it
-// wrong) and three fault-injecting TCP proxies (test/support/faults.mjs). All on loopback.
+// server, all on loopback: nginx as people configure it (a good reverse proxy with each of the
+// three usual `Host` lines, three ways of getting it wrong, and TLS in front of a plain-HTTP
+// server), Apache httpd with its defaults, HAProxy rewriting `Host`, and fault-injecting TCP
+// proxies (test/support/faults.mjs). Each real one runs in the foreground from a config in its
+// own temp dir and is stopped by its pid (test/support/daemon.mjs).
 //
 //   const p = await startProxy('nginx-buffering', server.port)
 //   ... connect to http://127.0.0.1:${p.port}/rt ...
 //   await p.stop()
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { blackhole, cut, delay } from './faults.mjs'
+import { binary, freePort, startDaemon } from './daemon.mjs'
+import { blackhole, cut, cutRandom, delay, midsession, oneway } from './faults.mjs'
 
-/** What each nginx kind adds to `location /`; every kind forwards Host and allows big uploads. */
+export { freePort }
+
+/**
+ * What each nginx kind puts in `location /`, besides `proxy_pass`; every kind allows big uploads.
+ * The first four pass the browser's `Host` on whole (`$http_host`, port included).
+ */
 const NGINX = {
   // The baseline good proxy: HTTP/1.1 upstream, WebSocket upgrades forwarded, nothing buffered.
-  nginx: () => [...HTTP11, ...UPGRADE, 'proxy_buffering off;', 'proxy_read_timeout 1h;', 'proxy_send_timeout 1h;'],
+  nginx: () => [
+    HTTP_HOST,
+    ...HTTP11,
+    ...UPGRADE,
+    'proxy_buffering off;',
+    'proxy_read_timeout 1h;',
+    'proxy_send_timeout 1h;',
+  ],
   // Upgrade and Connection are hop-by-hop, so nginx drops them unless told: the server sees a
   // plain GET for the WebSocket and refuses it; plain HTTP works.
-  'nginx-no-upgrade': () => [...HTTP11, 'proxy_buffering off;', 'proxy_read_timeout 1h;'],
+  'nginx-no-upgrade': () => [HTTP_HOST, ...HTTP11, 'proxy_buffering off;', 'proxy_read_timeout 1h;'],
   // nginx's defaults plus small buffers, deaf to X-Accel-Buffering: a streamed response is held
   // until a 4 KB buffer fills or the response ends. HTTP/1.0 upstream because over 1.1 nginx
   // passes chunks on as they come; 1.0 cannot upgrade either.
   'nginx-buffering': () => [
+    HTTP_HOST,
     'proxy_http_version 1.0;',
     'proxy_buffering on;',
     'proxy_ignore_headers X-Accel-Buffering;',
@@ -33,33 +48,85 @@ const NGINX = {
   ],
   // A good proxy with a short idle timeout: any connection silent for `readTimeout` seconds, an
   // upgraded WebSocket or a held long-poll alike, is cut.
-  'nginx-timeout': ({ readTimeout = 10 }) => [...HTTP11, ...UPGRADE, 'proxy_buffering off;', `proxy_read_timeout ${readTimeout}s;`],
+  'nginx-timeout': ({ readTimeout = 10 }) => [
+    HTTP_HOST,
+    ...HTTP11,
+    ...UPGRADE,
+    'proxy_buffering off;',
+    `proxy_read_timeout ${readTimeout}s;`,
+  ],
+  // The WebSocket proxy of nginx's own blog post and of most tutorials, copied as written:
+  // `$host` is the browser's host name without its port. Buffering is left on (the default),
+  // so streaming relies on the server's X-Accel-Buffering: no.
+  'nginx-host': () => TUTORIAL,
+  // The same without the Host line, as many configs are: nginx then sends `$proxy_host`, the
+  // upstream's own address (127.0.0.1:<server port>), and no X-Forwarded-Host.
+  'nginx-proxy-host': () => TUTORIAL.filter((line) => !/ Host /.test(line)),
+  // The tutorial config behind `listen ... ssl` with a certificate the test makes: the page is
+  // https:// and wss://, the upstream plain http:// and ws://.
+  'nginx-tls': () => [...TUTORIAL, 'proxy_set_header X-Forwarded-Proto $scheme;'],
 }
+const HTTP_HOST = 'proxy_set_header Host $http_host;'
 const HTTP11 = ['proxy_http_version 1.1;']
 const UPGRADE = ['proxy_set_header Upgrade $http_upgrade;', 'proxy_set_header Connection $connection_upgrade;']
+const TUTORIAL = [
+  'proxy_http_version 1.1;',
+  'proxy_set_header Upgrade $http_upgrade;',
+  'proxy_set_header Connection "Upgrade";',
+  'proxy_set_header Host $host;',
+  'proxy_set_header X-Real-IP $remote_addr;',
+  'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+]
+const TLS = new Set(['nginx-tls'])
 
-const FAULTS = { 'fault-blackhole': blackhole, 'fault-delay': delay, 'fault-cut': cut }
+const FAULTS = {
+  'fault-blackhole': blackhole,
+  'fault-delay': delay,
+  'fault-cut': cut,
+  'fault-oneway': oneway,
+  'fault-midsession': midsession,
+  'fault-cutrandom': cutRandom,
+}
+const DAEMONS = { apache: startApache, 'haproxy-rewrite': startHaproxy }
 
 /** Every kind `startProxy` knows. */
-export const KINDS = [...Object.keys(NGINX), ...Object.keys(FAULTS)]
+export const KINDS = [...Object.keys(NGINX), ...Object.keys(DAEMONS), ...Object.keys(FAULTS)]
+
+/**
+ * What `Host` each real kind sends the upstream, for a browser that asked for `host:port`
+ * (`upstream` is 127.0.0.1:<server port>); `forwardedHost` is its X-Forwarded-Host, if any.
+ */
+export const FORWARDS = {
+  nginx: { host: 'host:port' },
+  'nginx-host': { host: 'host' },
+  'nginx-proxy-host': { host: 'upstream' },
+  'nginx-tls': { host: 'host' },
+  apache: { host: 'upstream', forwardedHost: 'host:port' },
+  'haproxy-rewrite': { host: 'upstream.internal' },
+}
 
 const running = new Set()
 
 /**
  * Start a proxy of `kind` on a free loopback port in front of 127.0.0.1:`upstreamPort`;
  * resolves once the port accepts connections. `opts`: `readTimeout` (s, nginx-timeout),
- * `delayMs` (fault-delay), `cutAfterMs` (fault-cut). nginx kinds also give the master's `pid`
- * and `dir`, the temp dir holding config, logs and buffers (removed by `stop()`).
+ * `delayMs` (fault-delay), `cutAfterMs` (fault-cut), `afterMs` (fault-midsession), `minMs` and
+ * `maxMs` (fault-cutrandom). `scheme` is `https` for nginx-tls, else `http`. Real proxies also
+ * give their parent process's `pid` and `dir`, the temp dir holding config, logs and buffers
+ * (removed by `stop()`).
  * @example
  * const p = await startProxy('nginx-timeout', server.port, { readTimeout: 2 })
  * @returns {Promise<{ kind: string, port: number, pid?: number, dir?: string, stop(): Promise<void> }>}
  */
 export async function startProxy(kind, upstreamPort, opts = {}) {
-  if (!(upstreamPort > 0 && upstreamPort < 65536)) throw new Error(`startProxy(${kind}): bad upstream port ${upstreamPort}`)
+  if (!(upstreamPort > 0 && upstreamPort < 65536))
+    throw new Error(`startProxy(${kind}): bad upstream port ${upstreamPort}`)
   let p
   if (NGINX[kind]) p = await startNginx(kind, upstreamPort, NGINX[kind](opts))
+  else if (DAEMONS[kind]) p = await DAEMONS[kind](kind, upstreamPort)
   else if (FAULTS[kind]) p = { kind, ...(await FAULTS[kind](upstreamPort, opts)) }
   else throw new Error(`startProxy: unknown kind ${JSON.stringify(kind)}; use one of ${KINDS.join(', ')}`)
+  p.scheme = TLS.has(kind) ? 'https' : 'http'
   const stop = p.stop
   let stopped
   p.stop = () => (stopped = stopped || (running.delete(p), stop()))
@@ -73,14 +140,13 @@ export async function stopAllProxies() {
 }
 
 /** The nginx binary: `NGINX_BIN`, /usr/sbin/nginx, or on the PATH; undefined when missing. */
-export function nginxBinary() {
-  if (process.env.NGINX_BIN) return existsSync(process.env.NGINX_BIN) ? process.env.NGINX_BIN : undefined
-  if (existsSync('/usr/sbin/nginx')) return '/usr/sbin/nginx'
-  const r = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' })
-  return (r.status == 0 && r.stdout.trim()) || undefined
-}
+export const nginxBinary = () => binary('nginx')
+/** Apache httpd (Debian's apache2): `APACHE2_BIN`, /usr/sbin/apache2 or on the PATH. */
+export const apacheBinary = () => binary('apache2')
+/** HAProxy: `HAPROXY_BIN`, /usr/sbin/haproxy or on the PATH. */
+export const haproxyBinary = () => binary('haproxy')
 
-function nginxConf(dir, port, upstreamPort, location) {
+function nginxConf(dir, port, upstreamPort, location, tls) {
   return `# Written by test/support/proxies.mjs; everything it writes stays in ${dir}.
 ${process.getuid && process.getuid() == 0 ? 'user root;  # workers as nobody could not write the temp dirs below' : ''}
 daemon off;
@@ -100,10 +166,9 @@ http {
   client_max_body_size 16m;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
-    listen 127.0.0.1:${port};
-    location / {
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};
+${tls ? `    ssl_certificate ${dir}/cert.pem;\n    ssl_certificate_key ${dir}/key.pem;\n` : ''}    location / {
       proxy_pass http://127.0.0.1:${upstreamPort};
-      proxy_set_header Host $http_host;
       ${location.join('\n      ')}
     }
   }
@@ -111,91 +176,128 @@ http {
 `
 }
 
-async function startNginx(kind, upstreamPort, location) {
-  const bin = nginxBinary()
-  if (!bin) throw new Error('nginx is not installed: run `sudo apt-get install -y nginx` (or set NGINX_BIN)')
-  // Another checkout may take the free port before nginx binds it: then try another.
-  for (let attempt = 1; ; attempt++) {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-nginx-'))
-    for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d))
-    const port = await freePort()
-    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstreamPort, location))
-    const child = spawn(bin, ['-p', dir + '/', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
-    let gone = false
-    const exited = new Promise((resolve) => child.once('exit', () => resolve((gone = true))))
-    // nginx writes its pid file only after binding, so an answer on the port is then ours and
-    // not another process's that took the port first.
-    const up = await until(() => !gone && existsSync(join(dir, 'nginx.pid')) && accepts(port), () => gone, 5000)
-    if (up) {
-      killOnExit.add(child.pid)
-      const stop = async () => {
-        killOnExit.delete(child.pid)
-        // TERM is nginx's fast shutdown: the master stops its workers, then exits.
-        if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM')
-        if (!(await within(exited, 5000))) {
-          child.kill('SIGKILL')
-          await exited
-        }
-        rmSync(dir, { recursive: true, force: true })
-      }
-      return { kind, port, pid: child.pid, dir, stop }
-    }
-    if (child.exitCode == null) child.kill('SIGKILL')
-    await exited
-    const log = stderr + readIf(join(dir, 'error.log'))
-    rmSync(dir, { recursive: true, force: true })
-    if (/in use/.test(log) && attempt < 5) continue
-    throw new Error(`nginx (${kind}) did not start on port ${port}: ${log.trim() || 'no port within 5 s'}`)
-  }
-}
-
-const readIf = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
-
-/** Does `port` accept a connection? */
-function accepts(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)))
-    s.on('error', () => resolve(false))
+function startNginx(kind, upstreamPort, location) {
+  const tls = TLS.has(kind)
+  return startDaemon({
+    kind,
+    bin: nginxBinary(),
+    install: 'nginx',
+    pidFile: 'nginx.pid',
+    setup(dir, port) {
+      for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d))
+      if (tls) certificate(dir)
+      writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstreamPort, location, tls))
+    },
+    args: (dir) => ['-p', dir + '/', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
   })
 }
 
-/** Polls `cond` every 20 ms: true once it holds, false once `fail()` holds or after `ms`. */
-async function until(cond, fail, ms) {
-  const end = Date.now() + ms
-  while (Date.now() < end && !fail()) {
-    if (await cond()) return true
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  return false
+/** A self-signed certificate for localhost and 127.0.0.1 in `dir` (cert.pem, key.pem), made with openssl. */
+export function certificate(dir) {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  )
 }
 
-/** `promise` settled within `ms`? */
-function within(promise, ms) {
-  let t
-  return Promise.race([promise.then(() => true), new Promise((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t))
-}
+const APACHE_MODULES = '/usr/lib/apache2/modules'
 
-/** A free loopback port (several checkouts may test at once). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
+/**
+ * Apache httpd as Debian's `a2enmod proxy proxy_http` and Apache's reverse-proxy guide leave it:
+ * `ProxyPass ... upgrade=websocket` (2.4.47+, mod_proxy_http tunnels the WebSocket itself) and
+ * every default kept, so `ProxyPreserveHost Off` (Host is the upstream's address) and
+ * `ProxyAddHeaders On` (X-Forwarded-For, -Host, -Server).
+ */
+function startApache(kind, upstreamPort) {
+  const root = process.getuid && process.getuid() == 0
+  return startDaemon({
+    kind,
+    bin: apacheBinary(),
+    install: 'apache2',
+    pidFile: 'httpd.pid',
+    setup(dir, port) {
+      const mod = (name) => `LoadModule ${name}_module ${APACHE_MODULES}/mod_${name}.so`
+      writeFileSync(
+        join(dir, 'httpd.conf'),
+        `# Written by test/support/proxies.mjs; everything it writes stays in ${dir}.
+ServerRoot ${dir}
+ServerName localhost
+PidFile ${dir}/httpd.pid
+DefaultRuntimeDir ${dir}
+Mutex file:${dir} default
+ErrorLog ${dir}/error.log
+LogLevel warn
+${root ? 'User nobody\nGroup nogroup' : ''}
+${mod('mpm_event')}
+${mod('authz_core')}
+${mod('proxy')}
+${mod('proxy_http')}
+Listen 127.0.0.1:${port}
+<VirtualHost 127.0.0.1:${port}>
+  ProxyPass "/" "http://127.0.0.1:${upstreamPort}/" upgrade=websocket
+  ProxyPassReverse "/" "http://127.0.0.1:${upstreamPort}/"
+</VirtualHost>
+`,
+      )
+    },
+    args: (dir) => ['-f', join(dir, 'httpd.conf'), '-DFOREGROUND'],
   })
 }
 
-// nginx in the foreground outlives a test process that dies without stopping it: ask it to go.
-const killOnExit = new Set()
-process.on('exit', () => {
-  for (const pid of killOnExit) {
-    try {
-      process.kill(pid, 'SIGTERM')
-    } catch (e) {
-      // Already gone.
-    }
-  }
-})
+/**
+ * HAProxy in `mode http` with the timeouts of its own configuration guide, rewriting `Host` to the
+ * name the backend expects (`http-request set-header Host`, as for a backend served under its own
+ * virtual host); no X-Forwarded-Host, as HAProxy sends none unless told.
+ */
+function startHaproxy(kind, upstreamPort) {
+  return startDaemon({
+    kind,
+    bin: haproxyBinary(),
+    install: 'haproxy',
+    pidFile: 'haproxy.pid',
+    errorLog: 'stderr',
+    setup(dir, port) {
+      writeFileSync(
+        join(dir, 'haproxy.cfg'),
+        `# Written by test/support/proxies.mjs; everything it writes stays in ${dir}.
+global
+  pidfile ${dir}/haproxy.pid
+defaults
+  mode http
+  option forwardfor
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+frontend web
+  bind 127.0.0.1:${port}
+  default_backend app
+backend app
+  http-request set-header Host upstream.internal
+  server app1 127.0.0.1:${upstreamPort}
+`,
+      )
+    },
+    // Master-worker in the foreground: it writes the pid file once bound; TERM stops both.
+    args: (dir) => ['-W', '-db', '-f', join(dir, 'haproxy.cfg')],
+  })
+}

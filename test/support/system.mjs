@@ -9,10 +9,15 @@ export function ensure(packages, check) {
     console.log(`[test] installing ${packages.join(' ')} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env })
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+      stdio: 'inherit',
+      env,
+    })
     if (r.status == 0 && check()) return true
   }
-  console.log(`[test] missing ${packages.join(' ')}: run \`sudo apt-get install -y ${packages.join(' ')}\` and try again`)
+  console.log(
+    `[test] missing ${packages.join(' ')}: run \`sudo apt-get install -y ${packages.join(' ')}\` and try again`,
+  )
   return false
 }
 

@@ -19,7 +19,9 @@ const PACKAGES = ['tomcat10', 'tomcat10-examples', 'default-jre-headless']
 const START_DEADLINE = 60000
 
 const installed = () =>
-  existsSync(join(CATALINA_HOME, 'bin', 'catalina.sh')) && existsSync(join(EXAMPLES, 'WEB-INF')) && existsSync(CONF) &&
+  existsSync(join(CATALINA_HOME, 'bin', 'catalina.sh')) &&
+  existsSync(join(EXAMPLES, 'WEB-INF')) &&
+  existsSync(CONF) &&
   spawnSync('sh', ['-c', 'command -v java'], { stdio: 'ignore' }).status == 0
 
 let why = ''
@@ -36,7 +38,11 @@ export function ensureTomcat({ quiet = false } = {}) {
   // One attempt per process: a failed install is not retried for every test.
   if (tried) return false
   tried = true
-  if (process.getuid && process.getuid() == 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status == 0) {
+  if (
+    process.getuid &&
+    process.getuid() == 0 &&
+    spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status == 0
+  ) {
     if (!quiet) console.log(`[tomcat] installing ${PACKAGES.join(' ')} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     // Other checkouts may be running apt at the same moment: wait for its lock rather than fail.
@@ -46,7 +52,9 @@ export function ensureTomcat({ quiet = false } = {}) {
     spawnSync('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...PACKAGES], { stdio, env })
     if (installed()) return !(why = '')
   }
-  why = `Tomcat 10 is not installed and could not be installed here: run \`sudo apt-get install -y ${PACKAGES.join(' ')}\``
+  why =
+    'Tomcat 10 is not installed and could not be installed here: ' +
+    `run \`sudo apt-get install -y ${PACKAGES.join(' ')}\``
   if (!quiet) console.log('[tomcat] ' + why)
   return false
 }
@@ -72,20 +80,30 @@ function serverXml(xml, port) {
   let http = 0
   xml = xml.replace(/<Connector\b[\s\S]*?(\/>|<\/Connector>)/g, (c) => {
     if (/AJP|SSLEnabled|8443/i.test(c) || http++) return ''
-    return `<Connector port="${port}" address="127.0.0.1" protocol="HTTP/1.1" connectionTimeout="20000" maxParameterCount="1000" />`
+    return (
+      `<Connector port="${port}" address="127.0.0.1" protocol="HTTP/1.1" ` +
+      'connectionTimeout="20000" maxParameterCount="1000" />'
+    )
   })
-  if (!http) xml = xml.replace(/<Engine\b/, `<Connector port="${port}" address="127.0.0.1" protocol="HTTP/1.1" connectionTimeout="20000" />\n    <Engine`)
+  if (!http)
+    xml = xml.replace(
+      /<Engine\b/,
+      `<Connector port="${port}" address="127.0.0.1" protocol="HTTP/1.1" connectionTimeout="20000" />\n    <Engine`,
+    )
   return xml.replace(/autoDeploy="true"/g, 'autoDeploy="false"')
 }
 
 function makeBase(port) {
   const base = mkdtempSync(join(tmpdir(), 'lifeline-tomcat-'))
   cpSync(CONF, join(base, 'conf'), { recursive: true, dereference: true })
-  for (const d of ['logs', 'temp', 'webapps', 'work', 'conf/Catalina/localhost']) mkdirSync(join(base, d), { recursive: true })
+  for (const d of ['logs', 'temp', 'webapps', 'work', 'conf/Catalina/localhost'])
+    mkdirSync(join(base, d), { recursive: true })
   writeFileSync(join(base, 'conf', 'server.xml'), serverXml(readFileSync(join(CONF, 'server.xml'), 'utf8'), port))
   // Debian ships this context too; written here so the examples are there whatever conf holds.
-  writeFileSync(join(base, 'conf', 'Catalina', 'localhost', 'examples.xml'),
-    `<Context path="/examples" docBase="${EXAMPLES}">\n  <Resources allowLinking="true"/>\n</Context>\n`)
+  writeFileSync(
+    join(base, 'conf', 'Catalina', 'localhost', 'examples.xml'),
+    `<Context path="/examples" docBase="${EXAMPLES}">\n  <Resources allowLinking="true"/>\n</Context>\n`,
+  )
   return base
 }
 
@@ -93,7 +111,8 @@ function makeBase(port) {
 async function waitForEcho(url, child, deadline) {
   let lastError = ''
   while (Date.now() < deadline) {
-    if (child.exitCode != null || child.signalCode) throw new Error('Tomcat exited (' + (child.exitCode ?? child.signalCode) + ') before ' + url + ' was up')
+    if (child.exitCode != null || child.signalCode)
+      throw new Error('Tomcat exited (' + (child.exitCode ?? child.signalCode) + ') before ' + url + ' was up')
     const ok = await new Promise((resolve) => {
       const ws = new WebSocket(url, { handshakeTimeout: 2000 })
       ws.on('open', () => (ws.close(), resolve(true)))
@@ -158,7 +177,9 @@ export async function startTomcat({ port } = {}) {
         CATALINA_TMPDIR: join(base, 'temp'),
         CATALINA_PID: '',
         // Small and quick to start: these are tests, not production.
-        JAVA_OPTS: '-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava.security.egd=file:/dev/./urandom',
+        JAVA_OPTS:
+          '-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto ' +
+          '-Djava.security.egd=file:/dev/./urandom',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -1,8 +1,16 @@
 import { encode, Parser } from '../../protocol/envelope'
-import { T, type Frame } from '../../protocol/frames'
+import { FrameType, type Frame } from '../../protocol/frames'
+import { POST_BYTES, POST_FRAMES, POSTS_IN_FLIGHT } from '../../protocol/limits'
 import { Transport, type TransportContext } from './transport'
 
 type Abort = () => void
+
+/**
+ * Upload bodies are binary envelopes labelled as text: CORS-simple (no preflight), and in a
+ * charset where every byte is a character, so a body parser the app put in front (`express.text()`)
+ * hands back the exact bytes.
+ */
+const UPLOAD_TYPE = 'text/plain;charset=iso-8859-1'
 
 /**
  * What the two HTTP transports share: uploads as POSTs, one at a time, with everything sent
@@ -11,8 +19,10 @@ type Abort = () => void
  * envelope as bytes arrive.
  */
 export abstract class HttpTransport extends Transport {
-  private _bodies: { f: Frame[]; n: number }[] = []
-  private _posting?: Abort
+  /** Upload bodies waiting for their POST: frames, and their bytes once enveloped. */
+  private _bodies: { frames: Frame[]; bytes: number }[] = []
+  /** Uploads in flight (their aborts). */
+  private _posts: Abort[] = []
   /** The download in flight. @internal */
   _get?: Abort
   private _closing?: boolean
@@ -23,17 +33,17 @@ export abstract class HttpTransport extends Transport {
 
   send(frames: Frame[], seq: number): void {
     // Each POST names the sequence number of its first message, so a repeated or reordered POST
-    // can be deduplicated by the server (PROTOCOL.md "Uploads"). A body past 512 KiB takes no
-    // more: what follows waits for a POST of its own.
-    let b = this._bodies[this._bodies.length - 1]
-    // Frames are capped too. Even all in 3-byte UTF-8, a body stays under 1.5 MiB plus what one
-    // hand-over adds: the server's maxPostBytes and maxFramesPerPost defaults leave room for it.
-    if (!b || b.n > 524288 || b.f.length > 4000) this._bodies.push((b = { f: [T.Seq + seq], n: 0 }))
-    for (const f of frames) {
-      b.f.push(f)
-      b.n += 5 + f.length
+    // can be deduplicated by the server (PROTOCOL.md §4.5). A full body takes no more.
+    let body = this._bodies[this._bodies.length - 1]
+    if (!body || body.bytes > POST_BYTES || body.frames.length > POST_FRAMES) {
+      body = { frames: [FrameType.Seq + seq], bytes: 0 }
+      this._bodies.push(body)
     }
-    if (!this._posting) this._post()
+    for (const f of frames) {
+      body.frames.push(f)
+      body.bytes += 5 + f.length
+    }
+    if (this._posts.length < POSTS_IN_FLIGHT) this._post()
   }
 
   override end(frames: Frame[], seq: number): void {
@@ -43,22 +53,44 @@ export abstract class HttpTransport extends Transport {
 
   private _post(): void {
     const body = this._bodies.shift()!
-    this._posting = this._req(this._ctx.url(this), encode(body.f), (ok) => {
-      this._posting = undefined
-      if (!ok) this._end('upload-failed')
-      else if (this._bodies.length) this._post()
-      else if (this._closing) this.close()
-    })
+    let taken = false
+    // The server answers only once it has taken the whole body: the next POST may go when the
+    // answer's headers are in, not after its body (acks, pongs) is read, which in Chromium comes
+    // later than a reply on the stream and held the reply back (issue 19).
+    const next = () => {
+      if (taken || this._done) return
+      taken = true
+      this._posts.splice(this._posts.indexOf(abort), 1)
+      if (this._bodies.length) this._post()
+      else if (this._closing && !this._posts.length) this.close()
+    }
+    const abort = this._req(
+      this._ctx.url(this),
+      encode(body.frames),
+      (ok) => (ok ? next() : this._end('upload-failed')),
+      false,
+      undefined,
+      next,
+    )
+    this._posts.push(abort)
   }
 
   /**
    * One HTTP request; `done(ok)` runs once at the end. Bytes of the response body are parsed
-   * into frames as they arrive.
+   * into frames as they arrive, and delivered, or kept in `into` for `done` to deliver.
+   * `headers` runs when a 200's headers are in.
    * @internal
    */
-  _req(url: string, body: Uint8Array | null, done: (ok: boolean, got: boolean) => void, stream?: boolean): Abort {
+  _req(
+    url: string,
+    body: Uint8Array | null,
+    done: (ok: boolean, got: boolean) => void,
+    stream?: boolean,
+    into?: Frame[],
+    headers?: () => void,
+  ): Abort {
     const ctx = this._ctx
-    const parser = new Parser((f) => this._frame(f), ctx.maxMessageSize + 64)
+    const parser = new Parser((f) => (into ? into.push(f) : this._frame(f)), ctx.maxMessageSize + 64)
     let got = false
     let over = false
     const bytes = (b: Uint8Array) => {
@@ -81,7 +113,8 @@ export abstract class HttpTransport extends Transport {
       if (!this._done) done(ok && !parser.pending, got)
     }
     const fetch = ctx.fetch
-    const canStream = typeof ReadableStream != 'undefined' && typeof Response != 'undefined' && 'body' in Response.prototype
+    const canStream =
+      typeof ReadableStream != 'undefined' && typeof Response != 'undefined' && 'body' in Response.prototype
     if (fetch && (!stream || canStream)) {
       const ac = typeof AbortController != 'undefined' ? new AbortController() : undefined
       let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
@@ -91,24 +124,32 @@ export abstract class HttpTransport extends Transport {
         signal: ac && ac.signal,
         credentials: ctx.withCredentials ? 'include' : 'same-origin',
         cache: 'no-store',
-        headers: body ? { 'Content-Type': 'text/plain' } : {},
+        headers: body ? { 'Content-Type': UPLOAD_TYPE } : {},
       })
         .then((res) => {
           const ok = res.ok
-          if (ok && stream) {
-            this.emit('open')
-            reader = res.body!.getReader()
+          if (ok && headers) headers()
+          if (ok && stream) this.emit('open')
+          if (ok && canStream && res.body) {
+            reader = res.body.getReader()
+            // A poll's answer is whole at its Content-Length: read that far rather than to the
+            // stream's end, which Chromium reports a task or two later (issue 19).
+            const length = stream ? -1 : +(res.headers.get('Content-Length') || -1)
+            let seen = 0
             const pump = (): Promise<void> =>
               reader!.read().then((r) => {
                 if (r.done) return finish(true)
                 bytes(r.value)
+                if ((seen += r.value.length) == length) return finish(true)
                 if (!over) return pump()
               })
             return pump()
           }
           // A refusal may explain itself with a close frame (PROTOCOL.md "Errors"). A missing
           // header tests as "null": no match.
-          return ok || /octet/.test(res.headers.get('Content-Type')!) ? res.arrayBuffer().then((b) => (bytes(new Uint8Array(b)), finish(ok))) : finish(false)
+          return ok || /octet/.test(res.headers.get('Content-Type')!)
+            ? res.arrayBuffer().then((b) => (bytes(new Uint8Array(b)), finish(ok)))
+            : finish(false)
         })
         .catch(() => finish(false))
       return () => {
@@ -131,6 +172,9 @@ export abstract class HttpTransport extends Transport {
     xhr.open(body ? 'POST' : 'GET', url)
     xhr.withCredentials = ctx.withCredentials
     xhr.overrideMimeType('text/plain; charset=x-user-defined')
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState == 2 && xhr.status == 200 && headers) headers()
+    }
     xhr.onprogress = () => {
       if (xhr.status == 200) {
         if (!seen && stream) this.emit('open')
@@ -142,7 +186,7 @@ export abstract class HttpTransport extends Transport {
       finish(xhr.status == 200)
     }
     xhr.onerror = xhr.onabort = () => finish(false)
-    xhr.send(body && new Blob([body as BlobPart], { type: 'text/plain' }))
+    xhr.send(body && new Blob([body as BlobPart], { type: UPLOAD_TYPE }))
     return () => {
       over = true
       xhr.abort()
@@ -151,6 +195,6 @@ export abstract class HttpTransport extends Transport {
 
   /** @internal */
   protected _stop(): void {
-    for (const a of [this._get, this._posting]) if (a) a()
+    for (const a of [this._get, ...this._posts]) if (a) a()
   }
 }

@@ -1,4 +1,4 @@
-import { T, type Frame } from '../../protocol/frames'
+import { FrameType, VERSION, type Frame } from '../../protocol/frames'
 import { WebSocketTransport } from './websocket'
 
 /**
@@ -12,32 +12,39 @@ import { WebSocketTransport } from './websocket'
  */
 export class PlainTransport extends WebSocketTransport {
   private _ping?: unknown
-  private _url!: string
 
   /** The endpoint exactly as given: a plain server gets none of Lifeline's query parameters. @internal */
   override _where(): string {
-    const url = (this._url = this._ctx.url(this, true))
-    return url.slice(0, url.lastIndexOf('v=1&t=') - 1)
+    return this._ctx.endpoint
   }
 
   /** @internal */
   override _opened(): void {
     const ctx = this._ctx
     this.emit('open')
-    this._frame(T.Open + JSON.stringify({ v: 1, sid: 'plain', ack: 0, hb: ctx.plainPing ? ctx.heartbeat : 1e9, max: ctx.maxMessageSize }))
+    this._frame(
+      FrameType.Open +
+        JSON.stringify({
+          v: VERSION,
+          sid: 'plain',
+          ack: 0,
+          hb: ctx.plainPing ? ctx.heartbeat : 1e9,
+          max: ctx.maxMessageSize,
+        }),
+    )
     // Numbered on from what already arrived (the cursor), so nothing counts as a duplicate.
-    this._frame(T.Seq + (1 + +/[?&]ack=(\d+)/.exec(this._url)![1]))
+    this._frame(FrameType.Seq + (ctx.cursor() + 1))
     this._beat()
   }
 
   /** @internal */
   override _in(d: string | ArrayBuffer): Frame {
-    return typeof d == 'string' ? T.Message + d : new Uint8Array(d)
+    return typeof d == 'string' ? FrameType.Message + d : new Uint8Array(d)
   }
 
   /** A close the server meant (1000, or an application code) ends the session; others are drops. @internal */
   override _closed(e: CloseEvent): void {
-    if (e.code == 1000 || e.code >= 3000) this._frame(T.Close + e.code + ' ' + e.reason)
+    if (e.code == 1000 || e.code >= 3000) this._frame(FrameType.Close + e.code + ' ' + e.reason)
     this._end('dropped')
   }
 
@@ -46,10 +53,10 @@ export class PlainTransport extends WebSocketTransport {
       const ty = f[0]
       const rest = typeof f == 'string' ? f.slice(1) : ''
       if (typeof f != 'string') super.send([f])
-      else if (ty == T.Message) super.send([rest])
-      else if (ty == T.Batch) super.send(JSON.parse(rest))
-      else if (ty == T.Ping) this._frame(T.Pong + rest)
-      else if (ty == T.Close) this._ws.close(+rest.split(' ')[0], rest.slice(rest.indexOf(' ') + 1))
+      else if (ty == FrameType.Message) super.send([rest])
+      else if (ty == FrameType.Batch) super.send(JSON.parse(rest))
+      else if (ty == FrameType.Ping) this._frame(FrameType.Pong + rest)
+      else if (ty == FrameType.Close) this._ws.close(+rest.split(' ')[0], rest.slice(rest.indexOf(' ') + 1))
     }
   }
 
@@ -58,7 +65,7 @@ export class PlainTransport extends WebSocketTransport {
     const ctx = this._ctx
     if (ctx.plainPing)
       this._ping = ctx.clock.setTimeout(() => {
-        if (!this._done) super.send([ctx.plainPing!]), this._beat()
+        if (!this._done) (super.send([ctx.plainPing!]), this._beat())
       }, ctx.heartbeat)
   }
 

@@ -1,3 +1,4 @@
+import type { Frame } from '../../protocol/frames'
 import { HttpTransport } from './http'
 
 /**
@@ -15,15 +16,28 @@ export class PollingTransport extends HttpTransport {
   }
   declare readonly name: 'polling'
 
+  override get pollsCursor(): boolean {
+    return true
+  }
+
   open(): void {
     this._poll(true)
   }
 
   private _poll(first?: boolean): void {
-    this._get = this._req(this._ctx.url(this, first), null, (ok) => {
-      if (!ok) return this._end('failed')
+    const frames: Frame[] = []
+    const done = (ok: boolean) => {
+      // Refused or cut: what came still counts (a close frame says why), then the end.
+      if (!ok) {
+        for (const f of frames) this._frame(f)
+        return this._end('failed')
+      }
       if (first) this.emit('open')
-      this._poll()
-    })
+      // The next poll goes out before the app's handlers run, so a reply they send finds it
+      // already at the server (issue 19); its cursor counts this answer's messages.
+      if (frames.length && !this._done) this.emit('batch', frames, () => this._done || this._poll())
+      else this._poll()
+    }
+    this._get = this._req(this._ctx.url(this, first), null, done, false, frames)
   }
 }

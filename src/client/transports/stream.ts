@@ -18,6 +18,11 @@ export class StreamTransport extends HttpTransport {
 
   /** Opens a response; when one ends (the server recycles them), the next. */
   open(): void {
-    this._get = this._req(this._ctx.url(this, true), null, (ok, got) => (ok && got ? this.open() : this._end(ok ? 'empty' : 'failed')), true)
+    this._get = this._req(
+      this._ctx.url(this, true),
+      null,
+      (ok, got) => (ok && got ? this.open() : this._end(ok ? 'empty' : 'failed')),
+      true,
+    )
   }
 }

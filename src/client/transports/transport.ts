@@ -4,8 +4,15 @@ import type { Clock } from '../clock'
 
 /** What a transport is told when it opens. */
 export interface TransportContext {
-  /** Builds the URL for a request: the endpoint plus the current query (sid, ack cursor...). */
+  /**
+   * The URL for a request: the endpoint plus the current query (sid, the ack cursor...); a
+   * connection-opening request (`opening`) asks for a hello too.
+   */
   url(t: Transport, opening?: boolean): string
+  /** The endpoint as the app gave it, absolute (plain mode connects to exactly this). */
+  endpoint: string
+  /** Application messages received so far in this session (plain mode numbers on from it). */
+  cursor(): number
   WebSocket: typeof WebSocket
   fetch?: typeof fetch
   withCredentials: boolean
@@ -23,6 +30,11 @@ export interface TransportEvents {
   open: []
   /** A frame arrived. */
   message: [frame: Frame]
+  /**
+   * Frames that arrived together (a poll's answer); `then` is to run once the session has counted
+   * them and before it hands them to the app: the next poll goes out there, with the cursor.
+   */
+  batch: [frames: Frame[], then: () => void]
   /** The transport is finished; `reason` names why, `error` says more when there is one. */
   close: [reason: string, error?: Error]
 }
@@ -47,13 +59,27 @@ export abstract class Transport extends EventEmitter<TransportEvents> {
   /** This transport's name: its class's `transportName` unless a subclass sets its own. */
   readonly name: TransportName
 
-  constructor(
-    /** @internal */ public readonly _ctx: TransportContext,
-  ) {
+  constructor(/** @internal */ public readonly _ctx: TransportContext) {
     super()
     // One assignment here instead of a constructor per transport class in the bundle.
     this.name = (this.constructor as TransportClass).transportName
     this._last = _ctx.clock.now()
+  }
+
+  /**
+   * A socket: an `a` frame costs a few bytes, so acknowledgements go out 100 ms after a message
+   * rather than waiting 5 s for company (over HTTP each is a whole POST).
+   */
+  get isSocket(): boolean {
+    return false
+  }
+
+  /**
+   * Its requests carry the client's cursor often enough (every poll does) that an `a` frame is
+   * never needed.
+   */
+  get pollsCursor(): boolean {
+    return false
   }
 
   /** Start connecting; events follow. */

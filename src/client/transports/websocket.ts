@@ -21,6 +21,10 @@ export class WebSocketTransport extends Transport {
     return !!ctx.WebSocket
   }
 
+  override get isSocket(): boolean {
+    return true
+  }
+
   open(): void {
     const ws = (this._ws = new this._ctx.WebSocket(this._where().replace(/^http/, 'ws')))
     ws.binaryType = 'arraybuffer'

@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { encode } from '../../protocol/envelope'
 import { BODY } from '../access'
 import type { Frame } from '../../protocol/frames'
-import type { Link, ServerSession } from '../session'
+import type { Link, LinkOwner } from '../link'
 
 /**
  * One poll: answered with every frame there is as soon as there is any, or empty when the
@@ -15,7 +15,7 @@ export class PollLink implements Link {
 
   constructor(
     private _res: ServerResponse,
-    private _session: ServerSession,
+    private _session: LinkOwner,
     hold: number,
     /** Frames to put first in the response (the hello); they make it answer at once. */
     private _pre: Frame[],
@@ -32,7 +32,9 @@ export class PollLink implements Link {
 
   write(frames: Frame[]): void {
     if (this._res.writableEnded) return
-    this._res.writeHead(200, { ...this._head, ...BODY }).end(encode(this._pre.concat(frames)))
+    const body = encode(this._pre.concat(frames))
+    // A length rather than chunks: the client reads exactly that far and needs no end-of-body mark.
+    this._res.writeHead(200, { ...this._head, ...BODY, 'Content-Length': body.length }).end(body)
     this._done()
   }
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { encode } from '../../protocol/envelope'
-import type { Frame } from '../../protocol/frames'
-import type { Link, ServerSession } from '../session'
+import { Code, type Frame } from '../../protocol/frames'
+import type { Link, LinkOwner } from '../link'
 
 /**
  * A session's stream: one long response carrying envelope records as they happen. After
@@ -15,7 +15,7 @@ export class StreamLink implements Link {
 
   constructor(
     private _res: ServerResponse,
-    private _session: ServerSession,
+    private _session: LinkOwner,
     private _max: number,
   ) {
     _res.on('close', () => _session._detach(this))
@@ -33,11 +33,12 @@ export class StreamLink implements Link {
     // the session's queue; past `maxBufferedAmount` the client is not reading.
     if (res.writableLength > this._session._host.o.maxBufferedAmount && !res.destroyed) {
       res.destroy()
-      this._session.close(4000, 'buffer overflow: client is not reading')
+      this._session._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
     } else if ((this._bytes += body.length) >= this._max) res.end()
   }
 
-  end(): void {
-    if (!this._res.writableEnded) this._res.end()
+  end(dead?: boolean): void {
+    if (dead) this._res.destroy()
+    else if (!this._res.writableEnded) this._res.end()
   }
 }

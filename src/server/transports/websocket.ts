@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws'
-import type { Frame } from '../../protocol/frames'
-import type { Link, ServerSession } from '../session'
+import { Code, type Frame } from '../../protocol/frames'
+import type { Link, LinkOwner } from '../link'
 
 /** A session's WebSocket: each frame is one WebSocket message. @internal */
 export class WebSocketLink implements Link {
@@ -10,7 +10,7 @@ export class WebSocketLink implements Link {
 
   constructor(
     readonly ws: WebSocket,
-    private _session: ServerSession,
+    private _session: LinkOwner,
     cursor: number,
   ) {
     ws.on('message', (data, isBinary) => {
@@ -24,8 +24,10 @@ export class WebSocketLink implements Link {
       // ws reports what the client did wrong (a frame over maxPayload, invalid UTF-8, a bad
       // opcode) and closes the socket; the session ends too, or the client would resume and
       // do it again.
-      if (/^WS_ERR_UNSUPPORTED_(MESSAGE|DATA_PAYLOAD)_LENGTH$/.test(e.code || '')) _session.close(1009, 'message over maxMessageSize ' + _session._host.o.maxMessageSize)
-      else if (e.code && e.code.startsWith('WS_ERR_')) _session.close(1002, 'protocol error: ' + e.message)
+      if (/^WS_ERR_UNSUPPORTED_(MESSAGE|DATA_PAYLOAD)_LENGTH$/.test(e.code || ''))
+        _session._end(Code.MESSAGE_TOO_BIG, 'message over maxMessageSize ' + _session._host.o.maxMessageSize)
+      else if (e.code && e.code.startsWith('WS_ERR_'))
+        _session._end(Code.PROTOCOL_ERROR, 'protocol error: ' + e.message)
       ws.terminate()
     })
     _session._attach(this, cursor)
@@ -43,12 +45,17 @@ export class WebSocketLink implements Link {
     // socket's grows: bound that too. Past it the client is not reading; it is not waited for.
     if (ws.bufferedAmount > this._session._host.o.maxBufferedAmount && !this._over) {
       this._over = true
-      this._session.close(4000, 'buffer overflow: client is not reading')
+      this._session._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
       ws.terminate()
     }
   }
 
-  end(): void {
-    if (this.ws.readyState < 2) this.ws.close(1000)
+  end(dead?: boolean): void {
+    // A peer that does not answer (silent past the heartbeat timeout, or acknowledgements overdue)
+    // may be a suspended page (Gecko answers a close frame only from the page's process) and never
+    // answer a close frame: waiting for one, as ws does for 30 s, would keep the dead link attached
+    // and the session's TTL from starting.
+    if (dead) this.ws.terminate()
+    else if (this.ws.readyState < 2) this.ws.close(1000)
   }
 }

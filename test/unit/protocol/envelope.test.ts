@@ -4,7 +4,14 @@ import assert from 'node:assert/strict'
 import { encode, Parser, HEADER } from '../../../src/protocol/envelope'
 import type { Frame } from '../../../src/protocol/frames'
 
-const frames: Frame[] = ['mhello', '', 'M["a","b"]', new Uint8Array([0, 255, 7]), 'm' + '😀'.repeat(3), new Uint8Array(0)]
+const frames: Frame[] = [
+  'mhello',
+  '',
+  'M["a","b"]',
+  new Uint8Array([0, 255, 7]),
+  'm' + '😀'.repeat(3),
+  new Uint8Array(0),
+]
 
 function parseAll(chunks: Uint8Array[], max = 1 << 20): Frame[] {
   const out: Frame[] = []
@@ -16,13 +23,17 @@ function parseAll(chunks: Uint8Array[], max = 1 << 20): Frame[] {
 
 test('encode then parse gives the frames back, text as strings and binary as bytes', () => {
   const body = encode(frames)
-  assert.equal(body.length, frames.reduce((n, f) => n + HEADER + (typeof f == 'string' ? Buffer.byteLength(f) : f.length), 0))
+  assert.equal(
+    body.length,
+    frames.reduce((n, f) => n + HEADER + (typeof f == 'string' ? Buffer.byteLength(f) : f.length), 0),
+  )
   assert.deepEqual(parseAll([body]), frames)
 })
 
 test('every split point of the body parses the same (the parser keeps partial records)', () => {
   const body = encode(frames)
-  for (let i = 0; i <= body.length; i++) assert.deepEqual(parseAll([body.subarray(0, i), body.subarray(i)]), frames, 'split at ' + i)
+  for (let i = 0; i <= body.length; i++)
+    assert.deepEqual(parseAll([body.subarray(0, i), body.subarray(i)]), frames, 'split at ' + i)
   assert.deepEqual(parseAll(Array.from(body, (b) => new Uint8Array([b]))), frames, 'byte by byte')
 })
 
@@ -48,7 +59,8 @@ test('an incomplete record stays pending; nothing is emitted for it', () => {
   assert.equal(p.pending, 7)
 })
 
-test('regression: a record arriving in small pieces was copied again with each (quadratic); 2 MiB in 64-byte chunks now takes milliseconds', () => {
+// 2 MiB in 64-byte chunks now takes milliseconds
+test('regression: a record arriving in small pieces was copied again with each (quadratic)', () => {
   const body = encode([new Uint8Array(1 << 21), 'mafter'])
   const out: Frame[] = []
   const p = new Parser((f) => out.push(f), 1 << 22)

@@ -1,0 +1,114 @@
+import { MIN_PATIENCE, PATIENCE_RTTS, SLOW_LINK_BYTES_PER_MS } from '../protocol/limits'
+import type { Outbox } from '../protocol/outbox'
+import type { Connection } from './connection'
+import type { Resolved } from './options'
+
+/** What the watch needs from the session. */
+export interface LivenessHost {
+  readonly _active?: Connection
+  readonly _outbox: Outbox<unknown>
+  readonly _options: Resolved
+  readonly _rtt: number
+  _ping(c: Connection): void
+  _lose(c: Connection, reason: string): void
+  _timer(fn: () => void, ms: number): unknown
+  _clear(id: unknown): void
+  _now(): number
+}
+
+/**
+ * Whether the connection carrying the session is alive (PROTOCOL.md §8). Two rules, both judged by
+ * the wall clock, so a throttled or frozen page does not condemn a live connection:
+ *
+ * - **Idle** (heartbeats): silence past the server's heartbeat interval plus `heartbeatTimeout`
+ *   drops the connection. A check that ran late (the page was throttled or asleep) first pings and
+ *   gives it `heartbeatTimeout` to answer. Tuned for idle mobile links: nothing extra on the wire.
+ * - **Data in flight** (acknowledgements due): messages on the connection that have waited
+ *   {@link PATIENCE_RTTS} round trips (at least a second, more for a big message) with nothing heard
+ *   earn a ping; nothing heard for as long again drops the connection as `<transport>-stalled`, so a
+ *   connection that went silent mid-session is left within seconds, not 45 s.
+ */
+export class Liveness {
+  private _timer: unknown
+  /** When the check was due: one running well after it was throttled, or the page slept. */
+  private _due = 0
+  /** Since when messages on the connection have waited for an acknowledgement (0: none waiting). */
+  private _waitingSince = 0
+  /** When the liveness ping went out (0: none outstanding). */
+  private _probedAt = 0
+
+  constructor(private readonly _session: LivenessHost) {}
+
+  /** A connection started carrying the session. */
+  _activated(): void {
+    this._waitingSince = 0
+    this._probedAt = 0
+    this._watch()
+  }
+
+  /** Messages were put on the connection: from now on an acknowledgement is due. */
+  _sent(): void {
+    if (this._waitingSince || !this._session._outbox._inFlight) return
+    this._waitingSince = this._session._now()
+    this._watch()
+  }
+
+  /** An acknowledgement freed messages: the clock starts again for what is still waiting. */
+  _progress(): void {
+    this._waitingSince = this._session._outbox._inFlight ? this._session._now() : 0
+    this._probedAt = 0
+  }
+
+  /** The network is back or the page woke: ask the connection at once, and judge its answer. */
+  _check(): void {
+    const s = this._session
+    const c = s._active
+    if (!c) return
+    s._ping(c)
+    s._clear(this._timer)
+    this._timer = s._timer(() => this._watch(true), s._options.heartbeatTimeout)
+  }
+
+  _stop(): void {
+    this._session._clear(this._timer)
+  }
+
+  /** Both rules, and the next check; `late`: the answer to a wake-up ping is due now. */
+  private _watch(late?: boolean): void {
+    const s = this._session
+    const c = s._active
+    const now = s._now()
+    s._clear(this._timer)
+    if (!c || !c._hello) return
+    const heard = c._transport._last
+    // Idle: silence past the heartbeat interval plus heartbeatTimeout. On time, the silence is
+    // real; late, the page slept: ask once before condemning.
+    const limit = c._hello.hb + s._options.heartbeatTimeout
+    let wait = limit - (now - heard)
+    if (wait <= 0) {
+      if (late || now - this._due < 1000) return s._lose(c, 'heartbeat-timeout')
+      s._ping(c)
+      wait = s._options.heartbeatTimeout
+    }
+    // Data in flight: acknowledgements overdue with nothing heard earn a ping, then a drop.
+    if (this._waitingSince && s._outbox._inFlight) {
+      const patience = this._patience()
+      if (this._probedAt && heard >= this._probedAt) this._probedAt = 0
+      if (this._probedAt && now - this._probedAt >= patience) return s._lose(c, c._name + '-stalled')
+      const quiet = now - Math.max(this._waitingSince, heard)
+      if (!this._probedAt && quiet >= patience) {
+        this._probedAt = now
+        s._ping(c)
+      }
+      wait = Math.min(wait, this._probedAt ? this._probedAt + patience - now : patience - quiet)
+    } else this._waitingSince = 0
+    this._due = now + wait
+    this._timer = s._timer(() => this._watch(), Math.max(1, wait))
+  }
+
+  /** How long acknowledgements may be late with nothing heard: round trips, and a big message's time. */
+  private _patience(): number {
+    const s = this._session
+    return Math.max(MIN_PATIENCE, PATIENCE_RTTS * s._rtt) + s._outbox._oldestSize / SLOW_LINK_BYTES_PER_MS
+  }
+}

@@ -1,0 +1,347 @@
+// One node of a cluster (docs/scaling.md): serves any request of any session from Redis, owns the
+// sessions it made or took over (their handlers run here), keeps its liveness lease, and follows
+// the hints other nodes publish for it. `LifelineServer` hands it its requests in cluster mode.
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { WebSocketServer } from 'ws'
+import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
+import { authenticate, sessionHeaders, type Ask } from '../access'
+import type { ServerResolved } from '../options'
+import type { ClusterResolved } from './options'
+import { ClusterSession, type OwnerHost } from './owned'
+import { connectRedis, fromNodeRedis, type RedisLink } from './redis'
+import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
+import { Served, type ServedHost } from './served'
+import { ClusterStore, type Hint } from './store'
+
+/** What a node needs from its server. @internal */
+export interface NodeHost {
+  o: ServerResolved
+  log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  /** Emit `connection`. */
+  confirm(s: ClusterSession): void
+  /** An internal error: logged and emitted as `error`. */
+  oops(e: unknown): void
+  tell(key: string, message: string): void
+  /** Account bytes held across sessions (POST bodies being read); false past `maxTotalBuffered`. */
+  reserve(n: number): boolean
+}
+
+/** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
+const ALL = '\u0000all'
+
+/** @internal */
+export class ClusterNode {
+  /** Sessions this node owns (their handlers run here), by id. */
+  readonly owned = new Map<string, ClusterSession>()
+  /** Sessions with a link here, by id. */
+  readonly served = new Map<string, Served>()
+  store!: ClusterStore
+  readonly ready: Promise<void>
+  private _closed = false
+  private _timer?: NodeJS.Timeout
+  private _ticks = 0
+  private _alive = new Map<string, { ok: boolean; at: number }>()
+  /** Sessions owned here per remote address (`maxSessionsPerAddress`, per node). */
+  private _perAddress = new Map<string, number>()
+  /** Room changes made here that a room message from here must come after. */
+  private _pending = new Set<Promise<unknown>>()
+  private _ownerHost: OwnerHost
+  private _servedHost: ServedHost
+
+  constructor(
+    readonly c: ClusterResolved,
+    private _host: NodeHost,
+    private _wss: WebSocketServer,
+  ) {
+    const o = _host.o
+    const log = _host.log
+    this._ownerHost = {
+      get store() {
+        return node.store
+      },
+      o,
+      log,
+      confirm: (s) => {
+        void s._write(() => this.store.join(s.id, s._fence, ALL))
+        _host.confirm(s)
+      },
+      gone: (s) => {
+        if (this.owned.get(s.id) != s) return
+        this.owned.delete(s.id)
+        const n = (this._perAddress.get(s.remoteAddress) || 1) - 1
+        if (n) this._perAddress.set(s.remoteAddress, n)
+        else this._perAddress.delete(s.remoteAddress)
+      },
+      appended: (sid, first, messages) => {
+        const s = this.served.get(sid)
+        if (s) s._appended(first, messages)
+      },
+      track: (p) => {
+        this._pending.add(p)
+        p.finally(() => this._pending.delete(p))
+      },
+    }
+    this._servedHost = {
+      get store() {
+        return node.store
+      },
+      o,
+      log,
+      received: (sid, first, messages) => {
+        const s = this.owned.get(sid)
+        if (!s) return
+        s._confirm()
+        if (messages.length) s._arrived(first, messages)
+        else void s._pull()
+      },
+      idle: (s) => {
+        if (this.served.get(s.id) == s && (s.closed || !Object.keys(s._links).length)) this.served.delete(s.id)
+      },
+    }
+    const node = this
+    this.ready = this._start()
+    this.ready.catch((e) => _host.oops(e))
+  }
+
+  private async _start(): Promise<void> {
+    const r = this.c.redis
+    const link: RedisLink =
+      typeof r == 'string' ? await connectRedis(r) : isLink(r) ? (r as RedisLink) : fromNodeRedis(r)
+    const o = this._host.o
+    this.store = new ClusterStore(link, {
+      prefix: this.c.prefix,
+      nodeLease: this.c.nodeLease,
+      sessionTtl: o.sessionTtl,
+      maxBufferedAmount: o.maxBufferedAmount,
+      maxQueueLength: o.maxQueueLength,
+    })
+    await this.store.heartbeat()
+    await this.store.listen((h) => this._hint(h))
+    // Hints sent while the subscriber was away are lost: the logs are read again.
+    link.onReady(() => this._reconcile())
+    this._timer = setInterval(() => this._tick(), Math.max(100, Math.floor(this.c.nodeLease / 3)))
+    this._timer.unref()
+  }
+
+  private _hint(h: Hint): void {
+    const served = this.served.get(h.sid)
+    const owned = this.owned.get(h.sid)
+    if (h.kind == 'w' && served && !served._has(h.seq || 0)) void served.pump()
+    else if (h.kind == 'i' && owned) {
+      owned._confirm()
+      void owned._pull()
+    } else if (h.kind == 'a' && served) served._switched(h.active || '', this.store.node)
+    else if (h.kind == 'e') {
+      if (served) void served.pump()
+      if (owned)
+        this.store
+          .session(h.sid)
+          .then((info) => owned._refused(endOf(info)))
+          .catch(() => {})
+    }
+  }
+
+  /** Renew the lease; a node that lost it was fenced: it forgets everything. Then what hints may have missed. */
+  private async _tick(): Promise<void> {
+    try {
+      const held = this.store.leaseHeld()
+      const renewed = await this.store.heartbeat()
+      if (!held || !renewed) return this._fenced()
+      if (++this._ticks % 3 == 0) this._reconcile()
+      const now = Date.now()
+      for (const s of this.served.values()) this._watch(s, now)
+    } catch (e) {
+      this._host.log('warn', 'cluster: lease renewal failed:', e)
+      if (!this.store.leaseHeld()) this._fenced()
+    }
+  }
+
+  /** Pings on quiet links; links of sessions in use keep their keys alive. */
+  private _watch(s: Served, now: number): void {
+    const ws = s._links.websocket
+    // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
+    // dead peer. Other links' clients speak in POSTs, maybe to other nodes: judged by pings only.
+    if (ws && now - s._lastIn > s._hb + this._host.o.heartbeatTimeout) {
+      this._host.log('debug', 'heartbeat timeout', s.id)
+      ws.end(true)
+    }
+    const active = s._active && s._links[s._active]
+    if (active && active.name != 'polling' && now - s._lastOut >= s._hb) {
+      active.write([FrameType.Ping])
+      s._lastOut = now
+    }
+    if (this._ticks % 3 == 0) this.store.touch(s.id).catch(() => {})
+  }
+
+  private _reconcile(): void {
+    for (const s of this.served.values()) void s.pump()
+    for (const s of this.owned.values()) void s._pull()
+  }
+
+  /** This node's lease lapsed: another may own its sessions now. Drop them all, write nothing. */
+  private _fenced(): void {
+    this._host.log('warn', 'cluster: this node lost its lease; its sessions and links are dropped')
+    for (const s of [...this.owned.values()]) s._fenced()
+    for (const s of [...this.served.values()]) s._drop()
+    this.served.clear()
+  }
+
+  /** Whether `node`'s lease is held (cached briefly: every request asks). */
+  private async _isAlive(node: string): Promise<boolean> {
+    if (node == this.store.node) return true
+    const now = Date.now()
+    const known = this._alive.get(node)
+    if (known && now - known.at < this.c.nodeLease / 5) return known.ok
+    const ok = await this.store.alive(node)
+    this._alive.set(node, { ok, at: now })
+    return ok
+  }
+
+  /**
+   * Find or make the session a request asks for (requests.ts answers with it), and own it if its
+   * owner is gone. Resolves to what this node holds of it and its hello, or to the frames to answer
+   * with instead.
+   */
+  async open(req: IncomingMessage, ask: Ask, post = false): Promise<{ s: Served; hello: Frame } | Frame[]> {
+    await this.ready
+    const o = this._host.o
+    const no = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
+    if (this._closed) return no(Code.GOING_AWAY, 'server shutting down')
+    if (!post) {
+      const refused = await authenticate(o, req, ask)
+      if (refused) return refused
+    }
+    const store = this.store
+    let sid = ask.sid
+    let received = 0
+    let deadActive = ''
+    if (!sid) {
+      if (this.owned.size >= o.maxSessions) return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
+      // Both counted per node: a cluster of N takes up to N times as many.
+      if ((this._perAddress.get(ask.address) || 0) >= o.maxSessionsPerAddress)
+        return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+      sid = randomBytes(16).toString('base64url')
+      const headers = sessionHeaders(req.headers)
+      const data = (req as { lifelineData?: unknown }).lifelineData
+      const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
+      await store.createSession(sid, info)
+      const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
+      s.data = data
+      this._adopt(s)
+      this._host.log('debug', 'session created', sid, ask.t)
+    } else {
+      const info = await store.session(sid)
+      if (!info) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if (info.end) return post ? no(...splitEnd(info.end)) : lastWords(store, sid, info, ask, o)
+      if (info.org && ask.origin && info.org != ask.origin)
+        return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if ((await store.ackOutgoing(sid, ask.ack)).status == 'ahead')
+        return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      await this._own(sid, info)
+      received = +info.rcv
+      const holder = info.act ? info.act.split(' ')[1] : ''
+      const kind = info.act ? info.act.split(' ')[0] : ''
+      const here = this.served.get(sid)
+      if (holder && (holder == store.node ? !(here && here._links[kind as 'stream']) : !(await this._isAlive(holder))))
+        deadActive = info.act
+    }
+    let s = this.served.get(sid)
+    if (!s || s.closed) this.served.set(sid, (s = new Served(sid, ask.version, ask.hb, this._servedHost)))
+    s._version = ask.version
+    if (ask.opening) s._hb = ask.hb
+    s._deadActive = deadActive
+    return { s, hello: hello(sid, received, ask, s._hb, o) }
+  }
+
+  /** `s` is owned here from now on; counted per address. */
+  private _adopt(s: ClusterSession): void {
+    this.owned.set(s.id, s)
+    this._perAddress.set(s.remoteAddress, (this._perAddress.get(s.remoteAddress) || 0) + 1)
+  }
+
+  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. */
+  private async _own(sid: string, info: Record<string, string>): Promise<void> {
+    if (this.owned.has(sid)) return
+    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return
+    const took = await this.store.claim(sid, info.own == this.store.node)
+    if (took.status != 'ok' || this.owned.has(sid)) return
+    const headers = info.hdr ? JSON.parse(info.hdr) : {}
+    const s = new ClusterSession(
+      sid,
+      info.adr,
+      headers,
+      info.org,
+      info.rel == '1',
+      took.takenOver,
+      took.fence,
+      took.delivered,
+      took.received,
+      this._ownerHost,
+    )
+    s.data = info.dat ? JSON.parse(info.dat) : undefined
+    const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
+    for (const r of rooms || []) if (String(r) != ALL) s._rooms.add(String(r))
+    this._adopt(s)
+    this._host.log('debug', 'session taken over', sid)
+    if (took.takenOver) {
+      s._confirm()
+      void s._pull()
+    }
+  }
+
+  get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
+    serveGet(this, this._host, req, res, ask)
+  }
+
+  post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
+    servePost(this, this._host, req, res, ask)
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ask: Ask, done: () => void): void {
+    serveUpgrade(this, this._host, this._wss, { req, socket, head, ask, done })
+  }
+
+  /** Put `d` into the log of every member of `room`, on every node; resolves to how many took it. */
+  async publish(room: string, d: string | Buffer): Promise<number> {
+    await this.ready
+    // A join made here just before must be in Redis before the members are read.
+    await Promise.all([...this._pending])
+    for (const s of this.owned.values()) s._flush()
+    const r = await this.store.publish(room, [d], this.c.fanoutChunk)
+    return r.delivered
+  }
+
+  broadcast(d: string | Buffer): Promise<number> {
+    return this.publish(ALL, d)
+  }
+
+  /**
+   * Stop serving: sessions this node owns are let go (the next request for one, on any node,
+   * takes it over at once) and links dropped without a close frame: clients resume elsewhere.
+   */
+  async close(): Promise<void> {
+    if (this._closed) return
+    this._closed = true
+    clearInterval(this._timer)
+    for (const s of this.served.values()) s._drop()
+    this.served.clear()
+    try {
+      await this.ready
+      await Promise.all([...this.owned.values()].map((s) => s._release()))
+      await this.store.link.quit()
+    } catch (e) {
+      this._host.log('warn', 'cluster: closing:', e)
+    }
+  }
+}
+
+function endOf(info: Record<string, string> | null): { status: 'ended'; end: string } | { status: 'gone' } {
+  return info && info.end ? { status: 'ended', end: info.end } : { status: 'gone' }
+}
+
+function isLink(r: object): boolean {
+  const l = r as Partial<RedisLink>
+  return typeof l.command == 'function' && typeof l.subscribe == 'function' && typeof l.onReady == 'function'
+}

@@ -1,0 +1,47 @@
+// The `cluster` option (docs/scaling.md): where the shared state is, and how this node takes part.
+import { LifelineError } from '../../protocol/errors'
+import type { RedisLink } from './redis'
+
+/**
+ * Cluster mode: several `LifelineServer` processes share their sessions through Redis, so any
+ * of them serves any request of any session, behind any balancer, without sticky sessions.
+ *
+ * @example
+ * new LifelineServer({ server, path: '/rt', cluster: { redis: 'redis://127.0.0.1:6379' } })
+ */
+export interface ClusterOptions {
+  /**
+   * A `redis://` URL (node-redis is loaded on demand: `npm install redis`), a connected node-redis
+   * 6 client the app already has, or any {@link RedisLink}.
+   */
+  redis: string | RedisLink | object
+  /** Prefix of every key and channel, so several apps can share one Redis. @default 'll:' */
+  prefix?: string
+  /**
+   * How long this node's liveness key lives without renewal, ms (renewed every third of it): the
+   * time after a node's death or freeze before another takes its sessions over. @default 5000
+   */
+  nodeLease?: number
+  /** Room members per fan-out script: bounds how long one room message holds Redis. @default 1000 */
+  fanoutChunk?: number
+}
+
+/** The option with its defaults. @internal */
+export type ClusterResolved = Required<ClusterOptions>
+
+export const CLUSTER_DEFAULTS = Object.freeze({ prefix: 'll:', nodeLease: 5000, fanoutChunk: 1000 })
+
+/** Check `cluster` and fill in its defaults; a bad value throws `LL_ERR_INVALID_OPTION`. @internal */
+export function checkCluster(c: unknown): ClusterResolved {
+  const bad = (what: string) => new LifelineError('LL_ERR_INVALID_OPTION', 'cluster.' + what)
+  if (!c || typeof c != 'object') throw new LifelineError('LL_ERR_INVALID_OPTION', 'cluster: an object { redis, ... }')
+  const o = { ...CLUSTER_DEFAULTS, ...(c as ClusterOptions) }
+  if (typeof o.redis == 'string') {
+    if (!/^rediss?:\/\//.test(o.redis)) throw bad('redis: a redis:// or rediss:// URL, a client or a RedisLink')
+  } else if (!o.redis || typeof o.redis != 'object') throw bad('redis: a redis:// or rediss:// URL, a client')
+  if (typeof o.prefix != 'string' || !/^[\w.:-]{0,64}$/.test(o.prefix)) throw bad('prefix: up to 64 of [A-Za-z0-9_.:-]')
+  // Renewed every third of it: below 300 ms a busy event loop misses renewals and fences itself.
+  if (!(Number.isInteger(o.nodeLease) && o.nodeLease >= 300)) throw bad('nodeLease: an integer of at least 300 ms')
+  if (!(Number.isInteger(o.fanoutChunk) && o.fanoutChunk >= 1)) throw bad('fanoutChunk: a positive integer')
+  return o
+}

@@ -1,0 +1,288 @@
+// A session as its owner node sees it in cluster mode (docs/cluster-design.md §5-§7): the app's
+// handlers run here; what it sends is numbered by Redis (appendOutgoing); what the client sent is
+// read from Redis, wherever it arrived, and handed to the app once, in order.
+import { EventEmitter } from 'node:events'
+import type { IncomingHttpHeaders } from 'node:http'
+import { LifelineError } from '../../protocol/errors'
+import { Code } from '../../protocol/frames'
+import { checkRoom } from '../rooms'
+import type { ServerResolved } from '../options'
+import { checkClose, payload, type ServerSessionEvents } from '../session'
+import type { ClusterStore, Refusal, StoredMessage } from './store'
+
+/** What every part of a node shares: the store, the server's options, its log. @internal */
+export interface NodeParts {
+  store: ClusterStore
+  o: ServerResolved
+  log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+}
+
+/** What an owned session needs from its node. @internal */
+export interface OwnerHost extends NodeParts {
+  /** The client has spoken: emit `connection`. */
+  confirm(s: ClusterSession): void
+  /** The session ended, or is no longer this node's: forget it. */
+  gone(s: ClusterSession): void
+  /** A room change the next room message from this node must wait for. */
+  track(p: Promise<unknown>): void
+  /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
+  appended(sid: string, first: number, messages: StoredMessage[]): void
+}
+
+/** How long handed messages may go uncommitted when nothing is sent to carry the commit, ms. */
+const COMMIT_DELAY = 100
+/** How long a store write waits before it is tried again while Redis is away, ms. */
+const RETRY_MS = 200
+/** The local close code of a session another node took over (never sent to the client). */
+const TAKEN_OVER = 1012
+
+/**
+ * The owner's session: what the app gets in cluster mode, with `ServerSession`'s surface.
+ * `bufferedAmount` is 0 and `transport` null here: both live with the link, maybe on another node.
+ * @internal
+ */
+export class ClusterSession extends EventEmitter<ServerSessionEvents> {
+  data: unknown
+  closed = false
+  readonly bufferedAmount = 0
+  readonly transport = null
+  /** The client has spoken (confirmed): the app has heard of it. */
+  _heard = false
+  _rooms = new Set<string>()
+  private _batch: StoredMessage[] = []
+  private _flushing = false
+  /** Store writes in order: appends, room changes, the close. */
+  private _chain: Promise<unknown> = Promise.resolve()
+  /** Client messages handed to the app, and the part of them committed in Redis. */
+  private _handed: number
+  private _committed: number
+  private _pulling = false
+  private _pullAgain = false
+  private _paused = false
+  private _commitT?: NodeJS.Timeout
+
+  constructor(
+    readonly id: string,
+    readonly remoteAddress: string,
+    readonly headers: IncomingHttpHeaders,
+    public origin: string,
+    readonly reliable: boolean,
+    /** The app heard of it on a node that died; it was taken over here. */
+    readonly takenOver: boolean,
+    /** Its fencing token: every owner write carries it. */
+    readonly _fence: number,
+    delivered: number,
+    /** Messages up to this one may have been handed to the app by the node that died. */
+    private _redeliverUpTo: number,
+    private _host: OwnerHost,
+  ) {
+    super()
+    this._handed = this._committed = delivered
+  }
+
+  get rooms(): string[] {
+    return [...this._rooms]
+  }
+
+  /** Queue a message; numbered and bounded in Redis (past the bounds the session ends with 3900). */
+  send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
+    if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
+    return this._queue(payload(data))
+  }
+
+  _queue(d: string | Buffer): boolean {
+    if (this.closed) return false
+    const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
+    const max = this._host.o.maxMessageSize
+    if (n > max)
+      throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + max)
+    this._batch.push(d)
+    if (!this._flushing) {
+      this._flushing = true
+      // Everything sent in one tick goes in one script.
+      Promise.resolve().then(() => this._flush())
+    }
+    return true
+  }
+
+  join(room: string): void {
+    if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
+    checkRoom(room)
+    this._rooms.add(room)
+    this._host.track(this._write(() => this._host.store.join(this.id, this._fence, room)))
+  }
+
+  leave(room: string): void {
+    checkRoom(room)
+    if (this.closed || !this._rooms.delete(room)) return
+    this._host.track(this._write(() => this._host.store.leave(this.id, this._fence, room)))
+  }
+
+  close(code = 1000, reason = ''): void {
+    checkClose(code, reason)
+    this._end(code, reason)
+  }
+
+  pause(): void {
+    this._paused = true
+  }
+
+  resume(): void {
+    this._paused = false
+    this._pull()
+  }
+
+  /** End it in Redis: what was sent first stays readable as last words (not after an overflow). */
+  _end(code: number, reason: string): void {
+    if (this.closed) return
+    this._flush()
+    const keep = this.reliable && code != Code.BUFFER_OVERFLOW
+    this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep))
+    this._over(code, reason)
+  }
+
+  /** The session is over here: the app's `close`, and the node forgets it. */
+  _over(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this._commitT)
+    this._host.gone(this)
+    this.emit('close', code, reason)
+  }
+
+  /** Another node took it over (this one was frozen or cut off): nothing more is written from here. */
+  _fenced(): void {
+    this._host.log('info', 'session taken over by another node', this.id)
+    this._over(TAKEN_OVER, 'taken over')
+  }
+
+  /**
+   * This node stops (drain): what was sent is written, the session let go so that the next
+   * request for it, on any node, takes it over at once; the app here hears `close` (1001, never
+   * sent to the client, whose session goes on).
+   */
+  async _release(): Promise<void> {
+    this._flush()
+    await this._write(() => this._host.store.release(this.id, this._fence))
+    this._over(1001, 'node shutting down')
+  }
+
+  /** The client has spoken: the app hears of the session now. */
+  _confirm(): void {
+    if (this._heard || this.closed) return
+    this._heard = true
+    this._host.confirm(this)
+  }
+
+  /** Hand the app what the client sent that it has not had, from Redis, in order. */
+  async _pull(): Promise<void> {
+    if (this._pulling) return void (this._pullAgain = true)
+    this._pulling = true
+    try {
+      do {
+        this._pullAgain = false
+        if (this.closed || this._paused) return
+        const r = await this._host.store.readIncoming(this.id, this._fence, this._handed + 1)
+        if (r.status != 'ok') return this._refused(r)
+        if (r.messages.length) this._confirm()
+        this._hand(r.first, r.messages)
+        if (r.messages.length && r.first + r.messages.length <= r.received) this._pullAgain = true
+      } while (this._pullAgain)
+    } catch (e) {
+      // Redis away: the node's reconcile pass reads the inbox again.
+      this._host.log('warn', 'cluster: reading the inbox failed:', e)
+    } finally {
+      this._pulling = false
+      this._commitLater()
+    }
+  }
+
+  /**
+   * Client messages from seq `first` that a link on this node has just kept in Redis: handed at
+   * once when they are the next ones (no read back), otherwise read from the inbox.
+   */
+  _arrived(first: number, messages: StoredMessage[]): void {
+    if (this._pulling || this._paused || this.closed || first > this._handed + 1) return void this._pull()
+    this._confirm()
+    this._hand(first, messages)
+    this._commitLater()
+  }
+
+  private _hand(first: number, messages: StoredMessage[]): void {
+    for (let i = 0; i < messages.length && !this.closed && !this._paused; i++) {
+      const seq = first + i
+      if (seq <= this._handed) continue
+      this._handed = seq
+      const m = messages[i]
+      try {
+        this.emit('message', m, typeof m != 'string', { seq, redelivered: seq <= this._redeliverUpTo })
+      } catch (e) {
+        this._host.log('warn', 'message handler threw:', e)
+      }
+    }
+  }
+
+  /** Redis says the session is not ours, or not there, any more. */
+  _refused(r: Refusal | { status: 'overflow' }): void {
+    if (r.status == 'fenced') this._fenced()
+    else if (r.status == 'overflow') this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
+    else if (r.status == 'ended') {
+      const [code, ...why] = r.end.split(' ')
+      this._over(+code, why.join(' '))
+    } else this._over(Code.SESSION_EXPIRED, 'session expired')
+  }
+
+  _flush(): void {
+    this._flushing = false
+    const batch = this._batch
+    if (!batch.length || this.closed) return
+    this._batch = []
+    // The receipt of what the app was handed rides with its replies: kept, or lost, together.
+    const handed = this._handed
+    const delivered = handed > this._committed ? handed : undefined
+    this._write(async () => {
+      const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered)
+      if (r.status != 'ok') return this._refused(r)
+      if (delivered) this._committed = Math.max(this._committed, delivered)
+      this._host.appended(this.id, r.first, batch)
+    })
+  }
+
+  private _commitLater(): void {
+    if (this._commitT || this._handed <= this._committed || this.closed) return
+    this._commitT = setTimeout(() => {
+      this._commitT = undefined
+      const n = this._handed
+      if (n <= this._committed || this.closed) return
+      this._write(async () => {
+        const r = await this._host.store.deliveredIncoming(this.id, this._fence, n)
+        if (r.status != 'ok') return this._refused(r)
+        this._committed = Math.max(this._committed, n)
+      })
+    }, COMMIT_DELAY)
+  }
+
+  /**
+   * One store write after the ones before it. While Redis is away it is tried again, for up to
+   * `sessionTtl` (the session would have expired by then): what the app sent is not dropped. A
+   * write whose answer was lost as Redis went down may so be made twice; its fencing token keeps a
+   * write of a session taken over meanwhile out.
+   */
+  _write(op: () => Promise<unknown>): Promise<unknown> {
+    const ttl = this._host.o.sessionTtl
+    const attempt = async () => {
+      const end = Date.now() + ttl
+      for (;;) {
+        try {
+          return await op()
+        } catch (e) {
+          if (Date.now() > end) return this._host.log('warn', 'cluster store write failed:', e)
+          await new Promise((wake) => setTimeout(wake, RETRY_MS))
+        }
+      }
+    }
+    const next = this._chain.then(attempt)
+    this._chain = next
+    return next
+  }
+}

@@ -1,0 +1,358 @@
+// The Lua scripts of the cluster store. Each runs atomically in Redis, so a sequence number is
+// assigned, a bound checked and a fencing token compared in one step with the write they guard.
+// Every session script touches only the keys of one session, `{sid}`-tagged, so they all hash to
+// one slot (Redis Cluster runs them); the room fan-out is the one exception (docs/cluster-design.md).
+// Redis 7.0 only: nothing newer, so Valkey runs them too.
+import { Script } from './redis'
+
+/**
+ * Shared helpers. Session hash fields: out (last seq sent), ack (client's cursor), ob (bytes not
+ * acknowledged), rcv (last seq received), dlv (handed to the app), ib (inbox bytes), own (owner
+ * node), fen (fencing token), act ("kind node" of the active link), use (last `u<k>`), cf
+ * (confirmed), end ("code reason" once ended), rel (reliable), ttl (ms).
+ * A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
+ */
+const COMMON = `
+local function fail(what, ...) return {what, ...} end
+-- An existing key takes the remaining life of the session hash (a list made now must not outlive it).
+local function follow(h, key)
+  local left = redis.call('PTTL', h)
+  if left > 0 then redis.call('PEXPIRE', key, left) end
+end
+local function size(list, from, to)
+  local bytes = 0
+  for j = from, to do bytes = bytes + #list[j] - 1 end
+  return bytes
+end
+-- RPUSH list[from..to] in chunks: Lua's unpack() has a stack limit of a few thousand values.
+local function push(key, list, from, to)
+  to = to or #list
+  for j = from, to, 1000 do
+    redis.call('RPUSH', key, unpack(list, j, math.min(j + 999, to)))
+  end
+end
+local function node_of(act) return string.match(act, ' (.+)$') end
+`
+
+/** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data. */
+export const CREATE = new Script(
+  'create',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+redis.call('HSET', KEYS[1], 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', ARGV[1], 'fen', 1,
+  'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ARGV[2], 'rel', ARGV[3], 'org', ARGV[4], 'adr', ARGV[5],
+  'hdr', ARGV[6], 'dat', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {'ok', 1}`,
+)
+
+/**
+ * Take ownership. KEYS: hash. ARGV: node, the owner the caller found dead ('' for none; the
+ * caller itself when it lost its lease and forgot what it owned).
+ * Replies ok + fencing token + takenOver + rcv + dlv, or owned + owner.
+ */
+export const CLAIM = new Script(
+  'claim',
+  `local m = redis.call('HMGET', KEYS[1], 'own', 'fen', 'end', 'cf', 'rcv', 'dlv')
+if not m[2] then return {'gone'} end
+if m[3] ~= '' then return {'ended', m[3]} end
+-- A node that forgot its sessions (it found its own lease lapsed) owns them afresh: a new token.
+if m[1] == ARGV[1] and ARGV[2] ~= ARGV[1] then return {'ok', tonumber(m[2]), 0, tonumber(m[5]), tonumber(m[6])} end
+if m[1] ~= '' and m[1] ~= ARGV[2] then return {'owned', m[1]} end
+local fen = redis.call('HINCRBY', KEYS[1], 'fen', 1)
+redis.call('HSET', KEYS[1], 'own', ARGV[1])
+-- Taken over: the app heard of it on another node (it was confirmed there), so may hold state.
+local taken = 0
+if m[4] == '1' then taken = 1 end
+return {'ok', fen, taken, tonumber(m[5]), tonumber(m[6])}`,
+)
+
+/** Give ownership up (a draining node). KEYS: hash. ARGV: fence. */
+export const RELEASE = new Script(
+  'release',
+  `local fen = redis.call('HGET', KEYS[1], 'fen')
+if not fen then return {'gone'} end
+if fen ~= ARGV[1] then return {'fenced'} end
+redis.call('HSET', KEYS[1], 'own', '')
+return {'ok'}`,
+)
+
+/**
+ * The owner's messages for the client. KEYS: hash, out list, inbox. ARGV: fence, maxBytes,
+ * maxCount, delivered ('' or the app's delivery cursor to commit with them), channel prefix, sid,
+ * messages... Replies ok + first seq + last seq, or overflow (nothing written).
+ */
+export const APPEND = withHelpers(
+  'append',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'out', 'ob', 'act', 'dlv', 'rcv', 'ib')
+if not m[1] then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+if m[2] ~= '' then return fail('ended', m[2]) end
+local out, ob, n = tonumber(m[3]), tonumber(m[4]), #ARGV - 6
+local bytes = size(ARGV, 7, #ARGV)
+if ob + bytes > tonumber(ARGV[2]) or redis.call('LLEN', KEYS[2]) + n > tonumber(ARGV[3]) then
+  return fail('overflow', out, ob)
+end
+if ARGV[4] ~= '' then
+  local dlv, k = tonumber(m[6]), math.min(tonumber(ARGV[4]), tonumber(m[7])) - tonumber(m[6])
+  if k > 0 then
+    local gone = redis.call('LRANGE', KEYS[3], 0, k - 1)
+    redis.call('LTRIM', KEYS[3], k, -1)
+    redis.call('HSET', KEYS[1], 'dlv', dlv + k, 'ib', tonumber(m[8]) - size(gone, 1, #gone))
+  end
+end
+if n == 0 then return {'ok', out + 1, out} end
+push(KEYS[2], ARGV, 7)
+if redis.call('LLEN', KEYS[2]) == n then follow(KEYS[1], KEYS[2]) end
+redis.call('HSET', KEYS[1], 'out', out + n, 'ob', ob + bytes)
+if m[5] ~= '' then redis.call('PUBLISH', ARGV[5] .. node_of(m[5]), 'w ' .. ARGV[6] .. ' ' .. (out + n)) end
+return {'ok', out + 1, out + n}`,
+)
+
+/** The client's cursor. KEYS: hash, out list. ARGV: n. Replies ok + ack + bytes left, or ahead. */
+export const ACK = withHelpers(
+  'ack',
+  `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'ob')
+if not m[1] then return fail('gone') end
+local n, out, ack, ob = tonumber(ARGV[1]), tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+-- A client that has more than was ever sent talks to a state that went back in time.
+if n > out then return fail('ahead', out, ack) end
+if n <= ack then return {'ok', ack, ob} end
+local gone = redis.call('LRANGE', KEYS[2], 0, n - ack - 1)
+redis.call('LTRIM', KEYS[2], n - ack, -1)
+ob = ob - size(gone, 1, #gone)
+redis.call('HSET', KEYS[1], 'ack', n, 'ob', ob)
+return {'ok', n, ob}`,
+)
+
+/**
+ * Messages for the client from seq `from`. KEYS: hash, out list. ARGV: from, max.
+ * Replies ok + first seq + last seq sent + end + messages.
+ */
+export const READ = withHelpers(
+  'read',
+  `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'end')
+if not m[1] then return fail('gone') end
+local out, ack = tonumber(m[1]), tonumber(m[2])
+local from = math.max(tonumber(ARGV[1]), ack + 1)
+local list = {}
+if from <= out then list = redis.call('LRANGE', KEYS[2], from - ack - 1, from - ack - 2 + tonumber(ARGV[2])) end
+return {'ok', from, out, m[3], list}`,
+)
+
+/**
+ * Messages from the client. KEYS: hash, inbox. ARGV: node, first seq, maxBytes, channel prefix,
+ * sid, messages... Duplicates (seq <= rcv) are dropped; a gap is refused. Replies ok + rcv +
+ * how many of the last messages are new + owner + dlv, or gap + rcv, or overflow.
+ */
+export const RECORD = withHelpers(
+  'record',
+  `local m = redis.call('HMGET', KEYS[1], 'rcv', 'ib', 'end', 'own', 'rel', 'cf', 'dlv')
+if not m[1] then return fail('gone') end
+if m[3] ~= '' then return fail('ended', m[3]) end
+local rcv, first, count = tonumber(m[1]), tonumber(ARGV[2]), #ARGV - 5
+local reliable = m[5] == '1'
+if reliable and first > rcv + 1 and count > 0 then return fail('gap', rcv) end
+local skip = 0
+if reliable then skip = math.max(0, math.min(count, rcv - first + 1)) end
+local n = count - skip
+local bytes = size(ARGV, 6 + skip, #ARGV)
+if tonumber(m[2]) + bytes > tonumber(ARGV[3]) then return fail('overflow', rcv) end
+local wake = m[6] ~= '1'
+if n > 0 then
+  push(KEYS[2], ARGV, 6 + skip)
+  if redis.call('LLEN', KEYS[2]) == n then follow(KEYS[1], KEYS[2]) end
+  rcv = rcv + n
+  redis.call('HSET', KEYS[1], 'rcv', rcv, 'ib', tonumber(m[2]) + bytes, 'cf', 1)
+  wake = true
+elseif m[6] ~= '1' then
+  redis.call('HSET', KEYS[1], 'cf', 1)
+end
+if wake and m[4] ~= '' and m[4] ~= ARGV[1] then
+  redis.call('PUBLISH', ARGV[4] .. m[4], 'i ' .. ARGV[5] .. ' ' .. rcv)
+end
+return {'ok', rcv, n, m[4], tonumber(m[7])}`,
+)
+
+/**
+ * The owner reads what the client sent from seq `from`. KEYS: hash, inbox. ARGV: fence, from,
+ * max. Replies ok + first seq + rcv + messages.
+ */
+export const INBOX = withHelpers(
+  'inbox',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv')
+if not m[1] then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+local rcv, dlv = tonumber(m[2]), tonumber(m[3])
+local from = math.max(tonumber(ARGV[2]), dlv + 1)
+local list = {}
+if from <= rcv then list = redis.call('LRANGE', KEYS[2], from - dlv - 1, from - dlv - 2 + tonumber(ARGV[3])) end
+return {'ok', from, rcv, list}`,
+)
+
+/** The app has had everything up to `n`. KEYS: hash, inbox. ARGV: fence, n. Replies ok + dlv. */
+export const DELIVERED = withHelpers(
+  'delivered',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv', 'ib')
+if not m[1] then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+local dlv = tonumber(m[3])
+local k = math.min(tonumber(ARGV[2]), tonumber(m[2])) - dlv
+if k <= 0 then return {'ok', dlv} end
+local gone = redis.call('LRANGE', KEYS[2], 0, k - 1)
+redis.call('LTRIM', KEYS[2], k, -1)
+redis.call('HSET', KEYS[1], 'dlv', dlv + k, 'ib', tonumber(m[4]) - size(gone, 1, #gone))
+return {'ok', dlv + k}`,
+)
+
+/**
+ * A link of kind `kind` arrived on node `node` (k = 0), or the client chose that kind with u<k>
+ * (k > 0), which may come in a POST to another node than the one holding the link: the hash
+ * remembers which node holds each kind (field l:kind). KEYS: hash. ARGV: kind, node, k, the
+ * active link the caller found on a node whose lease lapsed ('' for none), channel prefix, sid.
+ * Replies active + previous + holder, standby + active, or stale + active. The node that lost
+ * the active link and the node that gained it (if not the caller) are told with an `a` hint.
+ */
+export const ACTIVATE = withHelpers(
+  'activate',
+  `local m = redis.call('HMGET', KEYS[1], 'act', 'use', 'end', 'l:' .. ARGV[1])
+if not m[1] then return fail('gone') end
+if m[3] ~= '' then return fail('ended', m[3]) end
+local act, k, holder = m[1], tonumber(ARGV[3]), ARGV[2]
+if k > 0 then
+  if k <= tonumber(m[2]) then return {'stale', act} end
+  redis.call('HSET', KEYS[1], 'use', k)
+  if m[4] then holder = m[4] end
+else
+  redis.call('HSET', KEYS[1], 'l:' .. ARGV[1], ARGV[2])
+  if not (act == '' or act == ARGV[4] or string.sub(act, 1, #ARGV[1] + 1) == ARGV[1] .. ' ') then
+    return {'standby', act}
+  end
+end
+local mine = ARGV[1] .. ' ' .. holder
+redis.call('HSET', KEYS[1], 'act', mine)
+if act ~= '' and act ~= mine then redis.call('PUBLISH', ARGV[5] .. node_of(act), 'a ' .. ARGV[6] .. ' ' .. mine) end
+if holder ~= ARGV[2] and act ~= mine then redis.call('PUBLISH', ARGV[5] .. holder, 'a ' .. ARGV[6] .. ' ' .. mine) end
+return {'active', act, holder}`,
+)
+
+/** The link of `kind` on `node` went; if it was the active one, none is now. KEYS: hash. ARGV: kind, node. */
+export const DETACH = new Script(
+  'detach',
+  `local m = redis.call('HMGET', KEYS[1], 'act', 'l:' .. ARGV[1])
+if m[2] == ARGV[2] then redis.call('HDEL', KEYS[1], 'l:' .. ARGV[1]) end
+if m[1] == ARGV[1] .. ' ' .. ARGV[2] then redis.call('HSET', KEYS[1], 'act', '') return {'ok', 1} end
+return {'ok', 0}`,
+)
+
+/**
+ * End the session. KEYS: hash, out list, inbox, rooms. ARGV: fence ('' when the client closed),
+ * code, reason, keep the unacknowledged messages as last words (1/0), ttl, channel prefix, sid.
+ * Replies ok + the rooms it was in (the caller leaves them: their sets live in other slots).
+ */
+export const CLOSE = withHelpers(
+  'close',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'own', 'act')
+if not m[1] then return fail('gone') end
+if m[2] ~= '' then return fail('ended', m[2]) end
+if ARGV[1] ~= '' and m[1] ~= ARGV[1] then return fail('fenced') end
+redis.call('HSET', KEYS[1], 'end', ARGV[2] .. ' ' .. ARGV[3])
+redis.call('DEL', KEYS[3])
+if ARGV[4] ~= '1' then redis.call('DEL', KEYS[2]) end
+local rooms = redis.call('SMEMBERS', KEYS[4])
+redis.call('DEL', KEYS[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local told = {}
+for _, node in ipairs({m[3], node_of(m[4]) or ''}) do
+  if node ~= '' and not told[node] then
+    told[node] = true
+    redis.call('PUBLISH', ARGV[6] .. node, 'e ' .. ARGV[7])
+  end
+end
+return {'ok', rooms}`,
+)
+
+/** Keep a session alive while a link holds it. KEYS: hash, out list, inbox, rooms. ARGV: ttl. */
+export const TOUCH = new Script(
+  'touch',
+  `local e = redis.call('HGET', KEYS[1], 'end')
+if not e or e ~= '' then return 0 end
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
+return 1`,
+)
+
+/**
+ * Join or leave a room. KEYS: hash, session's rooms, room's members. ARGV: fence, room, sid,
+ * 1 to join / 0 to leave. (Two slots: the session's and the room's.)
+ */
+export const MEMBER = withHelpers(
+  'member',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end')
+if not m[1] then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+if m[2] ~= '' then return fail('ended', m[2]) end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  follow(KEYS[1], KEYS[2])
+  redis.call('SADD', KEYS[3], ARGV[3])
+else
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('SREM', KEYS[3], ARGV[3])
+end
+return {'ok'}`,
+)
+
+/**
+ * Fan a room message out into the logs of the members named (a chunk of the room, so that Redis
+ * is never held long by one script), each once: a sid no longer in the room is skipped. KEYS:
+ * room's members. ARGV: key prefix, maxBytes, maxCount, channel prefix, overflow reason, number of
+ * messages k, k messages, sids... Members gone or ended leave the room; a member past its bounds
+ * is ended with 3900 (BUFFER_OVERFLOW). Wakes each active link's node once, naming its sessions. Replies delivered
+ * count + the sids ended for overflow.
+ */
+export const FANOUT = withHelpers(
+  'fanout',
+  `local n = tonumber(ARGV[6])
+local members = {}
+for j = 7 + n, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[j]) == 1 then members[#members + 1] = ARGV[j] end
+end
+local bytes = size(ARGV, 7, 6 + n)
+local wake, over, delivered = {}, {}, 0
+for _, sid in ipairs(members) do
+  local h = ARGV[1] .. '{' .. sid .. '}'
+  local m = redis.call('HMGET', h, 'out', 'ob', 'end', 'act', 'own')
+  if not m[1] or m[3] ~= '' then
+    redis.call('SREM', KEYS[1], sid)
+  else
+    local o = h .. ':o'
+    local len = redis.call('LLEN', o)
+    if tonumber(m[2]) + bytes > tonumber(ARGV[2]) or len + n > tonumber(ARGV[3]) then
+      redis.call('HSET', h, 'end', '3900 ' .. ARGV[5])
+      redis.call('SREM', KEYS[1], sid)
+      over[#over + 1] = sid
+      for _, node in ipairs({m[5], node_of(m[4]) or ''}) do
+        if node ~= '' then redis.call('PUBLISH', ARGV[4] .. node, 'e ' .. sid) end
+      end
+    else
+      push(o, ARGV, 7, 6 + n)
+      if len == 0 then follow(h, o) end
+      redis.call('HSET', h, 'out', tonumber(m[1]) + n, 'ob', tonumber(m[2]) + bytes)
+      delivered = delivered + 1
+      local node = node_of(m[4])
+      -- A table per node, joined once: growing one string per member copies it every time.
+      if node then
+        local list = wake[node] or {'w'}
+        list[#list + 1] = sid .. ' ' .. (tonumber(m[1]) + n)
+        wake[node] = list
+      end
+    end
+  end
+end
+for node, list in pairs(wake) do redis.call('PUBLISH', ARGV[4] .. node, table.concat(list, ' ')) end
+return {delivered, over}`,
+)
+
+function withHelpers(name: string, body: string): Script {
+  return new Script(name, COMMON + body)
+}

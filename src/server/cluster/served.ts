@@ -1,0 +1,312 @@
+// What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
+// (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
+// client frames arriving on them, kept in Redis before they are acknowledged.
+import { Code, FrameType, closeFrame, messageFrames, num, splitFrame, type Frame } from '../../protocol/frames'
+import type { Link, LinkOwner } from '../link'
+import type { NodeParts } from './owned'
+import type { StoredMessage } from './store'
+
+/** What a served session needs from its node. @internal */
+export interface ServedHost extends NodeParts {
+  /** Client messages from `first` (or only its first frame) are in Redis now: the owner, if here, hands them over. */
+  received(sid: string, first: number, messages: StoredMessage[]): void
+  /** No link of the session is left here. */
+  idle(s: Served): void
+}
+
+/** Acknowledge on a WebSocket after this many messages, or this long after the first, ms. */
+const ACK_MESSAGES = 128
+const ACK_DELAY = 100
+/** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
+const GAP_TRIES = 25
+const GAP_WAIT = 20
+/** Messages read from the log per round trip. */
+const READ_MAX = 1000
+
+/** @internal */
+export class Served implements LinkOwner {
+  closed = false
+  /** Links here by kind, and which of them carries the session (Redis decides, `activate`). */
+  _links: Partial<Record<Link['name'], Link>> = {}
+  _active?: Link['name']
+  /** Next seq to write on the active link. */
+  private _next = 0
+  private _pumping = false
+  private _pumpAgain = false
+  /** Client frames are handled one batch after another, in order. */
+  private _chain: Promise<unknown> = Promise.resolve()
+  private _received = 0
+  private _acked = 0
+  private _ackT?: NodeJS.Timeout
+  _lastOut = Date.now()
+  _lastIn = Date.now()
+  /** The active link the request found on a node that is gone (replaceable), for the next attach. */
+  _deadActive = ''
+  /** Settles once the last attached link is active or standby, and has written what there was. */
+  _settled: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly id: string,
+    /** Protocol version the client speaks (for close codes). */
+    public _version: number,
+    /** Heartbeat interval the client asked for, ms. */
+    public _hb: number,
+    readonly _host: ServedHost,
+  ) {}
+
+  /** A link arrived; the client has everything up to `cursor`. Redis decides whether it carries the session. */
+  _attach(l: Link, cursor: number): void {
+    const old = this._links[l.name]
+    this._links[l.name] = l
+    if (old && old != l) old.end()
+    this._settled = this._activate(l, cursor, 0, this._deadActive).catch((e) => this._oops(e))
+    this._deadActive = ''
+  }
+
+  /** Make link `l` active if Redis says so (`deadActive`: an active link on a dead node, replaceable). */
+  async _activate(l: Link, cursor: number, use: number, deadActive: string): Promise<void> {
+    const r = await this._host.store.activate(this.id, l.name, use, deadActive)
+    if (this._links[l.name] != l) return
+    if (r.status == 'active') {
+      this._active = l.name
+      this._next = cursor + 1
+      await this.pump()
+    } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
+  }
+
+  _detach(l: Link): void {
+    if (this._links[l.name] != l) return
+    delete this._links[l.name]
+    if (this._active == l.name) this._active = undefined
+    this._host.store.detach(this.id, l.name).catch(() => {})
+    if (!Object.keys(this._links).length) this._host.idle(this)
+  }
+
+  /** The active link changed (an `a` hint, or `u<k>` here): "kind node". */
+  _switched(active: string, node: string): void {
+    const [kind, holder] = active.split(' ')
+    if (holder == node && this._links[kind as Link['name']]) {
+      if (this._active == kind) return
+      this._active = kind as Link['name']
+      // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
+      this._next = 0
+      void this.pump()
+    } else if (this._active) this._active = undefined
+  }
+
+  /**
+   * The owner, on this node, appended messages `first`..: written at once when they are the next
+   * for the active link (no read back); otherwise the log is read.
+   */
+  _appended(first: number, messages: StoredMessage[]): void {
+    const l = this._active && this._links[this._active]
+    if (this._pumping || !l || !l.ready() || first != this._next) return void this.pump()
+    l.write(withSeq(first, messages))
+    this._next = first + messages.length
+    this._lastOut = Date.now()
+  }
+
+  /** Whether the active link here has written up to `seq` already (a hint for it is old news). */
+  _has(seq: number): boolean {
+    return !!this._active && this._next > seq
+  }
+
+  /** Write what the log has beyond what this link has written; last words and the close when it ended. */
+  async pump(): Promise<void> {
+    if (this._pumping) return void (this._pumpAgain = true)
+    this._pumping = true
+    try {
+      do {
+        this._pumpAgain = false
+        const l = this._active && this._links[this._active]
+        const ending = !l
+        if (ending && !Object.keys(this._links).length) return
+        const r = await this._host.store.readOutgoing(this.id, l ? this._next : Number.MAX_SAFE_INTEGER, READ_MAX)
+        if (r.status == 'gone') return this._bye(Code.SESSION_EXPIRED, 'session unknown or expired')
+        if (r.status != 'ok') return
+        const now = this._active && this._links[this._active]
+        if (now && now.ready() && r.messages.length && (l ? this._next : 0) <= r.first + r.messages.length) {
+          now.write(withSeq(r.first, r.messages))
+          this._next = r.first + r.messages.length
+          this._lastOut = Date.now()
+          if (r.messages.length == READ_MAX) this._pumpAgain = true
+        }
+        if (r.end && this._next > r.last) {
+          const [code, ...why] = r.end.split(' ')
+          return this._bye(+code, why.join(' '))
+        }
+      } while (this._pumpAgain)
+    } catch (e) {
+      // Redis away: the link waits; the node's reconcile pass reads the log again.
+      this._host.log('warn', 'cluster: reading the log failed:', e)
+    } finally {
+      this._pumping = false
+    }
+  }
+
+  /** The session ended: tell every link here and let them go. */
+  _bye(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    const bye = closeFrame(code, reason, this._version)
+    for (const l of Object.values(this._links)) {
+      if (l!.ready()) l!.write([bye])
+      l!.end()
+    }
+    this._links = {}
+    this._host.idle(this)
+  }
+
+  /** Drop every link without a word: the client resumes on another node. */
+  _drop(): void {
+    this.closed = true
+    for (const l of Object.values(this._links)) l!.end(true)
+    this._links = {}
+    clearTimeout(this._ackT)
+  }
+
+  /** Frames on a WebSocket here. */
+  _receive(frames: Frame[], via: Link): void {
+    this._lastIn = Date.now()
+    this._chain = this._chain.then(() => this.frames(frames, via.name, via)).catch((e) => this._oops(e))
+  }
+
+  /** A POST body here (its `ack` first); resolves to the response's frames. */
+  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[]> {
+    const replies: Frame[] = []
+    const kind = ask.t as Link['name']
+    const done = this._chain
+      .then(() => this._host.store.ackOutgoing(this.id, ask.ack))
+      .then(() => this.frames(frames, kind, undefined, replies))
+      .then(() => replies)
+    this._chain = done.catch((e) => this._oops(e))
+    return done
+  }
+
+  _end(code: number, reason: string): void {
+    this._host.store
+      .close(this.id, null, code, reason, false)
+      .then(() => this._bye(code, reason))
+      .catch((e) => this._oops(e))
+  }
+
+  private _oops(e: unknown): void {
+    this._host.log('warn', 'cluster: frames not handled:', e)
+    for (const l of Object.values(this._links)) l!.end(true)
+  }
+
+  /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
+  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<void> {
+    const store = this._host.store
+    const o = this._host.o
+    let seq = link ? link.inSeq : 0
+    let first = 0
+    const msgs: StoredMessage[] = []
+    const after: string[] = []
+    const add = (m: StoredMessage) => {
+      const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
+      if (n > o.maxMessageSize)
+        throw new Bad(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
+      if (!seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: message before sequence marker')
+      if (!msgs.length) first = seq
+      else if (first + msgs.length != seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: two runs in one body')
+      msgs.push(m)
+      seq++
+    }
+    try {
+      for (const f of frames) {
+        if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
+        else if (f[0] == FrameType.Message) add(f.slice(1))
+        else if (f[0] == FrameType.Batch) for (const m of parseBatch(f)) add(m)
+        else if (f[0] == FrameType.Seq && num(f) >= 1) seq = num(f)
+        else if (f[0] == FrameType.Close || f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
+        else if ((f[0] == FrameType.Use && num(f) >= 1) || (f[0] == FrameType.Ack && num(f) >= 0)) after.push(f)
+        else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
+      }
+    } catch (e) {
+      if (!(e instanceof Bad)) throw e
+      return this._end(e.code, e.message)
+    }
+    if (link) link.inSeq = seq
+    // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
+    if (msgs.length || !this._received) {
+      let r = await store.recordIncoming(this.id, first || seq || 1, msgs)
+      // A body that overtook the one before it (two requests on two connections, maybe two
+      // nodes) waits for it a little: bounded, then answered with what is there, and resent.
+      for (let i = 0; r.status == 'gap' && replies && i < GAP_TRIES; i++) {
+        await new Promise((wake) => setTimeout(wake, GAP_WAIT))
+        r = await store.recordIncoming(this.id, first, msgs)
+      }
+      if (r.status == 'gap') {
+        if (replies) return void replies.push(FrameType.Ack + r.received)
+        return this._end(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
+      }
+      if (r.status == 'overflow')
+        return this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
+      if (r.status != 'ok') return void (await this.pump())
+      this._received = Math.max(this._received, r.received, 1)
+      this._host.received(this.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
+      if (replies) replies.push(FrameType.Ack + r.received)
+      else this._ackLater(r.received)
+    } else if (replies) replies.push(FrameType.Ack + this._received)
+    for (const f of after) {
+      const type = f[0]
+      if (type == FrameType.Ack) await store.ackOutgoing(this.id, num(f))
+      else if (type == FrameType.Ping) {
+        const pong = FrameType.Pong + f.slice(1)
+        if (replies) replies.push(pong)
+        else if (link && link.ready()) link.write([pong])
+      } else if (type == FrameType.Use) {
+        const r = await store.activate(this.id, kind, num(f))
+        if (r.status == 'active') this._switched(kind + ' ' + r.holder, store.node)
+      } else if (type == FrameType.Close) {
+        const [c, reason] = splitFrame(f)
+        await store.close(this.id, null, c ? +c : Code.NO_STATUS, reason, false)
+        this._bye(c ? +c : Code.NO_STATUS, reason)
+      }
+    }
+  }
+
+  /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
+  private _ackLater(received: number): void {
+    this._received = Math.max(this._received, received)
+    if (this._received - this._acked >= ACK_MESSAGES) this._ackNow()
+    else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), ACK_DELAY)
+  }
+
+  private _ackNow(): void {
+    clearTimeout(this._ackT)
+    this._ackT = undefined
+    const l = this._links.websocket
+    if (l && l.ready() && this._received > this._acked) {
+      this._acked = this._received
+      l.write([FrameType.Ack + this._received])
+    }
+  }
+}
+
+/** A client's frame that ends its session with `code`. */
+class Bad extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** `s<first>` and the messages (text batched into `M` frames). */
+function withSeq(first: number, messages: StoredMessage[]): Frame[] {
+  return messageFrames(messages, 0, messages.length, [FrameType.Seq + first])
+}
+
+function parseBatch(f: string): string[] {
+  let list: unknown
+  try {
+    list = JSON.parse(f.slice(1))
+  } catch (e) {
+    list = undefined
+  }
+  if (Array.isArray(list) && list.every((x) => typeof x == 'string')) return list
+  throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
+}

@@ -1,0 +1,438 @@
+// Where a session's state lives when several nodes serve it (docs/cluster-design.md): its two
+// message logs, cursors, owner and fencing token, and its rooms, in Redis. Every change is one Lua
+// script (scripts.ts), so numbering, bounds and fencing hold whichever node asks. Independent of
+// ServerSession: the server's sender and receiver logs drive it through these operations.
+import { randomBytes } from 'node:crypto'
+import { LifelineError } from '../../protocol/errors'
+import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
+import * as S from './scripts'
+
+/** A message as the store keeps it: a string is text, a Buffer binary. */
+export type StoredMessage = string | Buffer
+
+/** Options of a {@link ClusterStore}; the limits are the server's own options. */
+export interface StoreOptions {
+  /** Prefix of every key and channel, so several apps can share a Redis. @default 'll:' */
+  prefix?: string
+  /** This node's id; unique per process start (a restarted node is a new node). @default random */
+  node?: string
+  /** How long a session outlives its last touch, ms (the server's `sessionTtl`). @default 60000 */
+  sessionTtl?: number
+  /** Unacknowledged bytes per session and direction (`maxBufferedAmount`). @default 16777216 */
+  maxBufferedAmount?: number
+  /** Unacknowledged messages per session (`maxQueueLength`). @default 100000 */
+  maxQueueLength?: number
+  /** How long a node's liveness key lives without renewal, ms: the time before takeover. @default 5000 */
+  nodeLease?: number
+}
+
+const DEFAULTS = {
+  prefix: 'll:',
+  sessionTtl: 60000,
+  maxBufferedAmount: 16777216,
+  maxQueueLength: 100000,
+  nodeLease: 5000,
+}
+
+/** What a session was made with (the request that created it). */
+export interface SessionInfo {
+  origin: string
+  address: string
+  reliable: boolean
+  headers?: Record<string, unknown>
+  data?: unknown
+}
+
+/** Answers that change nothing: the session is unknown or expired, ended, or no longer ours. */
+export type Refusal = { status: 'gone' } | { status: 'ended'; end: string } | { status: 'fenced' }
+
+export type ClaimResult =
+  | { status: 'ok'; fence: number; takenOver: boolean; received: number; delivered: number }
+  | { status: 'owned'; owner: string }
+  | Refusal
+export type AppendResult = { status: 'ok'; first: number; last: number } | { status: 'overflow' } | Refusal
+export type AckResult =
+  { status: 'ok'; ack: number; bufferedAmount: number } | { status: 'ahead'; sent: number } | Refusal
+export type ReadResult = { status: 'ok'; first: number; last: number; end: string; messages: StoredMessage[] } | Refusal
+/** `fresh` is how many of the messages given, counted from the end, are new (the rest were duplicates). */
+export type RecordResult =
+  | { status: 'ok'; received: number; fresh: number; owner: string; delivered: number }
+  | { status: 'gap'; received: number }
+  | { status: 'overflow' }
+  | Refusal
+export type InboxResult = { status: 'ok'; first: number; received: number; messages: StoredMessage[] } | Refusal
+/** `previous`: the active link before ("kind node", '' for none); `holder`: the node holding the link now active. */
+export type ActivateResult =
+  { status: 'active'; previous: string; holder: string } | { status: 'standby' | 'stale'; previous: string } | Refusal
+
+/**
+ * A pub/sub hint for this node: `w` new messages for a session whose active link is here, `i`
+ * client messages for a session it owns, `a` another link became active, `e` a session ended.
+ * Hints may be lost (a reconnect); the logs are the truth.
+ */
+export interface Hint {
+  kind: 'w' | 'i' | 'a' | 'e'
+  sid: string
+  /** `w`: last seq in the log; `i`: last seq received. */
+  seq?: number
+  /** `a`: the link now active ("kind node"). */
+  active?: string
+}
+
+/**
+ * One node's handle on the cluster's shared state.
+ *
+ * @example
+ * const store = new ClusterStore(fromNodeRedis(client), { sessionTtl: 60000 })
+ * await store.createSession(sid, { origin, address, reliable: true })
+ * const { first } = await store.appendOutgoing(sid, fence, ['hello'])
+ */
+export class ClusterStore {
+  readonly node: string
+  readonly o: typeof DEFAULTS
+  /** Local time of the last renewal of this node's lease that Redis confirmed. */
+  private _renewedAt = 0
+
+  constructor(
+    readonly link: RedisLink,
+    options: StoreOptions = {},
+  ) {
+    this.o = { ...DEFAULTS, ...options }
+    this.node = options.node || randomBytes(9).toString('base64url')
+    if (!/^[\w.:-]{1,64}$/.test(this.node))
+      throw new LifelineError('LL_ERR_INVALID_OPTION', 'node id must be 1-64 of [A-Za-z0-9_.:-]')
+  }
+
+  // Keys: a session's all carry `{sid}`, so they share one hash slot.
+  private _h = (sid: string) => this.o.prefix + 's:{' + sid + '}'
+  private _room = (room: string) => this.o.prefix + 'r:{' + room + '}'
+  private _nodeKey = (node: string) => this.o.prefix + 'node:' + node
+  /** This node's hint channel. */
+  get channel(): string {
+    return this.o.prefix + 'n:' + this.node
+  }
+
+  private _run(script: Script, keys: string[], args: RedisArg[]): Promise<RedisReply[]> {
+    return runScript(this.link, script, keys, args) as Promise<RedisReply[]>
+  }
+
+  /** Renew this node's liveness key (every nodeLease / 3 or so); false if it had lapsed meanwhile. */
+  async heartbeat(): Promise<boolean> {
+    const before = Date.now()
+    const old = await this.link.command(['SET', this._nodeKey(this.node), '1', 'PX', String(this.o.nodeLease), 'GET'])
+    const lapsed = this._renewedAt > 0 && old === null
+    this._renewedAt = before
+    return !lapsed
+  }
+
+  /**
+   * Whether this node may still write as an owner by its own clock: its lease was renewed less
+   * than `nodeLease` ago. A node that was frozen or cut off finds this false before Redis tells it.
+   */
+  leaseHeld(now = Date.now()): boolean {
+    return now - this._renewedAt < this.o.nodeLease
+  }
+
+  /** Is `node`'s liveness key there? */
+  async alive(node: string): Promise<boolean> {
+    return (await this.link.command(['EXISTS', this._nodeKey(node)])) === 1
+  }
+
+  /** Listen to this node's hints. */
+  async listen(onHint: (hint: Hint) => void): Promise<void> {
+    await this.link.subscribe(this.channel, (message) => {
+      const [kind, ...rest] = message.toString().split(' ')
+      if (kind == 'w') for (let i = 0; i + 1 < rest.length; i += 2) onHint({ kind, sid: rest[i], seq: +rest[i + 1] })
+      else if (kind == 'i') onHint({ kind, sid: rest[0], seq: +rest[1] })
+      else if (kind == 'a') onHint({ kind, sid: rest[0], active: rest.slice(1).join(' ') })
+      else if (kind == 'e') onHint({ kind, sid: rest[0] })
+    })
+  }
+
+  /** Make session `sid`, owned by this node with fencing token 1. */
+  async createSession(sid: string, info: SessionInfo): Promise<{ status: 'ok'; fence: number } | { status: 'exists' }> {
+    const r = await this._run(
+      S.CREATE,
+      [this._h(sid)],
+      [
+        this.node,
+        String(this.o.sessionTtl),
+        info.reliable ? '1' : '0',
+        info.origin,
+        info.address,
+        JSON.stringify(info.headers || {}),
+        info.data === undefined ? '' : JSON.stringify(info.data),
+      ],
+    )
+    return status(r) == 'ok' ? { status: 'ok', fence: 1 } : { status: 'exists' }
+  }
+
+  /** The session's fields as stored (strings), or null when unknown or expired. */
+  async session(sid: string): Promise<Record<string, string> | null> {
+    const r = (await this.link.command(['HGETALL', this._h(sid)])) as RedisReply
+    const flat = Array.isArray(r) ? r : []
+    if (!flat.length) return null
+    const out: Record<string, string> = {}
+    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1])
+    return out
+  }
+
+  /**
+   * Own session `sid`: at once if nobody does, or if its owner's lease has lapsed (takeover, with a
+   * new fencing token that makes the old owner's every later write fail). `afresh`: this node
+   * owns it but forgot it (it found its own lease lapsed): a new token all the same, so that no
+   * write of what it forgot can land.
+   */
+  async claim(sid: string, afresh = false): Promise<ClaimResult> {
+    let r = await this._run(S.CLAIM, [this._h(sid)], [this.node, afresh ? this.node : ''])
+    if (status(r) == 'owned' && !(await this.alive(String(r[1]))))
+      r = await this._run(S.CLAIM, [this._h(sid)], [this.node, String(r[1])])
+    const s = status(r)
+    if (s == 'ok')
+      return { status: 'ok', fence: int(r[1]), takenOver: int(r[2]) == 1, received: int(r[3]), delivered: int(r[4]) }
+    if (s == 'owned') return { status: 'owned', owner: String(r[1]) }
+    return refusal(r)
+  }
+
+  /** Give `sid` up (a node draining before it stops): the next claim needs no lease to lapse. */
+  async release(sid: string, fence: number): Promise<{ status: 'ok' } | Refusal> {
+    const r = await this._run(S.RELEASE, [this._h(sid)], [String(fence)])
+    return status(r) == 'ok' ? { status: 'ok' } : refusal(r)
+  }
+
+  /**
+   * Number and keep the owner's messages for the client: seqs are assigned here, atomically,
+   * after the bounds are checked (`overflow`: nothing kept; the owner closes with 3900).
+   * `delivered` commits the app's delivery cursor with them: replies and the receipt of what
+   * they answer are kept, or lost, together.
+   */
+  async appendOutgoing(
+    sid: string,
+    fence: number,
+    messages: StoredMessage[],
+    delivered?: number,
+  ): Promise<AppendResult> {
+    const h = this._h(sid)
+    const r = await this._run(
+      S.APPEND,
+      [h, h + ':o', h + ':i'],
+      [
+        String(fence),
+        String(this.o.maxBufferedAmount),
+        String(this.o.maxQueueLength),
+        delivered === undefined ? '' : String(delivered),
+        this.o.prefix + 'n:',
+        sid,
+        ...messages.map(pack),
+      ],
+    )
+    const s = status(r)
+    if (s == 'ok') return { status: 'ok', first: int(r[1]), last: int(r[2]) }
+    if (s == 'overflow') return { status: 'overflow' }
+    return refusal(r)
+  }
+
+  /** The client has everything up to `n`: drop it from the log. Any node may say so. */
+  async ackOutgoing(sid: string, n: number): Promise<AckResult> {
+    const h = this._h(sid)
+    const r = await this._run(S.ACK, [h, h + ':o'], [String(n)])
+    const s = status(r)
+    if (s == 'ok') return { status: 'ok', ack: int(r[1]), bufferedAmount: int(r[2]) }
+    if (s == 'ahead') return { status: 'ahead', sent: int(r[1]) }
+    return refusal(r)
+  }
+
+  /** Up to `max` messages for the client from seq `from` (or the oldest kept, if later). */
+  async readOutgoing(sid: string, from: number, max = 1000): Promise<ReadResult> {
+    const h = this._h(sid)
+    const r = await this._run(S.READ, [h, h + ':o'], [String(from), String(max)])
+    if (status(r) != 'ok') return refusal(r)
+    return { status: 'ok', first: int(r[1]), last: int(r[2]), end: String(r[3]), messages: unpackAll(r[4]) }
+  }
+
+  /**
+   * Keep messages from the client numbered from `first`, on whichever node their request came
+   * to: duplicates are dropped, a gap refused (the caller parks the POST), the owner woken.
+   * The answer says how many are new: the owner hands exactly those to the app.
+   */
+  async recordIncoming(sid: string, first: number, messages: StoredMessage[]): Promise<RecordResult> {
+    const h = this._h(sid)
+    const r = await this._run(
+      S.RECORD,
+      [h, h + ':i'],
+      [this.node, String(first), String(this.o.maxBufferedAmount), this.o.prefix + 'n:', sid, ...messages.map(pack)],
+    )
+    const s = status(r)
+    if (s == 'ok')
+      return { status: 'ok', received: int(r[1]), fresh: int(r[2]), owner: String(r[3]), delivered: int(r[4]) }
+    if (s == 'gap') return { status: 'gap', received: int(r[1]) }
+    if (s == 'overflow') return { status: 'overflow' }
+    return refusal(r)
+  }
+
+  /** The owner reads client messages from seq `from` that the app has not had yet. */
+  async readIncoming(sid: string, fence: number, from: number, max = 1000): Promise<InboxResult> {
+    const h = this._h(sid)
+    const r = await this._run(S.INBOX, [h, h + ':i'], [String(fence), String(from), String(max)])
+    if (status(r) != 'ok') return refusal(r)
+    return { status: 'ok', first: int(r[1]), received: int(r[2]), messages: unpackAll(r[3]) }
+  }
+
+  /** The app has had the client's messages up to `n` (when nothing was sent in reply to carry it). */
+  async deliveredIncoming(
+    sid: string,
+    fence: number,
+    n: number,
+  ): Promise<{ status: 'ok'; delivered: number } | Refusal> {
+    const h = this._h(sid)
+    const r = await this._run(S.DELIVERED, [h, h + ':i'], [String(fence), String(n)])
+    return status(r) == 'ok' ? { status: 'ok', delivered: int(r[1]) } : refusal(r)
+  }
+
+  /**
+   * A link of `kind` arrived here (`use` = 0), or the client chose that kind with `u<use>` (on the
+   * link itself, or in a POST to this node for a link held by another). `deadActive` is the active
+   * link the caller found on a node whose lease lapsed: it may be replaced.
+   */
+  async activate(sid: string, kind: string, use = 0, deadActive = ''): Promise<ActivateResult> {
+    const r = await this._run(
+      S.ACTIVATE,
+      [this._h(sid)],
+      [kind, this.node, String(use), deadActive, this.o.prefix + 'n:', sid],
+    )
+    const s = status(r)
+    if (s == 'active') return { status: s, previous: String(r[1]), holder: String(r[2]) }
+    if (s == 'standby' || s == 'stale') return { status: s, previous: String(r[1]) }
+    return refusal(r)
+  }
+
+  /** The link of `kind` here went away; if it was the active one, none is now. */
+  async detach(sid: string, kind: string): Promise<boolean> {
+    const r = await this._run(S.DETACH, [this._h(sid)], [kind, this.node])
+    return int(r[1]) == 1
+  }
+
+  /**
+   * End the session: by its owner (`fence`), or for the client (`fence` null: its close frame came
+   * here). With `keepLast` its unacknowledged messages stay as last words for `sessionTtl`.
+   */
+  async close(sid: string, fence: number | null, code: number, reason: string, keepLast: boolean) {
+    const h = this._h(sid)
+    const r = await this._run(
+      S.CLOSE,
+      [h, h + ':o', h + ':i', h + ':r'],
+      [
+        fence === null ? '' : String(fence),
+        String(code),
+        reason,
+        keepLast ? '1' : '0',
+        String(this.o.sessionTtl),
+        this.o.prefix + 'n:',
+        sid,
+      ],
+    )
+    if (status(r) != 'ok') return refusal(r)
+    const rooms = (r[1] as RedisReply[]).map(String)
+    // The rooms' member sets live in other slots: left one by one (a fan-out meanwhile skips an ended session).
+    for (const room of rooms) await this.link.command(['SREM', this._room(room), sid])
+    return { status: 'ok' as const, rooms }
+  }
+
+  /** Keep sessions alive that have a link here (every sessionTtl / 3 or so). */
+  async touch(sid: string): Promise<boolean> {
+    const h = this._h(sid)
+    const r = await runScript(this.link, S.TOUCH, [h, h + ':o', h + ':i', h + ':r'], [String(this.o.sessionTtl)])
+    return r === 1
+  }
+
+  /** Join `room` (by the session's owner). */
+  async join(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
+    return this._member(sid, fence, room, '1')
+  }
+
+  /** Leave `room`. */
+  async leave(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
+    return this._member(sid, fence, room, '0')
+  }
+
+  private async _member(sid: string, fence: number, room: string, join: string) {
+    const h = this._h(sid)
+    const r = await this._run(S.MEMBER, [h, h + ':r', this._room(room)], [String(fence), room, sid, join])
+    return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
+  }
+
+  /** Room members (sids). */
+  async members(room: string): Promise<string[]> {
+    return ((await this.link.command(['SMEMBERS', this._room(room)])) as RedisReply[]).map(String)
+  }
+
+  /**
+   * Put `messages` into the log of every member of `room`: the members as they are now, in
+   * chunks of `chunk` per script (one script blocks Redis for ~12 us per member: 10,000 in one
+   * would hold every other client for 120 ms). Each member gets them once; two publishes racing
+   * reach every member in their publishers' own order, but not necessarily interleaved alike.
+   * Replies how many members took them, and which were ended for passing their bounds.
+   */
+  async publish(
+    room: string,
+    messages: StoredMessage[],
+    chunk = 1000,
+  ): Promise<{ delivered: number; overflowed: string[] }> {
+    if (!messages.length) return { delivered: 0, overflowed: [] }
+    const members = await this.members(room)
+    const packed = messages.map(pack)
+    const head = [
+      this.o.prefix + 's:',
+      String(this.o.maxBufferedAmount),
+      String(this.o.maxQueueLength),
+      this.o.prefix + 'n:',
+      'buffer overflow: client is not reading',
+      String(packed.length),
+      ...packed,
+    ]
+    let delivered = 0
+    const overflowed: string[] = []
+    for (let i = 0; i < members.length; i += chunk) {
+      const r = await this._run(S.FANOUT, [this._room(room)], [...head, ...members.slice(i, i + chunk)])
+      delivered += int(r[0])
+      for (const sid of r[1] as RedisReply[]) overflowed.push(String(sid))
+    }
+    return { delivered, overflowed }
+  }
+
+  /** Every key of session `sid` (for MEMORY USAGE, tests). */
+  keys(sid: string): string[] {
+    const h = this._h(sid)
+    return [h, h + ':o', h + ':i', h + ':r']
+  }
+}
+
+const TEXT = 0x74 // 't'
+const BINARY = 0x62 // 'b'
+
+/** A message as stored: one type byte, then its bytes. */
+function pack(m: StoredMessage): RedisArg {
+  if (typeof m == 'string') return 't' + m
+  return Buffer.concat([Buffer.of(BINARY), m])
+}
+
+function unpack(b: RedisReply): StoredMessage {
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(String(b))
+  if (buf[0] == TEXT) return buf.toString('utf8', 1)
+  if (buf[0] == BINARY) return buf.subarray(1)
+  throw new LifelineError('LL_ERR_SERVER', 'cluster store: a stored message of unknown type ' + buf[0])
+}
+
+function unpackAll(list: RedisReply): StoredMessage[] {
+  return Array.isArray(list) ? list.map(unpack) : []
+}
+
+const status = (r: RedisReply[]): string => String(r[0])
+const int = (x: RedisReply): number => Number(Buffer.isBuffer(x) ? x.toString() : x)
+
+function refusal(r: RedisReply[]): Refusal {
+  const s = status(r)
+  if (s == 'gone' || s == 'fenced') return { status: s }
+  if (s == 'ended') return { status: 'ended', end: String(r[1]) }
+  throw new LifelineError('LL_ERR_SERVER', 'cluster store: unexpected reply ' + JSON.stringify(s))
+}

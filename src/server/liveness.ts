@@ -1,0 +1,68 @@
+import { MIN_PATIENCE, PATIENCE_RTTS, SLOW_LINK_BYTES_PER_MS, STREAM_ACK_DELAY } from '../protocol/limits'
+
+/** What the server's watch is told to do about a link. */
+export const enum Verdict {
+  /** Nothing to do. */
+  Fine,
+  /** Send a ping: acknowledgements are overdue and nothing was heard. */
+  Probe,
+  /** The ping went unanswered too: end the link (the client resumes on another). */
+  Dead,
+}
+
+/**
+ * The server's half of "data in flight" liveness (PROTOCOL.md §8.3): messages written on a
+ * WebSocket or a stream that wait for an acknowledgement past a few round trips, with nothing
+ * heard from the client, earn a ping; no answer for as long again ends the link. Judged by the
+ * housekeeping sweep, so it costs no timer per session; idle sessions keep the heartbeat rule.
+ */
+export class ServerLiveness {
+  /** Round trip estimated from the last hello to the client's first frame after it, ms. */
+  rtt = 0
+  private _greetedAt = 0
+  /** Since when written messages have waited for an acknowledgement (0: none waiting). */
+  private _waitingSince = 0
+  private _probedAt = 0
+  private _heardAt = 0
+
+  /** A hello went out: the client's proof ping answers it one round trip later. */
+  greeted(): void {
+    this._greetedAt = Date.now()
+  }
+
+  heard(now: number): void {
+    this._heardAt = now
+    if (this._greetedAt) this.rtt = now - this._greetedAt
+    this._greetedAt = 0
+  }
+
+  activated(): void {
+    this._waitingSince = this._probedAt = 0
+  }
+
+  /** Messages were written; `inFlight` of them now wait for an acknowledgement. */
+  sent(inFlight: number): void {
+    if (inFlight && !this._waitingSince) this._waitingSince = Date.now()
+  }
+
+  /** An acknowledgement freed messages. */
+  progress(inFlight: number): void {
+    this._waitingSince = inFlight ? Date.now() : 0
+    this._probedAt = 0
+  }
+
+  /**
+   * What to do now about the active link (`socket`: a WebSocket; otherwise a stream, whose client
+   * lets a lone acknowledgement wait 5 s), the oldest waiting message being `oldest` bytes.
+   */
+  check(now: number, socket: boolean, oldest: number): Verdict {
+    if (!this._waitingSince) return Verdict.Fine
+    const ackDelay = socket ? 0 : STREAM_ACK_DELAY
+    const patience = Math.max(MIN_PATIENCE, PATIENCE_RTTS * this.rtt) + ackDelay + oldest / SLOW_LINK_BYTES_PER_MS
+    if (this._probedAt && this._heardAt >= this._probedAt) this._probedAt = 0
+    if (this._probedAt) return now - this._probedAt >= patience ? Verdict.Dead : Verdict.Fine
+    if (now - Math.max(this._waitingSince, this._heardAt) < patience) return Verdict.Fine
+    this._probedAt = now
+    return Verdict.Probe
+  }
+}

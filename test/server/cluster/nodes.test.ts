@@ -1,0 +1,338 @@
+// Cluster mode as deployed: a real redis-server (appendfsync always), three server processes
+// (test/support/cluster-node.mjs over dist/server.mjs, echoing) behind HAProxy round robin with
+// no stickiness. Raw peers speak the protocol as a client does, retrying a request that failed
+// (a node died under it) with the same sequence numbers and cursor. Every node is killed with
+// kill -9 in turn mid-flow and restarted: the numbered messages come back once each, in order.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { startRedis } from '../../support/redis.mjs'
+import { startHaproxy } from '../../support/haproxy.mjs'
+import { startNodes } from '../../support/nodes.mjs'
+import http from 'node:http'
+import { req, hello } from '../raw'
+import { Parser } from '../../../src/protocol/envelope'
+import type { Frame } from '../../../src/protocol/frames'
+
+const LEASE = 1000
+/** How long a request may go unanswered before it is sent again, ms (a poll is held up to 25 s: not polls). */
+const ANSWER_MS = 3000
+let redis: Awaited<ReturnType<typeof startRedis>>
+let nodes: Awaited<ReturnType<typeof startNodes>>
+let lb: Awaited<ReturnType<typeof startHaproxy>>
+before(async () => {
+  redis = await startRedis()
+  nodes = await startNodes(3, { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: String(LEASE) })
+  lb = await startHaproxy(nodes.list.map((n) => n.port))
+})
+after(async () => {
+  await lb.stop()
+  await nodes.stopAll()
+  await redis.remove()
+})
+
+const texts = (frames: unknown[]): string[] =>
+  frames.flatMap((f) =>
+    typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? JSON.parse(f.slice(1)) : [],
+  )
+
+/** One request through the balancer, again until it is answered 200 (a node may die under it), within `ms`. */
+async function retried(
+  method: string,
+  query: string,
+  body?: Frame[],
+  ms = 20000,
+  onChunk?: (f: Frame[]) => void,
+  quit = () => false,
+) {
+  const end = Date.now() + ms
+  for (;;) {
+    try {
+      // A frozen node answers nothing: given up on after a while, as a client's liveness does.
+      const late = new Promise<undefined>((r) => setTimeout(r, ANSWER_MS, undefined))
+      const r = await Promise.race([req(lb.port, method, query, body, {}, onChunk), late])
+      if (r && r.status == 200) return r
+    } catch (e) {
+      // A connection reset: the node died. Retried as a client does.
+    }
+    if (quit()) throw new Error('stopped')
+    if (Date.now() > end) throw new Error(`${method} ${query} not answered within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** An upload body of messages `from + 1` .. `from + count` (the first also chooses its connection, `u1`). */
+const numbered = (from: number, count: number): Frame[] => [
+  's' + (from + 1),
+  ...(from ? [] : ['u1']),
+  ...Array.from({ length: count }, (_, i) => 'm' + (from + i + 1)),
+]
+
+/** The server's acknowledgement in a POST response. */
+const ackOf = (frames: Frame[]) => {
+  const a = frames.find((f) => typeof f == 'string' && f[0] == 'a') as string | undefined
+  return a ? +a.slice(1) : -1
+}
+
+/** Every client's receiver: a test kills nodes as the slowest of them gets along. */
+const receivers = new Set<{ list: string[] }>()
+const slowest = () => Math.min(...[...receivers].map((r) => r.list.length))
+
+/** What a client keeps of what it received: messages in seq order, each once (a resend is dropped). */
+class Received {
+  list: string[] = []
+  constructor() {
+    receivers.add(this)
+  }
+  /** Seq of the next message on the current connection (0: none yet, before its `s`). */
+  private _next = 0
+  /** A new connection (a poll response, a stream): it starts with `s<n>` before any message. */
+  fresh(): this {
+    this._next = 0
+    return this
+  }
+  take(frames: Frame[]): void {
+    for (const f of frames) {
+      if (typeof f == 'string' && f[0] == 's') this._next = +f.slice(1)
+      else
+        for (const m of texts([f])) {
+          if (this._next == this.list.length + 1) this.list.push(m)
+          this._next++
+        }
+    }
+  }
+}
+
+/**
+ * How far uploads may go for now (a test holds them back until its next kill has happened, so a
+ * fast machine cannot finish a flow between two kills); waited on for at most `HOLD_MS` at a time.
+ */
+let uploadLimit = () => Infinity
+const HOLD_MS = 30000
+
+/** Send 1..n in bodies of 20 through the balancer, each again until acknowledged (the server keeps what it acks). */
+async function upload(t: string, sid: string, n: number, got: Received): Promise<void> {
+  for (let sent = 0; sent < n;) {
+    const held = Date.now() + HOLD_MS
+    while (sent >= uploadLimit() && Date.now() < held) await new Promise((r) => setTimeout(r, 20))
+    const count = Math.min(20, n - sent)
+    const body = numbered(sent, count)
+    for (;;) {
+      const r = await retried('POST', `v=2&t=${t}&sid=${sid}&ack=${got.list.length}`, body)
+      if (ackOf(r.frames) >= sent + count) break
+    }
+    sent += count
+  }
+}
+
+/** A polling client: sends 1..n in bodies of 20, polls for the echoes; resolves with what came back. */
+async function polling(n: number): Promise<string[]> {
+  const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
+  const got = new Received()
+  const up = upload('polling', sid, n, got)
+  while (got.list.length < n) {
+    const r = await retried('GET', `v=2&t=polling&sid=${sid}&ack=${got.list.length}`, undefined, 30000)
+    got.fresh().take(r.frames)
+    assert.ok(!r.frames.some((f) => typeof f == 'string' && f[0] == 'c'), 'not closed: ' + JSON.stringify(r.frames))
+  }
+  await up
+  return got.list
+}
+
+/**
+ * A streaming client: one stream, reopened with its cursor when it ends, is cut, or stays silent
+ * for `ANSWER_MS` (its node may be frozen); uploads of 20 through the balancer.
+ */
+async function streaming(n: number): Promise<string[]> {
+  const got = new Received()
+  let sid = ''
+  let current: http.ClientRequest | undefined
+  let heard = Date.now()
+  const reopen = () => {
+    if (got.list.length >= n) return
+    const q = `v=2&t=stream&ack=${got.list.length}&o=1` + (sid ? `&sid=${sid}` : '')
+    let over = false
+    const again = () => {
+      if (over) return
+      over = true
+      setTimeout(reopen, 50)
+    }
+    got.fresh()
+    heard = Date.now()
+    const r = http.get({ host: '127.0.0.1', port: lb.port, path: '/rt?' + q }, (res) => {
+      const parser = new Parser((f) => {
+        if (!sid && typeof f == 'string' && f[0] == 'o') sid = JSON.parse(f.slice(1)).sid
+        got.take([f])
+      }, 1 << 26)
+      res.on('data', (c: Buffer) => {
+        heard = Date.now()
+        parser.push(c)
+      })
+      res.on('end', again)
+      res.on('error', again)
+      res.on('close', again)
+    })
+    r.on('error', again)
+    current = r
+  }
+  const watchdog = setInterval(() => {
+    if (current && Date.now() - heard > ANSWER_MS) current.destroy()
+  }, 200)
+  reopen()
+  const deadline = Date.now() + 90000
+  while (!sid) await new Promise((r) => setTimeout(r, 10))
+  await upload('stream', sid, n, got)
+  while (got.list.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  clearInterval(watchdog)
+  if (current) current.destroy()
+  return got.list
+}
+
+test('polling and stream through round robin while every node is killed -9 in turn: all, once, in order', async () => {
+  const N = 10000
+  const want = Array.from({ length: N }, (_, i) => String(i + 1))
+  let done = false
+  let kills = 0
+  receivers.clear()
+  // Each node is killed when the slower flow has a quarter, a half, three quarters: mid-flow, whatever
+  // the machine's speed. Then, while the flows last, one more every second. Uploads run at most a tenth
+  // of the flow past the next kill's mark until it has happened, so messages are in flight at each kill
+  // and no flow can end before the third.
+  uploadLimit = () => (kills < 3 ? ((kills + 1) * N) / 4 + N / 10 : Infinity)
+  const killer = (async () => {
+    for (let i = 0; !done; i = (i + 1) % 3) {
+      const at = kills < 3 ? ((kills + 1) * N) / 4 : 0
+      const wait = Date.now() + 1000
+      while (!done && (receivers.size < 2 || slowest() < at || Date.now() < wait))
+        await new Promise((r) => setTimeout(r, 20))
+      if (done) break
+      await nodes.kill(i)
+      kills++
+      await new Promise((r) => setTimeout(r, 300))
+      await nodes.start(i)
+    }
+  })()
+  const t0 = Date.now()
+  let p: string[], s: string[]
+  try {
+    ;[p, s] = await Promise.all([polling(N), streaming(N)])
+  } finally {
+    done = true
+    uploadLimit = () => Infinity
+  }
+  await killer
+  const takeovers =
+    nodes.list
+      .map((n) => n.log)
+      .join('')
+      .split('took a session over').length - 1
+  console.log(`${N} each way on polling and stream in ${Date.now() - t0} ms; ${kills} kill -9; ${takeovers} takeovers`)
+  assert.ok(kills >= 3, 'every node was killed at least once mid-flow: ' + kills)
+  assert.deepEqual(p, want, 'polling: every echo once, in order')
+  assert.deepEqual(s, want, 'stream: every echo once, in order')
+  assert.ok(takeovers >= 1, 'an owner died and its session was taken over')
+})
+
+test('owners frozen with SIGSTOP in turn past their lease are fenced; the flow goes on, once, in order', async () => {
+  const N = 3000
+  const want = Array.from({ length: N }, (_, i) => String(i + 1))
+  const before = nodes.list.map((n) => n.log.length)
+  let done = false
+  const freezer = (async () => {
+    for (let i = 0; i < 3 && !done; i++) {
+      await new Promise((r) => setTimeout(r, 700))
+      nodes.freeze(i)
+      // Past the lease (1 s), HAProxy's health check (2 failures 1 s apart) and the client's patience
+      // (ANSWER_MS): its requests go to the other nodes, which take its sessions over meanwhile.
+      await new Promise((r) => setTimeout(r, 5000))
+      nodes.thaw(i)
+    }
+  })()
+  const t0 = Date.now()
+  const [p, s] = await Promise.all([polling(N), streaming(N)])
+  done = true
+  await freezer
+  const since = nodes.list.map((n, i) => n.log.slice(before[i])).join('')
+  const lines = since.trim().split('\n')
+  for (const line of lines) console.log(line)
+  // Taken over by another node while the owner was frozen, not only by itself once it ran again.
+  const took = lines.filter((l) => l.endsWith(' took a session over')).map((l) => l.split(' ')[0])
+  const wasFenced = lines.filter((l) => l.endsWith(' was fenced')).map((l) => l.split(' ')[0])
+  const byOther = took.some((t) => wasFenced.some((f) => f != t))
+  const [takeovers, fenced] = [took.length, wasFenced.length]
+  console.log(
+    `${N} each way with each node frozen 5 s in turn: ${Date.now() - t0} ms; ${takeovers} takeovers, ${fenced} fenced`,
+  )
+  assert.deepEqual(p, want, 'polling: every echo once, in order')
+  assert.deepEqual(s, want, 'stream: every echo once, in order')
+  assert.ok(takeovers >= 1 && fenced >= 1, 'a frozen owner was taken over, and fenced once it ran again')
+  assert.ok(byOther, 'a node other than the frozen one took its session over: ' + lines.join('; '))
+})
+
+test('a room with members over the nodes gets every room message once, in order, through a kill -9', async () => {
+  const N = 300
+  const members = await Promise.all([0, 1, 2, 3, 4, 5].map(() => member('room')))
+  const publisher = nodes.list[0]
+  const t0 = Date.now()
+  for (let i = 1; i <= N; i++) {
+    // Published from n1, which lives; n3 dies a third of the way, holding links and owning members.
+    if (i == N / 3) await nodes.kill(2)
+    if (i == (2 * N) / 3) await nodes.start(2)
+    const res = await fetch(`http://127.0.0.1:${publisher.port}/publish?room=room&data=r${i}`)
+    assert.equal(await res.text(), String(members.length), 'every member is in the room, message ' + i)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  const want = Array.from({ length: N }, (_, i) => 'r' + (i + 1))
+  const rooms = () => members.map((m) => m.got.list.filter((x) => /^r\d+$/.test(x)))
+  const end = Date.now() + 30000
+  while (rooms().some((r) => r.length < N) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+  await Promise.all(members.map((m) => m.stop()))
+  console.log(`${N} room messages to ${members.length} members through a kill -9 in ${Date.now() - t0} ms`)
+  for (const got of rooms()) assert.deepEqual(got, want)
+})
+
+/** A polling client in `room` (it says `join:<room>` and waits for the echo), polling until stopped. */
+async function member(room: string) {
+  const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
+  const got = new Received()
+  let stopped = false
+  await retried('POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'mjoin:' + room])
+  const quit = () => stopped
+  const polls = (async () => {
+    while (!stopped) {
+      const r = await retried(
+        'GET',
+        `v=2&t=polling&sid=${sid}&ack=${got.list.length}`,
+        undefined,
+        30000,
+        undefined,
+        quit,
+      )
+      got.fresh().take(r.frames)
+    }
+  })().catch((e) => assert.ok(stopped, String(e)))
+  while (!got.list.includes('join:' + room)) await new Promise((r) => setTimeout(r, 10))
+  return {
+    got,
+    stop: () => {
+      stopped = true
+      return polls
+    },
+  }
+}
+
+test('Redis killed -9 mid-flow and restarted (appendfsync always): nothing lost, nothing twice', async () => {
+  const N = 3000
+  const want = Array.from({ length: N }, (_, i) => String(i + 1))
+  const t0 = Date.now()
+  const outage = (async () => {
+    await new Promise((r) => setTimeout(r, 1500))
+    await redis.kill()
+    await new Promise((r) => setTimeout(r, 500))
+    await redis.start()
+  })()
+  const [p, s] = await Promise.all([polling(N), streaming(N)])
+  await outage
+  console.log(`${N} each way through a Redis kill -9 and restart in ${Date.now() - t0} ms`)
+  assert.deepEqual(p, want, 'polling: every echo once, in order')
+  assert.deepEqual(s, want, 'stream: every echo once, in order')
+})

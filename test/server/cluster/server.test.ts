@@ -1,0 +1,173 @@
+// LifelineServer in cluster mode, in this process: two nodes on one real redis-server, each
+// request going to the other node in turn (what round robin without stickiness does), raw peers.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { startRedis } from '../../support/redis.mjs'
+import { LifelineServer } from '../../../src/server/index'
+import { start, stopAll, ws, req, hello, until, type Running } from '../raw'
+
+let redis: Awaited<ReturnType<typeof startRedis>>
+before(async () => {
+  redis = await startRedis()
+})
+after(async () => {
+  await stopAll()
+  await redis.remove()
+})
+
+const cluster = (o = {}) => ({
+  cluster: { redis: redis.url, prefix: 't' + Math.random().toString(36).slice(2, 8) + ':', nodeLease: 600, ...o },
+})
+
+/** Two echo nodes sharing one prefix. */
+async function two(echo = true): Promise<[Running, Running]> {
+  const c = cluster()
+  return [await start(c, echo), await start(c, echo)]
+}
+
+/** The text messages in `frames`, one by one (a batch frame `M[...]` carries several). */
+const texts = (frames: unknown[]): string[] =>
+  frames.flatMap((f) =>
+    typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? JSON.parse(f.slice(1)) : [],
+  )
+
+test('the cluster option is checked: bad values throw LL_ERR_INVALID_OPTION', () => {
+  const bad = [
+    null,
+    'redis://x',
+    {},
+    { redis: 'http://x' },
+    { redis: 5 },
+    { redis: 'redis://h', nodeLease: 10 },
+    { redis: 'redis://h', nodeLease: 1.5 },
+    { redis: 'redis://h', prefix: 'a b' },
+    { redis: 'redis://h', fanoutChunk: 0 },
+  ]
+  for (const c of bad)
+    assert.throws(
+      () => new LifelineServer({ cluster: c as never }),
+      { code: 'LL_ERR_INVALID_OPTION' },
+      JSON.stringify(c),
+    )
+  assert.throws(() => new LifelineServer({ cluster: { redis: 'redis://h' }, upstream: 'ws://127.0.0.1:1/' }), {
+    code: 'LL_ERR_INVALID_OPTION',
+  })
+})
+
+test('polling across two nodes, each request to the other: numbered messages both ways, once, in order', async () => {
+  const [a, b] = await two()
+  const nodes = [a, b]
+  let turn = 0
+  const next = () => nodes[turn++ % 2].port
+  const first = await req(next(), 'GET', 'v=2&t=polling&ack=0&o=1')
+  const sid = hello(first.frames).sid
+  const N = 200
+  const got: string[] = []
+  let sent = 0
+  let ack = 0
+  while (got.length < N) {
+    if (sent < N) {
+      const batch = ['s' + (sent + 1)]
+      if (sent == 0) batch.push('u1')
+      for (let i = 0; i < 10 && sent < N; i++) batch.push('m' + ++sent)
+      const post = await req(next(), 'POST', `v=2&t=polling&sid=${sid}&ack=${ack}`, batch)
+      assert.equal(post.status, 200, post.text)
+      assert.ok(post.frames.includes('a' + sent), JSON.stringify(post.frames))
+    }
+    const poll = await req(next(), 'GET', `v=2&t=polling&sid=${sid}&ack=${ack}`)
+    const seq = poll.frames.find((f) => typeof f == 'string' && f[0] == 's') as string | undefined
+    if (seq) {
+      const from = +seq.slice(1)
+      const ms = texts(poll.frames)
+      // What the client has is dropped, as a client does (a resend after a lost response).
+      for (let i = 0; i < ms.length; i++) if (from + i == got.length + 1) got.push(ms[i])
+      ack = got.length
+    }
+  }
+  assert.deepEqual(
+    got,
+    Array.from({ length: N }, (_, i) => String(i + 1)),
+  )
+  const owner = [a, b].find((r) => r.sessions.length)!
+  assert.deepEqual(owner.received.get(owner.sessions[0])!, got, 'the app had each once, in order, on one node')
+  assert.equal(a.sessions.length + b.sessions.length, 1, 'one owner runs the handlers')
+})
+
+test('stream on one node, uploads to the other: the echo of every message arrives once, in order', async () => {
+  const [a, b] = await two()
+  const frames: unknown[] = []
+  const stream = req(a.port, 'GET', 'v=2&t=stream&ack=0&o=1', undefined, {}, (fs) => frames.push(...fs))
+  stream.catch(() => {})
+  await until(() => frames.length > 0)
+  const sid = hello(frames as never).sid
+  const N = 300
+  for (let sent = 0; sent < N;) {
+    const batch = ['s' + (sent + 1)]
+    if (sent == 0) batch.push('u1')
+    for (let i = 0; i < 25; i++) batch.push('m' + ++sent)
+    const post = await req(b.port, 'POST', `v=2&t=stream&sid=${sid}&ack=0`, batch)
+    assert.equal(post.status, 200)
+  }
+  await until(() => texts(frames).length >= N, 10000, 'all echoes on the stream')
+  assert.deepEqual(
+    texts(frames),
+    Array.from({ length: N }, (_, i) => String(i + 1)),
+  )
+  assert.equal(a.sessions.length, 1, 'the node that made the session owns it')
+  assert.equal(b.sessions.length, 0)
+})
+
+test('WebSocket resumes on the other node a session made by polling; the owner stays where it was', async () => {
+  const [a, b] = await two()
+  const first = await req(a.port, 'GET', 'v=2&t=polling&ack=0&o=1')
+  const sid = hello(first.frames).sid
+  await req(a.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'mone', 'mtwo'])
+  const c = ws(b.port, `v=2&t=websocket&ack=0&o=1&sid=${sid}`)
+  const h = await c.hello()
+  assert.equal(h.ack, 2, 'the hello says what Redis has')
+  c.sock.send('u2')
+  c.sock.send('s3')
+  c.sock.send('mthree')
+  await until(() => texts(c.frames).length >= 3)
+  assert.deepEqual(texts(c.frames), ['one', 'two', 'three'])
+  await c.until((f) => f === 'a3', 2000)
+  assert.deepEqual(a.received.get(a.sessions[0]), ['one', 'two', 'three'])
+  c.sock.send('c4000 bye')
+  await until(() => a.sessions[0].closed)
+  const late = await req(b.port, 'GET', `v=2&t=polling&sid=${sid}&ack=3&o=1`)
+  assert.deepEqual(late.frames, ['c4000 bye'], 'an ended session answers its close on any node')
+})
+
+test('rooms across nodes: members on both nodes get every room message once, in order; broadcast too', async () => {
+  const [a, b] = await two(false)
+  const cs = [ws(a.port), ws(b.port), ws(a.port), ws(b.port)]
+  await Promise.all(cs.map((c) => c.hello()))
+  for (const c of cs) (c.sock.send('u1'), c.sock.send('p'))
+  await until(() => a.sessions.length == 2 && b.sessions.length == 2)
+  for (const s of [...a.sessions, ...b.sessions].slice(0, 3)) s.join('room')
+  // A node's room message comes after that node's joins; one node's joins and another's message race
+  // as in any cluster: a message from each node first puts both nodes' joins in Redis.
+  await Promise.all([a, b].map((r) => r.ll.to('nobody').send('')))
+  const N = 50
+  for (let i = 1; i <= N; i++) {
+    const from = i % 2 ? a : b
+    assert.equal(await from.ll.to('room').send('r' + i), 3)
+  }
+  const members = cs.filter((c, i) => [0, 2, 1].includes(i))
+  await until(() => members.every((c) => texts(c.frames).length >= N), 10000, 'room messages everywhere')
+  for (const c of members)
+    assert.deepEqual(
+      texts(c.frames),
+      Array.from({ length: N }, (_, i) => 'r' + (i + 1)),
+    )
+  assert.deepEqual(texts(cs[3].frames), [], 'not a member')
+  a.ll.broadcast('all')
+  await until(() => cs.every((c) => texts(c.frames).includes('all')), 5000, 'broadcast everywhere')
+})
+
+test('maxSessionsPerAddress holds per node in cluster mode: one more is refused with 3929', async () => {
+  const r = await start({ ...cluster(), maxSessionsPerAddress: 2 })
+  for (let i = 0; i < 2; i++) hello((await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames)
+  const third = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')
+  assert.deepEqual(third.frames, ['c3929 too many sessions from this address'])
+})
