@@ -121,7 +121,7 @@ export class Inbound {
     if (link) link.inSeq = seq
     this._ackLater(replies)
     // On a WebSocket what the app sent in reply goes out in this same event, in one write (after a
-    // POST, takePost does it before answering).
+    // POST, the session's `_post` does it before the POST is answered).
     if (!replies) s._flushNow()
     return true
   }

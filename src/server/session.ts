@@ -267,7 +267,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   _post(frames: Frame[], ask: { ack: number; t: string }): Frame[] | null {
     const replies: Frame[] = []
     this._acked(ask.ack)
-    return this._receive(frames, ask.t as 'stream', replies) ? replies : null
+    if (!this._receive(frames, ask.t as 'stream', replies)) return null
+    // What the app sent from its handlers leaves on the open poll or stream before the POST is
+    // answered: the client holds the reply before it reads that answer (issue 19).
+    this._flushNow()
+    return replies
   }
 
   /** @internal */

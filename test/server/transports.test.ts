@@ -1,9 +1,10 @@
 // The server's HTTP transports over real sockets: polls, streams, uploads, and what repeated or
 // reordered requests do (they must be harmless).
 import { test } from 'node:test'
+import http from 'node:http'
 import assert from 'node:assert/strict'
 import { encode } from '../../src/protocol/envelope'
-import { start, req, hello, until, ws } from './raw'
+import { start, req, hello, until, ws, pollSession as confirmed } from './raw'
 
 /** Application texts in frames, batches expanded. */
 const texts = (frames: unknown[]): string[] =>
@@ -61,6 +62,45 @@ test('poll and POST answers carry a Content-Length; the reply to a POST goes dow
   for (const a of [post, answered]) assert.equal(+a.headers['content-length']!, encode(a.frames).length)
   await r.stop()
 })
+
+// issue 19: a reply sent from the app's handler leaves on the open poll or stream before the POST
+// that carried the message is answered, so the client can hold the reply before it reads that answer.
+for (const t of ['polling', 'stream'])
+  test(`${t}: the reply from the message handler is written before the POST is answered`, async () => {
+    const r = await start({}, true)
+    const sid = await confirmed(r.port, t)
+    const q = `v=2&t=${t}&sid=${sid}&ack=0`
+    const poll = t == 'polling' ? req(r.port, 'GET', q) : undefined
+    await until(() => r.sessions.length == 1 && Object.keys(r.sessions[0]._links).length == 1)
+    // Every write and end on the server's responses, in the order the server made them.
+    const order: string[] = []
+    const proto = http.ServerResponse.prototype
+    const { write, end } = proto
+    const log = (res: http.ServerResponse, what: string, chunk: unknown) => {
+      const bytes = Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('latin1') : ''
+      order.push(`${res.req.method} ${what}${bytes.includes('mhi') ? ' reply' : ''}`)
+    }
+    proto.write = function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      log(this, 'write', chunk)
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+    } as typeof write
+    proto.end = function (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      log(this, 'end', chunk)
+      return (end as (...a: unknown[]) => http.ServerResponse).call(this, chunk, ...rest)
+    } as typeof end
+    try {
+      const post = await req(r.port, 'POST', q, ['s1', 'mhi'])
+      assert.equal(post.status, 200)
+      if (poll) assert.deepEqual(texts((await poll).frames), ['hi'])
+    } finally {
+      proto.write = write
+      proto.end = end
+    }
+    const reply = order.findIndex((o) => o.startsWith('GET') && o.endsWith('reply'))
+    const answer = order.findIndex((o) => o.startsWith('POST end'))
+    assert.ok(reply >= 0 && answer > reply, 'reply written, then the POST answered: ' + order.join(', '))
+    await r.stop()
+  })
 
 test('a second poll replaces the first: the first is answered empty, no polls stack up', async () => {
   const r = await start({ pollHold: 20000 }, false)
