@@ -43,13 +43,15 @@ function barChart(m, figs) {
       else {
         const w = Math.max(2, x(v))
         parts.push(
-          `<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"${ll ? '' : ' fill-opacity="0.75"'}/>`,
+          `<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" rx="2" fill="${color(c)}"` +
+            `${ll ? '' : ' fill-opacity="0.75"'}/>`,
         )
         const partial = figs[c.name].partial[m.key]
         if (partial) foot.push(`! ${c.label}: ${partial}, only completed rounds count`)
         const mark = partial ? ' <tspan class="failed">!</tspan>' : ''
         parts.push(
-          `<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">${fmt(v, m.unit)}${mark}</text>`,
+          `<text x="${(LABEL + w + 6).toFixed(1)}" y="${y + 13}" class="value${ll ? ' ll' : ''}">` +
+            `${fmt(v, m.unit)}${mark}</text>`,
         )
       }
       y += ROW
@@ -64,8 +66,9 @@ function barChart(m, figs) {
     y += 18
   }
   const sub = `${m.unit}, ${m.better} is better${log ? ', log scale' : ''}; dashed: raw WebSocket`
+  const svg = `<svg width="${W}" height="${y + 4}" viewBox="0 0 ${W} ${y + 4}" role="img" aria-label="${esc(m.label)}">`
   return `<figure><figcaption><b>${esc(m.label)}</b><span>${esc(sub)}</span></figcaption>
-<svg width="${W}" height="${y + 4}" viewBox="0 0 ${W} ${y + 4}" role="img" aria-label="${esc(m.label)}">${parts.join('')}</svg></figure>`
+${svg}${parts.join('')}</svg></figure>`
 }
 
 function goalList(goals) {
@@ -77,15 +80,18 @@ function goalList(goals) {
   return `<ul class="goals">${li.join('')}</ul>`
 }
 
-const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:24px;max-width:1240px;background:#fff}
+const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:24px;
+max-width:1240px;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}.meta{color:#666;margin:0 0 16px}
 .grid{display:grid;grid-template-columns:repeat(2,${W + 24}px);gap:12px}
 figure{margin:0;padding:12px;border:1px solid #e3e3e3;border-radius:6px}
 figcaption{margin-bottom:6px}figcaption span{color:#777;margin-left:8px;font-size:12px}
 svg text{font-size:12px;fill:#333}.kind{fill:#999;font-size:11px;text-transform:uppercase;letter-spacing:.05em}
-.ll{font-weight:600;fill:#0b5f80}.failed{fill:#c0392b;font-weight:600}svg .note{font-size:11px;font-weight:400}.rawline{stroke:#3d3d3d;stroke-dasharray:3 3;stroke-width:1}
+.ll{font-weight:600;fill:#0b5f80}.failed{fill:#c0392b;font-weight:600}svg .note{font-size:11px;font-weight:400}
+.rawline{stroke:#3d3d3d;stroke-dasharray:3 3;stroke-width:1}
 .goals{list-style:none;padding:0;margin:0}.goals li{margin:4px 0}
-.badge{display:inline-block;min-width:64px;text-align:center;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;margin-right:6px}
+.badge{display:inline-block;min-width:64px;text-align:center;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;
+margin-right:6px}
 .met .badge{background:#2e8b57}.not .badge{background:#c0392b}.unknown .badge{background:#999}
 ul.notes{color:#444;font-size:13px}code{background:#f3f3f3;padding:0 3px;border-radius:3px}`
 
@@ -94,7 +100,8 @@ export function html({ figs, goals, meta, notes, interference, paired }) {
   const charts = METRICS.map((m) => barChart(m, figs)).join('\n')
   const list = (ls) =>
     ls.length ? `<ul class="notes">${ls.map((l) => `<li>${esc(l.trim())}</li>`).join('')}</ul>` : '<p>None.</p>'
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lifeline bench</title><style>${CSS}</style></head><body>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lifeline bench</title>
+<style>${CSS}</style></head><body>
 <h1>Lifeline bench</h1>
 <p class="meta">${esc(meta)}</p>
 <h2>Goals</h2>${goalList(goals)}
@@ -102,8 +109,9 @@ export function html({ figs, goals, meta, notes, interference, paired }) {
 <h2>Figures</h2><div class="grid">${charts}</div>
 <h2>What went wrong or looked odd</h2>${list(notes)}
 <h2>Interference: time from <code>new Lifeline()</code> to first message</h2>${list(interference)}
-<p class="meta">Every figure comes from one run of <code>npm run bench</code>: echo servers on loopback, headless Chromium
-with no DevTools attached, all clients in the same run on the same machine. Raw samples: <code>latest.json</code>.</p>
+<p class="meta">Every figure comes from one run of <code>npm run bench</code>: echo servers on loopback,
+headless Chromium with no DevTools attached, all clients in the same run on the same machine.
+Raw samples: <code>latest.json</code>.</p>
 </body></html>
 `
 }

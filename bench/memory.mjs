@@ -55,9 +55,10 @@ export async function allIdleMemory(cases, count, log) {
     const t0 = Date.now()
     out[c.name] = await idleMemory(c, count)
     const r = out[c.name]
-    log(
-      `  ${c.label.padEnd(22)} ${r.error ? 'FAILED ' + r.error : `${(r.rss / 1e6).toFixed(1)} MB RSS, ${(r.heapUsed / 1e6).toFixed(1)} MB heap per 1k (${r.sessions} sessions)`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-    )
+    const what = r.error
+      ? 'FAILED ' + r.error
+      : `${(r.rss / 1e6).toFixed(1)} MB RSS, ${(r.heapUsed / 1e6).toFixed(1)} MB heap per 1k (${r.sessions} sessions)`
+    log(`  ${c.label.padEnd(22)} ${what} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
   return out
 }

@@ -51,9 +51,8 @@ async function browserCases(web, ports) {
     } catch (e) {
       pages[c.name] = { case: c.name, errors: ['page: ' + e.message] }
     }
-    progress(
-      `  ${c.label.padEnd(22)} ${secs(t0)}${pages[c.name].errors.length ? '  (' + pages[c.name].errors.join('; ') + ')' : ''}`,
-    )
+    const errors = pages[c.name].errors
+    progress(`  ${c.label.padEnd(22)} ${secs(t0)}${errors.length ? '  (' + errors.join('; ') + ')' : ''}`)
   }
   return pages
 }
@@ -94,13 +93,15 @@ async function main() {
     '',
     table(rows(figs)).join('\n'),
     '',
-    'Ratios are plain quotients (this / raw WebSocket, this / best peer of the same kind); read them with "lower/higher is better".',
+    'Ratios are plain quotients (this / raw WebSocket, this / best peer of the same kind); ' +
+      'read them with "lower/higher is better".',
     '! after a value: some rounds failed and only the completed ones count (see "Failures and oddities").',
     `Server memory: ${PLAN.idle} idle clients per transport held from Node over loopback (${how || 'not run'}), ` +
       `each server in a fresh process; delta of RSS and V8 heap after two full GCs.`,
     `Server CPU: process.cpuUsage() of the server process across the 100 B bursts, per 10,000 messages echoed.`,
     '',
-    'Round trips alternating with a raw WebSocket in the same page (the ratio to trust; each alone drifts between runs):',
+    'Round trips alternating with a raw WebSocket in the same page ' +
+      '(the ratio to trust; each alone drifts between runs):',
     ...pairedLines(figs),
     "The same in the reply-from-handler pattern (each echo's handler sends the next, on the other connection):",
     ...handlerPairedLines(figs),
@@ -133,7 +134,9 @@ async function main() {
     join(results, 'latest.json'),
     JSON.stringify({ meta, plan: PLAN, figures: figs, goals: goalList, pages, memory, interference: inter }, null, 1),
   )
-  const metaLine = `${meta.date.slice(0, 16).replace('T', ' ')} UTC · Chromium ${chromium} headless · Node ${process.version} · ${meta.cpus} cores · run took ${elapsed.toFixed(0)} s`
+  const metaLine =
+    `${meta.date.slice(0, 16).replace('T', ' ')} UTC · Chromium ${chromium} headless · ` +
+    `Node ${process.version} · ${meta.cpus} cores · run took ${elapsed.toFixed(0)} s`
   const page = join(results, 'index.html')
   writeFileSync(
     page,

@@ -110,9 +110,9 @@ function pct(h) {
 
 async function main() {
   const t0 = Date.now()
-  progress(
-    `soak: ${sessions} sessions (${TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')}) from ${procs} processes, hold ${hold} s, broadcast every ${broadcastMs} ms`,
-  )
+  const mix = TRANSPORTS.map((t) => t + ' ' + perTransport[t]).join(', ')
+  const every = `broadcast every ${broadcastMs} ms`
+  progress(`soak: ${sessions} sessions (${mix}) from ${procs} processes, hold ${hold} s, ${every}`)
   const server = start('soak-server.mjs', { sessions, broadcastMs }, ['--expose-gc', ...serverFlags])
   if (pin) pinTo(server, pin.server)
   const { port } = await nextMessage(server, (m) => m.port, 15000, 'soak server')
@@ -132,9 +132,8 @@ async function main() {
   const connectMs = Date.now() - tc
   const connected = merge(ready.map((r) => r.ready.opened))
   const failed = merge(ready.map((r) => r.ready.failed))
-  progress(
-    `  ${total(connected)} open in ${(connectMs / 1000).toFixed(1)} s${total(failed) ? ', ' + total(failed) + ' failed: ' + JSON.stringify(failed) : ''}`,
-  )
+  const failures = total(failed) ? ', ' + total(failed) + ' failed: ' + JSON.stringify(failed) : ''
+  progress(`  ${total(connected)} open in ${(connectMs / 1000).toFixed(1)} s${failures}`)
   // The server counts a session once its client's first frame is in: wait for that, briefly.
   let status
   for (let end = Date.now() + 30000; Date.now() < end; await sleep(200))
@@ -301,8 +300,20 @@ function table(o) {
   const where = (r) =>
     `V8 heap ${mb(r.v8)}, malloc ${mb(r.malloc)}, other anonymous ${mb(r.otherAnon)}, files ${mb(r.file)}`
   const q = (x) => (x.n ? `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms` : 'none')
+  const flags = o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''
+  const pinned = o.config.pinned
+    ? `; server pinned to CPU ${o.config.pinned.server}, clients to ${o.config.pinned.clients}`
+    : ''
+  const neverConnected = total(o.connect.failed) ? '; never connected ' + JSON.stringify(o.connect.failed) : ''
+  const late =
+    o.lost.echoesLate || o.lost.echoesNeverBack
+      ? `; of the echoes counted missing, ${o.lost.echoesLate} came back later ` +
+        `(the latest after ${(o.lost.echoesLateMaxMs / 1000).toFixed(1)} s), ${o.lost.echoesNeverBack} never`
+      : ''
   return [
-    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ${o.machine.cores} cores, ${o.machine.node}${o.config.serverFlags && o.config.serverFlags.length ? '; server ' + o.config.serverFlags.join(' ') : ''}${o.config.pinned ? `; server pinned to CPU ${o.config.pinned.server}, clients to ${o.config.pinned.clients}` : ''}`,
+    `soak: ${o.config.sessions} sessions, ${o.config.procs} client processes, hold ${o.config.hold} s, ` +
+      `broadcast every ${o.config.broadcastMs} ms (quiet ${o.config.quiet}); ` +
+      `${o.machine.cores} cores, ${o.machine.node}${flags}${pinned}`,
     row('', (t) => t),
     row('requested', tot(o.config.perTransport)),
     row('connected', tot(o.connect.connected)),
@@ -317,7 +328,10 @@ function table(o) {
       `peak ${mb(m.peak.heapUsed)}, per session ${kb(m.perSession.heapUsed)}`,
     ...(m.afterConnect.heapTotal
       ? [
-          `heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed (young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; peak committed ${mb(m.peak.heapTotal)}`,
+          `heap kept     after connect (GC) ${mb(m.afterConnect.heapTotal)} committed ` +
+            `(young generation ${mb(m.afterConnect.newSpace)}); at the end (GC) RSS ${mb(m.atEnd.rss)}, ` +
+            `heap ${mb(m.atEnd.heapUsed)} used, ${mb(m.atEnd.heapTotal)} committed; ` +
+            `peak committed ${mb(m.peak.heapTotal)}`,
         ]
       : []),
     ...(m.peak.resident && m.peak.resident.v8
@@ -333,7 +347,7 @@ function table(o) {
     `reconnects    ${total(o.reconnects.resumed)} after open ${JSON.stringify(o.reconnects.resumed)}, ` +
       `${total(o.reconnects.duringConnect)} while connecting; ` +
       `server closed ${total(o.server.closed)} ${JSON.stringify(o.server.closed)}`,
-    `lost          ${o.lost.total} ${JSON.stringify(o.lost.byReason)}${total(o.connect.failed) ? '; never connected ' + JSON.stringify(o.connect.failed) : ''}${o.lost.echoesLate || o.lost.echoesNeverBack ? `; of the echoes counted missing, ${o.lost.echoesLate} came back later (the latest after ${(o.lost.echoesLateMaxMs / 1000).toFixed(1)} s), ${o.lost.echoesNeverBack} never` : ''}`,
+    `lost          ${o.lost.total} ${JSON.stringify(o.lost.byReason)}${neverConnected}${late}`,
     `goal          ${GOAL.sessions} sessions: ${yes(o.goal.sessions)}; ` +
       `peak RSS under 200 MB: ${yes(o.goal.rssUnder200MB)}; ` +
       `none lost: ${yes(o.goal.noneLost)}  => ${o.goal.met ? 'met' : 'NOT met'}`,

@@ -25,13 +25,9 @@ test('every source file is formatted by Prettier (npx prettier --write <file> fi
   assert.equal(r.stdout.trim(), '', 'not formatted:\n' + r.stdout + r.stderr)
 })
 
-// bench/ still has report lines built as long template strings; issue 19's bench work wraps them
-// and drops this exception.
-const measured = files.filter((f) => !f.startsWith('bench/'))
-
 test(`no line is over ${WIDTH} characters`, () => {
   const wide = []
-  for (const f of measured) {
+  for (const f of files) {
     readFileSync(join(root, f), 'utf8')
       .split('\n')
       .forEach((line, i) => {
