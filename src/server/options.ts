@@ -115,12 +115,14 @@ export interface ServerOptions {
   /**
    * Sessions in total; a new one past it is refused with `1013` (try again later), in the
    * response of an HTTP request (status 200) or over the WebSocket. Also the most ended
-   * sessions remembered for late requests. @default 100000
+   * sessions remembered for late requests. With `cluster`, sessions are counted across every node.
+   * @default 100000
    */
   maxSessions?: number
   /**
    * Sessions per remote address; one more is refused with `3929` (the client tries again later,
    * with its backoff). Behind proxies set `trustProxy`, or every client has the proxy's address.
+   * With `cluster`, sessions are counted across every node.
    * @default 1000
    */
   maxSessionsPerAddress?: number

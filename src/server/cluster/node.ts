@@ -43,8 +43,6 @@ export class ClusterNode {
   private _timer?: NodeJS.Timeout
   private _ticks = 0
   private _alive = new Map<string, { ok: boolean; at: number }>()
-  /** Sessions owned here per remote address (`maxSessionsPerAddress`, per node). */
-  private _perAddress = new Map<string, number>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
   private _ownerHost: OwnerHost
@@ -68,11 +66,7 @@ export class ClusterNode {
         _host.confirm(s)
       },
       gone: (s) => {
-        if (this.owned.get(s.id) != s) return
-        this.owned.delete(s.id)
-        const n = (this._perAddress.get(s.remoteAddress) || 1) - 1
-        if (n) this._perAddress.set(s.remoteAddress, n)
-        else this._perAddress.delete(s.remoteAddress)
+        if (this.owned.get(s.id) == s) this.owned.delete(s.id)
       },
       appended: (sid, first, messages) => {
         const s = this.served.get(sid)
@@ -218,11 +212,11 @@ export class ClusterNode {
     let received = 0
     let deadActive = ''
     if (!sid) {
-      if (this.owned.size >= o.maxSessions) return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
-      // Both counted per node: a cluster of N takes up to N times as many.
-      if ((this._perAddress.get(ask.address) || 0) >= o.maxSessionsPerAddress)
-        return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
       sid = randomBytes(16).toString('base64url')
+      // Both limits hold across the cluster (census.ts): every node counts in the same sets.
+      const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
+      if (admitted == 'full') return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
+      if (admitted == 'address') return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
@@ -258,7 +252,6 @@ export class ClusterNode {
   /** `s` is owned here from now on; counted per address. */
   private _adopt(s: ClusterSession): void {
     this.owned.set(s.id, s)
-    this._perAddress.set(s.remoteAddress, (this._perAddress.get(s.remoteAddress) || 0) + 1)
   }
 
   /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. */

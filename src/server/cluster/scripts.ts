@@ -251,7 +251,7 @@ return {'ok', 0}`,
  */
 export const CLOSE = withHelpers(
   'close',
-  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'own', 'act')
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'own', 'act', 'adr')
 if not m[1] then return fail('gone') end
 if m[2] ~= '' then return fail('ended', m[2]) end
 if ARGV[1] ~= '' and m[1] ~= ARGV[1] then return fail('fenced') end
@@ -269,16 +269,19 @@ for _, node in ipairs({m[3], node_of(m[4]) or ''}) do
     redis.call('PUBLISH', ARGV[6] .. node, 'e ' .. ARGV[7])
   end
 end
-return {'ok', rooms}`,
+return {'ok', rooms, m[5]}`,
 )
 
-/** Keep a session alive while a link holds it. KEYS: hash, out list, inbox, rooms. ARGV: ttl. */
+/**
+ * Keep a session alive while a link holds it. KEYS: hash, out list, inbox, rooms. ARGV: ttl.
+ * Replies 1 and the session's address (its census entry is renewed with it), or 0.
+ */
 export const TOUCH = new Script(
   'touch',
-  `local e = redis.call('HGET', KEYS[1], 'end')
-if not e or e ~= '' then return 0 end
+  `local m = redis.call('HMGET', KEYS[1], 'end', 'adr')
+if not m[1] or m[1] ~= '' then return 0 end
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
-return 1`,
+return {1, m[2]}`,
 )
 
 /**

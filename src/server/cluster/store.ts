@@ -4,6 +4,7 @@
 // ServerSession: the server's sender and receiver logs drive it through these operations.
 import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
+import { Census } from './census'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import * as S from './scripts'
 
@@ -90,6 +91,8 @@ export interface Hint {
 export class ClusterStore {
   readonly node: string
   readonly o: typeof DEFAULTS
+  /** The cluster-wide session counts (`maxSessions`, `maxSessionsPerAddress`). */
+  readonly census: Census
   /** Local time of the last renewal of this node's lease that Redis confirmed. */
   private _renewedAt = 0
 
@@ -99,6 +102,7 @@ export class ClusterStore {
   ) {
     this.o = { ...DEFAULTS, ...options }
     this.node = options.node || randomBytes(9).toString('base64url')
+    this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
     if (!/^[\w.:-]{1,64}$/.test(this.node))
       throw new LifelineError('LL_ERR_INVALID_OPTION', 'node id must be 1-64 of [A-Za-z0-9_.:-]')
   }
@@ -332,6 +336,7 @@ export class ClusterStore {
       ],
     )
     if (status(r) != 'ok') return refusal(r)
+    await this.census.leave(sid, String(r[2]))
     const rooms = (r[1] as RedisReply[]).map(String)
     // The rooms' member sets live in other slots: left one by one (a fan-out meanwhile skips an ended session).
     for (const room of rooms) await this.link.command(['SREM', this._room(room), sid])
@@ -342,7 +347,9 @@ export class ClusterStore {
   async touch(sid: string): Promise<boolean> {
     const h = this._h(sid)
     const r = await runScript(this.link, S.TOUCH, [h, h + ':o', h + ':i', h + ':r'], [String(this.o.sessionTtl)])
-    return r === 1
+    if (!Array.isArray(r)) return false
+    await this.census.renew(sid, String(r[1]))
+    return true
   }
 
   /** Join `room` (by the session's owner). */

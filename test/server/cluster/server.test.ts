@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { LifelineServer } from '../../../src/server/index'
-import { start, stopAll, ws, req, hello, until, type Running } from '../raw'
+import { start, stopAll, ws, req, hello, until, pollSession, closeOf, type Running } from '../raw'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -170,4 +170,30 @@ test('maxSessionsPerAddress holds per node in cluster mode: one more is refused 
   for (let i = 0; i < 2; i++) hello((await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames)
   const third = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')
   assert.deepEqual(third.frames, ['c3929 too many sessions from this address'])
+})
+
+test('maxSessions (1013) and maxSessionsPerAddress (3929) count the whole cluster, not each node', async () => {
+  for (const [opt, code] of [
+    ['maxSessions', 'c1013'],
+    ['maxSessionsPerAddress', 'c3929'],
+  ] as const) {
+    const c = { ...cluster(), [opt]: 2 }
+    const a = await start(c, false)
+    const b = await start(c, false)
+    // One session on each node: per node there is room for one more, in the cluster none.
+    const first = await pollSession(a.port)
+    await pollSession(b.port, 'stream')
+    for (const node of [a, b]) {
+      for (const t of ['polling', 'stream'])
+        assert.match(closeOf((await req(node.port, 'GET', `v=2&t=${t}&ack=0&o=1`)).frames)!, new RegExp('^' + code))
+      assert.match((await ws(node.port).until((f) => typeof f == 'string')) as string, new RegExp('^' + code))
+    }
+    // The client ends the first session with a POST to the other node: its place is free again.
+    const bye = await req(b.port, 'POST', `v=2&t=polling&sid=${first}&ack=0`, ['c1000 bye'])
+    assert.equal(bye.status, 200, bye.text)
+    await ws(a.port).hello()
+    assert.match((await ws(b.port).until((f) => typeof f == 'string')) as string, new RegExp('^' + code))
+    await a.stop()
+    await b.stop()
+  }
 })
