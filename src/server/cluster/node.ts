@@ -13,7 +13,8 @@ import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, type RedisLink } from './redis'
 import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
-import { ClusterStore, type Hint } from './store'
+import type { Hint } from './records'
+import { ClusterStore } from './store'
 
 /** What a node needs from its server. @internal */
 export interface NodeHost {

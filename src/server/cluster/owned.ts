@@ -8,7 +8,8 @@ import { Code } from '../../protocol/frames'
 import { checkRoom } from '../rooms'
 import type { ServerResolved } from '../options'
 import { checkClose, payload, type ServerSessionEvents } from '../session'
-import type { ClusterStore, Refusal, StoredMessage } from './store'
+import type { Refusal, StoredMessage } from './records'
+import type { ClusterStore } from './store'
 
 /** What every part of a node shares: the store, the server's options, its log. @internal */
 export interface NodeParts {

@@ -4,7 +4,7 @@
 import { Code, FrameType, closeFrame, messageFrames, num, splitFrame, type Frame } from '../../protocol/frames'
 import type { Link, LinkOwner } from '../link'
 import type { NodeParts } from './owned'
-import type { StoredMessage } from './store'
+import type { StoredMessage } from './records'
 
 /** What a served session needs from its node. @internal */
 export interface ServedHost extends NodeParts {

@@ -6,10 +6,25 @@ import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { Census } from './census'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
+import {
+  int,
+  pack,
+  refusal,
+  status,
+  unpack,
+  unpackAll,
+  type AckResult,
+  type ActivateResult,
+  type AppendResult,
+  type ClaimResult,
+  type Hint,
+  type InboxResult,
+  type ReadResult,
+  type RecordResult,
+  type Refusal,
+  type StoredMessage,
+} from './records'
 import * as S from './scripts'
-
-/** A message as the store keeps it: a string is text, a Buffer binary. */
-export type StoredMessage = string | Buffer
 
 /** Options of a {@link ClusterStore}; the limits are the server's own options. */
 export interface StoreOptions {
@@ -42,42 +57,6 @@ export interface SessionInfo {
   reliable: boolean
   headers?: Record<string, unknown>
   data?: unknown
-}
-
-/** Answers that change nothing: the session is unknown or expired, ended, or no longer ours. */
-export type Refusal = { status: 'gone' } | { status: 'ended'; end: string } | { status: 'fenced' }
-
-export type ClaimResult =
-  | { status: 'ok'; fence: number; takenOver: boolean; received: number; delivered: number }
-  | { status: 'owned'; owner: string }
-  | Refusal
-export type AppendResult = { status: 'ok'; first: number; last: number } | { status: 'overflow' } | Refusal
-export type AckResult =
-  { status: 'ok'; ack: number; bufferedAmount: number } | { status: 'ahead'; sent: number } | Refusal
-export type ReadResult = { status: 'ok'; first: number; last: number; end: string; messages: StoredMessage[] } | Refusal
-/** `fresh` is how many of the messages given, counted from the end, are new (the rest were duplicates). */
-export type RecordResult =
-  | { status: 'ok'; received: number; fresh: number; owner: string; delivered: number }
-  | { status: 'gap'; received: number }
-  | { status: 'overflow' }
-  | Refusal
-export type InboxResult = { status: 'ok'; first: number; received: number; messages: StoredMessage[] } | Refusal
-/** `previous`: the active link before ("kind node", '' for none); `holder`: the node holding the link now active. */
-export type ActivateResult =
-  { status: 'active'; previous: string; holder: string } | { status: 'standby' | 'stale'; previous: string } | Refusal
-
-/**
- * A pub/sub hint for this node: `w` new messages for a session whose active link is here, `i`
- * client messages for a session it owns, `a` another link became active, `e` a session ended.
- * Hints may be lost (a reconnect); the logs are the truth.
- */
-export interface Hint {
-  kind: 'w' | 'i' | 'a' | 'e'
-  sid: string
-  /** `w`: last seq in the log; `i`: last seq received. */
-  seq?: number
-  /** `a`: the link now active ("kind node"). */
-  active?: string
 }
 
 /**
@@ -412,34 +391,4 @@ export class ClusterStore {
     const h = this._h(sid)
     return [h, h + ':o', h + ':i', h + ':r']
   }
-}
-
-const TEXT = 0x74 // 't'
-const BINARY = 0x62 // 'b'
-
-/** A message as stored: one type byte, then its bytes. */
-function pack(m: StoredMessage): RedisArg {
-  if (typeof m == 'string') return 't' + m
-  return Buffer.concat([Buffer.of(BINARY), m])
-}
-
-function unpack(b: RedisReply): StoredMessage {
-  const buf = Buffer.isBuffer(b) ? b : Buffer.from(String(b))
-  if (buf[0] == TEXT) return buf.toString('utf8', 1)
-  if (buf[0] == BINARY) return buf.subarray(1)
-  throw new LifelineError('LL_ERR_SERVER', 'cluster store: a stored message of unknown type ' + buf[0])
-}
-
-function unpackAll(list: RedisReply): StoredMessage[] {
-  return Array.isArray(list) ? list.map(unpack) : []
-}
-
-const status = (r: RedisReply[]): string => String(r[0])
-const int = (x: RedisReply): number => Number(Buffer.isBuffer(x) ? x.toString() : x)
-
-function refusal(r: RedisReply[]): Refusal {
-  const s = status(r)
-  if (s == 'gone' || s == 'fenced') return { status: s }
-  if (s == 'ended') return { status: 'ended', end: String(r[1]) }
-  throw new LifelineError('LL_ERR_SERVER', 'cluster store: unexpected reply ' + JSON.stringify(s))
 }

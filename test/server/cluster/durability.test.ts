@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { startRedis } from '../../support/redis.mjs'
 import { freeze, thaw, track, until, exited } from '../../support/processes.mjs'
-import { type Hint } from '../../../src/server/cluster/store'
+import { type Hint } from '../../../src/server/cluster/records'
 import { closeStores, newSid, store, INFO } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>

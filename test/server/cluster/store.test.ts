@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
-import { ClusterStore, type Hint } from '../../../src/server/cluster/store'
+import type { Hint } from '../../../src/server/cluster/records'
+import { ClusterStore } from '../../../src/server/cluster/store'
 import { INFO, closeStores, newSid, store } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
