@@ -187,7 +187,7 @@ export interface ServerOptions {
    * Cluster mode (docs/scaling.md): sessions live in Redis, so any number of these servers, behind
    * any balancer and without sticky sessions, serve any request of any session, and a node's
    * death costs no message. `{ redis: 'redis://…' }`, a connected node-redis 6 client, or a
-   * `RedisLink`; `prefix`, `nodeLease`, `fanoutChunk`. A bad value throws `LL_ERR_INVALID_OPTION`.
+   * `RedisLink`; `prefix`, `nodeLease`, `fanoutChunk`, `durable`. A bad value throws `LL_ERR_INVALID_OPTION`.
    * @default none (every session in this process's memory)
    */
   cluster?: ClusterOptions

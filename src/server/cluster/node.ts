@@ -10,7 +10,7 @@ import { authenticate, sessionHeaders, type Ask } from '../access'
 import type { ServerResolved } from '../options'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
-import { connectRedis, fromNodeRedis, type RedisLink } from './redis'
+import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
 import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
 import type { Hint } from './records'
@@ -105,7 +105,11 @@ export class ClusterNode {
     const link: RedisLink =
       typeof r == 'string' ? await connectRedis(r) : isLink(r) ? (r as RedisLink) : fromNodeRedis(r)
     const o = this._host.o
+    const durable = this.c.durable ?? (await isDurable(link))
+    if (!durable)
+      this._host.log('info', 'cluster: Redis is not durable (appendfsync always); a Redis restart resets sessions')
     this.store = new ClusterStore(link, {
+      durable,
       prefix: this.c.prefix,
       nodeLease: this.c.nodeLease,
       sessionTtl: o.sessionTtl,

@@ -24,10 +24,17 @@ export interface ClusterOptions {
   nodeLease?: number
   /** Room members per fan-out script: bounds how long one room message holds Redis. @default 1000 */
   fanoutChunk?: number
+  /**
+   * Whether Redis keeps every write it acknowledged through a restart (AOF, `appendfsync always`).
+   * Sessions made while it is false do not survive a Redis restart: they may have been rolled back,
+   * so their clients reset (a `reset` event with what was not acknowledged), never resume on
+   * state that lost messages. @default what Redis says at start (`CONFIG GET append*`)
+   */
+  durable?: boolean
 }
 
-/** The option with its defaults. @internal */
-export type ClusterResolved = Required<ClusterOptions>
+/** The option with its defaults (`durable` unset: ask Redis). @internal */
+export type ClusterResolved = Required<Omit<ClusterOptions, 'durable'>> & { durable?: boolean }
 
 export const CLUSTER_DEFAULTS = Object.freeze({ prefix: 'll:', nodeLease: 5000, fanoutChunk: 1000 })
 
@@ -43,5 +50,6 @@ export function checkCluster(c: unknown): ClusterResolved {
   // Renewed every third of it: below 300 ms a busy event loop misses renewals and fences itself.
   if (!(Number.isInteger(o.nodeLease) && o.nodeLease >= 300)) throw bad('nodeLease: an integer of at least 300 ms')
   if (!(Number.isInteger(o.fanoutChunk) && o.fanoutChunk >= 1)) throw bad('fanoutChunk: a positive integer')
+  if (o.durable !== undefined && typeof o.durable != 'boolean') throw bad('durable: true or false')
   return o
 }

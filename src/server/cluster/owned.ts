@@ -54,6 +54,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   private _flushing = false
   /** Store writes in order: appends, room changes, the close. */
   private _chain: Promise<unknown> = Promise.resolve()
+  /** Appends made by this owner (with its fencing token, each one's id). */
+  private _appends = 0
   /** Client messages handed to the app, and the part of them committed in Redis. */
   private _handed: number
   private _committed: number
@@ -241,8 +243,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     // The receipt of what the app was handed rides with its replies: kept, or lost, together.
     const handed = this._handed
     const delivered = handed > this._committed ? handed : undefined
+    // One id for every try of this write: one whose answer was lost is not made twice.
+    const op = this._fence + ':' + ++this._appends
     this._write(async () => {
-      const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered)
+      const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered, op)
       if (r.status != 'ok') return this._refused(r)
       if (delivered) this._committed = Math.max(this._committed, delivered)
       this._host.appended(this.id, r.first, batch)
@@ -266,8 +270,9 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   /**
    * One store write after the ones before it. While Redis is away it is tried again, for up to
    * `sessionTtl` (the session would have expired by then): what the app sent is not dropped. A
-   * write whose answer was lost as Redis went down may so be made twice; its fencing token keeps a
-   * write of a session taken over meanwhile out.
+   * write whose answer was lost as Redis went down is so tried again: each is idempotent (an append
+   * carries its id, the rest are cursors and sets); its fencing token keeps a write of a session
+   * taken over meanwhile out.
    */
   _write(op: () => Promise<unknown>): Promise<unknown> {
     const ttl = this._host.o.sessionTtl

@@ -129,6 +129,22 @@ function flatten(reply: unknown): RedisReply {
 }
 
 /**
+ * Whether Redis keeps every write it acknowledged through a restart: the append-only file on,
+ * fsynced before each reply (`appendonly yes`, `appendfsync always`). False when it says otherwise
+ * or refuses `CONFIG` (managed services often rename it): then nothing says so.
+ */
+export async function isDurable(link: RedisLink): Promise<boolean> {
+  try {
+    const r = (await link.command(['CONFIG', 'GET', 'append*'])) as RedisReply[]
+    const config = new Map<string, string>()
+    for (let i = 0; i + 1 < r.length; i += 2) config.set(String(r[i]), String(r[i + 1]))
+    return config.get('appendonly') == 'yes' && config.get('appendfsync') == 'always'
+  } catch {
+    return false
+  }
+}
+
+/**
  * Connect to `url` with node-redis, loaded here on demand: it is an optional peer dependency,
  * installed by apps that use the cluster mode (`npm install redis`).
  */

@@ -9,7 +9,8 @@ import { Script } from './redis'
  * Shared helpers. Session hash fields: out (last seq sent), ack (client's cursor), ob (bytes not
  * acknowledged), rcv (last seq received), dlv (handed to the app), ib (inbox bytes), own (owner
  * node), fen (fencing token), act ("kind node" of the active link), use (last `u<k>`), cf
- * (confirmed), end ("code reason" once ended), rel (reliable), ttl (ms).
+ * (confirmed), end ("code reason" once ended), rel (reliable), ttl (ms), rid (the run_id of the Redis
+ * process that made it, when the store is not durable; '' when it is).
  * A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
  */
 const COMMON = `
@@ -32,17 +33,35 @@ local function push(key, list, from, to)
   end
 end
 local function node_of(act) return string.match(act, ' (.+)$') end
+local run_id
+-- A session made on a Redis process that has restarted since, when nothing says its writes all
+-- survived (not durable), may have been rolled back: it is lost, and the client resets visibly.
+local function lost(h)
+  local rid = redis.call('HGET', h, 'rid')
+  if not rid or rid == '' then return false end
+  run_id = run_id or string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  return rid ~= run_id
+end
 `
 
-/** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data. */
+/** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0). */
 export const CREATE = new Script(
   'create',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+local rid = ''
+if ARGV[8] ~= '1' then rid = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
 redis.call('HSET', KEYS[1], 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', ARGV[1], 'fen', 1,
   'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ARGV[2], 'rel', ARGV[3], 'org', ARGV[4], 'adr', ARGV[5],
-  'hdr', ARGV[6], 'dat', ARGV[7])
+  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {'ok', 1}`,
+)
+
+/** A session's fields, flat; none for a session unknown, expired or lost (see `lost`). KEYS: hash. */
+export const SESSION = withHelpers(
+  'session',
+  `if lost(KEYS[1]) then return {} end
+return redis.call('HGETALL', KEYS[1])`,
 )
 
 /**
@@ -50,10 +69,10 @@ return {'ok', 1}`,
  * caller itself when it lost its lease and forgot what it owned).
  * Replies ok + fencing token + takenOver + rcv + dlv, or owned + owner.
  */
-export const CLAIM = new Script(
+export const CLAIM = withHelpers(
   'claim',
   `local m = redis.call('HMGET', KEYS[1], 'own', 'fen', 'end', 'cf', 'rcv', 'dlv')
-if not m[2] then return {'gone'} end
+if not m[2] or lost(KEYS[1]) then return {'gone'} end
 if m[3] ~= '' then return {'ended', m[3]} end
 -- A node that forgot its sessions (it found its own lease lapsed) owns them afresh: a new token.
 if m[1] == ARGV[1] and ARGV[2] ~= ARGV[1] then return {'ok', tonumber(m[2]), 0, tonumber(m[5]), tonumber(m[6])} end
@@ -67,10 +86,10 @@ return {'ok', fen, taken, tonumber(m[5]), tonumber(m[6])}`,
 )
 
 /** Give ownership up (a draining node). KEYS: hash. ARGV: fence. */
-export const RELEASE = new Script(
+export const RELEASE = withHelpers(
   'release',
   `local fen = redis.call('HGET', KEYS[1], 'fen')
-if not fen then return {'gone'} end
+if not fen or lost(KEYS[1]) then return {'gone'} end
 if fen ~= ARGV[1] then return {'fenced'} end
 redis.call('HSET', KEYS[1], 'own', '')
 return {'ok'}`,
@@ -79,16 +98,19 @@ return {'ok'}`,
 /**
  * The owner's messages for the client. KEYS: hash, out list, inbox. ARGV: fence, maxBytes,
  * maxCount, delivered ('' or the app's delivery cursor to commit with them), channel prefix, sid,
- * messages... Replies ok + first seq + last seq, or overflow (nothing written).
+ * the write's id ('' for none), messages... Replies ok + first seq + last seq, or overflow
+ * (nothing written). A write tried again with the id of the last one made (its answer was lost
+ * when Redis went down) is answered as it was, not made twice: field lop is that id, lof its first seq.
  */
 export const APPEND = withHelpers(
   'append',
-  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'out', 'ob', 'act', 'dlv', 'rcv', 'ib')
-if not m[1] then return fail('gone') end
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'out', 'ob', 'act', 'dlv', 'rcv', 'ib', 'lop', 'lof')
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[1] ~= ARGV[1] then return fail('fenced') end
 if m[2] ~= '' then return fail('ended', m[2]) end
-local out, ob, n = tonumber(m[3]), tonumber(m[4]), #ARGV - 6
-local bytes = size(ARGV, 7, #ARGV)
+local out, ob, n = tonumber(m[3]), tonumber(m[4]), #ARGV - 7
+if ARGV[7] ~= '' and m[9] == ARGV[7] then return {'ok', tonumber(m[10]), tonumber(m[10]) + n - 1} end
+local bytes = size(ARGV, 8, #ARGV)
 if ob + bytes > tonumber(ARGV[2]) or redis.call('LLEN', KEYS[2]) + n > tonumber(ARGV[3]) then
   return fail('overflow', out, ob)
 end
@@ -101,9 +123,9 @@ if ARGV[4] ~= '' then
   end
 end
 if n == 0 then return {'ok', out + 1, out} end
-push(KEYS[2], ARGV, 7)
+push(KEYS[2], ARGV, 8)
 if redis.call('LLEN', KEYS[2]) == n then follow(KEYS[1], KEYS[2]) end
-redis.call('HSET', KEYS[1], 'out', out + n, 'ob', ob + bytes)
+redis.call('HSET', KEYS[1], 'out', out + n, 'ob', ob + bytes, 'lop', ARGV[7], 'lof', out + 1)
 if m[5] ~= '' then redis.call('PUBLISH', ARGV[5] .. node_of(m[5]), 'w ' .. ARGV[6] .. ' ' .. (out + n)) end
 return {'ok', out + 1, out + n}`,
 )
@@ -112,7 +134,7 @@ return {'ok', out + 1, out + n}`,
 export const ACK = withHelpers(
   'ack',
   `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'ob')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 local n, out, ack, ob = tonumber(ARGV[1]), tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 -- A client that has more than was ever sent talks to a state that went back in time.
 if n > out then return fail('ahead', out, ack) end
@@ -131,7 +153,7 @@ return {'ok', n, ob}`,
 export const READ = withHelpers(
   'read',
   `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'end')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 local out, ack = tonumber(m[1]), tonumber(m[2])
 local from = math.max(tonumber(ARGV[1]), ack + 1)
 local list = {}
@@ -147,7 +169,7 @@ return {'ok', from, out, m[3], list}`,
 export const RECORD = withHelpers(
   'record',
   `local m = redis.call('HMGET', KEYS[1], 'rcv', 'ib', 'end', 'own', 'rel', 'cf', 'dlv')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[3] ~= '' then return fail('ended', m[3]) end
 local rcv, first, count = tonumber(m[1]), tonumber(ARGV[2]), #ARGV - 5
 local reliable = m[5] == '1'
@@ -180,7 +202,7 @@ return {'ok', rcv, n, m[4], tonumber(m[7])}`,
 export const INBOX = withHelpers(
   'inbox',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[1] ~= ARGV[1] then return fail('fenced') end
 local rcv, dlv = tonumber(m[2]), tonumber(m[3])
 local from = math.max(tonumber(ARGV[2]), dlv + 1)
@@ -193,7 +215,7 @@ return {'ok', from, rcv, list}`,
 export const DELIVERED = withHelpers(
   'delivered',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv', 'ib')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[1] ~= ARGV[1] then return fail('fenced') end
 local dlv = tonumber(m[3])
 local k = math.min(tonumber(ARGV[2]), tonumber(m[2])) - dlv
@@ -215,7 +237,7 @@ return {'ok', dlv + k}`,
 export const ACTIVATE = withHelpers(
   'activate',
   `local m = redis.call('HMGET', KEYS[1], 'act', 'use', 'end', 'l:' .. ARGV[1])
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[3] ~= '' then return fail('ended', m[3]) end
 local act, k, holder = m[1], tonumber(ARGV[3]), ARGV[2]
 if k > 0 then
@@ -252,7 +274,7 @@ return {'ok', 0}`,
 export const CLOSE = withHelpers(
   'close',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'own', 'act', 'adr')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[2] ~= '' then return fail('ended', m[2]) end
 if ARGV[1] ~= '' and m[1] ~= ARGV[1] then return fail('fenced') end
 redis.call('HSET', KEYS[1], 'end', ARGV[2] .. ' ' .. ARGV[3])
@@ -276,10 +298,10 @@ return {'ok', rooms, m[5]}`,
  * Keep a session alive while a link holds it. KEYS: hash, out list, inbox, rooms. ARGV: ttl.
  * Replies 1 and the session's address (its census entry is renewed with it), or 0.
  */
-export const TOUCH = new Script(
+export const TOUCH = withHelpers(
   'touch',
   `local m = redis.call('HMGET', KEYS[1], 'end', 'adr')
-if not m[1] or m[1] ~= '' then return 0 end
+if not m[1] or m[1] ~= '' or lost(KEYS[1]) then return 0 end
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
 return {1, m[2]}`,
 )
@@ -291,7 +313,7 @@ return {1, m[2]}`,
 export const MEMBER = withHelpers(
   'member',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end')
-if not m[1] then return fail('gone') end
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[1] ~= ARGV[1] then return fail('fenced') end
 if m[2] ~= '' then return fail('ended', m[2]) end
 if ARGV[4] == '1' then
@@ -325,7 +347,7 @@ local wake, over, delivered = {}, {}, 0
 for _, sid in ipairs(members) do
   local h = ARGV[1] .. '{' .. sid .. '}'
   local m = redis.call('HMGET', h, 'out', 'ob', 'end', 'act', 'own')
-  if not m[1] or m[3] ~= '' then
+  if not m[1] or m[3] ~= '' or lost(h) then
     redis.call('SREM', KEYS[1], sid)
   else
     local o = h .. ':o'

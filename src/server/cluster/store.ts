@@ -40,6 +40,11 @@ export interface StoreOptions {
   maxQueueLength?: number
   /** How long a node's liveness key lives without renewal, ms: the time before takeover. @default 5000 */
   nodeLease?: number
+  /**
+   * Whether Redis keeps every acknowledged write through a restart. When false, a session is tied
+   * to the Redis process that made it (its run_id): after a restart it is gone. @default false
+   */
+  durable?: boolean
 }
 
 const DEFAULTS = {
@@ -48,6 +53,7 @@ const DEFAULTS = {
   maxBufferedAmount: 16777216,
   maxQueueLength: 100000,
   nodeLease: 5000,
+  durable: false,
 }
 
 /** What a session was made with (the request that created it). */
@@ -145,6 +151,7 @@ export class ClusterStore {
         info.address,
         JSON.stringify(info.headers || {}),
         info.data === undefined ? '' : JSON.stringify(info.data),
+        this.o.durable ? '1' : '0',
       ],
     )
     return status(r) == 'ok' ? { status: 'ok', fence: 1 } : { status: 'exists' }
@@ -152,7 +159,7 @@ export class ClusterStore {
 
   /** The session's fields as stored (strings), or null when unknown or expired. */
   async session(sid: string): Promise<Record<string, string> | null> {
-    const r = (await this.link.command(['HGETALL', this._h(sid)])) as RedisReply
+    const r = (await this._run(S.SESSION, [this._h(sid)], [])) as RedisReply
     const flat = Array.isArray(r) ? r : []
     if (!flat.length) return null
     const out: Record<string, string> = {}
@@ -194,6 +201,7 @@ export class ClusterStore {
     fence: number,
     messages: StoredMessage[],
     delivered?: number,
+    op = '',
   ): Promise<AppendResult> {
     const h = this._h(sid)
     const r = await this._run(
@@ -206,6 +214,7 @@ export class ClusterStore {
         delivered === undefined ? '' : String(delivered),
         this.o.prefix + 'n:',
         sid,
+        op,
         ...messages.map(pack),
       ],
     )

@@ -1,6 +1,7 @@
 // What must survive, against real processes: an owner frozen with SIGSTOP writes nothing once
 // another node took its session over; Redis killed with -9 (AOF, appendfsync always) loses
-// nothing it acknowledged; the subscriber hears hints again after Redis comes back.
+// nothing it acknowledged; the subscriber hears hints again after Redis comes back; under weaker
+// persistence a restart ends the sessions made before it, never resuming them on rolled-back state.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -8,6 +9,7 @@ import { join } from 'node:path'
 import { startRedis } from '../../support/redis.mjs'
 import { freeze, thaw, track, until, exited } from '../../support/processes.mjs'
 import { type Hint } from '../../../src/server/cluster/records'
+import { isDurable } from '../../../src/server/cluster/redis'
 import { closeStores, newSid, store, INFO } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
@@ -71,7 +73,7 @@ test('an owner frozen with SIGSTOP past its lease is fenced: after the takeover 
 })
 
 test('Redis killed with -9 under appendfsync always loses nothing it acknowledged', async () => {
-  const owner = await store(redis.url, 'owner', { maxQueueLength: 1000000, maxBufferedAmount: 1 << 30 })
+  const owner = await store(redis.url, 'owner', { maxQueueLength: 1000000, maxBufferedAmount: 1 << 30, durable: true })
   const sid = newSid()
   await owner.createSession(sid, INFO)
   const appended: Array<{ first: number; last: number; batch: number }> = []
@@ -103,7 +105,7 @@ test('Redis killed with -9 under appendfsync always loses nothing it acknowledge
   await traffic
   await redis.start()
   // The script cache died with the process: the store's EVALSHA falls back to EVAL.
-  const again = await store(redis.url, 'reader')
+  const again = await store(redis.url, 'reader', { durable: true })
   const last = appended[appended.length - 1]
   const s = (await again.session(sid))!
   assert.ok(+s.out >= last.last, `out ${s.out} >= ${last.last}`)
@@ -126,8 +128,8 @@ test('Redis killed with -9 under appendfsync always loses nothing it acknowledge
 })
 
 test('after Redis restarts the subscriber is back: hints arrive again and onReady says so', async () => {
-  const listener = await store(redis.url, 'listener')
-  const writer = await store(redis.url, 'writer')
+  const listener = await store(redis.url, 'listener', { durable: true })
+  const writer = await store(redis.url, 'writer', { durable: true })
   const hints: Hint[] = []
   let readies = 0
   listener.link.onReady(() => readies++)
@@ -148,4 +150,43 @@ test('after Redis restarts the subscriber is back: hints arrive again and onRead
     }, 10000),
     JSON.stringify(hints),
   )
+})
+
+test('not durable: after a Redis restart, sessions made before it are gone (clients reset), new ones work', async () => {
+  const weak = await startRedis({ fsync: 'everysec' })
+  try {
+    const link = (await store(weak.url, 'probe')).link
+    assert.equal(await isDurable(link), false, 'appendfsync everysec')
+    assert.equal(await isDurable((await store(redis.url, 'probe2')).link), true, 'appendfsync always')
+    const weakStore = await store(weak.url, 'weak1')
+    const durableStore = await store(weak.url, 'weak2', { durable: true })
+    const sid = newSid()
+    const kept = newSid()
+    await weakStore.createSession(sid, INFO)
+    await durableStore.createSession(kept, INFO)
+    assert.equal((await weakStore.appendOutgoing(sid, 1, ['a', 'b'])).status, 'ok')
+    assert.equal(await weakStore.touch(sid), true)
+    // Even a clean restart: what it kept cannot be told from what a crash under everysec rolled back.
+    await weak.stop()
+    await weak.start()
+    const after = await store(weak.url, 'weak3')
+    assert.equal(await after.session(sid), null)
+    assert.deepEqual(await after.claim(sid), { status: 'gone' })
+    assert.deepEqual(await after.appendOutgoing(sid, 1, ['c']), { status: 'gone' })
+    assert.deepEqual(await after.recordIncoming(sid, 1, ['x']), { status: 'gone' })
+    assert.deepEqual(await after.readOutgoing(sid, 1), { status: 'gone' })
+    assert.deepEqual(await after.ackOutgoing(sid, 1), { status: 'gone' })
+    assert.equal(await after.touch(sid), false)
+    // The keys are still there (they expire with their TTL): only the run_id says they are not to be trusted.
+    assert.equal(await after.link.command(['EXISTS', after.keys(sid)[0]]), 1)
+    // Made by a store told Redis is durable: kept.
+    assert.equal((await after.session(kept))!.rid, '')
+    // Its owner holds no lease (the test's stores do not renew one): taken over, not gone.
+    assert.equal((await after.claim(kept)).status, 'ok')
+    const fresh = newSid()
+    await after.createSession(fresh, INFO)
+    assert.deepEqual(await after.appendOutgoing(fresh, 1, ['c']), { status: 'ok', first: 1, last: 1 })
+  } finally {
+    await weak.remove()
+  }
 })

@@ -159,6 +159,14 @@ async function streaming(n: number): Promise<string[]> {
     got.fresh()
     heard = Date.now()
     const r = http.get({ host: '127.0.0.1', port: lb.port, path: '/rt?' + q }, (res) => {
+      // Not a stream (HAProxy's own 503 page while no node passes its health check): try again,
+      // as the client does.
+      if (res.statusCode != 200) {
+        res.resume()
+        res.on('end', again)
+        res.on('error', again)
+        return
+      }
       const parser = new Parser((f) => {
         if (!sid && typeof f == 'string' && f[0] == 'o') sid = JSON.parse(f.slice(1)).sid
         got.take([f])

@@ -42,6 +42,7 @@ test('the cluster option is checked: bad values throw LL_ERR_INVALID_OPTION', ()
     { redis: 'redis://h', nodeLease: 1.5 },
     { redis: 'redis://h', prefix: 'a b' },
     { redis: 'redis://h', fanoutChunk: 0 },
+    { redis: 'redis://h', durable: 'yes' },
   ]
   for (const c of bad)
     assert.throws(

@@ -404,3 +404,19 @@ test('claim afresh: a node that forgot what it owned (its lease lapsed) owns it 
   const plain = await a.claim(sid)
   assert.ok(plain.status == 'ok' && plain.fence == 2 && !plain.takenOver, 'an owner asking again keeps its token')
 })
+
+// Regression: after a kill -9 of Redis the owner tried again an append whose answer was lost,
+// though Redis had made it: the app's replies were in the log twice (nodes.test.ts saw echoes twice).
+test('an append tried again with the same id is answered as before and made once', async () => {
+  const sid = await made()
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), { status: 'ok', first: 1, last: 2 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), { status: 'ok', first: 1, last: 2 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z'], undefined, '1:2'), { status: 'ok', first: 3, last: 3 })
+  // Without an id nothing is remembered: each call appends.
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z']), { status: 'ok', first: 4, last: 4 })
+  const r = await a.readOutgoing(sid, 1)
+  assert.ok(r.status == 'ok')
+  assert.deepEqual(r.messages, ['x', 'y', 'z', 'z'])
+  // Only the last write's id is kept: an older one is a new write (the owner never sends one).
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['w'], undefined, '1:2'), { status: 'ok', first: 5, last: 5 })
+})
