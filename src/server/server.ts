@@ -464,11 +464,11 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     }
     // A poll is a request the client makes again at once: a dead one is the client's to notice.
     if (!active || active.name == 'polling') return
-    const verdict = s._liveness.check(now, active.name == 'websocket', s._outbox._oldestSize)
+    const verdict = s._liveness.check(now, active.name == 'websocket', s._outbound.outbox._oldestSize)
     if (verdict == Verdict.Dead) {
       this._host.log('debug', 'acknowledgements overdue and the ping unanswered: link ended', s.id)
       active.end(true)
-    } else if (verdict == Verdict.Probe || now - s._lastOut >= s._hb) s._control([FrameType.Ping])
+    } else if (verdict == Verdict.Probe || now - s._outbound.lastOut >= s._hb) s._control([FrameType.Ping])
   }
 }
 
