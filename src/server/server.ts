@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { LifelineError } from '../protocol/errors'
-import { corsHeaders, NO_STORE, parseAsk, REFUSED_ORIGIN } from './access'
+import { parseAsk } from './access'
+import { admitRequest, admitUpgrade } from './admission'
 import { checkUpstream, relay } from './gateway'
-import { Code, closeFrame } from '../protocol/frames'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { LocalSessions, type LocalHost } from './local'
 import { OriginGate } from './origin'
@@ -143,62 +143,24 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       serveClientFile(req, res, route, (message) => this._tell(message, message))
       return true
     }
-    const ask = parseAsk(req, this.o)
-    const origin = (req.headers.origin as string) || ''
-    let head = NO_STORE
-    if (origin) {
-      const refused = this._origins.refusal(req, origin)
-      if (refused) {
-        if (req.method == 'OPTIONS') refuse(res, 403, 'origin not allowed')
-        else
-          refuse(
-            res,
-            403,
-            '',
-            [closeFrame(Code.POLICY_VIOLATION, refused, ask ? ask.version : undefined)],
-            REFUSED_ORIGIN,
-          )
-        return true
-      }
-      head = corsHeaders(this.o, origin)
-      if (ask) ask.head = head
-    }
-    if (req.method == 'OPTIONS') {
-      res.writeHead(204, {
-        ...head,
-        'Access-Control-Allow-Methods': 'GET, POST',
-        'Access-Control-Allow-Headers': 'Content-Type',
-        'Access-Control-Max-Age': '86400',
-      })
-      res.end()
-      return true
-    }
-    if (!ask || (ask.t != 'stream' && ask.t != 'polling'))
-      return (refuse(res, 400, 'bad request', undefined, head), true)
+    const ask = admitRequest(req, res, parseAsk(req, this.o), this.o, this._origins)
+    if (!ask) return true
     if (req.method == 'POST') this._node.post(req, res, ask)
     else if (req.method == 'GET') this._node.get(req, res, ask)
-    else refuse(res, 405, 'method not allowed', undefined, head)
+    else refuse(res, 405, 'method not allowed', undefined, ask.head)
     return true
   }
 
   /** Serve a WebSocket upgrade if it is for this endpoint (attached for you when `server` is given). */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (routeOf(req, this.o.path, false) != ENDPOINT) return
-    const ask = parseAsk(req, this.o)
-    // RFC 6455 §4.2.2 / §10.2: a refused origin gets 403 to the handshake. The browser does not
-    // show the page why; the server's log does.
+    const asked = parseAsk(req, this.o)
     // Node's own error handling left the socket with the upgrade: without one, a client resetting
     // the connection after our answer would throw out of the process (regression test in
     // test/server/access.test.ts). Not a closure: it would keep this request alive as long as the socket.
     socket.on('error', destroy)
-    if (!ask || ask.t != 'websocket' || this._origins.refusal(req, ask.origin)) {
-      socket.end(
-        'HTTP/1.1 ' +
-          (ask && ask.t == 'websocket' ? '403 Forbidden' : '400 Bad Request') +
-          '\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-      )
-      return
-    }
+    const ask = admitUpgrade(req, socket, asked, this._origins)
+    if (!ask) return
     this._node.upgrade(req, socket, head, ask, () => socket.off('error', destroy))
   }
 

@@ -5,12 +5,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import type { WebSocketServer } from 'ws'
-import { closeFrame, VERSION } from '../../../src/protocol/frames'
+import { closeFrame } from '../../../src/protocol/frames'
 import type { Ask } from '../../../src/server/access'
 import { LocalSessions } from '../../../src/server/local'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import type { ServerSession } from '../../../src/server/session'
 import { Counters } from '../../../src/server/stats'
+import { askFor } from '../../support/ask'
 import { MemLink } from '../../support/memlink'
 
 function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
@@ -36,20 +37,7 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
 }
 
 const req = (address = '10.0.0.1') => ({ headers: { origin: 'https://a.example' }, socket: { remoteAddress: address } })
-const ask = (over: Partial<Ask> = {}): Ask => ({
-  t: 'polling',
-  version: VERSION,
-  ack: 0,
-  hb: 25000,
-  opening: true,
-  token: null,
-  why: null,
-  resume: true,
-  origin: 'https://a.example',
-  address: '10.0.0.1',
-  head: {},
-  ...over,
-})
+const ask = (over: Partial<Ask> = {}) => askFor({ origin: 'https://a.example', ...over })
 
 async function open(local: LocalSessions, a: Ask, address?: string): Promise<ServerSession> {
   const got = await local.open(req(address) as unknown as IncomingMessage, a)
