@@ -3,11 +3,11 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../protocol/errors'
 import { Code, FrameType, VERSION, closeFrame, isAppCloseCode, type Frame, type Hello } from '../protocol/frames'
 import { MAX_REASON_BYTES } from '../protocol/limits'
-import { Outbox } from '../protocol/outbox'
 import { Inbound } from './inbound'
 import type { Link, SessionHost } from './link'
 import type { TransportName } from './options'
 import { ServerLiveness } from './liveness'
+import { Outbound } from './outbound'
 
 export type { Link, SessionHost } from './link'
 
@@ -41,7 +41,7 @@ export interface ServerSessionEvents {
 
 /**
  * One client's session: survives its connections, numbers and keeps what it sends until the
- * client acknowledges it (an `Outbox`), and delivers what it receives exactly once and in order
+ * client acknowledges it (its `Outbound`), and delivers what it receives exactly once and in order
  * (its `Inbound`).
  *
  * @example
@@ -59,7 +59,6 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   readonly takenOver: boolean = false
   /** @internal */ _links: Partial<Record<Link['name'], Link>> = {}
   /** @internal */ _active?: Link['name']
-  /** @internal */ _lastOut = Date.now()
   /** @internal */ _lastIn = Date.now()
   /** @internal */ _detachedAt = Date.now()
   /** Whether the client has spoken (the session is confirmed, PROTOCOL.md §5.2). @internal */
@@ -70,18 +69,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   _peer = ''
   /** Protocol version the client speaks (1 understands Lifeline's own close codes as 4000-4999). @internal */
   _version = VERSION
-  /**
-   * Control frames waiting for a link that can take them (polling between requests); only while
-   * there are any. @internal
-   */
-  _later?: Frame[] = undefined
-  /** @internal */ readonly _outbox = new Outbox<string | Buffer>()
+  /** @internal */ readonly _outbound: Outbound
   /** @internal */ readonly _inbound: Inbound
   /** @internal */ readonly _liveness = new ServerLiveness()
-  private _drainWanted = false
-  /** The next flush starts with a sequence marker (the link is new or was switched to). */
-  private _resend = false
-  private _flushing = false
 
   constructor(
     /** Unguessable session id (128 random bits). */
@@ -101,12 +91,13 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   ) {
     super()
     this._hb = _host.o.heartbeatInterval
+    this._outbound = new Outbound(this)
     this._inbound = new Inbound(this, reliable)
   }
 
   /** Bytes sent but not yet acknowledged by the client (without resume: not yet written). */
   get bufferedAmount(): number {
-    return this._outbox._bytes
+    return this._outbound.outbox._bytes
   }
 
   /**
@@ -114,7 +105,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * the client has everything sent so far.
    */
   get sent(): number {
-    return this._outbox._base + this._outbox._count - 1
+    return this._outbound.sent
   }
 
   /**
@@ -133,6 +124,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Messages the client has delivered so far. @internal */
   get _received(): number {
     return this._inbound.delivered
+  }
+
+  /** Control frames waiting for a link that can take them; only while there are any. @internal */
+  get _later(): Frame[] | undefined {
+    return this._outbound.later
   }
 
   /**
@@ -172,30 +168,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** Queue a message the session may keep as it is (`broadcast()` copies once for all). @internal */
   _queue(d: string | Buffer): boolean {
-    const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
-    const o = this._host.o
-    if (n > o.maxMessageSize)
-      throw new LifelineError(
-        'LL_ERR_MESSAGE_TOO_BIG',
-        'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize,
-      )
-    // Counted in messages too: a queue of empty messages costs memory and no bytes. Without
-    // resume the queue is what waits for a link (a client between polls, or away): bounded alike.
-    const full = this._outbox._bytes + n > o.maxBufferedAmount || this._outbox._count >= o.maxQueueLength
-    if (full || !this._host.reserve(n)) {
-      this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
-      return false
-    }
-    this._outbox._push(d, n)
-    if (this._host.stats) this._host.stats.out(n)
-    if (this._outbox._bytes > o.maxBufferedAmount / 2) this._drainWanted = true
-    if (!this._flushing) {
-      this._flushing = true
-      // Everything sent in one tick goes out together: a batch frame instead of many. (Not
-      // queueMicrotask: it makes an AsyncResource per call, in a profile nearly half of send().)
-      Promise.resolve(this).then(flushLater)
-    }
-    return true
+    return this._outbound.queue(d)
   }
 
   /**
@@ -234,8 +207,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this._control([bye])
     // Not after an overflow: a client that did not read then will not, and the bytes would be
     // kept outside the bound they just crossed (regression test in test/server/limits.test.ts).
-    const keep = this.reliable && this._outbox._count && code != Code.BUFFER_OVERFLOW
-    const last = keep ? [this._hello(), FrameType.Seq + this._outbox._base, ...this._outbox._all(), bye] : [bye]
+    const outbox = this._outbound.outbox
+    const keep = this.reliable && outbox._count && code != Code.BUFFER_OVERFLOW
+    const last = keep ? [this._hello(), FrameType.Seq + outbox._base, ...outbox._all(), bye] : [bye]
     this._finish(code, reason, last)
   }
 
@@ -302,21 +276,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.closed = true
     for (const l of Object.values(this._links)) l!.end()
     this._links = {}
-    this._host.reserve(-this._outbox._bytes)
+    this._host.reserve(-this.bufferedAmount)
     // Told while `bufferedAmount` still says what the last words hold (they stay counted).
     this._host.gone(this, code, reason, last)
-    this._outbox._takeBack()
+    this._outbound.outbox._takeBack()
     this._inbound.release()
     this.emit('close', code, reason)
   }
 
   /** Write control frames now on the best link there is. @internal */
   _control(frames: Frame[], link?: Link): void {
-    const l = link || this._links[this._active!] || Object.values(this._links)[0]
-    if (l && l.ready()) {
-      l.write(frames)
-      this._lastOut = Date.now()
-    } else (this._later = this._later || []).push(...frames)
+    this._outbound.control(frames, link)
   }
 
   /** A link of some kind arrived (cursor = what the client has). @internal */
@@ -342,64 +312,25 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   _activate(name: Link['name']): void {
     if (this._active != name) this.emit('transport', name)
     this._active = name
-    this._outbox._rewind()
-    this._resend = true
+    this._outbound.rewind()
     this._liveness.activated()
     this._flush()
   }
 
   /** Write what send() queued now rather than a tick later (after a WebSocket message's replies). @internal */
   _flushNow(): void {
-    if (this._flushing) this._flush()
+    if (this._outbound.flushing) this._flush()
   }
 
   /** @internal */
   _flush(): void {
-    this._flushing = false
-    const l = this._links[this._active!]
-    if (!l || !l.ready() || this.closed) return
-    const frames: Frame[] = this._later || []
-    this._later = undefined
-    const batch = this._outbox._take()
-    // After (re)activation the sequence restarts from the oldest unacknowledged message.
-    if (batch && this._resend) {
-      frames.push(FrameType.Seq + batch.from)
-      this._resend = false
-    }
-    if (batch) frames.push(...batch.frames)
-    if (!frames.length) return
-    l.write(frames)
-    this._lastOut = Date.now()
-    if (!this.reliable) this._freed(this._outbox._forgetSent())
-    else if (batch) this._liveness.sent(this._outbox._inFlight)
+    this._outbound.flush()
   }
 
   /** The client has everything up to `n`. @internal */
   _acked(n: number): void {
-    if (!this.reliable) return
-    // A cursor beyond what was sent is clamped: a client confused by a restart, not an attack.
-    const base = this._outbox._base
-    const freed = this._outbox._acknowledge(Math.min(n, this.sent))
-    if (freed > 0) {
-      this._liveness.progress(this._outbox._inFlight)
-      this._freed(freed)
-    }
-    // By number, not bytes: an empty message frees none and is delivered all the same.
-    if (this._outbox._base > base) this._emitSafely('delivered', this._outbox._base - 1)
+    this._outbound.acked(n)
   }
-
-  /** `bytes` no longer held (acknowledged, or written without resume). */
-  private _freed(bytes: number): void {
-    this._host.reserve(-bytes)
-    if (this._drainWanted && this._outbox._bytes <= this._host.o.maxBufferedAmount / 4) {
-      this._drainWanted = false
-      this.emit('drain')
-    }
-  }
-}
-
-function flushLater(s: ServerSession): void {
-  s._flushNow()
 }
 
 /** An app's close code and reason, checked (`LL_ERR_INVALID_OPTION`). @internal */

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { WebSocket, WebSocketServer } from 'ws'
+import { encode } from '../protocol/envelope'
+import { Code, closeFrame, type Frame } from '../protocol/frames'
+import { authenticate, BODY, sameOrigin, sessionHeaders, type Ask } from './access'
+import type { SessionHost } from './link'
+import { Rooms } from './rooms'
+import { ServerSession } from './session'
+import type { Counters } from './stats'
+import { sweep } from './sweep'
+import { Tombs } from './tombs'
+import { PollLink } from './transports/polling'
+import { StreamLink } from './transports/stream'
+import { WebSocketLink } from './transports/websocket'
+import { refuse, takePost } from './upload'
+
+/** What one process's sessions need from their server. @internal */
+export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confirm' | 'reserve' | 'log'> {
+  stats: Counters
+  /** Bytes held past `maxTotalBuffered` all the same (ended sessions' last words), or given back. */
+  account(bytes: number): void
+  /** A misconfiguration, told once per `key`. */
+  tell(key: string, message: string): void
+  /** Something that should not happen did: logged, `cleanup` run, emitted as `error`. */
+  oops(e: unknown, cleanup: () => void): void
+}
+
+/**
+ * @internal
+ * The sessions of one process (no `cluster` option): finds or makes the session a connection asks
+ * for, within `maxSessions` and `maxSessionsPerAddress`; serves its polls, streams, uploads and
+ * WebSockets; keeps its rooms, and the last words of those that ended for late requests; sweeps
+ * them. In cluster mode a `ClusterNode` does all this instead, from Redis.
+ */
+export class LocalSessions {
+  /** What each session is made with (`ServerSession`'s host). */
+  readonly host: SessionHost<ServerSession>
+  readonly rooms = new Rooms<ServerSession>()
+  private _perAddress = new Map<string, number>()
+  /** Ended sessions' last words, for late requests. */
+  private _tombs: Tombs
+  private _closed = false
+
+  constructor(
+    /** Every live session by id (the server's `sessions`). */
+    private readonly _sessions: Map<string, ServerSession>,
+    private readonly _server: LocalHost,
+    private readonly _wss: WebSocketServer,
+  ) {
+    const o = _server.o
+    this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account)
+    this.host = {
+      o,
+      reserve: _server.reserve,
+      confirm: _server.confirm,
+      gone: (s, code, reason, last) => this._gone(s, last),
+      log: _server.log,
+      stats: _server.stats,
+      rooms: this.rooms,
+    }
+  }
+
+  /** A poll or a stream. */
+  get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
+    this.open(req, ask)
+      .then((got) => {
+        if (res.writableEnded || req.destroyed) return
+        if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
+        got._lastIn = Date.now()
+        const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
+        const o = this.host.o
+        if (ask.t == 'stream') {
+          res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
+          if (hello.length) res.write(encode(hello))
+          got._attach(new StreamLink(res, got, o.streamMaxBytes), ask.ack)
+        } else {
+          const link = new PollLink(res, got, Math.min(o.pollHold, got._hb), hello, ask.head)
+          got._attach(link, ask.ack)
+          if (hello.length) link.write([])
+        }
+      })
+      .catch((e) => this._server.oops(e, () => res.destroy()))
+  }
+
+  /** An upload (frames from the client to a session that exists). */
+  post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
+    const s = ask.sid && this._sessions.get(ask.sid)
+    if (!s || !sameOrigin(s, ask.origin)) {
+      const last = ask.sid && this._tombs.get(ask.sid)
+      // Only the close frame: data still owed goes down a GET, which carries the cursor. 200, as a
+      // GET for it gets: the refusal is the protocol's, in the body (PROTOCOL.md §4.2), and a proxy
+      // that replaces error bodies with its own page would lose it.
+      return refuse(
+        res,
+        200,
+        '',
+        [last ? last[last.length - 1] : closeFrame(Code.SESSION_EXPIRED, 'session unknown or expired', ask.version)],
+        ask.head,
+      )
+    }
+    takePost(req, res, s, ask, this.host, this._server.tell)
+  }
+
+  /** A WebSocket upgrade whose origin was let in; `done` once ws has the socket. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ask: Ask, done: () => void): void {
+    this.open(req, ask)
+      .then((got) => {
+        if (socket.destroyed) return
+        this._wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          // ws has its own error listener on the socket from now on.
+          done()
+          if (Array.isArray(got)) {
+            for (const f of got) ws.send(f)
+            return ws.close(1000)
+          }
+          ws.send(got._hello('websocket'))
+          new WebSocketLink(ws, got, ask.ack)
+        })
+      })
+      .catch((e) => this._server.oops(e, () => socket.destroy()))
+  }
+
+  /**
+   * Find or make the session a connection asks for. Resolves to the session, or to the close
+   * frame to answer with (unknown or ended session, limits, authentication refused).
+   */
+  async open(req: IncomingMessage, ask: Ask): Promise<ServerSession | Frame[]> {
+    const o = this.host.o
+    const refuse = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
+    if (this._closed) return refuse(Code.GOING_AWAY, 'server shutting down')
+    const refused = await authenticate(o, req, ask)
+    if (refused) return refused
+    const counters = this._server.stats
+    if (ask.sid) {
+      const s = this._sessions.get(ask.sid)
+      const known = s && sameOrigin(s, ask.origin)
+      if (ask.opening) {
+        counters.reconnects++
+        if (known) counters.resumes++
+        else counters.resets++
+      }
+      if (s && known) {
+        // Only a connection-opening request asks for a heartbeat; later polls keep what it asked.
+        if (ask.opening) {
+          s._hb = ask.hb
+          counters.reason(ask.t, ask.why)
+        }
+        return s
+      }
+      const last = s === undefined && this._tombs.get(ask.sid)
+      return last || refuse(Code.SESSION_EXPIRED, 'session unknown or expired')
+    }
+    if (this._sessions.size >= o.maxSessions) return refuse(Code.TRY_AGAIN_LATER, 'server full, try again later')
+    const n = this._perAddress.get(ask.address) || 0
+    if (n >= o.maxSessionsPerAddress) return refuse(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+    const s = new ServerSession(
+      randomBytes(16).toString('base64url'),
+      ask.address,
+      sessionHeaders(req.headers),
+      ask.origin,
+      ask.resume,
+      this.host,
+    )
+    s.data = (req as { lifelineData?: unknown }).lifelineData
+    s._version = ask.version
+    s._peer = req.socket.remoteAddress || ''
+    s._hb = ask.hb
+    this._sessions.set(s.id, s)
+    this._perAddress.set(ask.address, n + 1)
+    counters.created++
+    counters.reason(ask.t, ask.why)
+    this.host.log('debug', 'session created', s.id, ask.t)
+    return s
+  }
+
+  /** Send to every session whose client has spoken; returns how many took it. */
+  broadcast(d: string | Buffer): number {
+    let n = 0
+    for (const s of this._sessions.values()) if (s._heard && !s.closed && s._queue(d)) n++
+    return n
+  }
+
+  /** Heartbeats, dead connections, expiry; forget last words past `sessionTtl`. */
+  sweep(): void {
+    const now = Date.now()
+    sweep(this._sessions.values(), now, this.host)
+    this._tombs.sweep(now)
+  }
+
+  /** Refuse new connections; end every session with `code`. */
+  close(code: number, reason: string): void {
+    this._closed = true
+    for (const s of [...this._sessions.values()]) s.close(code, reason)
+  }
+
+  private _gone(s: ServerSession, last: Frame[]): void {
+    if (this._sessions.get(s.id) != s) return
+    this._sessions.delete(s.id)
+    this.rooms.leaveAll(s)
+    const n = (this._perAddress.get(s.remoteAddress) || 1) - 1
+    if (n) this._perAddress.set(s.remoteAddress, n)
+    else this._perAddress.delete(s.remoteAddress)
+    // Last words with messages in them keep those messages' bytes counted.
+    this._tombs.bury(s.id, last, last.length > 1 ? s.bufferedAmount : 0)
+  }
+}

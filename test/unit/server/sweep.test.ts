@@ -1,0 +1,82 @@
+// The housekeeping sweep over one process's sessions (src/server/sweep.ts), its clock passed in:
+// expiry of sessions without a connection, heartbeat timeouts, and pings on an idle link.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Frame } from '../../../src/protocol/frames'
+import type { Link, SessionHost } from '../../../src/server/link'
+import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
+import { Rooms } from '../../../src/server/rooms'
+import { ServerSession } from '../../../src/server/session'
+import { sweep } from '../../../src/server/sweep'
+import { MemLink } from '../../support/memlink'
+
+const o = { ...SERVER_DEFAULTS } as ServerResolved
+const host: SessionHost = {
+  o,
+  reserve: () => true,
+  confirm: () => {},
+  gone: () => {},
+  log: () => {},
+  rooms: new Rooms(),
+}
+
+/** A link that says how it was ended. */
+class EndedLink extends MemLink {
+  ended: Array<boolean | undefined> = []
+  override end(dead?: boolean) {
+    this.ended.push(dead)
+  }
+}
+
+function session(heard: boolean) {
+  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, host)
+  const closes: Array<[number, string]> = []
+  s.on('close', (code, reason) => closes.push([code, reason]))
+  if (heard) s._heard = true
+  return { s, closes, t0: Date.now() }
+}
+
+test('a session its client never spoke on, with no connection left, ends after requestTimeout', () => {
+  const { s, closes, t0 } = session(false)
+  sweep([s], t0 + o.requestTimeout - 100, host)
+  assert.deepEqual(closes, [])
+  sweep([s], t0 + o.requestTimeout + 100, host)
+  assert.deepEqual(closes, [[3901, 'session unknown or expired']])
+})
+
+test('a confirmed session without a connection is kept for sessionTtl, then expires', () => {
+  const { s, closes, t0 } = session(true)
+  sweep([s], t0 + o.requestTimeout + 100, host)
+  sweep([s], t0 + o.sessionTtl - 100, host)
+  assert.deepEqual(closes, [])
+  sweep([s], t0 + o.sessionTtl + 100, host)
+  assert.deepEqual(closes, [[3901, 'session expired']])
+})
+
+test('a connection silent past its heartbeat and heartbeatTimeout is ended as dead; the session stays', () => {
+  const { s, closes, t0 } = session(true)
+  const link = new EndedLink()
+  s._attach(link, 0)
+  sweep([s], t0 + s._hb + o.heartbeatTimeout + 100, host)
+  assert.deepEqual(link.ended, [true])
+  assert.deepEqual(closes, [])
+  s.close()
+})
+
+test('an idle WebSocket gets a ping once a heartbeat has passed without a write; a held poll does not', () => {
+  const { s, t0 } = session(true)
+  const link = new MemLink()
+  s._attach(link, 0)
+  sweep([s], t0 + s._hb - 100, host)
+  assert.deepEqual(link.out, [])
+  sweep([s], t0 + s._hb + 100, host)
+  assert.deepEqual(link.out, ['p'])
+  s.close()
+  const polled = session(true)
+  const out: Frame[] = []
+  const poll: Link = { name: 'polling', inSeq: 0, ready: () => true, write: (f) => out.push(...f), end: () => {} }
+  polled.s._attach(poll, 0)
+  sweep([polled.s], polled.t0 + polled.s._hb + 100, host)
+  assert.deepEqual(out, [])
+  polled.s.close()
+})
