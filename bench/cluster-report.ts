@@ -17,7 +17,8 @@ export interface ClusterResults {
     connected: number
     joined: number
     setupMs: number
-    missing: number
+    incomplete: Array<{ broadcast: number; missingByNode: number[]; atDeadline: number; eventually: number }>
+    trouble: { gaps: number; duplicates: number; closeFrames: number; closed: number; firstClose: string }
     broadcasts: Broadcast[]
   }
 }
@@ -78,9 +79,15 @@ export function printTable(r: ClusterResults): void {
   const room = r.room
   console.log(
     `\nRoom broadcast, ${room.size} B to ${room.joined} sessions (${room.connected} of ${room.sessions} connected)` +
-      ` over ${room.nodes} node processes, one Redis; room built in ${(room.setupMs / 1000).toFixed(1)} s` +
-      (room.missing ? `; ${room.missing} deliveries MISSING` : ''),
+      ` over ${room.nodes} node processes, one Redis; room built in ${(room.setupMs / 1000).toFixed(1)} s`,
   )
+  for (const x of room.incomplete)
+    console.log(
+      `  INCOMPLETE: broadcast ${x.broadcast}${x.broadcast ? '' : ' (warm-up)'} had reached ${x.atDeadline} at the` +
+        ` deadline, missing per node ${x.missingByNode.join(' / ')}; ${x.eventually} by the end of the run`,
+    )
+  const t = room.trouble
+  if (t.gaps || t.duplicates || t.closeFrames || t.closed) console.log(`  TROUBLE: ${JSON.stringify(t)}`)
   const rows = room.broadcasts.map((x) => [
     'from node ' + x.node,
     x.delivered,

@@ -13,6 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const ROOM = 'bench-room'
 /** Peers connecting at once: enough to be quick, few enough not to time out a handshake. */
 const CONNECTING = 50
+/** How long a broadcast may take to reach every member before it is reported incomplete. */
+const DEADLINE_MS = 60000
 
 export interface RoomOptions {
   redisUrl: string
@@ -37,6 +39,18 @@ export interface Broadcast {
   /** used_memory after the last delivery, and once every peer acked, less what it was before, bytes. */
   memoryHeld: number
   memoryAfterAcks: number
+  /** Every member had it within the deadline. */
+  complete: boolean
+}
+
+interface Peer {
+  sock: WebSocket
+  node: number
+  /** The number the next message on this connection takes, and the highest delivered. */
+  next: number
+  received: number
+  /** The broadcasts it got. */
+  got: Set<number>
 }
 
 const field = (text: string, name: string) => Number(new RegExp('^' + name + ':([\\d.]+)', 'm').exec(text)![1])
@@ -61,23 +75,31 @@ export async function room(o: RoomOptions) {
   const arrived: number[] = []
   const lastArrival: bigint[] = []
   let wake = () => {}
-  const peers: Array<{ sock: WebSocket; count: number }> = []
-  const take = (p: { count: number }, text: string) => {
+  // What went wrong, if anything: the peers check the numbering (PROTOCOL.md §6.1) as a client would.
+  const trouble = { gaps: 0, duplicates: 0, closeFrames: 0, closed: 0, firstClose: '' }
+  const peers: Peer[] = []
+  const take = (p: Peer, text: string) => {
+    const seq = p.next++
+    if (seq <= p.received) return void trouble.duplicates++
+    if (seq > p.received + 1) trouble.gaps++
+    p.received = seq
     const k = +text.slice(1, text.indexOf(':'))
+    p.got.add(k)
     arrived[k] = (arrived[k] || 0) + 1
     lastArrival[k] = now()
-    p.count++
     if (arrived[k] == peers.length) wake()
   }
-  const connect = (port: number) =>
+  const connect = (node: number) =>
     new Promise<void>((resolve) => {
-      const sock = new WebSocket(`ws://127.0.0.1:${port}/rt?v=2&t=websocket&ack=0&o=1`)
-      const p = { sock, count: 0 }
+      const sock = new WebSocket(`ws://127.0.0.1:${ports[node]}/rt?v=2&t=websocket&ack=0&o=1`)
+      const p: Peer = { sock, node, next: 1, received: 0, got: new Set() }
       sock.on('message', (d) => {
         const f = String(d)
         if (f[0] == 'm') take(p, f.slice(1))
         else if (f[0] == 'M') for (const t of JSON.parse(f.slice(1)) as string[]) take(p, t)
+        else if (f[0] == 's') p.next = +f.slice(1)
         else if (f[0] == 'p') sock.send('q' + f.slice(1))
+        else if (f[0] == 'c' || f[0] == 'e') trouble.firstClose ||= (trouble.closeFrames++, f)
       })
       sock.on('open', () => {
         sock.send('u1')
@@ -85,13 +107,14 @@ export async function room(o: RoomOptions) {
         peers.push(p)
         resolve()
       })
+      sock.on('close', () => trouble.closed++)
       // A peer that cannot connect (descriptors, ports) is left out: the room is what connected.
       sock.on('error', () => resolve())
     })
   const started = Date.now()
   for (let i = 0; i < o.sessions; i += CONNECTING) {
     const batch = []
-    for (let j = i; j < Math.min(o.sessions, i + CONNECTING); j++) batch.push(connect(ports[j % o.nodes]))
+    for (let j = i; j < Math.min(o.sessions, i + CONNECTING); j++) batch.push(connect(j % o.nodes))
     await Promise.all(batch)
   }
   const connections = async () => {
@@ -117,7 +140,7 @@ export async function room(o: RoomOptions) {
     })
   // Acked at once by every peer; then used_memory is read until it stops changing (at most 5 s).
   const ackAll = async () => {
-    for (const p of peers) p.sock.send('a' + p.count)
+    for (const p of peers) p.sock.send('a' + p.received)
     let last = await used()
     for (let same = 0, t = Date.now(); same < 3 && Date.now() - t < 5000;) {
       await new Promise((r) => setTimeout(r, 100))
@@ -129,17 +152,20 @@ export async function room(o: RoomOptions) {
   }
   const pad = 'x'.repeat(o.size)
   const results: Broadcast[] = []
-  let missing = 0
+  const late: Array<{ broadcast: number; missingByNode: number[]; atDeadline: number }> = []
   // Broadcast 0 is a warm-up (and the proof that every member is in the room); it is not reported.
   for (let k = 0; k <= o.broadcasts; k++) {
     const node = k % o.nodes
     const before = await ackAll()
     const cpu0 = await cpu()
     const r = await ask(nodes[node], { cmd: 'send', data: ('b' + k + ':' + pad).slice(0, o.size) })
-    const complete = await allArrived(k, 60000)
+    const complete = await allArrived(k, DEADLINE_MS)
     const cpu1 = await cpu()
     const held = await used()
-    if (!complete) missing = Math.max(missing, peers.length - (arrived[k] || 0))
+    if (!complete) {
+      const missingByNode = ports.map((_, n) => peers.filter((p) => p.node == n && !p.got.has(k)).length)
+      late.push({ broadcast: k, missingByNode, atDeadline: arrived[k] || 0 })
+    }
     const after = await ackAll()
     const cpu2 = await cpu()
     if (k == 0) continue
@@ -152,9 +178,22 @@ export async function room(o: RoomOptions) {
       ackCpuMs: cpu2 - cpu1,
       memoryHeld: held - before,
       memoryAfterAcks: after - before,
+      complete,
     })
   }
+  // Those missing at the deadline that came later (with a later broadcast, or never).
+  const incomplete = late.map((x) => ({ ...x, eventually: arrived[x.broadcast] || 0 }))
+  // Before the peers are closed here: what closed on its own.
+  const troubles = { ...trouble }
   for (const p of peers) p.sock.terminate()
   await Promise.all(nodes.map((c) => stop(c)))
-  return { asked: o.sessions, connected: peers.length, joined, setupMs, missing, broadcasts: results }
+  return {
+    asked: o.sessions,
+    connected: peers.length,
+    joined,
+    setupMs,
+    incomplete,
+    trouble: troubles,
+    broadcasts: results,
+  }
 }
