@@ -1,31 +1,44 @@
-// LifelineServer in cluster mode on a real redis-server on loopback (docs/scaling.md "Figures"):
-// Redis memory per idle session as the server makes it (a polling session, confirmed, with the
-// request's headers), per unacknowledged message, and the echo round trip over WebSocket on one
-// node over Redis against the same server in memory (p50 / p99, one message at a time).
+// LifelineServer in cluster mode on a real redis-server on loopback against the same server in
+// memory, in one run (issue 17; docs/scaling.md "Figures", bench/README.md "Cluster"):
+// - Redis memory per idle session as the server makes it (a polling session, confirmed, with the
+//   request's headers) and per unacknowledged message;
+// - the echo round trip, one message at a time, the reply sent from the message handler, on
+//   websocket, stream and polling: in memory against one node over Redis (p50 / p99);
+// - messages per second through one node: one WebSocket client sending in one loop, echoed, one
+//   frame per message and batched as the client batches;
+// - a room broadcast to 10,000 sessions over 3 node processes (bench/cluster-room.ts).
+// Prints a table; writes bench/results/cluster.json.
 //
-//   node --import tsx bench/cluster-server.ts
+//   node --import tsx bench/cluster-server.ts [--sessions 10000] [--broadcasts 5]
 import http from 'node:http'
-import WebSocket from 'ws'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createClient } from 'redis'
 import { startRedis } from '../test/support/redis.mjs'
-import { LifelineServer, type ServerOptions } from '../src/server/index'
 import { encode, Parser } from '../src/protocol/envelope'
+import { listen, rtt, throughput, TRANSPORTS, type Percentiles, type Transport } from './cluster-peers'
+import { room } from './cluster-room'
+import { printTable } from './cluster-report'
 
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf('--' + name)
+  return i > 0 ? Number(process.argv[i + 1]) : fallback
+}
 const SESSIONS = 2000
 const MESSAGES = 10
-const ROUND_TRIPS = 2000
+/** Round trips per transport and server; HTTP ones take a few times longer each. */
+const ROUND_TRIPS: Record<Transport, number> = { websocket: 2000, stream: 1000, polling: 1000 }
+const BURST = { count: 20000, size: 100 }
+const ROOM = { sessions: arg('sessions', 10000), nodes: 3, broadcasts: arg('broadcasts', 5), size: 100 }
+const started = Date.now()
 const redis = await startRedis()
 const client = createClient({ url: redis.url })
 await client.connect()
-const used = async () => +/used_memory:(\d+)/.exec(await client.info('memory'))![1]
-
-async function listen(opts: ServerOptions) {
-  const server = http.createServer()
-  const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...opts })
-  ll.on('connection', (s) => s.on('message', (m) => s.send(m)))
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { ll, server, port: (server.address() as { port: number }).port }
-}
+const info = (section: string) => client.info(section)
+const used = async () => +/used_memory:(\d+)/.exec(await info('memory'))![1]
+const version = /redis_version:(\S+)/.exec(await info('server'))![1]
+console.log(`redis-server ${version}, appendfsync ${redis.fsync}, node ${process.version}`)
 
 function request(port: number, method: string, query: string, body?: string[]): Promise<Array<string | Uint8Array>> {
   return new Promise((resolve, reject) => {
@@ -40,7 +53,8 @@ function request(port: number, method: string, query: string, body?: string[]): 
   })
 }
 
-const node = await listen({ cluster: { redis: redis.url }, sessionTtl: 600000 })
+// --- Redis memory per idle session and per unacknowledged message ------------------------------
+const node = await listen({ cluster: { redis: redis.url }, sessionTtl: 600000, maxSessionsPerAddress: 100000 })
 const before = await used()
 const sids: string[] = []
 for (let i = 0; i < SESSIONS; i++) {
@@ -57,46 +71,46 @@ for (const sid of sids) {
 }
 await new Promise((r) => setTimeout(r, 1000))
 const full = await used()
-console.log(
-  `Redis memory per idle session (polling, confirmed, headers kept): ${((idle - before) / SESSIONS).toFixed(0)} B`,
-)
-console.log(`per unacknowledged 100-byte message: ${((full - idle) / SESSIONS / MESSAGES).toFixed(1)} B`)
+const memory = { perIdleSession: (idle - before) / SESSIONS, perUnackedMessage: (full - idle) / SESSIONS / MESSAGES }
 
-async function rtt(port: number): Promise<[number, number]> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/rt?v=2&t=websocket&ack=0&o=1`)
-  const frames: string[] = []
-  let wake = () => {}
-  ws.on('message', (d) => {
-    frames.push(String(d))
-    wake()
-  })
-  await new Promise((r) => ws.on('open', r))
-  ws.send('u1')
-  ws.send('s1')
-  const times: number[] = []
-  for (let i = 0; i < ROUND_TRIPS; i++) {
-    const t = process.hrtime.bigint()
-    ws.send('m' + i)
-    while (!frames.some((f) => f == 'm' + i || f.includes('"' + i + '"'))) await new Promise<void>((r) => (wake = r))
-    times.push(Number(process.hrtime.bigint() - t) / 1e6)
-    frames.length = 0
+// --- Echo round trip per transport, and messages per second, in memory and over Redis ----------
+// The cluster node is the one above, holding those sessions and messages, as a node in use would.
+const inMemory = await listen({})
+const roundTrips = {} as Record<Transport, { memory: Percentiles; redis: Percentiles }>
+for (const t of TRANSPORTS) {
+  roundTrips[t] = {
+    memory: await rtt(inMemory.port, t, ROUND_TRIPS[t]),
+    redis: await rtt(node.port, t, ROUND_TRIPS[t]),
   }
-  ws.close()
-  times.sort((a, b) => a - b)
-  return [times[Math.floor(times.length / 2)], times[Math.floor(times.length * 0.99)]]
 }
-const memory = await listen({})
-const [m50, m99] = await rtt(memory.port)
-const [c50, c99] = await rtt(node.port)
-console.log(
-  `WebSocket echo RTT, ms: in memory p50 ${m50.toFixed(3)} p99 ${m99.toFixed(3)}; ` +
-    `cluster (1 node, Redis always) p50 ${c50.toFixed(3)} p99 ${c99.toFixed(3)}; added p50 ${(c50 - m50).toFixed(3)}`,
-)
-for (const x of [node, memory]) {
-  x.ll.close()
-  x.server.closeAllConnections()
-  x.server.close()
+const rate = {
+  memory: await throughput(inMemory.port, BURST.count, BURST.size, false),
+  redis: await throughput(node.port, BURST.count, BURST.size, false),
 }
+const batchedRate = {
+  memory: await throughput(inMemory.port, BURST.count, BURST.size, true),
+  redis: await throughput(node.port, BURST.count, BURST.size, true),
+}
+for (const x of [node, inMemory]) x.stop()
+
+// --- A room broadcast over 3 nodes --------------------------------------------------------------
+const broadcast = await room({ redisUrl: redis.url, info, ...ROOM })
+
+const results = {
+  date: new Date().toISOString(),
+  redis: version,
+  fsync: redis.fsync,
+  memory,
+  roundTrips,
+  burst: { ...BURST, perSecond: rate, batchedPerSecond: batchedRate },
+  room: { ...ROOM, ...broadcast },
+  elapsedMs: Date.now() - started,
+}
+printTable(results)
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'cluster.json')
+mkdirSync(dirname(out), { recursive: true })
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+console.log(`Wrote ${out} (${(results.elapsedMs / 1000).toFixed(0)} s)`)
 await client.quit()
 await redis.remove()
 process.exit(0)
