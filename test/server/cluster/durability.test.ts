@@ -152,7 +152,7 @@ test('after Redis restarts the subscriber is back: hints arrive again and onRead
   )
 })
 
-test('not durable: after a Redis restart, sessions made before it are gone (clients reset), new ones work', async () => {
+test('not durable: after a Redis restart, older sessions are gone (their clients reset), new ones work', async () => {
   const weak = await startRedis({ fsync: 'everysec' })
   try {
     const link = (await store(weak.url, 'probe')).link
