@@ -4,6 +4,7 @@ import { Arrival, Inbox } from '../protocol/inbox'
 import { ACK_DELAY, STREAM_ACK_DELAY } from '../protocol/limits'
 import type { Connection } from './connection'
 import type { Resolved } from './options'
+import type { Sender } from './send'
 
 /** What the receive path needs from the session: what it reads, and where each kind of frame goes. */
 export interface ReceiveHost {
@@ -11,12 +12,10 @@ export interface ReceiveHost {
   readonly _sessionId: string | null
   /** The connection carrying the session, if one does. */
   readonly _active?: Connection
-  /** A control frame on `c`. */
-  _control(c: Connection, frame: string): void
+  /** The send path: `a` frames are for it, and it numbers the frames this side answers with. */
+  readonly _sender: Pick<Sender, '_acked' | '_control'>
   /** A malformed frame: report it, drop `c`, recover on another. */
   _bad(c: Connection, what: string): void
-  /** The server has everything up to `n` (an `a` frame). */
-  _acked(n: number, c: Connection): void
   /** `c` said hello (`o` frame). */
   _hello(c: Connection, h: Hello): void
   /** `c` answered its proof ping. */
@@ -81,8 +80,8 @@ export class Receiver {
       const n = num(f)
       if (!(n >= 0)) return s._bad(c, 'bad frame ' + f.slice(0, 16))
       if (type == FrameType.Seq) c._nextSeq = n
-      else s._acked(n, c)
-    } else if (type == FrameType.Ping) s._control(c, FrameType.Pong + body)
+      else s._sender._acked(n, c)
+    } else if (type == FrameType.Ping) s._sender._control(c, FrameType.Pong + body)
     else if (type == FrameType.Pong) s._pong(c)
     else if (type == FrameType.Close) {
       const [code, text] = splitFrame(f)
@@ -144,7 +143,7 @@ export class Receiver {
     s._clear(this._ackTimer)
     this._ackTimer = 0
     if (!c || !this._inbox._pending() || !s._options.resume || c._transport.pollsCursor) return
-    s._control(c, FrameType.Ack + this._inbox._ack())
+    s._sender._control(c, FrameType.Ack + this._inbox._ack())
   }
 
   /** The session ended: no acknowledgement is due any more. */

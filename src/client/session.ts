@@ -1,8 +1,6 @@
 import { LifelineError, type ErrorCode } from '../protocol/errors'
 import { Code, FrameType, VERSION, isResumable, type Hello } from '../protocol/frames'
-import { HANDOVER_BYTES, HANDOVER_MESSAGES } from '../protocol/limits'
 import { Outbox } from '../protocol/outbox'
-import { utf8Length } from '../protocol/utf8'
 import { backoff } from './backoff'
 import { realClock } from './clock'
 import { Connection, Stage } from './connection'
@@ -10,11 +8,9 @@ import type { Data, LifelineEvents, State } from './events'
 import { Liveness } from './liveness'
 import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
 import { Receiver } from './receive'
+import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
 import type { Transport, TransportClass, TransportContext } from './transports/transport'
-
-/** A message as queued: text, bytes, or a `Blob` still being read to bytes. */
-type Queued = string | Uint8Array | Blob
 
 /** What the session needs from the public object it serves. @internal */
 export interface SessionHost {
@@ -29,10 +25,11 @@ export interface SessionHost {
 /**
  * @internal
  * A client session: the state machine under the public class. It owns what it sends until the
- * server acknowledges it (an {@link Outbox}), what it receives (a {@link Receiver}), the
- * connections it tries, the one carrying the session, a {@link Selector} that decides which
- * transport to try and when, and the {@link Liveness} watch. Reconnects with backoff, resumes, or
- * starts anew (PROTOCOL.md §5-§9). State changes only in {@link Session._setState}.
+ * server acknowledges it (an {@link Outbox}, which its {@link Sender} fills and empties), what it
+ * receives (a {@link Receiver}), the connections it tries, the one carrying the session, a
+ * {@link Selector} that decides which transport to try and when, and the {@link Liveness} watch.
+ * Reconnects with backoff, resumes, or starts anew (PROTOCOL.md §5-§9). State changes only in
+ * {@link Session._setState}.
  */
 export class Session {
   _state: State = 'connecting'
@@ -43,7 +40,10 @@ export class Session {
   readonly _options: Resolved
   /** Transports to use, in order of preference. */
   readonly _classes: TransportClass[]
+  /** What is sent, kept until the server acknowledges it; {@link Session._sender} fills and empties it. */
   readonly _outbox = new Outbox<Queued>()
+  /** What goes out: bounds, hand-overs, numbering, acknowledgements. */
+  readonly _sender: Sender
   /** What arrives: frames read, messages delivered once and in order, acknowledged. */
   readonly _receiver: Receiver
   /** Connections open now: candidates of an attempt, an upgrade test, the active one. */
@@ -55,20 +55,14 @@ export class Session {
   /** Why the next activation happens (reported in the `transport` event). */
   _why = 'preferred'
   readonly _selector: Selector
+  readonly _liveness: Liveness
   private readonly _ctx: TransportContext
-  private readonly _liveness: Liveness
   /** Failed attempts in a row. */
   private _attempts = 0
   private _retryTimer: unknown
-  /** `u` frames sent in this session (PROTOCOL.md §6.3). */
-  private _uses = 0
   /** Why the previous session ended, if one did: the next new one is a reset. */
   private _ended?: string
   private _token?: string
-  /** A flush is due at the end of this task. */
-  private _flushDue = false
-  /** Largest message the server takes, from its hello. */
-  private _serverMax = Infinity
 
   constructor(
     private readonly _host: SessionHost,
@@ -80,6 +74,7 @@ export class Session {
   ) {
     const o = (this._options = Object.assign({ clock: realClock }, DEFAULTS, options) as Resolved)
     const g = typeof globalThis != 'undefined' ? globalThis : self
+    this._sender = new Sender(this, _host)
     this._receiver = new Receiver(this, _host)
     this._ctx = {
       url: (t, opening) => this._requestUrl(t, opening),
@@ -105,31 +100,9 @@ export class Session {
 
   /** Queue a message; it goes out at once when a connection carries the session. */
   _send(data: Queued): void {
-    const o = this._options
     if (this._state == 'closing' || this._state == 'closed')
       this._fail('LL_ERR_INVALID_STATE', 'send() after close(): the connection is ' + this._state)
-    const size = typeof data == 'string' ? utf8Length(data) : data instanceof Uint8Array ? data.length : data.size
-    const max = Math.min(o.maxMessageSize, this._serverMax)
-    if (size > max) this._fail('LL_ERR_MESSAGE_TOO_BIG', size + ' bytes > maxMessageSize ' + max)
-    if (this._outbox._bytes + size > o.maxBufferedAmount || this._outbox._count >= o.maxQueueLength)
-      this._fail('LL_ERR_BUFFER_FULL', 'send queue full: ' + this._outbox._bytes + ' bytes in ' + this._outbox._count)
-    this._outbox._push(data, size)
-    if (typeof data != 'string' && !(data instanceof Uint8Array)) this._read(data)
-    // A task's first message goes out at once (a reply waits for no code after send()); the rest
-    // of the task together, after it.
-    if (this._flushDue) return
-    this._flush()
-    this._flushDue = true
-    Promise.resolve().then(() => this._flush())
-  }
-
-  /** Read a queued `Blob` to bytes; it keeps its place, so nothing overtakes it. */
-  private _read(blob: Blob): void {
-    const bytes = blob.arrayBuffer ? blob.arrayBuffer() : new Response(blob).arrayBuffer()
-    bytes.then((b) => {
-      this._outbox._replace(blob, new Uint8Array(b))
-      this._flush()
-    })
+    this._sender._send(data)
   }
 
   /**
@@ -142,10 +115,10 @@ export class Session {
     if (this._state == 'closing' || this._state == 'closed') return
     this._setState('closing', 'close()')
     if (!c) return void done()
-    this._flush()
+    this._sender._flush()
     c._transport.removeAllListeners('close')
     c._transport.once('close', done)
-    this._control(c, FrameType.Close + code + ' ' + reason, true)
+    this._sender._control(c, FrameType.Close + code + ' ' + reason, true)
     this._timer(done, this._options.heartbeatTimeout)
   }
 
@@ -198,29 +171,17 @@ export class Session {
     return c
   }
 
-  /** The server has everything up to `n`: forget it. `c` said so, and is dropped if it lies. */
-  _acked(n: number, c: Connection): void {
-    const base = this._outbox._base
-    const freed = this._outbox._acknowledge(n)
-    if (freed < 0) return this._bad(c, 'ack beyond what was sent')
-    // Compared by number, not bytes: an empty message frees none and is delivered all the same.
-    if (this._outbox._base > base) this._host._emit('delivered', { seq: n })
-    if (freed > 0 && c == this._active) {
-      c._progressed = true
-      this._liveness._progress()
-    }
-  }
-
   /** A connection said hello: server→client works. The proof ping tests the other way (§8.2). */
   _hello(c: Connection, h: Hello): void {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
-    if (c._hello) return h.sid == c._hello.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
+    if (c._hello)
+      return h.sid == c._hello.sid ? this._sender._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // Opened for another session than the current one: say goodbye so the server drops it.
     // (`!=` holds undefined and null equal: no id on either side is a match.)
     if (c._sid != this._sessionId || (c._sid && h.sid != c._sid)) return this._drop(c, true)
     c._hello = h
     c._stage = Stage.Greeted
-    this._serverMax = h.max
+    this._sender._serverMax = h.max
     c._sid = c._transport.sid = h.sid
     if (!this._sessionId) {
       this._sessionId = h.sid
@@ -231,9 +192,9 @@ export class Session {
         this._host._emit('reset', { reason: this._ended, unacked })
       }
     }
-    this._acked(h.ack, c)
+    this._sender._acked(h.ack, c)
     c._probedAt = this._now()
-    this._control(c, FrameType.Ping)
+    this._sender._control(c, FrameType.Ping)
   }
 
   /** A connection answered its proof ping: it carries traffic both ways. */
@@ -257,10 +218,9 @@ export class Session {
   _activate(c: Connection, reason: string): void {
     const prev = this._active
     this._active = c
-    this._outbox._rewind()
-    c._transport.send([FrameType.Use + ++this._uses, FrameType.Seq + this._outbox._base], this._outbox._base)
+    this._sender._carry(c)
     this._liveness._activated()
-    this._flush()
+    this._sender._flush()
     if (prev) this._drop(prev)
     this._host._emit('transport', { name: c._name, reason, previous: prev ? prev._name : null })
     // Off the preferred transport because of what happened to it, not by memory or choice: the
@@ -276,20 +236,6 @@ export class Session {
     const held = c._held || []
     c._held = undefined
     for (const [seq, d] of held) if (c == this._active) this._receiver._accept(c, seq, d)
-  }
-
-  /** Put queued messages on the active connection, a hand-over at a time. */
-  _flush(): void {
-    this._flushDue = false
-    const c = this._active
-    if (!c) return
-    // At most about 256 KiB or 1,000 messages per hand-over: an HTTP transport may start a new
-    // POST body there, so a long queue never makes a body the server refuses.
-    for (let batch; (batch = this._outbox._take(HANDOVER_BYTES, HANDOVER_MESSAGES));) {
-      c._transport.send(batch.frames, batch.from)
-      this._liveness._sent()
-    }
-    if (!this._options.resume) this._outbox._forgetSent()
   }
 
   /** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
@@ -313,19 +259,7 @@ export class Session {
 
   /** Send a ping on `c` (a liveness check). */
   _ping(c: Connection): void {
-    this._control(c, FrameType.Ping)
-  }
-
-  /**
-   * A control frame on `c`; `last` closes it once the frame is out. Over HTTP a POST names the
-   * number of the next message on it (PROTOCOL.md §4.5): on the connection carrying the session the
-   * next new one, on any other the oldest the server may lack, so the server never holds a control
-   * POST back waiting for messages that will not come on it.
-   */
-  _control(c: Connection, frame: string, last?: boolean): void {
-    const seq = c == this._active ? this._outbox._next : this._outbox._base
-    if (last) c._transport.end([frame], seq)
-    else c._transport.send([frame], seq)
+    this._sender._control(c, FrameType.Ping)
   }
 
   /** Forget a connection; `goodbye` tells its server it is not needed. */
@@ -333,7 +267,7 @@ export class Session {
     const i = this._conns.indexOf(c)
     if (i >= 0) this._conns.splice(i, 1)
     this._clear(c._deadline)
-    if (goodbye) this._control(c, FrameType.Close + '1000 not needed', true)
+    if (goodbye) this._sender._control(c, FrameType.Close + '1000 not needed', true)
     else c._transport.close()
   }
 
@@ -422,8 +356,7 @@ export class Session {
    */
   _takeUnacked(keepUnsent?: boolean): Data[] {
     this._receiver._inbox._reset()
-    const gone = this._outbox._takeBack(keepUnsent)
-    return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
+    return this._sender._takeBack(keepUnsent)
   }
 
   /** End for good: emit `close` once. */
