@@ -3,10 +3,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Receiver, type ReceiveHost } from '../../../src/client/receive'
+import type { Frame } from '../../../src/protocol/frames'
 import { ACK_DELAY, STREAM_ACK_DELAY } from '../../../src/protocol/limits'
 import { FakeClock, POLL, STREAM, WS, connection, resolved } from './fakes'
 
 const SID = 'S'.repeat(22)
+const HELLO = 'o' + JSON.stringify({ v: 2, sid: SID, ack: 0, hb: 25000, max: 4194304 })
 
 /** A Receiver over a session that records what reaches it, in one log with what reaches the app. */
 function receiver(opts: { resume?: boolean } = {}, C = WS) {
@@ -35,22 +37,19 @@ function receiver(opts: { resume?: boolean } = {}, C = WS) {
   const { c, t } = connection(clock, C, SID)
   /** `c` said hello and now carries the session. */
   const carry = () => {
-    r._frame(c, 'o' + JSON.stringify({ v: 2, sid: SID, ack: 0, hb: 25000, max: 4194304 }))
+    r._frame(c, HELLO)
     host._active = c
     log.length = 0
   }
-  return { r, host, log, c, t, clock, carry }
+  const feed = (...frames: Frame[]) => {
+    for (const f of frames) r._frame(c, f)
+  }
+  return { r, host, log, c, t, clock, carry, feed }
 }
 
 test('each frame goes where it belongs; a ping is answered with its body', () => {
-  const { r, c, t, log } = receiver()
-  r._frame(c, 'o' + JSON.stringify({ v: 2, sid: SID, ack: 0, hb: 25000, max: 4194304 }))
-  r._frame(c, 'a3')
-  r._frame(c, 'q')
-  r._frame(c, 'p42')
-  r._frame(c, 'e4000 nope')
-  r._frame(c, 'c3901 session unknown')
-  r._frame(c, 'c')
+  const { log, c, t, feed } = receiver()
+  feed(HELLO, 'a3', 'q', 'p42', 'e4000 nope', 'c3901 session unknown', 'c')
   assert.deepEqual(log, [
     'hello ' + SID,
     'acked 3',
@@ -63,12 +62,8 @@ test('each frame goes where it belongs; a ping is answered with its body', () =>
 })
 
 test('a malformed frame, or a message before the hello, is reported as bad', () => {
-  const { r, c, log } = receiver()
-  r._frame(c, 'mearly')
-  r._frame(c, 'ax')
-  r._frame(c, 'M[1,2]')
-  r._frame(c, 'o{"v":2')
-  r._frame(c, 'z')
+  const { log, feed } = receiver()
+  feed('mearly', 'ax', 'M[1,2]', 'o{"v":2', 'z')
   assert.deepEqual(log, [
     'bad message before hello',
     'bad bad frame ax',
@@ -79,26 +74,16 @@ test('a malformed frame, or a message before the hello, is reported as bad', () 
 })
 
 test('messages are delivered once and in order, from the number the s frame gives; a gap is bad', () => {
-  const { r, c, log, carry } = receiver()
+  const { log, c, carry, feed } = receiver()
   carry()
-  r._frame(c, 's1')
-  r._frame(c, 'mone')
-  r._frame(c, 'M["two","three"]')
-  r._frame(c, 's2')
-  r._frame(c, 'mtwo')
-  r._frame(c, 'mthree')
-  r._frame(c, new Uint8Array([4]))
-  r._frame(c, 's9')
-  r._frame(c, 'mnine')
+  feed('s1', 'mone', 'M["two","three"]', 's2', 'mtwo', 'mthree', new Uint8Array([4]), 's9', 'mnine')
   assert.deepEqual(log, ['deliver one', 'deliver two', 'deliver three', 'deliver 4', 'bad gap after 4'])
   assert.ok(c._progressed, 'delivering moved the session on')
 })
 
 test('before a connection carries the session, messages are held on it, not counted', () => {
-  const { r, host, c, log } = receiver()
-  r._frame(c, 'o' + JSON.stringify({ v: 2, sid: SID, ack: 0, hb: 25000, max: 4194304 }))
-  r._frame(c, 's1')
-  r._frame(c, 'mwelcome')
+  const { r, host, log, c, feed } = receiver()
+  feed(HELLO, 's1', 'mwelcome')
   assert.deepEqual(log, ['hello ' + SID])
   assert.deepEqual(c._held, [[1, 'welcome']])
   assert.equal(r._inbox._received, 0)
@@ -109,17 +94,16 @@ test('before a connection carries the session, messages are held on it, not coun
 })
 
 test('messages for another session than the current one are dropped', () => {
-  const { r, host, c, log, carry } = receiver()
+  const { host, log, c, carry, feed } = receiver()
   carry()
   host._sessionId = 'T'.repeat(22)
-  r._frame(c, 's1')
-  r._frame(c, 'mstale')
+  feed('s1', 'mstale')
   assert.deepEqual(log, [])
   assert.equal(c._nextSeq, 2, 'still counted on the connection')
 })
 
 test('a batch is counted before then() and handed to the app after it; a control frame hands over first', () => {
-  const { r, c, log, carry } = receiver()
+  const { r, log, c, carry } = receiver()
   carry()
   r._batch(c, ['s1', 'mone', 'e4000 boom', 'mtwo', 'M["three"]'], () => {
     log.push('then, received ' + r._inbox._received)
@@ -128,7 +112,7 @@ test('a batch is counted before then() and handed to the app after it; a control
 })
 
 test('a batch stops at a frame that ends its connection, and then() is not called', () => {
-  const { r, host, c, log, carry } = receiver()
+  const { r, host, log, c, carry } = receiver()
   // As the session does: a bad frame drops the connection.
   host._bad = (x, what) => {
     log.push('bad ' + what)
@@ -162,10 +146,9 @@ test('on a stream the ack waits STREAM_ACK_DELAY; over polling and without resum
     [POLL, true, []],
     [WS, false, []],
   ] as const) {
-    const { r, c, t, clock, carry } = receiver({ resume }, C)
+    const { t, clock, carry, feed } = receiver({ resume }, C)
     carry()
-    r._frame(c, 's1')
-    r._frame(c, 'mone')
+    feed('s1', 'mone')
     await clock.tick(STREAM_ACK_DELAY - 1)
     assert.deepEqual(t.controls, [], C.transportName)
     await clock.tick(1)
@@ -174,10 +157,9 @@ test('on a stream the ack waits STREAM_ACK_DELAY; over polling and without resum
 })
 
 test('once stopped, no ack is due any more', async () => {
-  const { r, c, t, clock, carry } = receiver()
+  const { r, t, clock, carry, feed } = receiver()
   carry()
-  r._frame(c, 's1')
-  r._frame(c, 'mone')
+  feed('s1', 'mone')
   r._stop()
   await clock.tick(ACK_DELAY * 2)
   assert.deepEqual(t.controls, [])

@@ -21,7 +21,13 @@ function sender(opts: { resume?: boolean; maxMessageSize?: number; maxQueueLengt
   }
   const s = new Sender(host, { _emit: (type, e) => void log.push(type + ' ' + JSON.stringify(e)) })
   const { c, t } = connection(clock)
-  return { s, host, log, c, t, clock }
+  /** `c` carries the session; `texts` are sent on it and handed over. */
+  const carrying = (...texts: string[]) => {
+    host._active = c
+    for (const x of texts) s._send(x)
+    s._flush()
+  }
+  return { s, host, log, c, t, clock, carrying }
 }
 
 const code = (f: () => void) => {
@@ -103,11 +109,8 @@ test('a Blob keeps its place in the queue while it is read to bytes', async () =
 })
 
 test('a connection that starts carrying the session numbers on from the oldest kept, and all of it goes again', () => {
-  const { s, host, c, t } = sender()
-  host._active = c
-  s._send('one')
-  s._send('two')
-  s._flush()
+  const { s, host, c, t, carrying } = sender()
+  carrying('one', 'two')
   s._acked(1, c)
   const next = connection(new FakeClock())
   host._active = next.c
@@ -132,11 +135,8 @@ test('a control frame names the next new message on the active connection, the o
 })
 
 test('an ack frees what it covers: delivered once the oldest moves on, progress only on the active', () => {
-  const { s, host, c, log } = sender()
-  host._active = c
-  s._send('')
-  s._send('two')
-  s._flush()
+  const { s, c, log, carrying } = sender()
+  carrying('', 'two')
   log.length = 0
   s._acked(1, c)
   assert.deepEqual(log, ['delivered {"seq":1}'], 'an empty message frees no bytes and is delivered all the same')
