@@ -1,16 +1,17 @@
 import { LifelineError, type ErrorCode } from '../protocol/errors'
-import { Code, FrameType, VERSION, isResumable, type Hello } from '../protocol/frames'
+import { Code, FrameType, isResumable, type Hello } from '../protocol/frames'
 import { Outbox } from '../protocol/outbox'
 import { backoff } from './backoff'
 import { realClock } from './clock'
 import { Connection, Stage } from './connection'
+import { transportContext } from './context'
 import type { Data, LifelineEvents, State } from './events'
 import { Liveness } from './liveness'
 import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
 import { Receiver } from './receive'
 import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
-import type { Transport, TransportClass, TransportContext } from './transports/transport'
+import type { TransportClass, TransportContext } from './transports/transport'
 
 /** What the session needs from the public object it serves. @internal */
 export interface SessionHost {
@@ -62,7 +63,8 @@ export class Session {
   private _retryTimer: unknown
   /** Why the previous session ended, if one did: the next new one is a reset. */
   private _ended?: string
-  private _token?: string
+  /** The token of this attempt, from the `token` option. */
+  _token?: string
 
   constructor(
     private readonly _host: SessionHost,
@@ -73,21 +75,9 @@ export class Session {
     selector: SelectorFactory,
   ) {
     const o = (this._options = Object.assign({ clock: realClock }, DEFAULTS, options) as Resolved)
-    const g = typeof globalThis != 'undefined' ? globalThis : self
     this._sender = new Sender(this, _host)
     this._receiver = new Receiver(this, _host)
-    this._ctx = {
-      url: (t, opening) => this._requestUrl(t, opening),
-      endpoint: _url,
-      cursor: () => this._receiver._inbox._received,
-      WebSocket: o.WebSocket || g.WebSocket,
-      fetch: o.fetch !== undefined ? o.fetch || undefined : g.fetch && g.fetch.bind(g),
-      withCredentials: o.withCredentials,
-      maxMessageSize: o.maxMessageSize,
-      clock: o.clock,
-      heartbeat: o.heartbeatInterval,
-      plainPing: o.plainPing,
-    }
+    this._ctx = transportContext(this)
     const named = (x: string | TransportClass) =>
       typeof x == 'string' ? available.filter((a) => a.transportName == x)[0] : x
     this._classes = (o.transports || available)
@@ -236,19 +226,6 @@ export class Session {
     const held = c._held || []
     c._held = undefined
     for (const [seq, d] of held) if (c == this._active) this._receiver._accept(c, seq, d)
-  }
-
-  /** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
-  private _requestUrl(t: Transport, opening?: boolean): string {
-    const o = this._options
-    const cursor = this._receiver._inbox._ack()
-    let url = this._url + (this._url.indexOf('?') < 0 ? '?' : '&') + 'v=' + VERSION + '&t=' + t.name + '&ack=' + cursor
-    if (t.sid) url += '&sid=' + t.sid
-    // `why`: what brought the client to this transport, for the server's stats (PROTOCOL.md §1).
-    if (opening) url += '&o=1&hb=' + this._selector._heartbeat() + '&why=' + this._why
-    if (opening && this._token) url += '&token=' + encodeURIComponent(this._token)
-    if (!o.resume) url += '&r=0'
-    return url
   }
 
   /** The network is back or the page woke: retry now, or check the connection. */

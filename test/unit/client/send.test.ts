@@ -85,7 +85,7 @@ test('a task’s first message goes out at once, the rest of the task together a
   assert.deepEqual(t.seqs, [1, 2])
   assert.deepEqual(log, ['sent', 'sent'])
   s._send('four')
-  assert.equal(t.texts.at(-1), 'four', 'a new task: at once again')
+  assert.equal(t.texts[t.texts.length - 1], 'four', 'a new task: at once again')
 })
 
 test('a long queue is handed over in bounded batches', () => {
