@@ -2,7 +2,7 @@ import { VERSION } from '../protocol/frames'
 import type { Inbox } from '../protocol/inbox'
 import type { Resolved } from './options'
 import type { Selector } from './select'
-import type { Transport, TransportContext } from './transports/transport'
+import type { TransportContext } from './transports/transport'
 
 /** What a transport's context reads from the session, when it is asked. */
 export interface ContextHost {
@@ -25,7 +25,17 @@ export function transportContext(s: ContextHost): TransportContext {
   const o = s._options
   const g = typeof globalThis != 'undefined' ? globalThis : self
   return {
-    url: (t, opening) => requestUrl(s, t, opening),
+    /** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
+    url(t, opening) {
+      const cursor = s._receiver._inbox._ack()
+      let url = s._url + (s._url.indexOf('?') < 0 ? '?' : '&') + 'v=' + VERSION + '&t=' + t.name + '&ack=' + cursor
+      if (t.sid) url += '&sid=' + t.sid
+      // `why`: what brought the client to this transport, for the server's stats (PROTOCOL.md §1).
+      if (opening) url += '&o=1&hb=' + s._selector._heartbeat() + '&why=' + s._why
+      if (opening && s._token) url += '&token=' + encodeURIComponent(s._token)
+      if (!o.resume) url += '&r=0'
+      return url
+    },
     endpoint: s._url,
     cursor: () => s._receiver._inbox._received,
     WebSocket: o.WebSocket || g.WebSocket,
@@ -36,17 +46,4 @@ export function transportContext(s: ContextHost): TransportContext {
     heartbeat: o.heartbeatInterval,
     plainPing: o.plainPing,
   }
-}
-
-/** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
-export function requestUrl(s: ContextHost, t: Transport, opening?: boolean): string {
-  const o = s._options
-  const cursor = s._receiver._inbox._ack()
-  let url = s._url + (s._url.indexOf('?') < 0 ? '?' : '&') + 'v=' + VERSION + '&t=' + t.name + '&ack=' + cursor
-  if (t.sid) url += '&sid=' + t.sid
-  // `why`: what brought the client to this transport, for the server's stats (PROTOCOL.md §1).
-  if (opening) url += '&o=1&hb=' + s._selector._heartbeat() + '&why=' + s._why
-  if (opening && s._token) url += '&token=' + encodeURIComponent(s._token)
-  if (!o.resume) url += '&r=0'
-  return url
 }

@@ -1,10 +1,9 @@
 import { LifelineError } from '../protocol/errors'
-import { FrameType } from '../protocol/frames'
 import { HANDOVER_BYTES, HANDOVER_MESSAGES } from '../protocol/limits'
 import type { Outbox } from '../protocol/outbox'
 import { utf8Length } from '../protocol/utf8'
 import type { Connection } from './connection'
-import type { Data, LifelineEvents } from './events'
+import type { LifelineEvents } from './events'
 import type { Resolved } from './options'
 
 /** A message as queued: text, bytes, or a `Blob` still being read to bytes. */
@@ -38,8 +37,6 @@ export class Sender {
   _serverMax = Infinity
   /** A flush is due at the end of this task. */
   private _flushDue = false
-  /** `u` frames sent in this session (PROTOCOL.md §6.3). */
-  private _uses = 0
 
   constructor(
     private readonly _session: SendHost,
@@ -89,13 +86,6 @@ export class Sender {
     if (!s._options.resume) s._outbox._forgetSent()
   }
 
-  /** `c` carries the session now: it numbers on from the oldest unacknowledged, and all of those go again. */
-  _carry(c: Connection): void {
-    const box = this._session._outbox
-    box._rewind()
-    c._transport.send([FrameType.Use + ++this._uses, FrameType.Seq + box._base], box._base)
-  }
-
   /**
    * A control frame on `c`; `last` closes it once the frame is out. Over HTTP a POST names the
    * number of the next message on it (PROTOCOL.md §4.5): on the connection carrying the session the
@@ -121,14 +111,5 @@ export class Sender {
       c._progressed = true
       s._liveness._progress()
     }
-  }
-
-  /**
-   * Take back messages never acknowledged, as the app sent them, to number afresh (PROTOCOL.md
-   * §7.2). With `keepUnsent`, messages that never left stay queued for the new session.
-   */
-  _takeBack(keepUnsent?: boolean): Data[] {
-    const gone = this._session._outbox._takeBack(keepUnsent)
-    return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
   }
 }

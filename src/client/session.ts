@@ -41,7 +41,7 @@ export class Session {
   readonly _options: Resolved
   /** Transports to use, in order of preference. */
   readonly _classes: TransportClass[]
-  /** What is sent, kept until the server acknowledges it; {@link Session._sender} fills and empties it. */
+  /** What is sent, kept until the server acknowledges it: {@link Session._sender} queues to it and frees from it. */
   readonly _outbox = new Outbox<Queued>()
   /** What goes out: bounds, hand-overs, numbering, acknowledgements. */
   readonly _sender: Sender
@@ -61,6 +61,8 @@ export class Session {
   /** Failed attempts in a row. */
   private _attempts = 0
   private _retryTimer: unknown
+  /** `u` frames sent in this session (PROTOCOL.md §6.3). */
+  private _uses = 0
   /** Why the previous session ended, if one did: the next new one is a reset. */
   private _ended?: string
   /** The token of this attempt, from the `token` option. */
@@ -208,7 +210,8 @@ export class Session {
   _activate(c: Connection, reason: string): void {
     const prev = this._active
     this._active = c
-    this._sender._carry(c)
+    this._outbox._rewind()
+    c._transport.send([FrameType.Use + ++this._uses, FrameType.Seq + this._outbox._base], this._outbox._base)
     this._liveness._activated()
     this._sender._flush()
     if (prev) this._drop(prev)
@@ -333,7 +336,8 @@ export class Session {
    */
   _takeUnacked(keepUnsent?: boolean): Data[] {
     this._receiver._inbox._reset()
-    return this._sender._takeBack(keepUnsent)
+    const gone = this._outbox._takeBack(keepUnsent)
+    return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
   }
 
   /** End for good: emit `close` once. */

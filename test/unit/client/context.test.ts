@@ -2,7 +2,7 @@
 // (PROTOCOL.md §1), the cursor, and the options' WebSocket and fetch before the page's.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { requestUrl, transportContext, type ContextHost } from '../../../src/client/context'
+import { transportContext, type ContextHost } from '../../../src/client/context'
 import type { LifelineOptions } from '../../../src/client/options'
 import { Inbox } from '../../../src/protocol/inbox'
 import { FakeClock, POLL, connection, resolved } from './fakes'
@@ -21,11 +21,11 @@ function host(opts: LifelineOptions = {}, url = 'http://example.test/rt') {
 test('a request names the version, the transport and the cursor; an opening one asks for a hello', () => {
   const h = host()
   const { t } = connection(new FakeClock(), POLL)
-  assert.equal(requestUrl(h, t), 'http://example.test/rt?v=2&t=polling&ack=0')
+  assert.equal(transportContext(h).url(t), 'http://example.test/rt?v=2&t=polling&ack=0')
   t.sid = 'S'
   h._why = 'websocket-refused'
   assert.equal(
-    requestUrl(h, t, true),
+    transportContext(h).url(t, true),
     'http://example.test/rt?v=2&t=polling&ack=0&sid=S&o=1&hb=20000&why=websocket-refused',
   )
 })
@@ -35,10 +35,14 @@ test('the endpoint’s own query is kept, the token is encoded, and fire-and-for
   h._token = 'a b&c'
   const { t } = connection(new FakeClock(), POLL)
   assert.equal(
-    requestUrl(h, t, true),
+    transportContext(h).url(t, true),
     'http://example.test/rt?room=a&v=2&t=polling&ack=0&o=1&hb=20000&why=preferred&token=a%20b%26c&r=0',
   )
-  assert.equal(requestUrl(h, t), 'http://example.test/rt?room=a&v=2&t=polling&ack=0&r=0', 'the token only on opening')
+  assert.equal(
+    transportContext(h).url(t),
+    'http://example.test/rt?room=a&v=2&t=polling&ack=0&r=0',
+    'the token only on opening',
+  )
 })
 
 test('the cursor in a URL counts as an acknowledgement of what it covers', () => {
@@ -48,11 +52,9 @@ test('the cursor in a URL counts as an acknowledgement of what it covers', () =>
   inbox._arrive(2, 1)
   assert.ok(inbox._pending())
   const { t } = connection(new FakeClock(), POLL)
-  assert.match(requestUrl(h, t), /&ack=2$/)
+  assert.match(transportContext(h).url(t), /&ack=2$/)
   assert.ok(!inbox._pending(), 'no ack frame is due for what the URL acknowledged')
-  const ctx = transportContext(h)
-  assert.equal(ctx.cursor(), 2)
-  assert.equal(ctx.url(t), requestUrl(h, t))
+  assert.equal(transportContext(h).cursor(), 2)
 })
 
 test('the options’ WebSocket and fetch come before the page’s; fetch: null means none', () => {

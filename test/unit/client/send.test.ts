@@ -1,5 +1,5 @@
-// The client's send path alone, over a fake session: bounds, hand-overs, what goes again on a new
-// connection, how control frames are numbered, what an acknowledgement frees.
+// The client's send path alone, over a fake session: bounds, hand-overs, how control frames are
+// numbered, what an acknowledgement frees.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LifelineError } from '../../../src/client/index'
@@ -108,19 +108,6 @@ test('a Blob keeps its place in the queue while it is read to bytes', async () =
   assert.deepEqual([...(t.sent[0] as Uint8Array)], [97, 98])
 })
 
-test('a connection that starts carrying the session numbers on from the oldest kept, and all of it goes again', () => {
-  const { s, host, c, t, carrying } = sender()
-  carrying('one', 'two')
-  s._acked(1, c)
-  const next = connection(new FakeClock())
-  host._active = next.c
-  s._carry(next.c)
-  s._flush()
-  assert.deepEqual(next.t.sent, ['u1', 's2', 'mtwo'])
-  s._carry(c)
-  assert.deepEqual(t.sent.slice(-2), ['u2', 's2'], 'u counts on')
-})
-
 test('a control frame names the next new message on the active connection, the oldest kept on another', () => {
   const { s, host, c, t } = sender()
   const spare = connection(new FakeClock())
@@ -165,21 +152,4 @@ test('without resume, what went out is forgotten at once', () => {
   host._active = c
   s._send('one')
   assert.equal(host._outbox._count, 0)
-})
-
-test('taking back gives messages as the app sent them; keepUnsent keeps what never left', () => {
-  const { s, host, c } = sender()
-  s._send('one')
-  s._send(new Uint8Array([1, 2]))
-  host._active = c
-  s._flush()
-  host._active = undefined
-  s._send('later')
-  const back = s._takeBack(true)
-  assert.equal(back[0], 'one')
-  assert.ok(back[1] instanceof ArrayBuffer)
-  assert.deepEqual([...new Uint8Array(back[1] as ArrayBuffer)], [1, 2])
-  assert.equal(back.length, 2)
-  assert.equal(host._outbox._count, 1, 'the unsent one stays queued')
-  assert.deepEqual(s._takeBack(), ['later'])
 })
