@@ -56,6 +56,7 @@ export class Session {
   /** Why the next activation happens (reported in the `transport` event). */
   _why = 'preferred'
   readonly _selector: Selector
+  /** Whether the connection carrying the session is alive; the sender tells it what goes out and what is freed. */
   readonly _liveness: Liveness
   private readonly _ctx: TransportContext
   /** Failed attempts in a row. */
