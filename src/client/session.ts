@@ -1,30 +1,17 @@
 import { LifelineError, type ErrorCode } from '../protocol/errors'
-import {
-  Code,
-  FrameType,
-  VERSION,
-  isHello,
-  isResumable,
-  num,
-  splitFrame,
-  type Frame,
-  type Hello,
-} from '../protocol/frames'
-import { Arrival, Inbox } from '../protocol/inbox'
-import { ACK_DELAY, HANDOVER_BYTES, HANDOVER_MESSAGES, STREAM_ACK_DELAY } from '../protocol/limits'
+import { Code, FrameType, isResumable, type Hello } from '../protocol/frames'
 import { Outbox } from '../protocol/outbox'
-import { utf8Length } from '../protocol/utf8'
 import { backoff } from './backoff'
 import { realClock } from './clock'
 import { Connection, Stage } from './connection'
+import { transportContext } from './context'
 import type { Data, LifelineEvents, State } from './events'
 import { Liveness } from './liveness'
 import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
+import { Receiver } from './receive'
+import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
-import type { Transport, TransportClass, TransportContext } from './transports/transport'
-
-/** A message as queued: text, bytes, or a `Blob` still being read to bytes. */
-type Queued = string | Uint8Array | Blob
+import type { TransportClass, TransportContext } from './transports/transport'
 
 /** What the session needs from the public object it serves. @internal */
 export interface SessionHost {
@@ -39,10 +26,11 @@ export interface SessionHost {
 /**
  * @internal
  * A client session: the state machine under the public class. It owns what it sends until the
- * server acknowledges it (an {@link Outbox}), what it has received (an {@link Inbox}), the
- * connections it tries, the one carrying the session, a {@link Selector} that decides which
- * transport to try and when, and the {@link Liveness} watch. Reconnects with backoff, resumes, or
- * starts anew (PROTOCOL.md §5-§9). State changes only in {@link Session._setState}.
+ * server acknowledges it (an {@link Outbox}, which its {@link Sender} fills and empties), what it
+ * receives (a {@link Receiver}), the connections it tries, the one carrying the session, a
+ * {@link Selector} that decides which transport to try and when, and the {@link Liveness} watch.
+ * Reconnects with backoff, resumes, or starts anew (PROTOCOL.md §5-§9). State changes only in
+ * {@link Session._setState}.
  */
 export class Session {
   _state: State = 'connecting'
@@ -53,8 +41,12 @@ export class Session {
   readonly _options: Resolved
   /** Transports to use, in order of preference. */
   readonly _classes: TransportClass[]
+  /** What is sent, kept until the server acknowledges it: {@link Session._sender} queues to it and frees from it. */
   readonly _outbox = new Outbox<Queued>()
-  readonly _inbox: Inbox
+  /** What goes out: bounds, hand-overs, numbering, acknowledgements. */
+  readonly _sender: Sender
+  /** What arrives: frames read, messages delivered once and in order, acknowledged. */
+  readonly _receiver: Receiver
   /** Connections open now: candidates of an attempt, an upgrade test, the active one. */
   readonly _conns: Connection[] = []
   /** The connection carrying the session. */
@@ -64,23 +56,18 @@ export class Session {
   /** Why the next activation happens (reported in the `transport` event). */
   _why = 'preferred'
   readonly _selector: Selector
+  /** Whether the connection carrying the session is alive; the sender tells it what goes out and what is freed. */
+  readonly _liveness: Liveness
   private readonly _ctx: TransportContext
-  private readonly _liveness: Liveness
   /** Failed attempts in a row. */
   private _attempts = 0
   private _retryTimer: unknown
-  private _ackTimer: unknown
   /** `u` frames sent in this session (PROTOCOL.md §6.3). */
   private _uses = 0
   /** Why the previous session ended, if one did: the next new one is a reset. */
   private _ended?: string
-  private _token?: string
-  /** A flush is due at the end of this task. */
-  private _flushDue = false
-  /** Largest message the server takes, from its hello. */
-  private _serverMax = Infinity
-  /** Messages of a batch counted but not yet handed to the app (see {@link Session._batch}). */
-  private _due?: Array<string | Uint8Array>
+  /** The token of this attempt, from the `token` option. */
+  _token?: string
 
   constructor(
     private readonly _host: SessionHost,
@@ -91,20 +78,9 @@ export class Session {
     selector: SelectorFactory,
   ) {
     const o = (this._options = Object.assign({ clock: realClock }, DEFAULTS, options) as Resolved)
-    const g = typeof globalThis != 'undefined' ? globalThis : self
-    this._inbox = new Inbox(o.resume)
-    this._ctx = {
-      url: (t, opening) => this._requestUrl(t, opening),
-      endpoint: _url,
-      cursor: () => this._inbox._received,
-      WebSocket: o.WebSocket || g.WebSocket,
-      fetch: o.fetch !== undefined ? o.fetch || undefined : g.fetch && g.fetch.bind(g),
-      withCredentials: o.withCredentials,
-      maxMessageSize: o.maxMessageSize,
-      clock: o.clock,
-      heartbeat: o.heartbeatInterval,
-      plainPing: o.plainPing,
-    }
+    this._sender = new Sender(this, _host)
+    this._receiver = new Receiver(this, _host)
+    this._ctx = transportContext(this)
     const named = (x: string | TransportClass) =>
       typeof x == 'string' ? available.filter((a) => a.transportName == x)[0] : x
     this._classes = (o.transports || available)
@@ -117,31 +93,9 @@ export class Session {
 
   /** Queue a message; it goes out at once when a connection carries the session. */
   _send(data: Queued): void {
-    const o = this._options
     if (this._state == 'closing' || this._state == 'closed')
       this._fail('LL_ERR_INVALID_STATE', 'send() after close(): the connection is ' + this._state)
-    const size = typeof data == 'string' ? utf8Length(data) : data instanceof Uint8Array ? data.length : data.size
-    const max = Math.min(o.maxMessageSize, this._serverMax)
-    if (size > max) this._fail('LL_ERR_MESSAGE_TOO_BIG', size + ' bytes > maxMessageSize ' + max)
-    if (this._outbox._bytes + size > o.maxBufferedAmount || this._outbox._count >= o.maxQueueLength)
-      this._fail('LL_ERR_BUFFER_FULL', 'send queue full: ' + this._outbox._bytes + ' bytes in ' + this._outbox._count)
-    this._outbox._push(data, size)
-    if (typeof data != 'string' && !(data instanceof Uint8Array)) this._read(data)
-    // A task's first message goes out at once (a reply waits for no code after send()); the rest
-    // of the task together, after it.
-    if (this._flushDue) return
-    this._flush()
-    this._flushDue = true
-    Promise.resolve().then(() => this._flush())
-  }
-
-  /** Read a queued `Blob` to bytes; it keeps its place, so nothing overtakes it. */
-  private _read(blob: Blob): void {
-    const bytes = blob.arrayBuffer ? blob.arrayBuffer() : new Response(blob).arrayBuffer()
-    bytes.then((b) => {
-      this._outbox._replace(blob, new Uint8Array(b))
-      this._flush()
-    })
+    this._sender._send(data)
   }
 
   /**
@@ -154,10 +108,10 @@ export class Session {
     if (this._state == 'closing' || this._state == 'closed') return
     this._setState('closing', 'close()')
     if (!c) return void done()
-    this._flush()
+    this._sender._flush()
     c._transport.removeAllListeners('close')
     c._transport.once('close', done)
-    this._control(c, FrameType.Close + code + ' ' + reason, true)
+    this._sender._control(c, FrameType.Close + code + ' ' + reason, true)
     this._timer(done, this._options.heartbeatTimeout)
   }
 
@@ -198,8 +152,8 @@ export class Session {
     t.on('open', () => {
       if (c._stage == Stage.Started) c._stage = Stage.Connected
     })
-    t.on('message', (f) => this._frame(c, f))
-    t.on('batch', (frames, then) => this._batch(c, frames, then))
+    t.on('message', (f) => this._receiver._frame(c, f))
+    t.on('batch', (frames, then) => this._receiver._batch(c, frames, then))
     t.on('close', (why, err) => {
       if (why == 'protocol') this._error('LL_ERR_PROTOCOL', 'bad data: ' + (err && err.message))
       if (this._conns.indexOf(c) >= 0) this._lose(c, t.name + '-' + (c._stage > Stage.Started ? why : 'refused'), true)
@@ -210,121 +164,17 @@ export class Session {
     return c
   }
 
-  /**
-   * Frames that came together on `c`: counted first, then `then()` (the next poll goes out,
-   * its cursor counting them), then handed to the app, in order, in this same task.
-   */
-  private _batch(c: Connection, frames: Frame[], then: () => void): void {
-    const due: Array<string | Uint8Array> = (this._due = [])
-    for (const f of frames) if (!c._transport._done) this._frame(c, f)
-    this._due = undefined
-    if (!c._transport._done) then()
-    for (const d of due) this._host._deliver(d)
-  }
-
-  /** Hand over what a batch has counted so far: anything else the app may see comes after it. */
-  private _deliverDue(): void {
-    if (this._due) for (const d of this._due.splice(0)) this._host._deliver(d)
-  }
-
-  /** Handle one frame from connection `c` (PROTOCOL.md §2). */
-  private _frame(c: Connection, f: Frame): void {
-    if (typeof f != 'string') return this._data(c, f)
-    const type = f[0]
-    const body = f.slice(1)
-    if (type == FrameType.Message) return this._data(c, body)
-    if (type != FrameType.Batch) this._deliverDue()
-    if (type == FrameType.Seq || type == FrameType.Ack) {
-      // Numbers are parsed only where a frame is one, not scanned in every message's text.
-      const n = num(f)
-      if (!(n >= 0)) return this._bad(c, 'bad frame ' + f.slice(0, 16))
-      if (type == FrameType.Seq) c._nextSeq = n
-      else this._acked(n, c)
-    } else if (type == FrameType.Ping) this._control(c, FrameType.Pong + body)
-    else if (type == FrameType.Pong) this._pong(c)
-    else if (type == FrameType.Close) {
-      const [code, text] = splitFrame(f)
-      this._serverClose(c, +code || Code.NO_STATUS, text)
-    } else if (type == FrameType.Error) {
-      const [code, text] = splitFrame(f)
-      this._error('LL_ERR_SERVER', code + ': ' + text)
-    } else this._json(c, type, body)
-  }
-
-  /** A batch (`M`) or a hello (`o`): JSON bodies. */
-  private _json(c: Connection, type: string, body: string): void {
-    let x: any
-    try {
-      x = JSON.parse(body)
-    } catch (e) {
-      // Malformed: reported below like any bad frame.
-    }
-    if (type == FrameType.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string'))
-      for (const m of x) this._data(c, m)
-    else if (type == FrameType.Open && isHello(x)) this._hello(c, x)
-    else this._bad(c, 'bad frame ' + (type + body).slice(0, 16))
-  }
-
-  /** An application message arrived on `c`: deliver it once, in order. */
-  private _data(c: Connection, d: string | Uint8Array): void {
-    if (!c._hello || !c._nextSeq) return this._bad(c, 'message before hello')
-    const seq = c._nextSeq++
-    if (c._hello.sid != this._sessionId) return
-    // Nothing reaches the app before `open` or while no transport carries the session. Held ones
-    // are not counted: if `c` is dropped unproven, the server still has them and sends them again.
-    if (!this._active) {
-      c._held = c._held || []
-      c._held.push([seq, d])
-      return
-    }
-    this._accept(c, seq, d)
-  }
-
-  /** Message `seq` arrived on `c` while a connection carries the session: deliver it once, in order. */
-  private _accept(c: Connection, seq: number, d: string | Uint8Array): void {
-    const arrival = this._inbox._arrive(seq, d.length)
-    if (arrival == Arrival.Duplicate) return
-    if (arrival == Arrival.Gap) return this._bad(c, 'gap after ' + this._inbox._received)
-    if (c == this._active) c._progressed = true
-    if (this._due) this._due.push(d)
-    else this._host._deliver(d)
-    if (this._inbox._due()) this._ack()
-    else if (!this._ackTimer)
-      this._ackTimer = this._timer(() => this._ack(), c._transport.isSocket ? ACK_DELAY : STREAM_ACK_DELAY)
-  }
-
-  /** Acknowledge what arrived, on the connection carrying the session (a poll's URL always does). */
-  private _ack(): void {
-    const c = this._active
-    this._clear(this._ackTimer)
-    this._ackTimer = 0
-    if (!c || !this._inbox._pending() || !this._options.resume || c._transport.pollsCursor) return
-    this._control(c, FrameType.Ack + this._inbox._ack())
-  }
-
-  /** The server has everything up to `n`: forget it. `c` said so, and is dropped if it lies. */
-  private _acked(n: number, c: Connection): void {
-    const base = this._outbox._base
-    const freed = this._outbox._acknowledge(n)
-    if (freed < 0) return this._bad(c, 'ack beyond what was sent')
-    // Compared by number, not bytes: an empty message frees none and is delivered all the same.
-    if (this._outbox._base > base) this._host._emit('delivered', { seq: n })
-    if (freed > 0 && c == this._active) {
-      c._progressed = true
-      this._liveness._progress()
-    }
-  }
-
   /** A connection said hello: server→client works. The proof ping tests the other way (§8.2). */
-  private _hello(c: Connection, h: Hello): void {
+  _hello(c: Connection, h: Hello): void {
     // A stream reopened after the server recycled it says hello again: same session, carry on.
-    if (c._hello) return h.sid == c._hello.sid ? this._acked(h.ack, c) : this._bad(c, 'hello for another session')
+    if (c._hello)
+      return h.sid == c._hello.sid ? this._sender._acked(h.ack, c) : this._bad(c, 'hello for another session')
     // Opened for another session than the current one: say goodbye so the server drops it.
     // (`!=` holds undefined and null equal: no id on either side is a match.)
     if (c._sid != this._sessionId || (c._sid && h.sid != c._sid)) return this._drop(c, true)
     c._hello = h
     c._stage = Stage.Greeted
-    this._serverMax = h.max
+    this._sender._serverMax = h.max
     c._sid = c._transport.sid = h.sid
     if (!this._sessionId) {
       this._sessionId = h.sid
@@ -335,13 +185,13 @@ export class Session {
         this._host._emit('reset', { reason: this._ended, unacked })
       }
     }
-    this._acked(h.ack, c)
+    this._sender._acked(h.ack, c)
     c._probedAt = this._now()
-    this._control(c, FrameType.Ping)
+    this._sender._control(c, FrameType.Ping)
   }
 
   /** A connection answered its proof ping: it carries traffic both ways. */
-  private _pong(c: Connection): void {
+  _pong(c: Connection): void {
     if (c._stage != Stage.Greeted || this._conns.indexOf(c) < 0) return
     c._stage = Stage.Proven
     c._provenAt = this._now()
@@ -364,7 +214,7 @@ export class Session {
     this._outbox._rewind()
     c._transport.send([FrameType.Use + ++this._uses, FrameType.Seq + this._outbox._base], this._outbox._base)
     this._liveness._activated()
-    this._flush()
+    this._sender._flush()
     if (prev) this._drop(prev)
     this._host._emit('transport', { name: c._name, reason, previous: prev ? prev._name : null })
     // Off the preferred transport because of what happened to it, not by memory or choice: the
@@ -379,34 +229,7 @@ export class Session {
     }
     const held = c._held || []
     c._held = undefined
-    for (const [seq, d] of held) if (c == this._active) this._accept(c, seq, d)
-  }
-
-  /** Put queued messages on the active connection, a hand-over at a time. */
-  _flush(): void {
-    this._flushDue = false
-    const c = this._active
-    if (!c) return
-    // At most about 256 KiB or 1,000 messages per hand-over: an HTTP transport may start a new
-    // POST body there, so a long queue never makes a body the server refuses.
-    for (let batch; (batch = this._outbox._take(HANDOVER_BYTES, HANDOVER_MESSAGES));) {
-      c._transport.send(batch.frames, batch.from)
-      this._liveness._sent()
-    }
-    if (!this._options.resume) this._outbox._forgetSent()
-  }
-
-  /** The query every request carries (PROTOCOL.md §1). Its cursor is an acknowledgement too. */
-  private _requestUrl(t: Transport, opening?: boolean): string {
-    const o = this._options
-    const cursor = this._inbox._ack()
-    let url = this._url + (this._url.indexOf('?') < 0 ? '?' : '&') + 'v=' + VERSION + '&t=' + t.name + '&ack=' + cursor
-    if (t.sid) url += '&sid=' + t.sid
-    // `why`: what brought the client to this transport, for the server's stats (PROTOCOL.md §1).
-    if (opening) url += '&o=1&hb=' + this._selector._heartbeat() + '&why=' + this._why
-    if (opening && this._token) url += '&token=' + encodeURIComponent(this._token)
-    if (!o.resume) url += '&r=0'
-    return url
+    for (const [seq, d] of held) if (c == this._active) this._receiver._accept(c, seq, d)
   }
 
   /** The network is back or the page woke: retry now, or check the connection. */
@@ -417,19 +240,7 @@ export class Session {
 
   /** Send a ping on `c` (a liveness check). */
   _ping(c: Connection): void {
-    this._control(c, FrameType.Ping)
-  }
-
-  /**
-   * A control frame on `c`; `last` closes it once the frame is out. Over HTTP a POST names the
-   * number of the next message on it (PROTOCOL.md §4.5): on the connection carrying the session the
-   * next new one, on any other the oldest the server may lack, so the server never holds a control
-   * POST back waiting for messages that will not come on it.
-   */
-  private _control(c: Connection, frame: string, last?: boolean): void {
-    const seq = c == this._active ? this._outbox._next : this._outbox._base
-    if (last) c._transport.end([frame], seq)
-    else c._transport.send([frame], seq)
+    this._sender._control(c, FrameType.Ping)
   }
 
   /** Forget a connection; `goodbye` tells its server it is not needed. */
@@ -437,7 +248,7 @@ export class Session {
     const i = this._conns.indexOf(c)
     if (i >= 0) this._conns.splice(i, 1)
     this._clear(c._deadline)
-    if (goodbye) this._control(c, FrameType.Close + '1000 not needed', true)
+    if (goodbye) this._sender._control(c, FrameType.Close + '1000 not needed', true)
     else c._transport.close()
   }
 
@@ -492,13 +303,13 @@ export class Session {
 
   /** A malformed frame: report it, drop that connection, recover on another. */
   _bad(c: Connection, what: string): void {
-    this._deliverDue()
+    this._receiver._deliverDue()
     this._error('LL_ERR_PROTOCOL', what)
     this._lose(c, 'protocol-error')
   }
 
   /** The server ended the session (`c` frame, PROTOCOL.md §7.1). */
-  private _serverClose(c: Connection, code: number, reason: string): void {
+  _serverClose(c: Connection, code: number, reason: string): void {
     const why = 'session-closed-' + code
     if (c._hello && c._hello.sid != this._sessionId) return this._drop(c)
     // A spare connection (an upgrade test, a racing candidate) turned away while another carries
@@ -525,7 +336,7 @@ export class Session {
    * §7.2). With `keepUnsent`, messages that never left stay queued for the new session.
    */
   _takeUnacked(keepUnsent?: boolean): Data[] {
-    this._inbox._reset()
+    this._receiver._inbox._reset()
     const gone = this._outbox._takeBack(keepUnsent)
     return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
   }
@@ -534,7 +345,7 @@ export class Session {
   _finish(code: number, reason: string, wasClean: boolean): void {
     if (this._state == 'closed') return
     this._dropAll()
-    this._clear(this._ackTimer)
+    this._receiver._stop()
     this._clear(this._retryTimer)
     this._liveness._stop()
     this._selector._stop()

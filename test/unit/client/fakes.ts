@@ -1,6 +1,13 @@
 // Deterministic stand-ins for unit tests: a clock driven by hand and transports whose every
 // event the test decides. No sockets, no sleeping.
-import { Transport, type TransportName, type TransportClass } from '../../../src/client/transports/transport'
+import {
+  Transport,
+  type TransportContext,
+  type TransportName,
+  type TransportClass,
+} from '../../../src/client/transports/transport'
+import { Connection } from '../../../src/client/connection'
+import { DEFAULTS, type Resolved } from '../../../src/client/options'
 import type { Frame } from '../../../src/protocol/frames'
 import { Lifeline, LifelineRacing, type LifelineOptions } from '../../../src/client/index'
 
@@ -163,4 +170,25 @@ export async function resetSession(clock: FakeClock, sid: string): Promise<void>
   await clock.tick(0)
   made[2].prove(sid)
   await flush()
+}
+
+/** Options as a session resolves them, over `clock`, for a module tested without one. */
+export function resolved(clock: FakeClock, opts: LifelineOptions = {}): Resolved {
+  return { ...DEFAULTS, clock, ...opts } as Resolved
+}
+
+/** A connection over a fake transport of class `C`, outside any session (for a module tested alone). */
+export function connection(clock: FakeClock, C: TransportClass = WS, sid?: string) {
+  const ctx: TransportContext = {
+    url: () => 'http://example.test/rt',
+    endpoint: 'http://example.test/rt',
+    cursor: () => 0,
+    WebSocket: globalThis.WebSocket,
+    withCredentials: false,
+    maxMessageSize: DEFAULTS.maxMessageSize,
+    clock,
+    heartbeat: DEFAULTS.heartbeatInterval,
+  }
+  const t = new C(ctx) as FakeTransport
+  return { t, c: new Connection(t, sid) }
 }
