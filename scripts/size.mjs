@@ -110,9 +110,9 @@ export const GOALS = {
  * needs more raises a budget in its own commit and says why.
  */
 export const BUDGETS = {
-  'script tag, all transports (lifeline.min.js)': 9680,
-  'ESM: Lifeline (all transports)': 9995,
-  'ESM: WebSocket only': 7585,
+  'script tag, all transports (lifeline.min.js)': 9790,
+  'ESM: Lifeline (all transports)': 10105,
+  'ESM: WebSocket only': 7715,
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
