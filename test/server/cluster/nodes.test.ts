@@ -245,10 +245,16 @@ test('owners frozen with SIGSTOP in turn past their lease are fenced; the flow g
   const want = Array.from({ length: N }, (_, i) => String(i + 1))
   const before = nodes.list.map((n) => n.log.length)
   let done = false
+  let frozen = 0
+  // Regression (CI failed with 0 takeovers): on a quiet machine the flows could end before the
+  // owners' freezes. Uploads now stop a quarter of the flow past each freeze until it has begun, so
+  // every node is frozen mid-flow, each of the two sessions' owners among them.
+  uploadLimit = () => (frozen < 3 ? ((frozen + 1) * N) / 4 : Infinity)
   const freezer = (async () => {
     for (let i = 0; i < 3 && !done; i++) {
       await new Promise((r) => setTimeout(r, 700))
       nodes.freeze(i)
+      frozen++
       // Past the lease (1 s), HAProxy's health check (2 failures 1 s apart) and the client's patience
       // (ANSWER_MS): its requests go to the other nodes, which take its sessions over meanwhile.
       await new Promise((r) => setTimeout(r, 5000))
@@ -256,8 +262,13 @@ test('owners frozen with SIGSTOP in turn past their lease are fenced; the flow g
     }
   })()
   const t0 = Date.now()
-  const [p, s] = await Promise.all([polling(N), streaming(N)])
-  done = true
+  let p: string[], s: string[]
+  try {
+    ;[p, s] = await Promise.all([polling(N), streaming(N)])
+  } finally {
+    done = true
+    uploadLimit = () => Infinity
+  }
   await freezer
   const since = nodes.list.map((n, i) => n.log.slice(before[i])).join('')
   const lines = since.trim().split('\n')
