@@ -24,10 +24,11 @@ before(async () => {
   nodes = await startNodes(3, { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: String(LEASE) })
   lb = await startHaproxy(nodes.list.map((n) => n.port))
 })
+// Each part only if it started: a `before` that failed half-way (dist/ not built) left Redis running.
 after(async () => {
-  await lb.stop()
-  await nodes.stopAll()
-  await redis.remove()
+  await lb?.stop()
+  await nodes?.stopAll()
+  await redis?.remove()
 })
 
 const texts = (frames: unknown[]): string[] =>
