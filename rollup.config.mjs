@@ -8,9 +8,10 @@ import { dts } from 'rollup-plugin-dts'
 
 // Members named `_x` are internal: the builds rename them (PROTOCOL and options keep their names
 // because they never start with `_`). Every build shares one table of the names given, so the
-// script-tag add-ons (lifeline.diagnose.min.js, lifeline.plain.min.js) reach the same members of
-// the classes they take from the global `Lifeline`. Kept: what a custom transport implements or
-// calls (transport.ts), so a subclass written outside this package still works.
+// script-tag add-ons (lifeline.diagnose.min.js, lifeline.plain.min.js, lifeline.request.min.js)
+// reach the same members of the classes they take from the global `Lifeline`. Kept: what a custom
+// transport implements or calls (transport.ts), so a subclass written outside this package still
+// works.
 /** The package's name, as apps import it. */
 const PACKAGE = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).name
 
@@ -91,6 +92,8 @@ const fromGlobal = {
   [here('./src/client/lifeline.ts')]: 'Lifeline',
   [here('./src/client/transports/websocket.ts')]: 'Lifeline',
 }
+/** The request add-on takes only `LifelineError` from the global: one class, so `instanceof` holds. */
+const errorsFromGlobal = { [here('./src/protocol/errors.ts')]: 'Lifeline' }
 const script = (input, file, extra = {}) => ({
   input,
   output: { file, format: 'iife', sourcemap: true, ...extra.output },
@@ -128,6 +131,10 @@ export default [
   script('src/client/browser-plain.ts', 'dist/lifeline.plain.min.js', {
     external: Object.keys(fromGlobal),
     output: { globals: fromGlobal },
+  }),
+  script('src/client/browser-request.ts', 'dist/lifeline.request.min.js', {
+    external: Object.keys(errorsFromGlobal),
+    output: { globals: errorsFromGlobal },
   }),
   {
     input: 'src/server/index.ts',

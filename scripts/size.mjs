@@ -59,6 +59,7 @@ export async function report() {
   const rows = {}
   rows['script tag, all transports (lifeline.min.js)'] = shipped(join(root, 'dist/lifeline.min.js'))
   rows['script tag: diagnose (lifeline.diagnose.min.js)'] = shipped(join(root, 'dist/lifeline.diagnose.min.js'))
+  rows['script tag: request (lifeline.request.min.js)'] = shipped(join(root, 'dist/lifeline.request.min.js'))
   rows['ESM: Lifeline (all transports)'] = measure(
     await bundle(`import { Lifeline } from '${PACKAGE}'\nwindow.x = new Lifeline('/rt')`),
   )

@@ -1,16 +1,17 @@
-// The script-tag builds as a page loads them, in every engine: lifeline.min.js alone, then its two
-// add-ons, lifeline.diagnose.min.js (`Lifeline.diagnose`) and lifeline.plain.min.js
-// (`Lifeline.Plain`), which take their base classes from the global and reach its internals by
-// the names the main build gave them (rollup.config.mjs shares one table of mangled names).
+// The script-tag builds as a page loads them, in every engine: lifeline.min.js alone, then its
+// add-ons, lifeline.diagnose.min.js (`Lifeline.diagnose`), lifeline.plain.min.js (`Lifeline.Plain`)
+// and lifeline.request.min.js (`Lifeline.request`), which take their base classes from the global and
+// reach its internals by the names the main build gave them (rollup.config.mjs shares one table of
+// mangled names).
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { WebSocketServer } from 'ws'
-import { LifelineServer } from '../../dist/server.mjs'
+import { LifelineServer, onRequest } from '../../dist/server.mjs'
 import { ENGINES, launch, until } from './engines.mjs'
 
-const FILES = ['lifeline.min.js', 'lifeline.diagnose.min.js', 'lifeline.plain.min.js']
+const FILES = ['lifeline.min.js', 'lifeline.diagnose.min.js', 'lifeline.plain.min.js', 'lifeline.request.min.js']
 const dist = Object.fromEntries(FILES.map((f) => [f, readFileSync(new URL('../../dist/' + f, import.meta.url))]))
 
 /** One loopback origin: the page, the three scripts, a Lifeline echo at /rt, a plain ws echo at /plain. */
@@ -22,7 +23,13 @@ async function serve() {
     res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html>' + tags)
   })
   const ll = new LifelineServer({ server, path: '/rt' })
-  ll.on('connection', (s) => s.on('message', (m) => s.send(m)))
+  ll.on('connection', (s) => {
+    s.on('message', (m) => s.send(m))
+    onRequest(s, (data) => {
+      if (data == 'fail') throw new Error('no')
+      return data == 'never' ? new Promise(() => {}) : 'reply to ' + data
+    })
+  })
   const plain = new WebSocketServer({ noServer: true })
   plain.on('connection', (ws) => ws.on('message', (d, binary) => ws.send(binary ? d : String(d))))
   server.on('upgrade', (req, socket, head) => {
@@ -47,7 +54,10 @@ for (const engine of ENGINES) {
       site = await serve()
       browser = await launch(engine)
       page = await browser.newPage(site.url)
-      await until(page, () => typeof Lifeline == 'function' && !!Lifeline.diagnose && !!Lifeline.Plain)
+      await until(
+        page,
+        () => typeof Lifeline == 'function' && !!Lifeline.diagnose && !!Lifeline.Plain && !!Lifeline.request,
+      )
     })
     after(async () => {
       if (page) await page.close()
@@ -83,6 +93,28 @@ for (const engine of ENGINES) {
           ['polling', true, 'ok'],
         ],
       )
+    })
+
+    test('lifeline.request.min.js: Lifeline.request gets replies, rejects with Lifeline.LifelineError', async () => {
+      await page.evaluate(() => {
+        const ll = new Lifeline('/rt', { storage: null })
+        const caught = (p) =>
+          p.then(
+            (v) => ['resolved', v],
+            (e) => ['rejected', e instanceof Lifeline.LifelineError, e.code],
+          )
+        Promise.all([
+          Lifeline.request(ll, 'hello'),
+          caught(Lifeline.request(ll, 'fail')),
+          caught(Lifeline.request(ll, 'never', { timeout: 300 })),
+        ]).then((r) => (window.requested = r))
+      })
+      await until(page, () => !!window.requested, undefined, 10000)
+      assert.deepEqual(await page.evaluate(() => window.requested), [
+        'reply to hello',
+        ['rejected', true, 'LL_ERR_SERVER'],
+        ['rejected', true, 'LL_ERR_TIMEOUT'],
+      ])
     })
 
     test('lifeline.plain.min.js: Lifeline.Plain talks to a plain WebSocket server, text and binary', async () => {

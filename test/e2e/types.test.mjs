@@ -243,6 +243,7 @@ test('attw finds no problem in the packed tarball (the script-tag build is a scr
         'lifeline.min.js',
         'lifeline.diagnose.min.js',
         'lifeline.plain.min.js',
+        'lifeline.request.min.js',
       ],
       { encoding: 'utf8' },
     ),
