@@ -122,7 +122,7 @@ await time('readIncoming', N, () => store.readIncoming(sid(0), 1, 0, 10))
 await time('activate (same kind again)', N, () => store.activate(sid(0), 'websocket'))
 await time('touch', N, () => store.touch(sid(0)))
 await time('join + leave', N, (i) =>
-  store.join(sid(0), 1, 'room' + (i % 50)).then(() => store.leave(sid(0), 1, 'room' + (i % 50))),
+  store.rooms.join(sid(0), 1, 'room' + (i % 50)).then(() => store.rooms.leave(sid(0), 1, 'room' + (i % 50))),
 )
 
 // --- Broadcast to 10,000 members ------------------------------------------------------------
@@ -133,7 +133,7 @@ async function roomOf(n: number) {
   for (let i = 0; i < n; i++) {
     await store.createSession(sid(i), { origin: '', address: '', reliable: true })
     await store.activate(sid(i), 'websocket')
-    await store.join(sid(i), 1, 'all')
+    await store.rooms.join(sid(i), 1, 'all')
   }
   await link.command(['CONFIG', 'RESETSTAT'])
 }
@@ -156,7 +156,7 @@ for (const chunk of [MEMBERS, 1000]) {
   const mem0 = await info('memory', 'used_memory')
   const cpu0 = await redisCpuMs()
   const t0 = performance.now()
-  const r = await store.publish('all', [PAYLOAD], chunk)
+  const r = await store.rooms.publish('all', [PAYLOAD], chunk)
   const wall = performance.now() - t0
   link.command = command
   const cpu = (await redisCpuMs()) - cpu0

@@ -63,7 +63,7 @@ export class ClusterNode {
       o,
       log,
       confirm: (s) => {
-        void s._write(() => this.store.join(s.id, s._fence, ALL))
+        void s._write(() => this.store.rooms.join(s.id, s._fence, ALL))
         _host.confirm(s)
       },
       gone: (s) => {
@@ -107,7 +107,7 @@ export class ClusterNode {
     const o = this._host.o
     const durable = this.c.durable ?? (await isDurable(link))
     if (!durable)
-      this._host.log('info', 'cluster: Redis is not durable (appendfsync always); a Redis restart resets sessions')
+      this._host.log('info', 'cluster: Redis is not appendfsync always (not durable): a Redis restart resets sessions')
     this.store = new ClusterStore(link, {
       durable,
       prefix: this.c.prefix,
@@ -254,7 +254,7 @@ export class ClusterNode {
     return { s, hello: hello(sid, received, ask, s._hb, o) }
   }
 
-  /** `s` is owned here from now on; counted per address. */
+  /** `s` is owned here from now on. */
   private _adopt(s: ClusterSession): void {
     this.owned.set(s.id, s)
   }
@@ -307,7 +307,7 @@ export class ClusterNode {
     // A join made here just before must be in Redis before the members are read.
     await Promise.all([...this._pending])
     for (const s of this.owned.values()) s._flush()
-    const r = await this.store.publish(room, [d], this.c.fanoutChunk)
+    const r = await this.store.rooms.publish(room, [d], this.c.fanoutChunk)
     return r.delivered
   }
 

@@ -112,13 +112,13 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
     checkRoom(room)
     this._rooms.add(room)
-    this._host.track(this._write(() => this._host.store.join(this.id, this._fence, room)))
+    this._host.track(this._write(() => this._host.store.rooms.join(this.id, this._fence, room)))
   }
 
   leave(room: string): void {
     checkRoom(room)
     if (this.closed || !this._rooms.delete(room)) return
-    this._host.track(this._write(() => this._host.store.leave(this.id, this._fence, room)))
+    this._host.track(this._write(() => this._host.store.rooms.leave(this.id, this._fence, room)))
   }
 
   close(code = 1000, reason = ''): void {

@@ -1,17 +1,17 @@
 // Where a session's state lives when several nodes serve it (docs/cluster-design.md): its two
-// message logs, cursors, owner and fencing token, and its rooms, in Redis. Every change is one Lua
+// message logs, cursors, owner and fencing token, and its rooms (rooms.ts), in Redis. Every change is one Lua
 // script (scripts.ts), so numbering, bounds and fencing hold whichever node asks. Independent of
 // ServerSession: the server's sender and receiver logs drive it through these operations.
 import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { Census } from './census'
+import { ClusterRooms } from './rooms'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import {
   int,
   pack,
   refusal,
   status,
-  unpack,
   unpackAll,
   type AckResult,
   type ActivateResult,
@@ -78,6 +78,8 @@ export class ClusterStore {
   readonly o: typeof DEFAULTS
   /** The cluster-wide session counts (`maxSessions`, `maxSessionsPerAddress`). */
   readonly census: Census
+  /** Rooms: who is in each, and putting a message into every member's log. */
+  readonly rooms: ClusterRooms
   /** Local time of the last renewal of this node's lease that Redis confirmed. */
   private _renewedAt = 0
 
@@ -88,13 +90,13 @@ export class ClusterStore {
     this.o = { ...DEFAULTS, ...options }
     this.node = options.node || randomBytes(9).toString('base64url')
     this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
+    this.rooms = new ClusterRooms(link, this.o, this._h)
     if (!/^[\w.:-]{1,64}$/.test(this.node))
       throw new LifelineError('LL_ERR_INVALID_OPTION', 'node id must be 1-64 of [A-Za-z0-9_.:-]')
   }
 
   // Keys: a session's all carry `{sid}`, so they share one hash slot.
   private _h = (sid: string) => this.o.prefix + 's:{' + sid + '}'
-  private _room = (room: string) => this.o.prefix + 'r:{' + room + '}'
   private _nodeKey = (node: string) => this.o.prefix + 'node:' + node
   /** This node's hint channel. */
   get channel(): string {
@@ -327,7 +329,7 @@ export class ClusterStore {
     await this.census.leave(sid, String(r[2]))
     const rooms = (r[1] as RedisReply[]).map(String)
     // The rooms' member sets live in other slots: left one by one (a fan-out meanwhile skips an ended session).
-    for (const room of rooms) await this.link.command(['SREM', this._room(room), sid])
+    await this.rooms.forget(sid, rooms)
     return { status: 'ok' as const, rooms }
   }
 
@@ -338,61 +340,6 @@ export class ClusterStore {
     if (!Array.isArray(r)) return false
     await this.census.renew(sid, String(r[1]))
     return true
-  }
-
-  /** Join `room` (by the session's owner). */
-  async join(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '1')
-  }
-
-  /** Leave `room`. */
-  async leave(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '0')
-  }
-
-  private async _member(sid: string, fence: number, room: string, join: string) {
-    const h = this._h(sid)
-    const r = await this._run(S.MEMBER, [h, h + ':r', this._room(room)], [String(fence), room, sid, join])
-    return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
-  }
-
-  /** Room members (sids). */
-  async members(room: string): Promise<string[]> {
-    return ((await this.link.command(['SMEMBERS', this._room(room)])) as RedisReply[]).map(String)
-  }
-
-  /**
-   * Put `messages` into the log of every member of `room`: the members as they are now, in
-   * chunks of `chunk` per script (one script blocks Redis for ~12 us per member: 10,000 in one
-   * would hold every other client for 120 ms). Each member gets them once; two publishes racing
-   * reach every member in their publishers' own order, but not necessarily interleaved alike.
-   * Replies how many members took them, and which were ended for passing their bounds.
-   */
-  async publish(
-    room: string,
-    messages: StoredMessage[],
-    chunk = 1000,
-  ): Promise<{ delivered: number; overflowed: string[] }> {
-    if (!messages.length) return { delivered: 0, overflowed: [] }
-    const members = await this.members(room)
-    const packed = messages.map(pack)
-    const head = [
-      this.o.prefix + 's:',
-      String(this.o.maxBufferedAmount),
-      String(this.o.maxQueueLength),
-      this.o.prefix + 'n:',
-      'buffer overflow: client is not reading',
-      String(packed.length),
-      ...packed,
-    ]
-    let delivered = 0
-    const overflowed: string[] = []
-    for (let i = 0; i < members.length; i += chunk) {
-      const r = await this._run(S.FANOUT, [this._room(room)], [...head, ...members.slice(i, i + chunk)])
-      delivered += int(r[0])
-      for (const sid of r[1] as RedisReply[]) overflowed.push(String(sid))
-    }
-    return { delivered, overflowed }
   }
 
   /** Every key of session `sid` (for MEMORY USAGE, tests). */

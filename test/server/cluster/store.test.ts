@@ -183,7 +183,7 @@ test('claim: a live owner keeps its session; a lapsed one is taken over with a n
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['late']), { status: 'fenced' })
   assert.deepEqual(await a.deliveredIncoming(sid, 1, 2), { status: 'fenced' })
   assert.deepEqual(await a.readIncoming(sid, 1, 1), { status: 'fenced' })
-  assert.deepEqual(await a.join(sid, 1, 'room'), { status: 'fenced' })
+  assert.deepEqual(await a.rooms.join(sid, 1, 'room'), { status: 'fenced' })
   assert.deepEqual(await a.close(sid, 1, 1000, 'bye', false), { status: 'fenced' })
   assert.deepEqual(await a.release(sid, 1), { status: 'fenced' })
   const after = await a.session(sid)
@@ -279,11 +279,11 @@ test('hints: each change wakes the node that acts on it', async () => {
 
 test('close keeps unacknowledged messages as last words, leaves rooms, and refuses everything after', async () => {
   const sid = await made()
-  await a.join(sid, 1, 'lobby')
+  await a.rooms.join(sid, 1, 'lobby')
   await a.appendOutgoing(sid, 1, ['last', 'words'])
   await b.ackOutgoing(sid, 1)
   assert.deepEqual(await a.close(sid, 1, 4321, 'done', true), { status: 'ok', rooms: ['lobby'] })
-  assert.deepEqual(await a.members('lobby'), [])
+  assert.deepEqual(await a.rooms.members('lobby'), [])
   const r = await b.readOutgoing(sid, 0)
   assert.ok(r.status == 'ok')
   assert.deepEqual([r.end, r.messages], ['4321 done', ['words']])
@@ -309,7 +309,7 @@ test('sessions expire sessionTtl after their last touch, every key with them', a
   await short.createSession(sid, INFO)
   await short.appendOutgoing(sid, 1, ['x'])
   await short.recordIncoming(sid, 1, ['y'])
-  await short.join(sid, 1, 'ttl-room')
+  await short.rooms.join(sid, 1, 'ttl-room')
   for (const key of short.keys(sid)) {
     const left = (await short.link.command(['PTTL', key])) as number
     assert.ok(left > 0 && left <= 300, key + ' ' + left)
@@ -325,12 +325,12 @@ test('sessions expire sessionTtl after their last touch, every key with them', a
 test('rooms: a publish reaches every member once, in the same order, interleaved with their own messages', async () => {
   const big = await store(redis.url, 'nodeA', { maxQueueLength: 1000 })
   const sids = [await made(), await made(), await made(b)]
-  for (const sid of sids) await (sid == sids[2] ? b : a).join(sid, 1, 'chat')
-  assert.deepEqual((await a.members('chat')).sort(), [...sids].sort())
+  for (const sid of sids) await (sid == sids[2] ? b : a).rooms.join(sid, 1, 'chat')
+  assert.deepEqual((await a.rooms.members('chat')).sort(), [...sids].sort())
   await big.appendOutgoing(sids[0], 1, ['own'])
-  await Promise.all([big.publish('chat', ['r1']), big.publish('chat', ['r2', 'r3'])])
-  await a.leave(sids[1], 1, 'chat')
-  assert.deepEqual(await big.publish('chat', ['r4']), { delivered: 2, overflowed: [] })
+  await Promise.all([big.rooms.publish('chat', ['r1']), big.rooms.publish('chat', ['r2', 'r3'])])
+  await a.rooms.leave(sids[1], 1, 'chat')
+  assert.deepEqual(await big.rooms.publish('chat', ['r4']), { delivered: 2, overflowed: [] })
   const logs = await Promise.all(
     sids.map(async (sid) => ((await a.readOutgoing(sid, 1)) as { messages: string[] }).messages),
   )
@@ -343,11 +343,11 @@ test('rooms: a publish reaches every member once, in the same order, interleaved
 
 test('rooms: an ended member is dropped, one past its bounds is ended with 3900, the rest still get it', async () => {
   const sids = [await made(), await made(), await made()]
-  for (const sid of sids) await a.join(sid, 1, 'busy')
+  for (const sid of sids) await a.rooms.join(sid, 1, 'busy')
   await a.appendOutgoing(sids[1], 1, Array(10).fill('full'))
   await b.close(sids[2], null, 1000, '', false)
-  assert.deepEqual(await a.publish('busy', ['news']), { delivered: 1, overflowed: [sids[1]] })
-  assert.deepEqual(await a.members('busy'), [sids[0]])
+  assert.deepEqual(await a.rooms.publish('busy', ['news']), { delivered: 1, overflowed: [sids[1]] })
+  assert.deepEqual(await a.rooms.members('busy'), [sids[0]])
   assert.deepEqual(await a.appendOutgoing(sids[1], 1, ['x']), {
     status: 'ended',
     end: '3900 buffer overflow: client is not reading',
@@ -359,16 +359,16 @@ test('rooms: a publish in chunks reaches each of 2,500 members exactly once; one
   const sids: string[] = []
   for (let i = 0; i < 2500; i++) sids.push(newSid())
   await Promise.all(sids.map((sid) => big.createSession(sid, INFO)))
-  await Promise.all(sids.map((sid) => big.join(sid, 1, 'many')))
+  await Promise.all(sids.map((sid) => big.rooms.join(sid, 1, 'many')))
   // Leaves after the publisher read the members, before its chunk runs: not delivered.
-  const members = big.members.bind(big)
-  big.members = async (room) => {
+  const members = big.rooms.members.bind(big.rooms)
+  big.rooms.members = async (room) => {
     const list = await members(room)
-    await big.leave(sids[2499], 1, 'many')
+    await big.rooms.leave(sids[2499], 1, 'many')
     return list
   }
-  const r = await big.publish('many', ['one', 'two'], 1000)
-  big.members = members
+  const r = await big.rooms.publish('many', ['one', 'two'], 1000)
+  big.rooms.members = members
   assert.deepEqual(r, { delivered: 2499, overflowed: [] })
   const logs = await Promise.all(
     sids.map(async (sid) => ((await big.readOutgoing(sid, 1)) as { messages: string[] }).messages),
@@ -383,8 +383,8 @@ test('one call may carry thousands of messages (pushed in chunks past Lua unpack
   const many = Array.from({ length: 9000 }, (_, i) => String(i))
   assert.deepEqual(await big.appendOutgoing(sid, 1, many), { status: 'ok', first: 1, last: 9000 })
   assert.equal((await big.recordIncoming(sid, 1, many)).status, 'ok')
-  await big.join(sid, 1, 'bulk')
-  assert.deepEqual(await big.publish('bulk', many), { delivered: 1, overflowed: [] })
+  await big.rooms.join(sid, 1, 'bulk')
+  assert.deepEqual(await big.rooms.publish('bulk', many), { delivered: 1, overflowed: [] })
   const out = await big.readOutgoing(sid, 1, 20000)
   assert.ok(out.status == 'ok')
   assert.deepEqual(out.messages, [...many, ...many])
