@@ -60,6 +60,11 @@ export interface LifelineOptions {
   /** A connection must stay up this long, ms, before the attempt count resets. @default 5000 */
   minUptime?: number
   /**
+   * A session the server ends as a protocol error (1002) is replaced by a new one (a `reset`); the
+   * `maxProtocolErrors`-th such end within a minute closes the connection with 1002 instead. @default 3
+   */
+  maxProtocolErrors?: number
+  /**
    * Bytes sent but not yet acknowledged that `send` accepts before it throws `LL_ERR_BUFFER_FULL`. @default 16777216
    */
   maxBufferedAmount?: number
@@ -131,6 +136,7 @@ export const DEFAULTS = /* @__PURE__ */ Object.freeze({
   jitter: true,
   maxRetries: Infinity,
   minUptime: 5000,
+  maxProtocolErrors: 3,
   maxBufferedAmount: 16777216,
   maxQueueLength: 100000,
   maxMessageSize: 4194304,

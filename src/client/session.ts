@@ -13,6 +13,9 @@ import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
 import type { TransportClass, TransportContext } from './transports/transport'
 
+/** How far back, ms, the server's protocol errors count toward `maxProtocolErrors`. */
+const PROTOCOL_ERROR_WINDOW = 60000
+
 /** What the session needs from the public object it serves. @internal */
 export interface SessionHost {
   /** Emit an event to the app (`on<type>` and listeners). */
@@ -66,6 +69,8 @@ export class Session {
   private _uses = 0
   /** Why the previous session ended, if one did: the next new one is a reset. */
   private _ended?: string
+  /** When the server ended a session as a protocol error, within the last minute. */
+  private _protocolErrors: number[] = []
   /** The token of this attempt, from the `token` option. */
   _token?: string
 
@@ -315,7 +320,7 @@ export class Session {
     // A spare connection (an upgrade test, a racing candidate) turned away while another carries
     // the session, say by a server process that does not have it: only the spare goes.
     if (this._active && c != this._active) return this._lose(c, why)
-    if (!isResumable(code)) {
+    if (!isResumable(code) && !this._outlives(code)) {
       // Refused or ended by the server for a reason of its own (an origin or `authenticate`
       // refusal is 1008); an app's own codes, and 1000, are the app's business.
       if (code != Code.NORMAL && code < 3000) this._say(Level.Warn, ['closed:', code, reason])
@@ -329,6 +334,21 @@ export class Session {
     if (code == Code.SESSION_EXPIRED) this._attempts = 0
     this._dropAll()
     this._retry(why)
+  }
+
+  /**
+   * Whether a session the server ended with `code` is replaced by a new one rather than closed. A
+   * protocol error on an established session may be the network's doing (uploads reordered by a
+   * relay made a server end sessions, issue 25): it resets, each one in a row after a longer
+   * backoff, until it is the `maxProtocolErrors`-th within a minute.
+   */
+  private _outlives(code: number): boolean {
+    if (code != Code.PROTOCOL_ERROR || !this._sessionId) return false
+    const now = this._now()
+    const recent = (this._protocolErrors = this._protocolErrors.filter((t) => now - t < PROTOCOL_ERROR_WINDOW))
+    recent.push(now)
+    this._attempts = Math.max(this._attempts, recent.length - 1)
+    return recent.length < this._options.maxProtocolErrors
   }
 
   /**

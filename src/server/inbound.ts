@@ -37,10 +37,11 @@ export class Inbound {
   /** Messages handed to the app; acknowledgements never cover more (a held one is not yet the app's). */
   delivered = 0
   /**
-   * Out-of-order POST bodies by first sequence number, with their bytes (counted in the server's
-   * total). Made on the first one: most sessions never have any, and an empty Map costs ~180 bytes.
+   * Out-of-order POST bodies by first sequence number (counted in the server's total), each
+   * unanswered until it is taken. Made on the first one: most sessions never have any, and an
+   * empty Map costs ~180 bytes.
    */
-  _parked?: Map<number, [Link['name'], Frame[], number]> = undefined
+  _parked?: Map<number, Parked> = undefined
   /** Messages held while paused; only while there are any (a session costs less without). */
   _held?: Array<[string | Buffer, boolean]> = undefined
   _heldBytes = 0
@@ -83,8 +84,7 @@ export class Inbound {
     const link = typeof via == 'string' ? undefined : via
     const kind = typeof via == 'string' ? via : via.name
     let seq = link ? link.inSeq : 0
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]
+    for (const f of frames) {
       if (s.closed) return false
       if (typeof f != 'string') {
         const bytes = Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength)
@@ -99,10 +99,7 @@ export class Inbound {
         if (!list) return this._bad('malformed batch')
         for (const m of list) if (!this._data(seq++, m, false)) return false
       } else if (type == FrameType.Seq && num(f) >= 1) {
-        // A POST whose first message is beyond what has arrived waits for the one before it.
-        const n = num(f)
-        if (replies && i == 0 && n > this.inbox._received + 1 && this._reliable) return this._park(n, kind, frames)
-        seq = n
+        seq = num(f)
       } else if (type == FrameType.Use && num(f) >= 1) {
         if (num(f) > this._uses) {
           this._uses = num(f)
@@ -138,26 +135,42 @@ export class Inbound {
     return true
   }
 
-  private _park(n: number, kind: Link['name'], frames: Frame[]): boolean {
+  /**
+   * A POST body whose first message is beyond what has arrived waits for the one before it
+   * (PROTOCOL.md §4.5): its answer, a promise of the response's frames, comes once it is taken.
+   * Answering it at once would let the client send the next, and a body stuck on a slow
+   * connection (the first request through an L4 relay waits for the relay's own connection) would
+   * leave more and more parked behind it (issue 25). Undefined when the body can go now. Past
+   * `maxParkedPosts`, or past the server's `maxTotalBuffered`, the body is refused (HTTP 503): the
+   * client keeps what it sent until it is acknowledged, and sends it again.
+   */
+  park(frames: Frame[], kind: Link['name']): Promise<Frame[] | null> | undefined {
+    const first = frames[0]
+    const n = typeof first == 'string' && first[0] == FrameType.Seq ? num(first) : 0
+    if (!this._reliable || !(n > this.inbox._received + 1)) return
     const host = this._session._host
     const parked = (this._parked = this._parked || new Map())
     const old = parked.get(n)
-    if (!old && parked.size >= host.o.maxParkedPosts) return this._bad('too many out-of-order uploads')
+    if (!old && parked.size >= host.o.maxParkedPosts)
+      return Promise.reject(new Error('more than maxParkedPosts ' + host.o.maxParkedPosts + ' uploads waiting'))
     let bytes = 0
     for (const f of frames) bytes += f.length
-    if (old) host.reserve(-old[2])
-    if (!host.reserve(bytes)) {
-      parked.delete(n)
-      this._session._end(Code.BUFFER_OVERFLOW, 'buffer overflow: server over maxTotalBuffered')
-      return false
-    }
-    parked.set(n, [kind, frames, bytes])
-    return true
+    if (!host.reserve(bytes)) return Promise.reject(new Error('server over maxTotalBuffered'))
+    // The same body again (a retry): the newer copy waits, the older is answered with nothing.
+    if (old) this._unpark(n, old).answer([])
+    return new Promise((answer) => parked.set(n, { kind, frames, bytes, answer }))
   }
 
-  /** Release what parked bodies hold (the session ended). */
+  /** Take parked body `n` out, its bytes released; its POST is still to be answered. */
+  private _unpark(n: number, p: Parked): Parked {
+    this._parked!.delete(n)
+    this._session._host.reserve(-p.bytes)
+    return p
+  }
+
+  /** Release what parked bodies hold, and answer them (the session ended: the client hears it elsewhere). */
   release(): void {
-    if (this._parked) for (const p of this._parked.values()) this._session._host.reserve(-p[2])
+    if (this._parked) for (const [n, p] of this._parked) this._unpark(n, p).answer([])
     this._parked = undefined
     clearTimeout(this._ackTimer)
   }
@@ -182,14 +195,24 @@ export class Inbound {
       }
       ;(this._held = this._held || []).push([d, binary])
     } else this._deliver(d, binary)
-    // Parked uploads that now follow on go next.
-    const next = this._parked && this._parked.get(this.inbox._received + 1)
-    if (next) {
-      this._parked!.delete(this.inbox._received + 1)
-      s._host.reserve(-next[2])
-      queueMicrotask(() => !s.closed && this.receive(next[1], next[0], []))
-    }
+    // A parked upload that now follows on goes next, and its POST is answered.
+    const following = this.inbox._received + 1
+    const next = this._parked && this._parked.get(following)
+    if (next)
+      queueMicrotask(() => {
+        if (!this._parked || this._parked.get(following) != next) return
+        this._unpark(following, next)
+        next.answer(s.closed ? [] : this._take(next))
+      })
     return true
+  }
+
+  /** A parked body's frames, now in order: the response's frames, or null for a protocol error. */
+  private _take(p: Parked): Frame[] | null {
+    const replies: Frame[] = []
+    if (!this.receive(p.frames, p.kind, replies)) return null
+    this._session._flushNow()
+    return replies
   }
 
   private _deliver(d: string | Buffer, binary: boolean): void {
@@ -218,6 +241,15 @@ export class Inbound {
     this._session._protocolError(what)
     return false
   }
+}
+
+/** A POST body that arrived before the one it follows, and how to answer its POST once it is taken. */
+interface Parked {
+  kind: Link['name']
+  frames: Frame[]
+  /** What it holds of the server's `maxTotalBuffered`. */
+  bytes: number
+  answer: (replies: Frame[] | null) => void
 }
 
 /** The texts of an `M` frame, or undefined when it is not a JSON array of strings. */

@@ -144,7 +144,10 @@ export interface ServerOptions {
   maxPostBytes?: number
   /** Most frames in one POST; one more gets HTTP 413. @default 10000 */
   maxFramesPerPost?: number
-  /** Out-of-order POSTs held per session while an earlier one is missing; one more closes it with `1002`. @default 4 */
+  /**
+   * Out-of-order POSTs held per session, unanswered, while an earlier one is missing; one more is refused with HTTP
+   * 503 (the client sends it again, the session goes on). @default 4
+   */
   maxParkedPosts?: number
   /**
    * How long a session outlives its last connection, waiting for the client to resume, ms; then `3901`. @default 60000

@@ -228,20 +228,31 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** Frames from the client; see `Inbound.receive`. @internal */
   _receive(frames: Frame[], via: Link | Link['name'], replies?: Frame[]): boolean {
+    this._hear()
+    return this._inbound.receive(frames, via, replies)
+  }
+
+  /** The client spoke: it is there, and the session is confirmed. */
+  private _hear(): void {
     this._lastIn = Date.now()
     this._liveness.heard(this._lastIn)
     if (!this._heard) {
       this._heard = true
       this._host.confirm(this)
     }
-    return this._inbound.receive(frames, via, replies)
   }
 
-  /** A POST body's frames (its `ack` first); the response's frames, or null for a protocol error. @internal */
-  _post(frames: Frame[], ask: { ack: number; t: string }): Frame[] | null {
+  /**
+   * A POST body's frames (its `ack` first); the response's frames, or null for a protocol error.
+   * A body that overtook the one before it is answered once it is taken (`Inbound.park`). @internal
+   */
+  _post(frames: Frame[], ask: { ack: number; t: string }): Frame[] | null | Promise<Frame[] | null> {
     const replies: Frame[] = []
     this._acked(ask.ack)
-    if (!this._receive(frames, ask.t as 'stream', replies)) return null
+    this._hear()
+    const parked = this._inbound.park(frames, ask.t as Link['name'])
+    if (parked) return parked
+    if (!this._inbound.receive(frames, ask.t as Link['name'], replies)) return null
     // What the app sent from its handlers leaves on the open poll or stream before the POST is
     // answered: the client holds the reply before it reads that answer (issue 19).
     this._flushNow()

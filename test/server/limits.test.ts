@@ -7,6 +7,7 @@ import http from 'node:http'
 import { start, hello, ws, req, until, pollSession, wsSession, closeOf, stopAll } from './raw'
 import WebSocket from 'ws'
 import { Lifeline } from '../../src/client/index'
+import { num, type Frame } from '../../src/protocol/frames'
 
 after(stopAll)
 
@@ -309,30 +310,76 @@ test('regression: without resume (r=0) a session between polls queued without bo
   await r.stop()
 })
 
-// waiting ones count in maxTotalBuffered
-test('maxParkedPosts: that many out-of-order POSTs wait, one more closes the session with 1002', async () => {
+// waiting ones count in maxTotalBuffered; none ends the session (issue 25)
+test('maxParkedPosts: that many early POSTs wait unanswered, one more gets 503, the session goes on', async () => {
   const r = await start({ maxParkedPosts: 2, maxTotalBuffered: 10000 }, false)
   const sid = await pollSession(r.port)
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
   const q = `v=2&t=polling&sid=${sid}&ack=0`
-  assert.equal((await req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(3000)])).status, 200)
-  assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(3000)])).status, 200)
-  assert.equal(s._inbound._parked!.size, 2)
+  const answered: number[] = []
+  const post = (frames: Frame[]) =>
+    req(r.port, 'POST', q, frames).then((a) => {
+      answered.push(num(frames[0] as string))
+      return a
+    })
+  const parked = () => (s._inbound._parked ? s._inbound._parked.size : 0)
+  const five = post(['s5', 'm' + 'x'.repeat(3000)])
+  await until(() => parked() == 1)
+  const six = post(['s6', 'm' + 'x'.repeat(3000)])
+  await until(() => parked() == 2)
+  // One more out-of-order body: refused, not parked, and the session is not ended for it.
+  assert.equal((await req(r.port, 'POST', q, ['s7', 'mz'])).status, 503)
+  assert.deepEqual(answered, [], 'parked POSTs are answered only once taken')
+  assert.equal(s.closed, false)
   const other = await wsSession(r.port)
   await until(() => r.sessions.length == 2)
   // Parked: the frames' characters, 2 + 3001 a body.
   assert.ok(r.sessions[1].send('y'.repeat(10000 - 2 * 3003)), 'exactly what the parked bodies leave')
   assert.equal(r.sessions[1].send('y'), false)
   await other.until((f) => typeof f == 'string' && f.startsWith('c3900'))
-  assert.equal((await req(r.port, 'POST', q, ['s7', 'mz'])).status, 400)
-  assert.equal(s.closed, true)
-  assert.match(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!, /^c1002 /)
-  // Closed: what was parked is given back.
+  // The gap filled: both parked bodies are taken, in order, and their POSTs answered with the ack.
+  const got: unknown[] = []
+  s.on('message', (d) => got.push(String(d).slice(0, 1)))
+  const four = await req(r.port, 'POST', q, ['s1', 'ma', 'mb', 'mc', 'md'])
+  assert.equal(four.status, 200)
+  assert.deepEqual([(await five).status, (await six).status], [200, 200])
+  assert.deepEqual((await six).frames, ['a6'])
+  assert.deepEqual(got, ['a', 'b', 'c', 'd', 'x', 'x'])
+  assert.equal(parked(), 0)
+  // Given back: a third session may have every byte.
   const third = await wsSession(r.port)
   await until(() => r.sessions.length == 3)
   assert.ok(r.sessions[2].send('z'.repeat(10000)))
   third.sock.close()
+  await r.stop()
+})
+
+test('maxParkedPosts: a parked body past maxTotalBuffered gets 503, and the session goes on', async () => {
+  const r = await start({ maxTotalBuffered: 4000 }, false)
+  const sid = await pollSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  const q = `v=2&t=polling&sid=${sid}&ack=0`
+  const five = req(r.port, 'POST', q, ['s5', 'm' + 'x'.repeat(2500)])
+  await until(() => !!s._inbound._parked && s._inbound._parked.size == 1)
+  assert.equal((await req(r.port, 'POST', q, ['s6', 'm' + 'x'.repeat(2500)])).status, 503)
+  assert.equal(s._inbound._parked!.size, 1)
+  assert.equal(s.closed, false)
+  assert.equal((await req(r.port, 'POST', q, ['s1', 'ma', 'mb', 'mc', 'md'])).status, 200)
+  assert.deepEqual((await five).frames, ['a5'])
+  await r.stop()
+})
+
+test('a parked POST is answered when its session ends', async () => {
+  const r = await start({}, false)
+  const sid = await pollSession(r.port)
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  const waiting = req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s9', 'mx'])
+  await until(() => !!s._inbound._parked && s._inbound._parked.size == 1)
+  s.close(4100, 'done')
+  assert.equal((await waiting).status, 200)
   await r.stop()
 })
 

@@ -311,3 +311,70 @@ test('messages held on a connection dropped before its proof are not counted as 
   await flush()
   assert.deepEqual(got, ['one'])
 })
+
+// Issue 25: a server that ended sessions for what a relay did to uploads made every later send()
+// throw. A protocol error on an established session is a reset; only a run of them is final.
+test('a server 1002 on an established session is a reset; the maxProtocolErrors-th in a minute closes', async () => {
+  const { ll, clock, of } = client()
+  await flush()
+  made[0].prove('A'.repeat(22))
+  ll.send('kept')
+  await flush()
+  made[0].recv('c1002 protocol error: too many out-of-order uploads')
+  await clock.tick(0)
+  assert.equal(ll.state, 'reconnecting')
+  assert.equal(of('close').length, 0)
+  made.at(-1)!.prove('B'.repeat(22))
+  await flush()
+  assert.deepEqual(
+    of('reset').map((e) => [e.reason, e.unacked]),
+    [['session-closed-1002', ['kept']]],
+  )
+  ll.send('still works')
+  // The second within the minute waits for a backoff before the new session.
+  made.at(-1)!.recv('c1002 protocol error')
+  await clock.tick(0)
+  const delays = of('reconnecting').map((e) => e.delay)
+  assert.ok(delays.at(-1)! > 0, 'backoff before the second reset: ' + delays)
+  await clock.tick(delays.at(-1)!)
+  made.at(-1)!.prove('C'.repeat(22))
+  await flush()
+  assert.equal(of('reset').length, 2)
+  // The third within the minute: closed with the server's code and reason.
+  made.at(-1)!.recv('c1002 protocol error: again')
+  await flush()
+  assert.deepEqual(
+    of('close').map((e) => [e.code, e.reason]),
+    [[1002, 'protocol error: again']],
+  )
+  assert.equal(ll.state, 'closed')
+})
+
+test('server 1002s more than a minute apart never add up to a close', async () => {
+  const { ll, clock, of } = client({ maxProtocolErrors: 2 })
+  await flush()
+  made[0].prove('A'.repeat(22))
+  for (const sid of ['B', 'C', 'D']) {
+    made.at(-1)!.recv('c1002 protocol error')
+    await clock.tick(0)
+    await clock.tick(30000)
+    made.at(-1)!.prove(sid.repeat(22))
+    await flush()
+    await clock.tick(31000)
+  }
+  assert.equal(of('reset').length, 3)
+  assert.equal(of('close').length, 0)
+  assert.equal(ll.state, 'open')
+})
+
+test('a 1002 before any session (refused at the first hello) closes at once', async () => {
+  const { ll, of } = client()
+  await flush()
+  made[0].recv('c1002 protocol error: unsupported version')
+  await flush()
+  assert.deepEqual(
+    of('close').map((e) => e.code),
+    [1002],
+  )
+  assert.equal(ll.state, 'closed')
+})

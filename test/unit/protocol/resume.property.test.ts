@@ -101,10 +101,10 @@ class Net {
     if (!old) w.delivered.push(body)
     if (w.t.kind == 'websocket') for (const f of body.frames) w.s._receive([f], w.link)
     else {
-      const replies: Frame[] = []
-      w.s._acked(body.ack)
-      w.s._receive(body.frames, 'polling', replies)
-      if (old) return
+      const replies = w.s._post(body.frames, { ack: body.ack, t: 'polling' })
+      // A body that overtook the one before it is answered later (or refused): as if lost.
+      if (replies instanceof Promise) replies.catch(() => {})
+      if (old || !Array.isArray(replies)) return
       if (pick % 4 == 0) return this.drop(w)
       for (const f of replies) w.t._frame(f)
     }

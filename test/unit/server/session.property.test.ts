@@ -105,10 +105,10 @@ test('POST bodies: garbage never throws, closes only its own session with a defi
       const h = setup()
       for (const [ack, frames] of posts) {
         h.goodSays()
-        const replies: Frame[] = []
-        h.bad.s._acked(ack)
-        const ok = h.bad.s._receive(frames, 'polling', replies)
-        if (!ok) assert.ok(h.bad.s.closed)
+        const answer = h.bad.s._post(frames, { ack, t: 'polling' })
+        // A parked body's answer comes later, or a refusal (503) past maxParkedPosts.
+        if (answer instanceof Promise) answer.catch(() => {})
+        else if (!answer) assert.ok(h.bad.s.closed)
         check(
           h,
           posts.flatMap((p) => p[1]),
