@@ -2,22 +2,14 @@
 // node:test's mock timers: uploads that overtake each other (PROTOCOL.md §4.5, issue 25).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ServerSession, type SessionHost } from '../../../src/server/session'
-import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
-import { Rooms } from '../../../src/server/rooms'
+import { ServerSession } from '../../../src/server/session'
+import type { ServerResolved } from '../../../src/server/options'
+import { memoryHost } from '../../support/host'
 import { POSTS_IN_FLIGHT } from '../../../src/protocol/limits'
 import type { Frame } from '../../../src/protocol/frames'
 
-function session(options: Partial<ServerResolved> = {}) {
-  const host: SessionHost = {
-    o: { ...SERVER_DEFAULTS, ...options } as ServerResolved,
-    reserve: () => true,
-    confirm: () => {},
-    gone: () => {},
-    log: () => {},
-    rooms: new Rooms(),
-  }
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, host)
+function session(options: Partial<ServerResolved> = {}, reliable = true) {
+  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', reliable, memoryHost(options))
   const got: string[] = []
   s.on('message', (d) => got.push(String(d)))
   return { s, got }
@@ -108,15 +100,7 @@ test('past maxParkedPosts an early body is refused (503), not the session ended'
 })
 
 test('fire-and-forget sessions park nothing: bodies go as they come', () => {
-  const host: SessionHost = {
-    o: { ...SERVER_DEFAULTS } as ServerResolved,
-    reserve: () => true,
-    confirm: () => {},
-    gone: () => {},
-    log: () => {},
-    rooms: new Rooms(),
-  }
-  const s = new ServerSession('F'.repeat(22), '127.0.0.1', {}, '', false, host)
+  const { s } = session({}, false)
   assert.ok(Array.isArray(s._post(['s5', 'mx'], { ack: 0, t: 'polling' })))
   assert.equal(s._inbound._parked, undefined)
   s.close()

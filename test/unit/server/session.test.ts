@@ -2,21 +2,12 @@
 // the server tells the client what it has (PROTOCOL.md §6.2).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ServerSession, type SessionHost } from '../../../src/server/session'
+import { ServerSession } from '../../../src/server/session'
 import { MemLink } from '../../support/memlink'
-import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
-import { Rooms } from '../../../src/server/rooms'
+import { memoryHost } from '../../support/host'
 
 function session() {
-  const host: SessionHost = {
-    o: { ...SERVER_DEFAULTS } as ServerResolved,
-    reserve: () => true,
-    confirm: () => {},
-    gone: () => {},
-    log: () => {},
-    rooms: new Rooms(),
-  }
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, host)
+  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, memoryHost())
   const link = new MemLink()
   s._attach(link, 0)
   const acks = () => link.out.filter((f) => typeof f == 'string' && f[0] == 'a')
