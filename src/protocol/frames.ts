@@ -44,6 +44,12 @@ export const enum FrameType {
   Error = 'e',
 }
 
+/**
+ * A transport's name, in the default order of preference: what the `t` query parameter says
+ * (PROTOCOL.md §1), `session.transport` on the server and `ll.transport` on the client.
+ */
+export type TransportName = 'websocket' | 'stream' | 'polling'
+
 /** The JSON body of an `o` frame. */
 export interface Hello {
   /** Protocol version the server speaks. */
@@ -194,4 +200,15 @@ export function messageFrames(list: ReadonlyArray<unknown>, from: number, to: nu
   }
   batch()
   return frames
+}
+
+/** The texts of an `M` frame, or undefined when it is not a JSON array of strings. */
+export function parseBatch(f: string): string[] | undefined {
+  let list: unknown
+  try {
+    list = JSON.parse(f.slice(1))
+  } catch (e) {
+    return
+  }
+  return Array.isArray(list) && list.every((x) => typeof x == 'string') ? list : undefined
 }

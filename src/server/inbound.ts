@@ -1,4 +1,4 @@
-import { Code, FrameType, isAppCloseCode, num, splitFrame, type Frame } from '../protocol/frames'
+import { Code, FrameType, isAppCloseCode, num, parseBatch, splitFrame, type Frame } from '../protocol/frames'
 import { Arrival, Inbox } from '../protocol/inbox'
 import { ACK_DELAY } from '../protocol/limits'
 import type { Link, SessionHost } from './link'
@@ -250,15 +250,4 @@ interface Parked {
   /** What it holds of the server's `maxTotalBuffered`. */
   bytes: number
   answer: (replies: Frame[] | null) => void
-}
-
-/** The texts of an `M` frame, or undefined when it is not a JSON array of strings. */
-function parseBatch(f: string): string[] | undefined {
-  let list: unknown
-  try {
-    list = JSON.parse(f.slice(1))
-  } catch (e) {
-    return
-  }
-  return Array.isArray(list) && list.every((x) => typeof x == 'string') ? list : undefined
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { ClusterOptions } from './cluster/options'
 import type { ServerSession } from './session'
+import type { TransportName } from '../protocol/frames'
 
 /** What `authenticate` resolves to; a refusal closes with `1008` and `reason` (the client ends, no retry). */
 export type AuthResult = { ok: true; data?: unknown } | { ok: false; reason?: string }
@@ -16,8 +17,7 @@ export type UpstreamTarget = string | { url: string; headers?: Record<string, st
 /** Gateway mode: a `ws(s)://` URL, or a function of the session (may be async) giving one. */
 export type Upstream = string | ((session: ServerSession) => UpstreamTarget | Promise<UpstreamTarget>)
 
-/** A transport's name, as `session.transport` and the session's `transport` event give it. */
-export type TransportName = 'websocket' | 'stream' | 'polling'
+export type { TransportName }
 
 /** Where the server logs; `console` fits. Session ids are never logged below `debug`. */
 export interface ServerLogger {

@@ -1,5 +1,5 @@
 import EventEmitter from 'eventemitter3'
-import type { Frame } from '../../protocol/frames'
+import type { Frame, TransportName } from '../../protocol/frames'
 import type { Clock } from '../clock'
 
 /** What a transport is told when it opens. */
@@ -39,8 +39,7 @@ export interface TransportEvents {
   close: [reason: string, error?: Error]
 }
 
-/** Transport names, in the default order of preference. */
-export type TransportName = 'websocket' | 'stream' | 'polling'
+export type { TransportName }
 
 /**
  * The one interface every transport implements: a subclass connects in `open()`, reports with

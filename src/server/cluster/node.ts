@@ -7,11 +7,12 @@ import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
+import { helloFrame } from '../hello'
 import type { ServerResolved } from '../options'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
-import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
+import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
 import type { Hint } from './records'
 import { ClusterStore } from './store'
@@ -251,7 +252,7 @@ export class ClusterNode {
     s._version = ask.version
     if (ask.opening) s._hb = ask.hb
     s._deadActive = deadActive
-    return { s, hello: hello(sid, received, ask, s._hb, o) }
+    return { s, hello: helloFrame(o, sid, received, s._hb, ask.t) }
   }
 
   /** `s` is owned here from now on. */

@@ -1,7 +1,17 @@
 // What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
 // (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
 // client frames arriving on them, kept in Redis before they are acknowledged.
-import { Code, FrameType, closeFrame, messageFrames, num, splitFrame, type Frame } from '../../protocol/frames'
+import {
+  Code,
+  FrameType,
+  closeFrame,
+  messageFrames,
+  num,
+  parseBatch,
+  splitFrame,
+  type Frame,
+} from '../../protocol/frames'
+import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
 import type { Link, LinkOwner } from '../link'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
@@ -14,9 +24,6 @@ export interface ServedHost extends NodeParts {
   idle(s: Served): void
 }
 
-/** Acknowledge on a WebSocket after this many messages, or this long after the first, ms. */
-const ACK_MESSAGES = 128
-const ACK_DELAY = 100
 /** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
 const GAP_TRIES = 25
 const GAP_WAIT = 20
@@ -217,7 +224,7 @@ export class Served implements LinkOwner {
       for (const f of frames) {
         if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
         else if (f[0] == FrameType.Message) add(f.slice(1))
-        else if (f[0] == FrameType.Batch) for (const m of parseBatch(f)) add(m)
+        else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
         else if (f[0] == FrameType.Seq && num(f) >= 1) seq = num(f)
         else if (f[0] == FrameType.Close || f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
         else if ((f[0] == FrameType.Use && num(f) >= 1) || (f[0] == FrameType.Ack && num(f) >= 0)) after.push(f)
@@ -300,13 +307,9 @@ function withSeq(first: number, messages: StoredMessage[]): Frame[] {
   return messageFrames(messages, 0, messages.length, [FrameType.Seq + first])
 }
 
-function parseBatch(f: string): string[] {
-  let list: unknown
-  try {
-    list = JSON.parse(f.slice(1))
-  } catch (e) {
-    list = undefined
-  }
-  if (Array.isArray(list) && list.every((x) => typeof x == 'string')) return list
+/** The texts of an `M` frame; a malformed one ends the session. */
+function batch(f: string): string[] {
+  const list = parseBatch(f)
+  if (list) return list
   throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
 }
