@@ -79,6 +79,7 @@ export type {
   ResetEvent,
   DeliveredEvent,
   LifelineEvents,
+  Json,
 } from './events'
 export { Transport } from './transports/transport'
 export type { TransportClass, TransportContext, TransportEvents, TransportName } from './transports/transport'
