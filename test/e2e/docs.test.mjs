@@ -230,8 +230,10 @@ test('relative links in README.md and docs/*.md point at files that exist, and R
 
 test('docs/frameworks.md: every way it mounts Lifeline is the way test/server/frameworks.test.ts does', () => {
   const tested = read('test/server/frameworks.test.ts')
-  const blocks = [...read('docs/frameworks.md').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
-  assert.equal(blocks.length, 4, 'one recipe per framework')
+  const blocks = [...read('docs/frameworks.md').matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .filter((b) => b.includes("from 'lifeline-rt/server'"))
+  assert.equal(blocks.length, 4, 'one recipe per server framework')
   const mounts = blocks
     .flatMap((b) => b.split('\n'))
     .filter((l) => /handleRequest|handleUpgrade|new LifelineServer\(/.test(l))
@@ -239,4 +241,16 @@ test('docs/frameworks.md: every way it mounts Lifeline is the way test/server/fr
     .map((l) => l.trim().replace(/^const ll = new LifelineServer/, ''))
   assert.ok(mounts.length >= 8, mounts.join('\n'))
   for (const m of mounts) assert.ok(tested.includes(m), `the test mounts as the doc does: ${m}`)
+})
+
+test('docs/frameworks.md shows the React and Vue recipes as the files test/e2e/spa.test.mjs builds', () => {
+  const doc = read('docs/frameworks.md')
+  for (const [lang, file] of [
+    ['jsx', 'examples/spa/react.jsx'],
+    ['js', 'examples/spa/vue.js'],
+  ]) {
+    const code = read(file)
+    assert.ok(doc.includes('```' + lang + '\n' + code + '```'), `${file}, word for word, in a ${lang} block`)
+    assert.ok(read('test/e2e/spa/' + (lang == 'jsx' ? 'react-app.jsx' : 'vue-app.js')).includes('../../../' + file))
+  }
 })
