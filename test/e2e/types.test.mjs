@@ -189,7 +189,7 @@ void [bad, badReason, badReset]
 
 /**
  * Typed JSON messages, types only: one map names both directions, as socket.io's
- * \`ServerToClientEvents\` does, and both ends are typed by it (README "Types").
+ * `ServerToClientEvents` does, and both ends are typed by it (README "Types").
  */
 const JSON_MAP = `
 import { Lifeline, type Json } from '${NAME}'
@@ -228,8 +228,8 @@ void loose
 `
 
 /**
- * A script-tag page's TypeScript: no import, the global \`Lifeline\` declared by
- * \`lifeline-rt/global\`, with what the add-on scripts hang on it.
+ * A script-tag page's TypeScript: no import, the global `Lifeline` declared by
+ * `lifeline-rt/global`, with what the add-on scripts hang on it.
  */
 const SCRIPT_PAGE = `/// <reference types="${NAME}/global" />
 const ll: Lifeline = new Lifeline('/rt', { transports: ['websocket', 'polling'] })
