@@ -444,6 +444,8 @@ test('the published types show no internal members: every `_` member is marked @
   assert.deepEqual(files.sort(), [
     'diagnose.d.cts',
     'diagnose.d.ts',
+    'global.d.cts',
+    'global.d.ts',
     'lifeline.d.cts',
     'lifeline.d.ts',
     'request.d.cts',
