@@ -2,20 +2,9 @@
 // logging nothing that reads as the app's connection giving up.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LifelineRacing, type Logger } from '../../../src/client/index'
+import { LifelineRacing } from '../../../src/client/index'
 import { diagnose } from '../../../src/client/diagnose'
-import { flush, made, WS, POLL, FakeClock } from './fakes'
-
-/** A logger that records `level text` lines. */
-function recorder() {
-  const lines: string[] = []
-  const at =
-    (level: string) =>
-    (...args: unknown[]) =>
-      lines.push(level + ' ' + args.slice(1).join(' '))
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { lines, logger }
-}
+import { flush, made, recorder, WS, POLL, FakeClock } from './fakes'
 
 /** Diagnose a refused WebSocket and a working polling transport. */
 async function refusedThenPolling(extra: { logLevel?: 'debug' | 'warn' } = {}) {
