@@ -7,7 +7,8 @@ import { Connection, Stage } from './connection'
 import { transportContext } from './context'
 import type { Data, LifelineEvents, State } from './events'
 import { Liveness } from './liveness'
-import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
+import { Level, say } from '../protocol/log'
+import { DEFAULTS, type LifelineOptions, type Resolved } from './options'
 import { Receiver } from './receive'
 import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
@@ -381,9 +382,7 @@ export class Session {
   /** Log at `level` if `logLevel` (or `debug`) lets it through. */
   _say(level: Level, args: unknown[]): void {
     const o = this._options
-    const logger = o.logger === undefined ? console : o.logger
-    if (logger && level >= (o.debug ? Level.Debug : LEVELS.indexOf(o.logLevel)))
-      logger[LEVELS[level] as 'warn']('[lifeline]', ...args)
+    say(o.logger === undefined ? console : o.logger, o.debug ? 'debug' : o.logLevel, level, args)
   }
 
   _timer(fn: () => void, ms: number): unknown {

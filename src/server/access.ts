@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { Code, closeFrame, VERSION, type Frame } from '../protocol/frames'
+import { Code, closeFrame, FrameType, VERSION, type Frame, type Hello } from '../protocol/frames'
 import type { ServerResolved } from './options'
 import type { SessionHost } from './link'
 import type { ServerSession } from './session'
@@ -183,4 +183,21 @@ function tokenFrom(req: IncomingMessage): string | null {
 export function sameOrigin(s: ServerSession, origin: string): boolean {
   if (!s.origin && origin) s.origin = origin
   return !origin || s.origin == origin
+}
+
+/**
+ * The hello (PROTOCOL.md §5.1) for session `sid` on a connection of transport `t`: a poll's
+ * heartbeat is no longer than the hold time, as the server answers a poll at least that often.
+ * @internal
+ */
+export function hello(sid: string, received: number, t: string, hb: number, o: ServerResolved): string {
+  const h: Hello = {
+    v: VERSION,
+    sid,
+    ack: received,
+    hb: t == 'polling' ? Math.min(o.pollHold, hb) : hb,
+    max: o.maxMessageSize,
+    post: o.maxPostBytes,
+  }
+  return FrameType.Open + JSON.stringify(h)
 }

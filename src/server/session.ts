@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../protocol/errors'
-import { Code, FrameType, VERSION, closeFrame, isAppCloseCode, type Frame, type Hello } from '../protocol/frames'
+import { Code, FrameType, VERSION, closeFrame, isAppCloseCode, type Frame } from '../protocol/frames'
 import { MAX_REASON_BYTES } from '../protocol/limits'
+import { hello } from './access'
 import { Inbound } from './inbound'
 import type { Link, SessionHost } from './link'
 import type { TransportName } from './options'
@@ -219,11 +220,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * @internal
    */
   _hello(t?: Link['name']): string {
-    const o = this._host.o
-    const hb = t == 'polling' ? Math.min(o.pollHold, this._hb) : this._hb
-    const h: Hello = { v: VERSION, sid: this.id, ack: this._received, hb, max: o.maxMessageSize }
     this._liveness.greeted()
-    return FrameType.Open + JSON.stringify(h)
+    return hello(this.id, this._received, t || '', this._hb, this._host.o)
   }
 
   /** Frames from the client; see `Inbound.receive`. @internal */

@@ -74,8 +74,16 @@ export function startServer(opts = {}) {
       if (!res.headersSent && !res.writableEnded)
         setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
     })
-    const ll = new LifelineServer({ server, path: '/rt', ...(defaultOrigins ? {} : { origins: '*' }), ...options })
-    const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [] }
+    // What the server logs is kept (and given in `status`), not printed over the test run's output.
+    const logged = []
+    const at =
+      (level) =>
+      (...args) =>
+        logged.push([level, ...args.map(String)].join(' '))
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const origins = defaultOrigins ? {} : { origins: '*' }
+    const ll = new LifelineServer({ server, path: '/rt', logger, ...origins, ...options })
+    const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [], logged }
     server.on('connection', (s) => {
       rec.sockets.add(s)
       s.on('close', () => rec.sockets.delete(s))
@@ -199,6 +207,7 @@ const actions = {
         buffered: s.bufferedAmount,
       })),
       log: rec.log,
+      logged: rec.logged,
     }
   },
   async send(b) {

@@ -7,11 +7,13 @@ import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
+import { refuseSession } from '../admission'
 import type { ServerResolved } from '../options'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
-import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
+import { hello } from '../access'
+import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
 import type { Hint } from './records'
 import { ClusterStore } from './store'
@@ -20,6 +22,7 @@ import { ClusterStore } from './store'
 export interface NodeHost {
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  note(key: string, ...args: unknown[]): void
   /** Emit `connection`. */
   confirm(s: ClusterSession): void
   /** An internal error: logged and emitted as `error`. */
@@ -220,8 +223,8 @@ export class ClusterNode {
       sid = randomBytes(16).toString('base64url')
       // Both limits hold across the cluster (census.ts): every node counts in the same sets.
       const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
-      if (admitted == 'full') return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
-      if (admitted == 'address') return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+      if (admitted == 'full') return refuseSession(this._host, Code.TRY_AGAIN_LATER, ask.version)
+      if (admitted == 'address') return refuseSession(this._host, Code.TOO_MANY_SESSIONS, ask.version)
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
@@ -251,7 +254,7 @@ export class ClusterNode {
     s._version = ask.version
     if (ask.opening) s._hb = ask.hb
     s._deadActive = deadActive
-    return { s, hello: hello(sid, received, ask, s._hb, o) }
+    return { s, hello: hello(sid, received, ask.t, s._hb, o) }
   }
 
   /** `s` is owned here from now on. */

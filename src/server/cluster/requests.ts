@@ -5,8 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { encode } from '../../protocol/envelope'
-import { FrameType, VERSION, closeFrame, type Frame, type Hello } from '../../protocol/frames'
-import { BODY, type Ask } from '../access'
+import { FrameType, closeFrame, type Frame } from '../../protocol/frames'
+import { BODY, hello, type Ask } from '../access'
 import type { ServerResolved } from '../options'
 import { PollLink } from '../transports/polling'
 import { StreamLink } from '../transports/stream'
@@ -41,7 +41,7 @@ export async function lastWords(
   const bye = closeFrame(...splitEnd(info.end), ask.version)
   const r = await store.readOutgoing(sid, ask.ack + 1)
   if (r.status != 'ok' || !r.messages.length) return [bye]
-  return [hello(sid, +info.rcv, ask, ask.hb, o), FrameType.Seq + r.first, ...r.messages.map(asFrame), bye]
+  return [hello(sid, +info.rcv, ask.t, ask.hb, o), FrameType.Seq + r.first, ...r.messages.map(asFrame), bye]
 }
 
 /** A stream's GET or a poll. */
@@ -106,17 +106,6 @@ export function serveUpgrade(node: Opener, host: NodeHost, wss: WebSocketServer,
       host.oops(e)
       socket.destroy()
     })
-}
-
-export function hello(sid: string, received: number, ask: Ask, hb: number, o: ServerResolved): Frame {
-  const h: Hello = {
-    v: VERSION,
-    sid,
-    ack: received,
-    hb: ask.t == 'polling' ? Math.min(o.pollHold, hb) : hb,
-    max: o.maxMessageSize,
-  }
-  return FrameType.Open + JSON.stringify(h)
 }
 
 export function splitEnd(end: string): [number, string] {

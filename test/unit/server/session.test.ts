@@ -14,6 +14,7 @@ function session() {
     confirm: () => {},
     gone: () => {},
     log: () => {},
+    note: () => {},
     rooms: new Rooms(),
   }
   const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, host)
