@@ -40,6 +40,10 @@ export type TransportFailure =
   | 'empty'
   | 'upload-failed'
   | 'protocol'
+  /** An HTTP status that is not Lifeline's own refusal: `404` (an app's, for a wrong path), `502`... */
+  | `${number}`
+  /** A POST answered with such a status (`upload-413`: a body parser in front, or `maxPostBytes`). */
+  | `upload-${number}`
 
 /**
  * Why a connection was lost or an attempt failed: the `cause` of `reconnecting`, and the reason

@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { LifelineError } from '../protocol/errors'
+import { Level, LEVELS, say } from '../protocol/log'
 import { parseAsk } from './access'
-import { admitRequest, admitUpgrade } from './admission'
+import { admitRequest, admitUpgrade, answerUpgrade } from './admission'
 import { checkUpstream, relay } from './gateway'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { LocalSessions, type LocalHost } from './local'
@@ -17,6 +18,9 @@ import { Counters, type ServerStats } from './stats'
 import { ENDPOINT, routeOf, takeRequestsFirst } from './routing'
 import { serveClientFile } from './script'
 import { refuse } from './upload'
+
+/** A `note` (a refusal a client may cause over and over) is logged at most this often per kind, ms. */
+const NOTE_EVERY = 60000
 
 /** What `ll.to(room)` gives: send to every member of the room. */
 export interface RoomTarget {
@@ -90,7 +94,9 @@ export class LifelineServer<
     this._wss.options.maxPayload = o.maxMessageSize + 65536
     // A WebSocket that does not answer our close (it may not be reading) goes after this long.
     ;(this._wss.options as { closeTimeout?: number }).closeTimeout = o.requestTimeout // ws 8.19+; @types/ws lags
-    const log = o.logger === undefined ? null : o.logger
+    const log = o.logger === undefined ? console : o.logger
+    /** When each `note` key was last logged. */
+    const noted = new Map<string, number>()
     this._counters = new Counters(o.statsMaxReasons)
     this._host = {
       o,
@@ -106,10 +112,16 @@ export class LifelineServer<
           this.emit('connection', s)
         } catch (e) {
           // The app's bug must not tear the session's frame handling apart, nor the server down.
-          this._oops(e, () => {})
+          this._oops(e, () => {}, 'connection handler threw:')
         }
       },
-      log: (level, ...args) => log && log[level]('[lifeline]', ...args),
+      log: (level, ...args) => say(log, o.logLevel, LEVELS.indexOf(level), args),
+      note: (key, ...args) => {
+        const now = Date.now()
+        if (now - (noted.get(key) || -Infinity) < NOTE_EVERY) return
+        noted.set(key, now)
+        this._host.log('warn', ...args, '(logged at most once a minute)')
+      },
       stats: this._counters,
       tell: (key, message) => this._tell(key, message),
       oops: (e, cleanup) => this._oops(e, cleanup),
@@ -138,7 +150,7 @@ export class LifelineServer<
       // is looked up per request, so that replacing it takes effect (test/support/fixtures.mjs
       // plays a dead server so).
       takeRequestsFirst(server, (req, res) => this.handleRequest(req, res))
-      server.on('upgrade', this.handleUpgrade)
+      server.on('upgrade', this._upgrade)
     }
   }
 
@@ -163,17 +175,31 @@ export class LifelineServer<
     return true
   }
 
-  /** Serve a WebSocket upgrade if it is for this endpoint (attached for you when `server` is given). */
-  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (routeOf(req, this.o.path, false) != ENDPOINT) return
+  /**
+   * Serve a WebSocket upgrade if it is for this endpoint; returns false otherwise (hand it to your
+   * next handler). Attached for you when `server` is given.
+   */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if (routeOf(req, this.o.path, false) != ENDPOINT) return false
     const asked = parseAsk(req, this.o)
     // Node's own error handling left the socket with the upgrade: without one, a client resetting
     // the connection after our answer would throw out of the process (regression test in
     // test/server/access.test.ts). Not a closure: it would keep this request alive as long as the socket.
     socket.on('error', destroy)
     const ask = admitUpgrade(req, socket, asked, this._origins)
-    if (!ask) return
-    this._node.upgrade(req, socket, head, ask, () => socket.off('error', destroy))
+    if (ask) this._node.upgrade(req, socket, head, ask, () => socket.off('error', destroy))
+    return true
+  }
+
+  /**
+   * The `upgrade` listener on the server given: an upgrade for another path that no other listener
+   * is there to take gets 404 (Node hands an upgrade to its listeners only; without an answer a
+   * client waits for its own timeout, a browser's WebSocket 15 s or more).
+   */
+  private _upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (this.handleUpgrade(req, socket, head) || this.o.server!.listenerCount('upgrade') > 1) return
+    socket.on('error', destroy)
+    answerUpgrade(socket, '404 Not Found')
   }
 
   /**
@@ -232,7 +258,7 @@ export class LifelineServer<
     if (node instanceof ClusterNode) void node.close()
     else node.close(code, reason)
     const server = this.o.server
-    if (server) server.off('upgrade', this.handleUpgrade)
+    if (server) server.off('upgrade', this._upgrade)
     this._wss.close()
   }
 
@@ -244,6 +270,7 @@ export class LifelineServer<
       {
         o: this.o,
         log: host.log,
+        note: host.note,
         reserve: host.reserve,
         tell: host.tell,
         oops: (e) => this._oops(e, () => {}),
@@ -266,14 +293,14 @@ export class LifelineServer<
   private _tell(key: string, message: string): void {
     if (this._told.has(key)) return
     this._told.add(key)
-    const log = this.o.logger
-    if (log) log.error('[lifeline]', message)
-    else process.emitWarning(message, 'LifelineWarning')
+    const o = this.o
+    if (o.logger === null) process.emitWarning(message, 'LifelineWarning')
+    else say(o.logger || console, o.logLevel, Level.Error, [message])
   }
 
   /** Something that should not happen did: log it, undo what `cleanup` says; the server stays up. */
-  private _oops(e: unknown, cleanup: () => void): void {
-    this._host.log('warn', 'internal error:', e)
+  private _oops(e: unknown, cleanup: () => void, what = 'internal error:'): void {
+    this._host.log('warn', what, e)
     cleanup()
     if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(String(e)))
   }

@@ -384,6 +384,7 @@ test('session ids never reach the logs below debug: every path that logs, captur
   ) as never
   const r = await start({
     logger,
+    logLevel: 'debug',
     heartbeatInterval: 1000,
     heartbeatTimeout: 200,
     sessionTtl: 300,

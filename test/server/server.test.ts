@@ -1,7 +1,7 @@
 // The reference server over real sockets on loopback: handshakes, isolation, origins, limits.
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { start, ws, req, hello, until, pollSession, wsSession, stopAll } from './raw'
+import { start, ws, req, hello, until, pollSession, wsSession, stopAll, recorder, throwingHandlers } from './raw'
 
 // A failed assertion skips its test's stop(): the servers left must not keep the run from ending.
 after(stopAll)
@@ -327,4 +327,74 @@ test('a polling session between two polls keeps its transport until the client g
   await until(() => s.transport == null, 5000, 'transport null once silent')
   assert.ok(Date.now() - t0 >= 1500, 'not before heartbeat + heartbeatTimeout (2 s from the last request)')
   await r.stop()
+})
+
+/** Run `fn` with console's four methods recording into the array given (as `level args…`), then restore them. */
+async function withConsole(fn: (lines: string[]) => Promise<void>): Promise<void> {
+  const lines: string[] = []
+  const saved = { debug: console.debug, info: console.info, warn: console.warn, error: console.error }
+  Object.assign(console, recorder(lines))
+  try {
+    await fn(lines)
+  } finally {
+    Object.assign(console, saved)
+  }
+}
+
+// Nothing anywhere: the default logger was none (issue 28).
+test('by default the server logs to console at warn: a handler that threw, a refused origin', async () => {
+  await withConsole(async (lines) => {
+    const r = await start({ logger: undefined, origins: undefined })
+    const sid = await throwingHandlers(r)
+    await assert.rejects(ws(r.port, undefined, { Origin: 'https://evil.example' }).opened, /403/)
+    await assert.rejects(ws(r.port, undefined, { Origin: 'https://evil.example' }).opened, /403/)
+    await until(() => lines.length >= 3)
+    assert.equal(
+      lines.filter((l) => /^warn \[lifeline\] connection handler threw: Error: app bug in connection/.test(l)).length,
+      1,
+    )
+    assert.equal(
+      lines.filter((l) => /^warn \[lifeline\] message handler threw: Error: app bug in message/.test(l)).length,
+      1,
+    )
+    assert.equal(
+      lines.filter((l) => /^warn \[lifeline\] .*https:\/\/evil\.example/.test(l)).length,
+      1,
+      'once per origin',
+    )
+    assert.deepEqual(
+      lines.filter((l) => !l.startsWith('warn ')),
+      [],
+      'nothing below warn',
+    )
+    assert.ok(
+      lines.every((l) => !l.includes(sid)),
+      'no session id below debug',
+    )
+    await r.stop()
+  })
+})
+
+test('logLevel picks what goes out (session ids only at debug); logger null silences it', async () => {
+  await withConsole(async (lines) => {
+    const r = await start({ logger: undefined, logLevel: 'debug' })
+    const { sid } = await ws(r.port).hello()
+    await until(() => lines.some((l) => l.includes(sid)))
+    assert.match(
+      lines.find((l) => l.includes(sid))!,
+      /^debug \[lifeline\] session created /,
+    )
+    await r.stop()
+    lines.length = 0
+    for (const quiet of [{ logger: null }, { logger: undefined, logLevel: 'silent' as const }]) {
+      const q = await start({ ...quiet, maxSessions: 1 })
+      q.ll.on('connection', () => {
+        throw new Error('app bug')
+      })
+      await ws(q.port).hello()
+      assert.match((await ws(q.port).until((f) => typeof f == 'string')) as string, /^c1013/)
+      await q.stop()
+    }
+    assert.deepEqual(lines, [])
+  })
 })

@@ -8,6 +8,7 @@ import type { WebSocketServer } from 'ws'
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
 import { helloFrame } from '../hello'
+import { refuseSession } from '../admission'
 import type { ServerResolved } from '../options'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
@@ -21,6 +22,7 @@ import { ClusterStore } from './store'
 export interface NodeHost {
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  note(key: string, ...args: unknown[]): void
   /** Emit `connection`. */
   confirm(s: ClusterSession): void
   /** An internal error: logged and emitted as `error`. */
@@ -221,8 +223,8 @@ export class ClusterNode {
       sid = randomBytes(16).toString('base64url')
       // Both limits hold across the cluster (census.ts): every node counts in the same sets.
       const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
-      if (admitted == 'full') return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
-      if (admitted == 'address') return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+      if (admitted == 'full') return refuseSession(this._host, Code.TRY_AGAIN_LATER, ask.version)
+      if (admitted == 'address') return refuseSession(this._host, Code.TOO_MANY_SESSIONS, ask.version)
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }

@@ -155,7 +155,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
 
   /** Another node took it over (this one was frozen or cut off): nothing more is written from here. */
   _fenced(): void {
-    this._host.log('info', 'session taken over by another node', this.id)
+    this._host.log('info', 'a session was taken over by another node')
     this._over(TAKEN_OVER, 'taken over')
   }
 

@@ -17,6 +17,7 @@ const host: SessionHost = {
   confirm: () => {},
   gone: () => {},
   log: () => {},
+  note: () => {},
   rooms: new Rooms(),
 }
 
