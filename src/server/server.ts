@@ -184,17 +184,15 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     return { send: (data) => Promise.resolve(node.rooms.send(room, payload(data))) }
   }
 
-  /** Send to every session whose client has spoken; returns how many took it. */
+  /**
+   * Send to every session whose client has spoken; returns how many took it. In cluster mode, to
+   * every such session on every node, queued once the fan-out in Redis is done; the count is how
+   * many there were as this node last knew (counted in Redis at most `nodeLease` / 3 ago, plus
+   * those confirmed here since).
+   */
   broadcast(data: string | Buffer | ArrayBuffer | Uint8Array): number {
     // Copied once here for every session, not once per session: the app may reuse its buffer.
-    const d = payload(data)
-    const node = this._node
-    // Cluster mode: to every confirmed session on every node; how many is not known at once.
-    if (node instanceof ClusterNode) {
-      node.broadcast(d).catch((e) => this._oops(e, () => {}))
-      return 0
-    }
-    return node.broadcast(d)
+    return this._node.broadcast(payload(data))
   }
 
   /**
@@ -234,6 +232,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         log: host.log,
         reserve: host.reserve,
         tell: host.tell,
+        stats: this._counters,
         oops: (e) => this._oops(e, () => {}),
         confirm: (s) => {
           const session = s as unknown as ServerSession

@@ -18,12 +18,28 @@ export interface Running {
 
 const running = new Set<Running>()
 
+/**
+ * The store every `start()` uses unless its options say otherwise: memory (one process), or in
+ * cluster mode a one-node cluster on the Redis at this URL (test/server/stores.ts sets it).
+ */
+let storeUrl: string | null = null
+export const useStore = (url: string | null) => void (storeUrl = url)
+/** Whether servers are started as cluster nodes (on Redis) now. */
+export const onRedis = () => storeUrl != null
+/** Keys of each server's own: several share one Redis. */
+let prefixes = 0
+
 /** Stop every server still running (for `after()`: a failed test must not leave the run hanging). */
 export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
 
 /** A Lifeline echo server on a free loopback port; `httpOpts` are options for its HTTP server. */
 export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.ServerOptions = {}): Promise<Running> {
   const server = http.createServer(httpOpts)
+  if (storeUrl && opts.cluster === undefined)
+    opts = {
+      ...opts,
+      cluster: { redis: storeUrl, prefix: 'p' + process.pid + '.' + ++prefixes + ':', nodeLease: 1000 },
+    }
   const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...opts })
   const r: Running = {
     port: 0,

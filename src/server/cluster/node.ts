@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
-import type { ServerResolved } from '../options'
+import type { ServerResolved, TransportName } from '../options'
+import type { Counters } from '../stats'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
@@ -27,6 +28,8 @@ export interface NodeHost {
   tell(key: string, message: string): void
   /** Account bytes held across sessions (POST bodies being read); false past `maxTotalBuffered`. */
   reserve(n: number): boolean
+  /** The server's counters (`stats()`): this node's share of the cluster's. */
+  stats: Counters
 }
 
 /** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
@@ -46,6 +49,13 @@ export class ClusterNode {
   private _alive = new Map<string, { ok: boolean; at: number }>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
+  /**
+   * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
+   * those whose count was not in Redis yet: what `broadcast()` returns at once.
+   */
+  private _everyone = 0
+  /** Confirmed sessions whose entry in the broadcast room Redis does not have yet. */
+  private _joining = 0
   private _ownerHost: OwnerHost
   private _servedHost: ServedHost
 
@@ -62,12 +72,17 @@ export class ClusterNode {
       },
       o,
       log,
+      stats: _host.stats,
       confirm: (s) => {
-        void s._write(() => this.store.rooms.join(s.id, s._fence, ALL))
+        this._joining++
+        this._everyone++
+        void s._write(() => this.store.rooms.join(s.id, s._fence, ALL)).finally(() => this._joining--)
         _host.confirm(s)
       },
       gone: (s) => {
-        if (this.owned.get(s.id) == s) this.owned.delete(s.id)
+        if (this.owned.get(s.id) != s) return
+        this.owned.delete(s.id)
+        if (s._heard) this._everyone = Math.max(0, this._everyone - 1)
       },
       appended: (sid, first, messages) => {
         const s = this.served.get(sid)
@@ -84,6 +99,8 @@ export class ClusterNode {
       },
       o,
       log,
+      stats: _host.stats,
+      active: (sid, kind) => this._via(sid, kind),
       received: (sid, first, messages) => {
         const s = this.owned.get(sid)
         if (!s) return
@@ -131,7 +148,10 @@ export class ClusterNode {
     else if (h.kind == 'i' && owned) {
       owned._confirm()
       void owned._pull()
-    } else if (h.kind == 'a' && served) served._switched(h.active || '', this.store.node)
+    } else if (h.kind == 'a') {
+      if (served) served._switched(h.active || '', this.store.node)
+      this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
+    } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)
@@ -149,6 +169,7 @@ export class ClusterNode {
       const renewed = await this.store.heartbeat()
       if (!held || !renewed) return this._fenced()
       if (++this._ticks % 3 == 0) this._reconcile()
+      this._everyone = (await this.store.rooms.count(ALL)) + this._joining
       const now = Date.now()
       for (const s of this.served.values()) this._watch(s, now)
     } catch (e) {
@@ -187,6 +208,15 @@ export class ClusterNode {
     this.served.clear()
   }
 
+  /**
+   * The session's active link is of `kind` now (undefined: the active link here went away). Its
+   * owner's `transport` says so; polling counts between polls (its link comes and goes).
+   */
+  private _via(sid: string, kind: TransportName | undefined): void {
+    const s = this.owned.get(sid)
+    if (s && (kind || s._kind != 'polling')) s._kind = kind
+  }
+
   /** Whether `node`'s lease is held (cached briefly: every request asks). */
   private async _isAlive(node: string): Promise<boolean> {
     if (node == this.store.node) return true
@@ -213,6 +243,7 @@ export class ClusterNode {
       if (refused) return refused
     }
     const store = this.store
+    const counters = this._host.stats
     let sid = ask.sid
     let received = 0
     let deadActive = ''
@@ -226,18 +257,27 @@ export class ClusterNode {
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
       await store.createSession(sid, info)
+      counters.created++
+      counters.reason(ask.t, ask.why)
       const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
       s.data = data
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
       const info = await store.session(sid)
+      // As in one process: a connection-opening request is a reconnect, a resume or a reset.
+      const known = !!info && !info.end && !(info.org && ask.origin && info.org != ask.origin)
+      if (ask.opening && !post) {
+        counters.reconnects++
+        if (known) counters.resumes++
+        else counters.resets++
+      }
       if (!info) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if (info.end) return post ? no(...splitEnd(info.end)) : lastWords(store, sid, info, ask, o)
-      if (info.org && ask.origin && info.org != ask.origin)
-        return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if (!known) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if ((await store.ackOutgoing(sid, ask.ack)).status == 'ahead')
         return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if (ask.opening && !post) counters.reason(ask.t, ask.why)
       await this._own(sid, info)
       received = +info.rcv
       const holder = info.act ? info.act.split(' ')[1] : ''
@@ -277,6 +317,7 @@ export class ClusterNode {
       took.delivered,
       took.received,
       this._ownerHost,
+      { sent: +info.out || 0, acked: +info.ack || 0, bytes: +info.ob || 0 },
     )
     s.data = info.dat ? JSON.parse(info.dat) : undefined
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
@@ -311,8 +352,17 @@ export class ClusterNode {
     return r.delivered
   }
 
-  broadcast(d: string | Buffer): Promise<number> {
-    return this.publish(ALL, d)
+  /**
+   * Put `d` into the log of every confirmed session, on every node. Returns at once how many there
+   * are as this node last knew (counted in Redis at most a tick ago, plus those confirmed since).
+   */
+  broadcast(d: string | Buffer): number {
+    const n = this._everyone
+    this.publish(ALL, d).then(
+      (k) => (this._everyone = k + this._joining),
+      (e) => this._host.oops(e),
+    )
+    return n
   }
 
   /**

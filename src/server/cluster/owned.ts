@@ -6,8 +6,9 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../../protocol/errors'
 import { Code } from '../../protocol/frames'
 import { checkRoom } from '../rooms'
-import type { ServerResolved } from '../options'
-import { checkClose, payload, type ServerSessionEvents } from '../session'
+import type { ServerResolved, TransportName } from '../options'
+import { checkClose, emitSafely, payload, type ServerSessionEvents } from '../session'
+import type { Counters } from '../stats'
 import type { Refusal, StoredMessage } from './records'
 import type { ClusterStore } from './store'
 
@@ -16,6 +17,8 @@ export interface NodeParts {
   store: ClusterStore
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  /** The server's counters (`stats()`). */
+  stats: Counters
 }
 
 /** What an owned session needs from its node. @internal */
@@ -37,16 +40,32 @@ const RETRY_MS = 200
 /** The local close code of a session another node took over (never sent to the client). */
 const TAKEN_OVER = 1012
 
+/** Where the client stands in what the owner sent, as Redis last said (`d` hints, append answers). */
+interface Sending {
+  /** Last seq sent (queued here, or numbered in Redis). */
+  sent: number
+  /** The client's cursor. */
+  acked: number
+  /** Bytes the client has not acknowledged, in Redis. */
+  bytes: number
+}
+
 /**
  * The owner's session: what the app gets in cluster mode, with `ServerSession`'s surface.
- * `bufferedAmount` is 0 and `transport` null here: both live with the link, maybe on another node.
+ * `bufferedAmount`, `sent`, `delivered` and `drain` follow what Redis says of the client's
+ * cursor (it tells this node with a hint when any node moves it); `transport` is the kind of the
+ * link last made active, wherever it is (polling counts between polls).
  * @internal
  */
 export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   data: unknown
   closed = false
-  readonly bufferedAmount = 0
-  readonly transport = null
+  /** The kind of the link last made active, on any node; undefined when none is. */
+  _kind?: TransportName
+  private _out: Sending
+  /** Bytes queued here and not yet appended (counted until Redis has them). */
+  private _batchBytes = 0
+  private _drainWanted = false
   /** The client has spoken (confirmed): the app has heard of it. */
   _heard = false
   _rooms = new Set<string>()
@@ -78,9 +97,26 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     /** Messages up to this one may have been handed to the app by the node that died. */
     private _redeliverUpTo: number,
     private _host: OwnerHost,
+    sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
     super()
     this._handed = this._committed = delivered
+    this._out = sending
+  }
+
+  /** Bytes sent and not yet acknowledged by the client (queued here, or kept in Redis). */
+  get bufferedAmount(): number {
+    return this._out.bytes + this._batchBytes
+  }
+
+  /** Sequence number of the last message sent, 0 before the first. */
+  get sent(): number {
+    return this._out.sent
+  }
+
+  /** The kind of the link carrying the session, on any node, or null. */
+  get transport(): TransportName | null {
+    return this.closed ? null : this._kind || null
   }
 
   get rooms(): string[] {
@@ -100,6 +136,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (n > max)
       throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + max)
     this._batch.push(d)
+    this._batchBytes += n
+    this._out.sent++
+    this._host.stats.out(n)
+    if (this.bufferedAmount > this._host.o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes in one script.
@@ -217,12 +257,32 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
       if (seq <= this._handed) continue
       this._handed = seq
       const m = messages[i]
-      try {
-        this.emit('message', m, typeof m != 'string', { seq, redelivered: seq <= this._redeliverUpTo })
-      } catch (e) {
-        this._host.log('warn', 'message handler threw:', e)
-      }
+      this._host.stats.in(m.length)
+      this._emitMessage(m, typeof m != 'string', seq)
     }
+  }
+
+  /** Deliver one message to the app (`onRequest` answers requests here, as on `ServerSession`). */
+  _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
+    this._emitSafely('message', d, binary, { seq, redelivered: seq <= this._redeliverUpTo })
+  }
+
+  /** Emit to the app's listeners from inside frame handling. */
+  _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
+    emitSafely(this, this._host.log, type, args)
+  }
+
+  /** The client acknowledged up to `n` (a `d` hint from whichever node it told); `bytes` are left in Redis. */
+  _acked(n: number, bytes: number): void {
+    const out = this._out
+    if (n <= out.acked || this.closed) return
+    out.acked = n
+    out.bytes = bytes
+    if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
+      this._drainWanted = false
+      this.emit('drain')
+    }
+    if (this.reliable) this._emitSafely('delivered', n)
   }
 
   /** Redis says the session is not ours, or not there, any more. */
@@ -240,6 +300,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const batch = this._batch
     if (!batch.length || this.closed) return
     this._batch = []
+    const bytes = batch.reduce((n, m) => n + (typeof m == 'string' ? Buffer.byteLength(m) : m.length), 0)
     // The receipt of what the app was handed rides with its replies: kept, or lost, together.
     const handed = this._handed
     const delivered = handed > this._committed ? handed : undefined
@@ -247,8 +308,13 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const op = this._fence + ':' + ++this._appends
     this._write(async () => {
       const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered, op)
+      this._batchBytes -= bytes
       if (r.status != 'ok') return this._refused(r)
       if (delivered) this._committed = Math.max(this._committed, delivered)
+      const out = this._out
+      // Room messages may have been numbered in between: Redis's numbers win.
+      out.sent = Math.max(out.sent, r.last + this._batch.length)
+      out.bytes = r.bufferedAmount < 0 ? out.bytes + bytes : r.bufferedAmount
       this._host.appended(this.id, r.first, batch)
     })
   }

@@ -1,7 +1,8 @@
 // What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
 // (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
 // client frames arriving on them, kept in Redis before they are acknowledged.
-import { Code, FrameType, closeFrame, messageFrames, num, splitFrame, type Frame } from '../../protocol/frames'
+import { Code, FrameType, closeFrame, messageFrames, num, type Frame } from '../../protocol/frames'
+import { clientClose, parseBatch } from '../inbound'
 import type { Link, LinkOwner } from '../link'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
@@ -12,6 +13,8 @@ export interface ServedHost extends NodeParts {
   received(sid: string, first: number, messages: StoredMessage[]): void
   /** No link of the session is left here. */
   idle(s: Served): void
+  /** The session's active link is of `kind` now (undefined: the one here went away). */
+  active(sid: string, kind: Link['name'] | undefined): void
 }
 
 /** Acknowledge on a WebSocket after this many messages, or this long after the first, ms. */
@@ -35,7 +38,10 @@ export class Served implements LinkOwner {
   private _pumpAgain = false
   /** Client frames are handled one batch after another, in order. */
   private _chain: Promise<unknown> = Promise.resolve()
+  /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
   private _received = 0
+  /** Whether this node has recorded the session's first frame (it confirms the session). */
+  private _confirmed = false
   private _acked = 0
   private _ackT?: NodeJS.Timeout
   _lastOut = Date.now()
@@ -69,6 +75,7 @@ export class Served implements LinkOwner {
     if (this._links[l.name] != l) return
     if (r.status == 'active') {
       this._active = l.name
+      this._host.active(this.id, l.name)
       this._next = cursor + 1
       await this.pump()
     } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
@@ -77,7 +84,10 @@ export class Served implements LinkOwner {
   _detach(l: Link): void {
     if (this._links[l.name] != l) return
     delete this._links[l.name]
-    if (this._active == l.name) this._active = undefined
+    if (this._active == l.name) {
+      this._active = undefined
+      this._host.active(this.id, undefined)
+    }
     this._host.store.detach(this.id, l.name).catch(() => {})
     if (!Object.keys(this._links).length) this._host.idle(this)
   }
@@ -88,6 +98,7 @@ export class Served implements LinkOwner {
     if (holder == node && this._links[kind as Link['name']]) {
       if (this._active == kind) return
       this._active = kind as Link['name']
+      this._host.active(this.id, this._active)
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
       void this.pump()
@@ -217,9 +228,14 @@ export class Served implements LinkOwner {
       for (const f of frames) {
         if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
         else if (f[0] == FrameType.Message) add(f.slice(1))
-        else if (f[0] == FrameType.Batch) for (const m of parseBatch(f)) add(m)
+        else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
         else if (f[0] == FrameType.Seq && num(f) >= 1) seq = num(f)
-        else if (f[0] == FrameType.Close || f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
+        else if (f[0] == FrameType.Close) {
+          // Checked as in one process, before anything of the body is kept.
+          const bad = clientClose(f)
+          if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
+          after.push(f)
+        } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
         else if ((f[0] == FrameType.Use && num(f) >= 1) || (f[0] == FrameType.Ack && num(f) >= 0)) after.push(f)
         else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
       }
@@ -229,7 +245,7 @@ export class Served implements LinkOwner {
     }
     if (link) link.inSeq = seq
     // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
-    if (msgs.length || !this._received) {
+    if (msgs.length || !this._confirmed) {
       let r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       // A body that overtook the one before it (two requests on two connections, maybe two
       // nodes) waits for it a little: bounded, then answered with what is there, and resent.
@@ -244,7 +260,10 @@ export class Served implements LinkOwner {
       if (r.status == 'overflow')
         return this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
       if (r.status != 'ok') return void (await this.pump())
-      this._received = Math.max(this._received, r.received, 1)
+      // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
+      // the client never sent, and it would end the connection (ack beyond what was sent).
+      this._confirmed = true
+      this._received = Math.max(this._received, r.received)
       this._host.received(this.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
       if (replies) replies.push(FrameType.Ack + r.received)
       else this._ackLater(r.received)
@@ -260,9 +279,9 @@ export class Served implements LinkOwner {
         const r = await store.activate(this.id, kind, num(f))
         if (r.status == 'active') this._switched(kind + ' ' + r.holder, store.node)
       } else if (type == FrameType.Close) {
-        const [c, reason] = splitFrame(f)
-        await store.close(this.id, null, c ? +c : Code.NO_STATUS, reason, false)
-        this._bye(c ? +c : Code.NO_STATUS, reason)
+        const [code, reason] = clientClose(f) as [number, string]
+        await store.close(this.id, null, code, reason, false)
+        this._bye(code, reason)
       }
     }
   }
@@ -300,13 +319,9 @@ function withSeq(first: number, messages: StoredMessage[]): Frame[] {
   return messageFrames(messages, 0, messages.length, [FrameType.Seq + first])
 }
 
-function parseBatch(f: string): string[] {
-  let list: unknown
-  try {
-    list = JSON.parse(f.slice(1))
-  } catch (e) {
-    list = undefined
-  }
-  if (Array.isArray(list) && list.every((x) => typeof x == 'string')) return list
+/** An `M` frame's texts (inbound.ts reads it), or a protocol error. */
+function batch(f: string): string[] {
+  const list = parseBatch(f)
+  if (list) return list
   throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
 }

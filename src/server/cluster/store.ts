@@ -137,6 +137,7 @@ export class ClusterStore {
       else if (kind == 'i') onHint({ kind, sid: rest[0], seq: +rest[1] })
       else if (kind == 'a') onHint({ kind, sid: rest[0], active: rest.slice(1).join(' ') })
       else if (kind == 'e') onHint({ kind, sid: rest[0] })
+      else if (kind == 'd') onHint({ kind, sid: rest[0], seq: +rest[1], bytes: +rest[2] })
     })
   }
 
@@ -221,7 +222,8 @@ export class ClusterStore {
       ],
     )
     const s = status(r)
-    if (s == 'ok') return { status: 'ok', first: int(r[1]), last: int(r[2]) }
+    if (s == 'ok')
+      return { status: 'ok', first: int(r[1]), last: int(r[2]), bufferedAmount: r[3] == null ? -1 : int(r[3]) }
     if (s == 'overflow') return { status: 'overflow' }
     return refusal(r)
   }
@@ -229,7 +231,7 @@ export class ClusterStore {
   /** The client has everything up to `n`: drop it from the log. Any node may say so. */
   async ackOutgoing(sid: string, n: number): Promise<AckResult> {
     const h = this._h(sid)
-    const r = await this._run(S.ACK, [h, h + ':o'], [String(n)])
+    const r = await this._run(S.ACK, [h, h + ':o'], [String(n), this.o.prefix + 'n:', sid])
     const s = status(r)
     if (s == 'ok') return { status: 'ok', ack: int(r[1]), bufferedAmount: int(r[2]) }
     if (s == 'ahead') return { status: 'ahead', sent: int(r[1]) }

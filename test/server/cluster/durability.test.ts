@@ -185,7 +185,12 @@ test('not durable: after a Redis restart, older sessions are gone (their clients
     assert.equal((await after.claim(kept)).status, 'ok')
     const fresh = newSid()
     await after.createSession(fresh, INFO)
-    assert.deepEqual(await after.appendOutgoing(fresh, 1, ['c']), { status: 'ok', first: 1, last: 1 })
+    assert.deepEqual(await after.appendOutgoing(fresh, 1, ['c']), {
+      status: 'ok',
+      first: 1,
+      last: 1,
+      bufferedAmount: 1,
+    })
   } finally {
     await weak.remove()
   }

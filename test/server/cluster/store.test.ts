@@ -73,13 +73,18 @@ test('text and binary messages come back as they went in', async () => {
 test('maxQueueLength: the 10th message is kept, the 11th refused with nothing written', async () => {
   const sid = await made()
   assert.equal((await a.appendOutgoing(sid, 1, Array(9).fill('m'))).status, 'ok')
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['10']), { status: 'ok', first: 10, last: 10 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['10']), { status: 'ok', first: 10, last: 10, bufferedAmount: 11 })
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['11']), { status: 'overflow' })
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['11', '12']), { status: 'overflow' })
   assert.equal((await a.session(sid))!.out, '10')
   // Acknowledged messages free their places.
   await a.ackOutgoing(sid, 3)
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['11', '12', '13']), { status: 'ok', first: 11, last: 13 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['11', '12', '13']), {
+    status: 'ok',
+    first: 11,
+    last: 13,
+    bufferedAmount: 14,
+  })
 })
 
 test('maxBufferedAmount: 1000 unacknowledged bytes are kept, 1001 refused', async () => {
@@ -154,7 +159,7 @@ test('the inbox is bounded by maxBufferedAmount and trimmed by what the app had'
 test('a reply commits the delivery cursor with it: both kept in one step', async () => {
   const sid = await made()
   await b.recordIncoming(sid, 1, ['q1', 'q2'])
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['r1'], 1), { status: 'ok', first: 1, last: 1 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['r1'], 1), { status: 'ok', first: 1, last: 1, bufferedAmount: 2 })
   const s = await a.session(sid)
   assert.deepEqual([s!.dlv, s!.out], ['1', '1'])
   // Never past what was received.
@@ -275,6 +280,9 @@ test('hints: each change wakes the node that acts on it', async () => {
   await b.recordIncoming(sid, 3, ['there'])
   assert.ok(await until(() => hintsA.some((h) => h.kind == 'i' && h.sid == sid && h.seq == 3), 2000))
   assert.ok(!hintsA.some((h) => h.kind == 'i' && h.sid == sid && h.seq == 2))
+  // The client's cursor, moved on any node, tells the owner (its `delivered`, `drain`, `bufferedAmount`).
+  await b.ackOutgoing(sid, 1)
+  assert.ok(await until(() => hintsA.some((h) => h.kind == 'd' && h.sid == sid && h.seq == 1 && h.bytes == 1), 2000))
 })
 
 test('close keeps unacknowledged messages as last words, leaves rooms, and refuses everything after', async () => {
@@ -381,7 +389,12 @@ test('one call may carry thousands of messages (pushed in chunks past Lua unpack
   const big = await store(redis.url, 'nodeA', { maxQueueLength: 100000, maxBufferedAmount: 1 << 24 })
   const sid = await made()
   const many = Array.from({ length: 9000 }, (_, i) => String(i))
-  assert.deepEqual(await big.appendOutgoing(sid, 1, many), { status: 'ok', first: 1, last: 9000 })
+  assert.deepEqual(await big.appendOutgoing(sid, 1, many), {
+    status: 'ok',
+    first: 1,
+    last: 9000,
+    bufferedAmount: 34890,
+  })
   assert.equal((await big.recordIncoming(sid, 1, many)).status, 'ok')
   await big.rooms.join(sid, 1, 'bulk')
   assert.deepEqual(await big.rooms.publish('bulk', many), { delivered: 1, overflowed: [] })
@@ -409,14 +422,26 @@ test('claim afresh: a node that forgot what it owned (its lease lapsed) owns it 
 // though Redis had made it: the app's replies were in the log twice (nodes.test.ts saw echoes twice).
 test('an append tried again with the same id is answered as before and made once', async () => {
   const sid = await made()
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), { status: 'ok', first: 1, last: 2 })
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), { status: 'ok', first: 1, last: 2 })
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z'], undefined, '1:2'), { status: 'ok', first: 3, last: 3 })
+  const once = { status: 'ok', first: 1, last: 2, bufferedAmount: 2 }
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), once)
+  // The bytes are not known again: -1, the owner counts them itself.
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['x', 'y'], undefined, '1:1'), { ...once, bufferedAmount: -1 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z'], undefined, '1:2'), {
+    status: 'ok',
+    first: 3,
+    last: 3,
+    bufferedAmount: 3,
+  })
   // Without an id nothing is remembered: each call appends.
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z']), { status: 'ok', first: 4, last: 4 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['z']), { status: 'ok', first: 4, last: 4, bufferedAmount: 4 })
   const r = await a.readOutgoing(sid, 1)
   assert.ok(r.status == 'ok')
   assert.deepEqual(r.messages, ['x', 'y', 'z', 'z'])
   // Only the last write's id is kept: an older one is a new write (the owner never sends one).
-  assert.deepEqual(await a.appendOutgoing(sid, 1, ['w'], undefined, '1:2'), { status: 'ok', first: 5, last: 5 })
+  assert.deepEqual(await a.appendOutgoing(sid, 1, ['w'], undefined, '1:2'), {
+    status: 'ok',
+    first: 5,
+    last: 5,
+    bufferedAmount: 5,
+  })
 })
