@@ -154,9 +154,9 @@ export function req(
 export const hello = (frames: Frame[]) =>
   JSON.parse((frames.find((f) => typeof f == 'string' && f[0] == 'o') as string).slice(1))
 
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(what + ' not met in ' + ms + ' ms')
     await new Promise((r) => setTimeout(r, 10))
   }

@@ -32,6 +32,9 @@ export interface NodeHost {
   stats: Counters
 }
 
+/** Orphaned sessions a node takes over per tick, at most. */
+const SWEEP_MAX = 200
+
 /** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
 const ALL = '\u0000all'
 
@@ -42,7 +45,10 @@ export class ClusterNode {
   /** Sessions with a link here, by id. */
   readonly served = new Map<string, Served>()
   store!: ClusterStore
-  readonly ready: Promise<void>
+  /** Settles once the node holds a lease (at start, and again after it lapsed: `_lapsed`). */
+  ready: Promise<void>
+  /** The node is joining again as a new node, its lease having lapsed. */
+  private _rejoin?: Promise<void>
   private _closed = false
   private _timer?: NodeJS.Timeout
   private _ticks = 0
@@ -79,10 +85,17 @@ export class ClusterNode {
         void s._write(() => this.store.rooms.join(s.id, s._fence, ALL)).finally(() => this._joining--)
         _host.confirm(s)
       },
-      gone: (s) => {
+      gone: (s, ended) => {
         if (this.owned.get(s.id) != s) return
         this.owned.delete(s.id)
         if (s._heard) this._everyone = Math.max(0, this._everyone - 1)
+        // Not when it was fenced or let go: then a sweep finds it in this node's set, orphaned.
+        if (ended) this.store.disowned(this.store.node, s.id).catch(() => {})
+      },
+      held: () => {
+        if (this.store.leaseHeld() && !this._rejoin) return true
+        this._lapsed()
+        return false
       },
       appended: (sid, first, messages) => {
         const s = this.served.get(sid)
@@ -133,7 +146,7 @@ export class ClusterNode {
       maxBufferedAmount: o.maxBufferedAmount,
       maxQueueLength: o.maxQueueLength,
     })
-    await this.store.heartbeat()
+    if (!(await this.store.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
     await this.store.listen((h) => this._hint(h))
     // Hints sent while the subscriber was away are lost: the logs are read again.
     link.onReady(() => this._reconcile())
@@ -162,20 +175,49 @@ export class ClusterNode {
     }
   }
 
-  /** Renew the lease; a node that lost it was fenced: it forgets everything. Then what hints may have missed. */
+  /**
+   * Renew the lease (a node that lost it is fenced: it forgets everything and joins again as a
+   * new node); take over the sessions of nodes whose lease lapsed; then what hints may have missed.
+   */
   private async _tick(): Promise<void> {
+    if (this._rejoin) return
     try {
-      const held = this.store.leaseHeld()
-      const renewed = await this.store.heartbeat()
-      if (!held || !renewed) return this._fenced()
+      // By its own clock first: a node frozen past its lease does not renew what may be taken.
+      if (!this.store.leaseHeld() || !(await this.store.heartbeat())) return this._lapsed()
       if (++this._ticks % 3 == 0) this._reconcile()
-      this._everyone = (await this.store.rooms.count(ALL)) + this._joining
       const now = Date.now()
       for (const s of this.served.values()) this._watch(s, now)
+      await this._sweep()
+      this._everyone = (await this.store.rooms.count(ALL)) + this._joining
     } catch (e) {
-      this._host.log('warn', 'cluster: lease renewal failed:', e)
-      if (!this.store.leaseHeld()) this._fenced()
+      this._host.log('warn', 'cluster: lease renewal or sweep failed:', e)
+      if (!this.store.leaseHeld()) this._lapsed()
     }
+  }
+
+  /**
+   * Take over what nodes whose lease lapsed owned, whether or not a request comes for it: every
+   * session has a live owner within `nodeLease` and a tick, and what its client sent is handed.
+   */
+  private async _sweep(): Promise<void> {
+    for (const [node, sid] of await this.store.orphans(SWEEP_MAX)) {
+      if (!this.store.leaseHeld()) return
+      const info = await this.store.session(sid)
+      if (!info || info.end || info.own != node || (await this._own(sid, info))) await this.store.disowned(node, sid)
+    }
+  }
+
+  /** This node's lease lapsed (found on a tick, or before handing or writing): fenced, then a new node. */
+  private _lapsed(): void {
+    if (this._rejoin || this._closed) return
+    this._fenced()
+    const again = (this._rejoin = this.store.rejoin((h) => this._hint(h)))
+    this.ready = again
+    again.then(
+      () => this._host.log('info', 'cluster: joined again as node', this.store.node),
+      (e) => this._host.log('warn', 'cluster: joining again failed (tried on the next tick):', e),
+    )
+    again.catch(() => {}).finally(() => (this._rejoin = undefined))
   }
 
   /** Pings on quiet links; links of sessions in use keep their keys alive. */
@@ -256,6 +298,8 @@ export class ClusterNode {
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
+      // In this node's set first: were it to die now, a sweep finds the session.
+      await store.owns(sid)
       await store.createSession(sid, info)
       counters.created++
       counters.reason(ask.t, ask.why)
@@ -299,12 +343,13 @@ export class ClusterNode {
     this.owned.set(s.id, s)
   }
 
-  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. */
-  private async _own(sid: string, info: Record<string, string>): Promise<void> {
-    if (this.owned.has(sid)) return
-    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return
+  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it is owned here. */
+  private async _own(sid: string, info: Record<string, string>): Promise<boolean> {
+    if (this.owned.has(sid)) return true
+    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return false
+    await this.store.owns(sid)
     const took = await this.store.claim(sid, info.own == this.store.node)
-    if (took.status != 'ok' || this.owned.has(sid)) return
+    if (took.status != 'ok' || this.owned.has(sid)) return this.owned.has(sid)
     const headers = info.hdr ? JSON.parse(info.hdr) : {}
     const s = new ClusterSession(
       sid,
@@ -328,6 +373,7 @@ export class ClusterNode {
       s._confirm()
       void s._pull()
     }
+    return true
   }
 
   get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {

@@ -25,8 +25,13 @@ export interface NodeParts {
 export interface OwnerHost extends NodeParts {
   /** The client has spoken: emit `connection`. */
   confirm(s: ClusterSession): void
-  /** The session ended, or is no longer this node's: forget it. */
-  gone(s: ClusterSession): void
+  /** The session ended (`ended`), or is no longer this node's: forget it. */
+  gone(s: ClusterSession, ended: boolean): void
+  /**
+   * Whether this node still holds its lease by its own clock. False once it lapsed (the node was
+   * frozen or cut off): the node is fenced then, and the caller hands and writes nothing.
+   */
+  held(): boolean
   /** A room change the next room message from this node must wait for. */
   track(p: Promise<unknown>): void
   /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
@@ -185,18 +190,18 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /** The session is over here: the app's `close`, and the node forgets it. */
-  _over(code: number, reason: string): void {
+  _over(code: number, reason: string, ended = true): void {
     if (this.closed) return
     this.closed = true
     clearTimeout(this._commitT)
-    this._host.gone(this)
+    this._host.gone(this, ended)
     this.emit('close', code, reason)
   }
 
   /** Another node took it over (this one was frozen or cut off): nothing more is written from here. */
   _fenced(): void {
     this._host.log('info', 'session taken over by another node', this.id)
-    this._over(TAKEN_OVER, 'taken over')
+    this._over(TAKEN_OVER, 'taken over', false)
   }
 
   /**
@@ -207,7 +212,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   async _release(): Promise<void> {
     this._flush()
     await this._write(() => this._host.store.release(this.id, this._fence))
-    this._over(1001, 'node shutting down')
+    this._over(1001, 'node shutting down', false)
   }
 
   /** The client has spoken: the app hears of the session now. */
@@ -252,6 +257,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   private _hand(first: number, messages: StoredMessage[]): void {
+    // A node that ran again after a freeze past its lease hands nothing: another may own it now.
+    if (!this._host.held()) return
     for (let i = 0; i < messages.length && !this.closed && !this._paused; i++) {
       const seq = first + i
       if (seq <= this._handed) continue
@@ -345,6 +352,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const attempt = async () => {
       const end = Date.now() + ttl
       for (;;) {
+        // Nor does it write anything (its fencing token would be refused, if another took over yet).
+        if (!this._host.held()) return
         try {
           return await op()
         } catch (e) {

@@ -44,6 +44,18 @@ local function lost(h)
 end
 `
 
+/**
+ * Renew a node's lease. KEYS: its liveness key. ARGV: the token it was taken with, lease ms.
+ * Replies 1, or 0 when the key is gone or holds another token: a lease once lapsed is never
+ * renewed by its old holder (who then joins again as a new node, its old one staying dead).
+ */
+export const RENEW = new Script(
+  'renew',
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+)
+
 /** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0). */
 export const CREATE = new Script(
   'create',

@@ -211,6 +211,52 @@ test("heartbeat says when this node's own lease had lapsed; leaseHeld judges by 
   assert.ok(!n.leaseHeld(Date.now() + 60))
   assert.ok(await until(async () => !(await n.alive('nodeShort')), 2000))
   assert.equal(await n.heartbeat(), false, 'the lease had lapsed: its sessions may have been taken over')
+  // Regression (issue 26): the renewal set the lapsed lease again, so the node looked alive to the
+  // others while it had dropped its sessions, and nothing took them over.
+  assert.equal(await n.alive('nodeShort'), false, 'a lapsed lease is not renewed by its old holder')
+  assert.equal(await n.heartbeat(), false, 'nor on the next try')
+  // It joins again as a new node; its old id stays dead.
+  await n.rejoin(() => {})
+  assert.equal(n.node, 'nodeShort.1')
+  assert.ok(n.leaseHeld() && (await n.alive('nodeShort.1')) && !(await n.alive('nodeShort')))
+})
+
+test('a lease whose key holds another token (taken) is not renewed: renewal compares it in Redis', async () => {
+  const n = await store(redis.url, 'nodeTaken', { nodeLease: 5000 })
+  assert.equal(await n.heartbeat(), true)
+  assert.equal(await n.heartbeat(), true, 'renewed')
+  await n.link.command(['SET', 'test:node:nodeTaken', 'someone else', 'PX', '5000'])
+  assert.equal(await n.heartbeat(), false)
+  assert.equal(String(await n.link.command(['GET', 'test:node:nodeTaken'])), 'someone else', 'left as it was')
+})
+
+test("orphans: the sessions of a node whose lease lapsed, until they are disowned; a live node's are not", async () => {
+  const dead = await store(redis.url, 'nodeDead', { nodeLease: 100 })
+  const live = await store(redis.url, 'nodeLive', { nodeLease: 5000 })
+  assert.ok((await dead.heartbeat()) && (await live.heartbeat()))
+  const [x, y, z] = [newSid(), newSid(), newSid()]
+  await dead.owns(x)
+  await dead.owns(y)
+  await live.owns(z)
+  assert.ok(await until(async () => !(await live.alive('nodeDead')), 2000))
+  const found = (await live.orphans(10)).filter(([node]) => node == 'nodeDead' || node == 'nodeLive')
+  assert.deepEqual(
+    found.sort(),
+    [
+      ['nodeDead', x],
+      ['nodeDead', y],
+    ].sort(),
+  )
+  assert.equal((await live.orphans(1)).length, 1, 'at most max')
+  await live.disowned('nodeDead', x)
+  await live.disowned('nodeDead', y)
+  assert.deepEqual(
+    (await live.orphans(10)).filter(([node]) => node == 'nodeDead'),
+    [],
+  )
+  // A dead node that owns nothing is forgotten.
+  const nodes = (await live.link.command(['SMEMBERS', 'test:nodes'])) as Buffer[]
+  assert.ok(!nodes.map(String).includes('nodeDead') && nodes.map(String).includes('nodeLive'))
 })
 
 // Another kind stands by until u<k>; a newer link of the same kind replaces the old.
