@@ -222,7 +222,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     this._wss.close()
   }
 
-  /** Cluster mode: this server becomes a node; `sessions` lists those it owns. */
+  /** Cluster mode: this server becomes a node; `sessions` lists those it owns, as in one process. */
   private _joinCluster(c: ReturnType<typeof checkCluster>): ClusterNode {
     const host = this._host
     const node = new ClusterNode(
@@ -234,12 +234,12 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
         tell: host.tell,
         stats: this._counters,
         oops: (e) => this._oops(e, () => {}),
-        confirm: (s) => {
+        adopt: (s) => {
           const session = s as unknown as ServerSession
           this.sessions.set(s.id, session)
           s.once('close', () => this.sessions.get(s.id) == session && this.sessions.delete(s.id))
-          host.confirm(session)
         },
+        confirm: (s) => host.confirm(s as unknown as ServerSession),
       },
       this._wss,
     )

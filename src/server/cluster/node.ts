@@ -21,6 +21,8 @@ import { ClusterStore } from './store'
 export interface NodeHost {
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  /** A session is owned here from now on (the server's `sessions` lists it until its `close`). */
+  adopt(s: ClusterSession): void
   /** Emit `connection`. */
   confirm(s: ClusterSession): void
   /** An internal error: logged and emitted as `error`. */
@@ -188,6 +190,7 @@ export class ClusterNode {
       const now = Date.now()
       for (const s of this.served.values()) this._watch(s, now)
       await this._sweep()
+      await this._unheard(now)
       this._everyone = (await this.store.rooms.count(ALL)) + this._joining
     } catch (e) {
       this._host.log('warn', 'cluster: lease renewal or sweep failed:', e)
@@ -204,6 +207,22 @@ export class ClusterNode {
       if (!this.store.leaseHeld()) return
       const info = await this.store.session(sid)
       if (!info || info.end || info.own != node || (await this._own(sid, info))) await this.store.disowned(node, sid)
+    }
+  }
+
+  /**
+   * Sessions owned here whose client never spoke and has no link here past `requestTimeout` (a
+   * race's loser, a client gone right after the hello) end, as in one process; one whose client
+   * spoke on another node (its hint lost) is confirmed instead.
+   */
+  private async _unheard(now: number): Promise<void> {
+    for (const s of [...this.owned.values()]) {
+      if (s._heard || s.closed || now - s._heardAt <= this._host.o.requestTimeout) continue
+      const here = this.served.get(s.id)
+      if (here && Object.keys(here._links).length) continue
+      const info = await this.store.session(s.id)
+      if (info && info.cf == '1') s._confirm()
+      else s._end(Code.SESSION_EXPIRED, 'session unknown or expired')
     }
   }
 
@@ -256,7 +275,9 @@ export class ClusterNode {
    */
   private _via(sid: string, kind: TransportName | undefined): void {
     const s = this.owned.get(sid)
-    if (s && (kind || s._kind != 'polling')) s._kind = kind
+    if (!s) return
+    s._heardAt = Date.now()
+    if (kind || s._kind != 'polling') s._kind = kind
   }
 
   /** Whether `node`'s lease is held (cached briefly: every request asks). */
@@ -305,11 +326,14 @@ export class ClusterNode {
       counters.reason(ask.t, ask.why)
       const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
       s.data = data
+      s._hb = ask.hb
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
       const info = await store.session(sid)
-      // As in one process: a connection-opening request is a reconnect, a resume or a reset.
+      // As in one process: a session made without an Origin is bound to the first that shows up.
+      if (info && !info.end && !info.org && ask.origin) info.org = await store.bindOrigin(sid, ask.origin)
+      // A connection-opening request is a reconnect, a resume or a reset.
       const known = !!info && !info.end && !(info.org && ask.origin && info.org != ask.origin)
       if (ask.opening && !post) {
         counters.reconnects++
@@ -323,6 +347,13 @@ export class ClusterNode {
         return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if (ask.opening && !post) counters.reason(ask.t, ask.why)
       await this._own(sid, info)
+      const mine = this.owned.get(sid)
+      if (mine) {
+        mine.origin = info.org
+        // The client spoke (any request of it counts, as in one process): its transport is current.
+        mine._heardAt = Date.now()
+        if (ask.opening) mine._hb = ask.hb
+      }
       received = +info.rcv
       const holder = info.act ? info.act.split(' ')[1] : ''
       const kind = info.act ? info.act.split(' ')[0] : ''
@@ -341,6 +372,7 @@ export class ClusterNode {
   /** `s` is owned here from now on. */
   private _adopt(s: ClusterSession): void {
     this.owned.set(s.id, s)
+    this._host.adopt(s)
   }
 
   /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it is owned here. */

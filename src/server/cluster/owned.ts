@@ -67,6 +67,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   closed = false
   /** The kind of the link last made active, on any node; undefined when none is. */
   _kind?: TransportName
+  /** When this node last heard of the client (a request here, a hint, a message): polling counts till its silence. */
+  _heardAt = Date.now()
+  /** Heartbeat interval the client asked for, ms (the server's own after a takeover). */
+  _hb: number
   private _out: Sending
   /** Bytes queued here and not yet appended (counted until Redis has them). */
   private _batchBytes = 0
@@ -107,6 +111,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     super()
     this._handed = this._committed = delivered
     this._out = sending
+    this._hb = _host.o.heartbeatInterval
   }
 
   /** Bytes sent and not yet acknowledged by the client (queued here, or kept in Redis). */
@@ -121,7 +126,11 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
 
   /** The kind of the link carrying the session, on any node, or null. */
   get transport(): TransportName | null {
-    return this.closed ? null : this._kind || null
+    const k = this._kind
+    if (!k || this.closed) return null
+    // Polling between polls too, until the client has been silent past its heartbeat and the timeout.
+    const o = this._host.o
+    return k != 'polling' || Date.now() - this._heardAt <= this._hb + o.heartbeatTimeout ? k : null
   }
 
   get rooms(): string[] {
@@ -263,6 +272,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
       const seq = first + i
       if (seq <= this._handed) continue
       this._handed = seq
+      this._heardAt = Date.now()
       const m = messages[i]
       this._host.stats.in(m.length)
       this._emitMessage(m, typeof m != 'string', seq)

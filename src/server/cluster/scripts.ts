@@ -77,6 +77,17 @@ return redis.call('HGETALL', KEYS[1])`,
 )
 
 /**
+ * Bind a session made without an Origin to the first that shows up (as in one process).
+ * KEYS: hash. ARGV: origin. Replies the origin it is bound to ('' for a session unknown).
+ */
+export const BIND = new Script(
+  'bind',
+  `local o = redis.call('HGET', KEYS[1], 'org')
+if o == '' then redis.call('HSET', KEYS[1], 'org', ARGV[1]) return ARGV[1] end
+return o or ''`,
+)
+
+/**
  * Take ownership. KEYS: hash. ARGV: node, the owner the caller found dead ('' for none; the
  * caller itself when it lost its lease and forgot what it owned).
  * Replies ok + fencing token + takenOver + rcv + dlv, or owned + owner.

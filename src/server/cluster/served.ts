@@ -48,6 +48,8 @@ export class Served implements LinkOwner {
   _lastIn = Date.now()
   /** The active link the request found on a node that is gone (replaceable), for the next attach. */
   _deadActive = ''
+  /** The client closed the session here: its links end without a close frame. */
+  private _byClient = false
   /** Settles once the last attached link is active or standby, and has written what there was. */
   _settled: Promise<void> = Promise.resolve()
 
@@ -155,13 +157,13 @@ export class Served implements LinkOwner {
     }
   }
 
-  /** The session ended: tell every link here and let them go. */
+  /** The session ended: tell every link here (not when its client closed it) and let them go. */
   _bye(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true
     const bye = closeFrame(code, reason, this._version)
     for (const l of Object.values(this._links)) {
-      if (l!.ready()) l!.write([bye])
+      if (!this._byClient && l!.ready()) l!.write([bye])
       l!.end()
     }
     this._links = {}
@@ -280,6 +282,8 @@ export class Served implements LinkOwner {
         if (r.status == 'active') this._switched(kind + ' ' + r.holder, store.node)
       } else if (type == FrameType.Close) {
         const [code, reason] = clientClose(f) as [number, string]
+        // As in one process: the client said it; nothing is said back (nor on the `e` hint it brings).
+        this._byClient = true
         await store.close(this.id, null, code, reason, false)
         this._bye(code, reason)
       }

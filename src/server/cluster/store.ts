@@ -234,6 +234,11 @@ export class ClusterStore {
     return out
   }
 
+  /** Bind session `sid` to `origin` if it has none yet; resolves to the origin it is bound to. */
+  async bindOrigin(sid: string, origin: string): Promise<string> {
+    return String(await runScript(this.link, S.BIND, [this._h(sid)], [origin]))
+  }
+
   /**
    * Own session `sid`: at once if nobody does, or if its owner's lease has lapsed (takeover, with a
    * new fencing token that makes the old owner's every later write fail). `afresh`: this node
