@@ -4,7 +4,7 @@
 import { after, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Frame } from '../../src/protocol/frames'
-import { closeOf, pollSession, req, start, stopAll, until, ws, wsSession } from './raw'
+import { closeOf, hello, pollSession, req, start, stopAll, until, ws, wsSession } from './raw'
 import { eachStore } from './stores'
 
 after(() => stopAll())
@@ -23,6 +23,13 @@ eachStore(() => {
     await c.until((f) => f == 'a1')
     assert.deepEqual(r.received.get(r.sessions[0]), ['one'])
     c.sock.close()
+  })
+
+  it("a POST's answer: pongs in the order of the pings, the acknowledgement last", async () => {
+    const r = await start()
+    const sid = hello((await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
+    const post = await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p1', 'mx', 'p2'])
+    assert.deepEqual(post.frames, ['q1', 'q2', 'a1'])
   })
 
   it('a POST for an unknown session: 200 and the close frame in the body (PROTOCOL.md §4.2)', async () => {

@@ -267,9 +267,8 @@ export class Served implements LinkOwner {
       this._confirmed = true
       this._received = Math.max(this._received, r.received)
       this._host.received(this.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
-      if (replies) replies.push(FrameType.Ack + r.received)
-      else this._ackLater(r.received)
-    } else if (replies) replies.push(FrameType.Ack + this._received)
+      if (!replies) this._ackLater(r.received)
+    }
     for (const f of after) {
       const type = f[0]
       if (type == FrameType.Ack) await store.ackOutgoing(this.id, num(f))
@@ -288,6 +287,8 @@ export class Served implements LinkOwner {
         this._bye(code, reason)
       }
     }
+    // The acknowledgement last, after the pongs, as in one process.
+    if (replies) replies.push(FrameType.Ack + this._received)
   }
 
   /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
