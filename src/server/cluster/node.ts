@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
-import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
+import { Code, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
 import type { ServerResolved, TransportName } from '../options'
 import type { Counters } from '../stats'
@@ -14,6 +14,7 @@ import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
 import { hello, lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
+import { ALL, Upkeep } from './upkeep'
 import type { Hint } from './records'
 import { ClusterStore } from './store'
 
@@ -34,12 +35,6 @@ export interface NodeHost {
   stats: Counters
 }
 
-/** Orphaned sessions a node takes over per tick, at most. */
-const SWEEP_MAX = 200
-
-/** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
-const ALL = '\u0000all'
-
 /** @internal */
 export class ClusterNode {
   /** Sessions this node owns (their handlers run here), by id. */
@@ -49,11 +44,9 @@ export class ClusterNode {
   store!: ClusterStore
   /** Settles once the node holds a lease (at start, and again after it lapsed: `_lapsed`). */
   ready: Promise<void>
-  /** The node is joining again as a new node, its lease having lapsed. */
-  private _rejoin?: Promise<void>
-  private _closed = false
-  private _timer?: NodeJS.Timeout
-  private _ticks = 0
+  _closed = false
+  /** Its lease, sweeps and pings. */
+  private _upkeep = new Upkeep(this)
   private _alive = new Map<string, { ok: boolean; at: number }>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
@@ -61,15 +54,15 @@ export class ClusterNode {
    * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
    * those whose count was not in Redis yet: what `broadcast()` returns at once.
    */
-  private _everyone = 0
+  _everyone = 0
   /** Confirmed sessions whose entry in the broadcast room Redis does not have yet. */
-  private _joining = 0
+  _joining = 0
   private _ownerHost: OwnerHost
   private _servedHost: ServedHost
 
   constructor(
     readonly c: ClusterResolved,
-    private _host: NodeHost,
+    readonly _host: NodeHost,
     private _wss: WebSocketServer,
   ) {
     const o = _host.o
@@ -92,13 +85,9 @@ export class ClusterNode {
         this.owned.delete(s.id)
         if (s._heard) this._everyone = Math.max(0, this._everyone - 1)
         // Not when it was fenced or let go: then a sweep finds it in this node's set, orphaned.
-        if (ended) this.store.disowned(this.store.node, s.id).catch(() => {})
+        if (ended) this.store.lease.disowned(this.store.node, s.id).catch(() => {})
       },
-      held: () => {
-        if (this.store.leaseHeld() && !this._rejoin) return true
-        this._lapsed()
-        return false
-      },
+      held: () => this._upkeep.held(),
       appended: (sid, first, messages) => {
         const s = this.served.get(sid)
         if (s) s._appended(first, messages)
@@ -148,15 +137,14 @@ export class ClusterNode {
       maxBufferedAmount: o.maxBufferedAmount,
       maxQueueLength: o.maxQueueLength,
     })
-    if (!(await this.store.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
+    if (!(await this.store.lease.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
     await this.store.listen((h) => this._hint(h))
     // Hints sent while the subscriber was away are lost: the logs are read again.
-    link.onReady(() => this._reconcile())
-    this._timer = setInterval(() => this._tick(), Math.max(100, Math.floor(this.c.nodeLease / 3)))
-    this._timer.unref()
+    link.onReady(() => this._upkeep.reconcile())
+    this._upkeep.start(Math.max(100, Math.floor(this.c.nodeLease / 3)))
   }
 
-  private _hint(h: Hint): void {
+  _hint(h: Hint): void {
     const served = this.served.get(h.sid)
     const owned = this.owned.get(h.sid)
     if (h.kind == 'w' && served && !served._has(h.seq || 0)) void served.pump()
@@ -178,98 +166,6 @@ export class ClusterNode {
   }
 
   /**
-   * Renew the lease (a node that lost it is fenced: it forgets everything and joins again as a
-   * new node); take over the sessions of nodes whose lease lapsed; then what hints may have missed.
-   */
-  private async _tick(): Promise<void> {
-    if (this._rejoin) return
-    try {
-      // By its own clock first: a node frozen past its lease does not renew what may be taken.
-      if (!this.store.leaseHeld() || !(await this.store.heartbeat())) return this._lapsed()
-      if (++this._ticks % 3 == 0) this._reconcile()
-      const now = Date.now()
-      for (const s of this.served.values()) this._watch(s, now)
-      await this._sweep()
-      await this._unheard(now)
-      this._everyone = (await this.store.rooms.count(ALL)) + this._joining
-    } catch (e) {
-      this._host.log('warn', 'cluster: lease renewal or sweep failed:', e)
-      if (!this.store.leaseHeld()) this._lapsed()
-    }
-  }
-
-  /**
-   * Take over what nodes whose lease lapsed owned, whether or not a request comes for it: every
-   * session has a live owner within `nodeLease` and a tick, and what its client sent is handed.
-   */
-  private async _sweep(): Promise<void> {
-    for (const [node, sid] of await this.store.orphans(SWEEP_MAX)) {
-      if (!this.store.leaseHeld()) return
-      const info = await this.store.session(sid)
-      if (!info || info.end || info.own != node || (await this._own(sid, info))) await this.store.disowned(node, sid)
-    }
-  }
-
-  /**
-   * Sessions owned here whose client never spoke and has no link here past `requestTimeout` (a
-   * race's loser, a client gone right after the hello) end, as in one process; one whose client
-   * spoke on another node (its hint lost) is confirmed instead.
-   */
-  private async _unheard(now: number): Promise<void> {
-    for (const s of [...this.owned.values()]) {
-      if (s._heard || s.closed || now - s._heardAt <= this._host.o.requestTimeout) continue
-      const here = this.served.get(s.id)
-      if (here && Object.keys(here._links).length) continue
-      const info = await this.store.session(s.id)
-      if (info && info.cf == '1') s._confirm()
-      else s._end(Code.SESSION_EXPIRED, 'session unknown or expired')
-    }
-  }
-
-  /** This node's lease lapsed (found on a tick, or before handing or writing): fenced, then a new node. */
-  private _lapsed(): void {
-    if (this._rejoin || this._closed) return
-    this._fenced()
-    const again = (this._rejoin = this.store.rejoin((h) => this._hint(h)))
-    this.ready = again
-    again.then(
-      () => this._host.log('info', 'cluster: joined again as node', this.store.node),
-      (e) => this._host.log('warn', 'cluster: joining again failed (tried on the next tick):', e),
-    )
-    again.catch(() => {}).finally(() => (this._rejoin = undefined))
-  }
-
-  /** Pings on quiet links; links of sessions in use keep their keys alive. */
-  private _watch(s: Served, now: number): void {
-    const ws = s._links.websocket
-    // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
-    // dead peer. Other links' clients speak in POSTs, maybe to other nodes: judged by pings only.
-    if (ws && now - s._lastIn > s._hb + this._host.o.heartbeatTimeout) {
-      this._host.log('debug', 'heartbeat timeout', s.id)
-      ws.end(true)
-    }
-    const active = s._active && s._links[s._active]
-    if (active && active.name != 'polling' && now - s._lastOut >= s._hb) {
-      active.write([FrameType.Ping])
-      s._lastOut = now
-    }
-    if (this._ticks % 3 == 0) this.store.touch(s.id).catch(() => {})
-  }
-
-  private _reconcile(): void {
-    for (const s of this.served.values()) void s.pump()
-    for (const s of this.owned.values()) void s._pull()
-  }
-
-  /** This node's lease lapsed: another may own its sessions now. Drop them all, write nothing. */
-  private _fenced(): void {
-    this._host.log('warn', 'cluster: this node lost its lease; its sessions and links are dropped')
-    for (const s of [...this.owned.values()]) s._fenced()
-    for (const s of [...this.served.values()]) s._drop()
-    this.served.clear()
-  }
-
-  /**
    * The session's active link is of `kind` now (undefined: the active link here went away). Its
    * owner's `transport` says so; polling counts between polls (its link comes and goes).
    */
@@ -286,7 +182,7 @@ export class ClusterNode {
     const now = Date.now()
     const known = this._alive.get(node)
     if (known && now - known.at < this.c.nodeLease / 5) return known.ok
-    const ok = await this.store.alive(node)
+    const ok = await this.store.lease.alive(node)
     this._alive.set(node, { ok, at: now })
     return ok
   }
@@ -320,7 +216,7 @@ export class ClusterNode {
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
       // In this node's set first: were it to die now, a sweep finds the session.
-      await store.owns(sid)
+      await store.lease.owns(sid)
       await store.createSession(sid, info)
       counters.created++
       counters.reason(ask.t, ask.why)
@@ -376,10 +272,10 @@ export class ClusterNode {
   }
 
   /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it is owned here. */
-  private async _own(sid: string, info: Record<string, string>): Promise<boolean> {
+  async _own(sid: string, info: Record<string, string>): Promise<boolean> {
     if (this.owned.has(sid)) return true
     if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return false
-    await this.store.owns(sid)
+    await this.store.lease.owns(sid)
     const took = await this.store.claim(sid, info.own == this.store.node)
     if (took.status != 'ok' || this.owned.has(sid)) return this.owned.has(sid)
     const headers = info.hdr ? JSON.parse(info.hdr) : {}
@@ -450,7 +346,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this._closed) return
     this._closed = true
-    clearInterval(this._timer)
+    this._upkeep.stop()
     for (const s of this.served.values()) s._drop()
     this.served.clear()
     try {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { Census } from './census'
+import { NodeLease } from './lease'
 import { ClusterRooms } from './rooms'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import {
@@ -74,27 +75,20 @@ export interface SessionInfo {
  * const { first } = await store.appendOutgoing(sid, fence, ['hello'])
  */
 export class ClusterStore {
-  /** This node's id: a new one each time it joins again after its lease lapsed (`rejoin`). */
-  node: string
+  /** This node's lease, its liveness key and the sessions it owns. */
+  readonly lease: NodeLease
   readonly o: typeof DEFAULTS
   /** The cluster-wide session counts (`maxSessions`, `maxSessionsPerAddress`). */
   readonly census: Census
   /** Rooms: who is in each, and putting a message into every member's log. */
   readonly rooms: ClusterRooms
-  /** Local time of the last renewal of this node's lease that Redis confirmed. */
-  private _renewedAt = 0
-  /** What this node's liveness key holds: renewal compares it ('' before the lease is taken). */
-  private _token = ''
-  /** The id the node started with, and how many times it joined again. */
-  private readonly _base: string
-  private _joins = 0
 
   constructor(
     readonly link: RedisLink,
     options: StoreOptions = {},
   ) {
     this.o = { ...DEFAULTS, ...options }
-    this.node = this._base = options.node || randomBytes(9).toString('base64url')
+    this.lease = new NodeLease(link, this.o, options.node || randomBytes(9).toString('base64url'))
     this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
     this.rooms = new ClusterRooms(link, this.o, this._h)
     if (!/^[\w.:-]{1,64}$/.test(this.node))
@@ -103,12 +97,9 @@ export class ClusterStore {
 
   // Keys: a session's all carry `{sid}`, so they share one hash slot.
   private _h = (sid: string) => this.o.prefix + 's:{' + sid + '}'
-  private _nodeKey = (node: string) => this.o.prefix + 'node:' + node
-  /** The sessions `node` owns: a node's sweep takes over those of a node whose lease lapsed. */
-  private _ownsKey = (node: string) => this.o.prefix + 'owns:' + node
-  /** Every node that may own sessions (until a sweep finds it dead and owning nothing). */
-  private get _nodesKey() {
-    return this.o.prefix + 'nodes'
+  /** This node's id: a new one each time it joins again after its lease lapsed (`NodeLease.rejoin`). */
+  get node(): string {
+    return this.lease.node
   }
   /** This node's hint channel. */
   get channel(): string {
@@ -117,80 +108,6 @@ export class ClusterStore {
 
   private _run(script: Script, keys: string[], args: RedisArg[]): Promise<RedisReply[]> {
     return runScript(this.link, script, keys, args) as Promise<RedisReply[]>
-  }
-
-  /**
-   * Take this node's lease, then renew it (every nodeLease / 3 or so). False, and nothing
-   * written, once it lapsed or was taken: the renewal compares the token in Redis. The node is
-   * then fenced for good under this id; `rejoin` makes it a new node.
-   */
-  async heartbeat(): Promise<boolean> {
-    const before = Date.now()
-    const key = this._nodeKey(this.node)
-    const lease = String(this.o.nodeLease)
-    if (!this._token) {
-      this._token = randomBytes(9).toString('base64url')
-      if ((await this.link.command(['SET', key, this._token, 'PX', lease, 'NX'])) === null) return false
-      await this.link.command(['SADD', this._nodesKey, this.node])
-    } else if (int((await runScript(this.link, S.RENEW, [key], [this._token, lease])) as RedisReply) != 1) return false
-    this._renewedAt = before
-    return true
-  }
-
-  /**
-   * After its lease lapsed: this node becomes a new one with a lease of its own. Its old id stays
-   * dead, so the sessions it owned under it are taken over (by a sweep, or the next request).
-   */
-  async rejoin(onHint: (hint: Hint) => void): Promise<void> {
-    this._renewedAt = 0
-    this._token = ''
-    this.node = this._base + '.' + ++this._joins
-    if (!(await this.heartbeat())) throw new LifelineError('LL_ERR_SERVER', 'cluster: node id taken: ' + this.node)
-    await this.listen(onHint)
-  }
-
-  /** Session `sid` is owned by this node from now on (or no longer: `own` false). */
-  async owns(sid: string, own = true): Promise<void> {
-    await this.link.command([own ? 'SADD' : 'SREM', this._ownsKey(this.node), sid])
-  }
-
-  /**
-   * Sessions owned by nodes whose lease lapsed, up to `max`: what a sweep takes over. A dead node
-   * that owns nothing any more is forgotten. `done(node, sid)` when one is no longer that node's.
-   */
-  async orphans(max: number): Promise<Array<[node: string, sid: string]>> {
-    const out: Array<[string, string]> = []
-    const nodes = ((await this.link.command(['SMEMBERS', this._nodesKey])) as RedisReply[]).map(String)
-    for (const node of nodes) {
-      if (out.length >= max) break
-      if (node == this.node || (await this.alive(node))) continue
-      const sids = (await this.link.command([
-        'SRANDMEMBER',
-        this._ownsKey(node),
-        String(max - out.length),
-      ])) as RedisReply[]
-      if (!sids.length) await this.link.command(['SREM', this._nodesKey, node])
-      for (const sid of sids) out.push([node, String(sid)])
-    }
-    return out
-  }
-
-  /** `sid` is no longer `node`'s (taken over, ended or expired). */
-  async disowned(node: string, sid: string): Promise<void> {
-    await this.link.command(['SREM', this._ownsKey(node), sid])
-  }
-
-  /**
-   * Whether this node may still write as an owner by its own clock: its lease was renewed less
-   * than `nodeLease` ago. A node that was frozen or cut off finds this false before Redis tells it.
-   */
-  leaseHeld(now = Date.now()): boolean {
-    return now - this._renewedAt < this.o.nodeLease
-  }
-
-  /** Is `node`'s liveness key there? */
-  async alive(node: string): Promise<boolean> {
-    return (await this.link.command(['EXISTS', this._nodeKey(node)])) === 1
   }
 
   /** Listen to this node's hints. */
@@ -247,7 +164,7 @@ export class ClusterStore {
    */
   async claim(sid: string, afresh = false): Promise<ClaimResult> {
     let r = await this._run(S.CLAIM, [this._h(sid)], [this.node, afresh ? this.node : ''])
-    if (status(r) == 'owned' && !(await this.alive(String(r[1]))))
+    if (status(r) == 'owned' && !(await this.lease.alive(String(r[1]))))
       r = await this._run(S.CLAIM, [this._h(sid)], [this.node, String(r[1])])
     const s = status(r)
     if (s == 'ok')

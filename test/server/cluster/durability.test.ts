@@ -43,7 +43,7 @@ test('an owner frozen with SIGSTOP past its lease is fenced: after the takeover 
   let thawed = false
   try {
     // Its lease lapses while it is frozen; then another node takes the session over.
-    assert.ok(await until(async () => !(await b.alive('frozen-owner')), 5000))
+    assert.ok(await until(async () => !(await b.lease.alive('frozen-owner')), 5000))
     const claim = await b.claim(sid)
     assert.ok(claim.status == 'ok' && claim.fence == 2, JSON.stringify(claim))
     const atTakeover = +(await b.session(sid))!.out

@@ -15,8 +15,8 @@ before(async () => {
   redis = await startRedis()
   a = await store(redis.url, 'nodeA', { maxQueueLength: 10, maxBufferedAmount: 1000 })
   b = await store(redis.url, 'nodeB', { maxQueueLength: 10, maxBufferedAmount: 1000 })
-  await a.heartbeat()
-  await b.heartbeat()
+  await a.lease.heartbeat()
+  await b.lease.heartbeat()
 })
 after(async () => {
   await closeStores()
@@ -175,15 +175,15 @@ test('claim: a live owner keeps its session; a lapsed one is taken over with a n
   // A's lease lapses: what a frozen or cut-off node looks like from outside.
   const gone = await store(redis.url, 'nodeA-lapsed', { nodeLease: 50 })
   const sid2 = await made(gone)
-  await gone.heartbeat()
-  assert.ok(await until(async () => !(await b.alive('nodeA-lapsed')), 2000))
+  await gone.lease.heartbeat()
+  assert.ok(await until(async () => !(await b.lease.alive('nodeA-lapsed')), 2000))
   assert.deepEqual(await b.claim(sid2), { status: 'ok', fence: 2, takenOver: false, received: 0, delivered: 0 })
   // The session A had confirmed: takenOver, with what the app may have been handed to redeliver.
   const before = await a.session(sid)
   await b.link.command(['DEL', 'test:node:nodeA'])
   const taken = await b.claim(sid)
   assert.deepEqual(taken, { status: 'ok', fence: 2, takenOver: true, received: 2, delivered: 1 })
-  await a.heartbeat()
+  await a.lease.heartbeat()
   // Every owner write of the old owner is refused, and changes nothing.
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['late']), { status: 'fenced' })
   assert.deepEqual(await a.deliveredIncoming(sid, 1, 2), { status: 'fenced' })
@@ -206,40 +206,40 @@ test('release lets another node claim at once, as a takeover', async () => {
 
 test("heartbeat says when this node's own lease had lapsed; leaseHeld judges by the local clock", async () => {
   const n = await store(redis.url, 'nodeShort', { nodeLease: 50 })
-  assert.equal(await n.heartbeat(), true)
-  assert.ok(n.leaseHeld())
-  assert.ok(!n.leaseHeld(Date.now() + 60))
-  assert.ok(await until(async () => !(await n.alive('nodeShort')), 2000))
-  assert.equal(await n.heartbeat(), false, 'the lease had lapsed: its sessions may have been taken over')
+  assert.equal(await n.lease.heartbeat(), true)
+  assert.ok(n.lease.leaseHeld())
+  assert.ok(!n.lease.leaseHeld(Date.now() + 60))
+  assert.ok(await until(async () => !(await n.lease.alive('nodeShort')), 2000))
+  assert.equal(await n.lease.heartbeat(), false, 'the lease had lapsed: its sessions may have been taken over')
   // Regression (issue 26): the renewal set the lapsed lease again, so the node looked alive to the
   // others while it had dropped its sessions, and nothing took them over.
-  assert.equal(await n.alive('nodeShort'), false, 'a lapsed lease is not renewed by its old holder')
-  assert.equal(await n.heartbeat(), false, 'nor on the next try')
+  assert.equal(await n.lease.alive('nodeShort'), false, 'a lapsed lease is not renewed by its old holder')
+  assert.equal(await n.lease.heartbeat(), false, 'nor on the next try')
   // It joins again as a new node; its old id stays dead.
-  await n.rejoin(() => {})
+  await n.lease.rejoin(() => n.listen(() => {}))
   assert.equal(n.node, 'nodeShort.1')
-  assert.ok(n.leaseHeld() && (await n.alive('nodeShort.1')) && !(await n.alive('nodeShort')))
+  assert.ok(n.lease.leaseHeld() && (await n.lease.alive('nodeShort.1')) && !(await n.lease.alive('nodeShort')))
 })
 
 test('a lease whose key holds another token (taken) is not renewed: renewal compares it in Redis', async () => {
   const n = await store(redis.url, 'nodeTaken', { nodeLease: 5000 })
-  assert.equal(await n.heartbeat(), true)
-  assert.equal(await n.heartbeat(), true, 'renewed')
+  assert.equal(await n.lease.heartbeat(), true)
+  assert.equal(await n.lease.heartbeat(), true, 'renewed')
   await n.link.command(['SET', 'test:node:nodeTaken', 'someone else', 'PX', '5000'])
-  assert.equal(await n.heartbeat(), false)
+  assert.equal(await n.lease.heartbeat(), false)
   assert.equal(String(await n.link.command(['GET', 'test:node:nodeTaken'])), 'someone else', 'left as it was')
 })
 
 test("orphans: the sessions of a node whose lease lapsed, until they are disowned; a live node's are not", async () => {
   const dead = await store(redis.url, 'nodeDead', { nodeLease: 100 })
   const live = await store(redis.url, 'nodeLive', { nodeLease: 5000 })
-  assert.ok((await dead.heartbeat()) && (await live.heartbeat()))
+  assert.ok((await dead.lease.heartbeat()) && (await live.lease.heartbeat()))
   const [x, y, z] = [newSid(), newSid(), newSid()]
-  await dead.owns(x)
-  await dead.owns(y)
-  await live.owns(z)
-  assert.ok(await until(async () => !(await live.alive('nodeDead')), 2000))
-  const found = (await live.orphans(10)).filter(([node]) => node == 'nodeDead' || node == 'nodeLive')
+  await dead.lease.owns(x)
+  await dead.lease.owns(y)
+  await live.lease.owns(z)
+  assert.ok(await until(async () => !(await live.lease.alive('nodeDead')), 2000))
+  const found = (await live.lease.orphans(10)).filter(([node]) => node == 'nodeDead' || node == 'nodeLive')
   assert.deepEqual(
     found.sort(),
     [
@@ -247,11 +247,11 @@ test("orphans: the sessions of a node whose lease lapsed, until they are disowne
       ['nodeDead', y],
     ].sort(),
   )
-  assert.equal((await live.orphans(1)).length, 1, 'at most max')
-  await live.disowned('nodeDead', x)
-  await live.disowned('nodeDead', y)
+  assert.equal((await live.lease.orphans(1)).length, 1, 'at most max')
+  await live.lease.disowned('nodeDead', x)
+  await live.lease.disowned('nodeDead', y)
   assert.deepEqual(
-    (await live.orphans(10)).filter(([node]) => node == 'nodeDead'),
+    (await live.lease.orphans(10)).filter(([node]) => node == 'nodeDead'),
     [],
   )
   // A dead node that owns nothing is forgotten.
