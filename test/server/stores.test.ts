@@ -94,4 +94,41 @@ eachStore(() => {
     c.sock.close()
     await until(() => s.transport == null, 5000, 'no transport once the WebSocket is gone')
   })
+
+  // Regression (issue 26): the server ended the link at heartbeat + heartbeatTimeout because it
+  // heard nothing, though it was sending all along; a ping now makes the client speak.
+  it('a fire-and-forget client that only receives keeps its WebSocket while the server sends', async () => {
+    const r = await start({ heartbeatTimeout: 1000, sweepInterval: 100 }, false)
+    const c = ws(r.port, 'v=2&t=websocket&ack=0&o=1&r=0&hb=1000')
+    await c.hello()
+    c.sock.send('u1')
+    // The client answers pings, as the real client does, and says nothing else.
+    c.sock.on('message', (d) => String(d)[0] == 'p' && c.sock.send('q' + String(d).slice(1)))
+    await until(() => r.sessions.length == 1, 5000, 'confirmed')
+    const s = r.sessions[0]
+    let n = 0
+    const t0 = Date.now()
+    // Past heartbeat + heartbeatTimeout (2 s) twice over.
+    while (Date.now() - t0 < 4500) {
+      s.send('tick ' + ++n)
+      await new Promise((ok) => setTimeout(ok, 50))
+    }
+    await c.until((f) => f == 'mtick ' + n)
+    assert.equal(c.sock.readyState, c.sock.OPEN, 'the link is still up')
+    assert.ok(
+      c.frames.some((f) => typeof f == 'string' && f[0] == 'p'),
+      'the server pinged',
+    )
+    const got = c.frames.flatMap((f) =>
+      typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? (JSON.parse(f.slice(1)) as string[]) : [],
+    )
+    assert.deepEqual(
+      got,
+      Array.from({ length: n }, (_, i) => 'tick ' + (i + 1)),
+      'every one, on the one link',
+    )
+    // What was written is forgotten: never acknowledged, it would be held for good (in Redis, ~110 B each).
+    await until(() => s.bufferedAmount == 0, 5000, 'nothing held, was ' + s.bufferedAmount)
+    c.sock.close()
+  })
 })

@@ -259,6 +259,7 @@ export class ClusterNode {
     }
     let s = this.served.get(sid)
     if (!s || s.closed) this.served.set(sid, (s = new Served(sid, ask.version, ask.hb, this._servedHost)))
+    s._reliable = ask.resume
     s._version = ask.version
     if (ask.opening) s._hb = ask.hb
     s._deadActive = deadActive

@@ -4,6 +4,7 @@
 import { Code, FrameType, closeFrame, messageFrames, num, type Frame } from '../../protocol/frames'
 import { clientClose, parseBatch } from '../inbound'
 import type { Link, LinkOwner } from '../link'
+import { ServerLiveness } from '../liveness'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
 
@@ -46,6 +47,10 @@ export class Served implements LinkOwner {
   private _ackT?: NodeJS.Timeout
   _lastOut = Date.now()
   _lastIn = Date.now()
+  /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
+  _reliable = true
+  /** When to ping a client that is silent (its `quiet` rule, shared with one process's sessions). */
+  readonly _liveness = new ServerLiveness()
   /** The active link the request found on a node that is gone (replaceable), for the next attach. */
   _deadActive = ''
   /** The client closed the session here: its links end without a close frame. */
@@ -114,9 +119,18 @@ export class Served implements LinkOwner {
   _appended(first: number, messages: StoredMessage[]): void {
     const l = this._active && this._links[this._active]
     if (this._pumping || !l || !l.ready() || first != this._next) return void this.pump()
+    this._written(l, first, messages)
+    this._lastOut = Date.now()
+  }
+
+  /**
+   * Write messages `first`.. on link `l`. Without resume (fire-and-forget) what is written is
+   * forgotten, as in one process: the client never acknowledges, and the log would keep it all.
+   */
+  private _written(l: Link, first: number, messages: StoredMessage[]): void {
     l.write(withSeq(first, messages))
     this._next = first + messages.length
-    this._lastOut = Date.now()
+    if (!this._reliable) this._host.store.ackOutgoing(this.id, this._next - 1).catch(() => {})
   }
 
   /** Whether the active link here has written up to `seq` already (a hint for it is old news). */
@@ -139,8 +153,7 @@ export class Served implements LinkOwner {
         if (r.status != 'ok') return
         const now = this._active && this._links[this._active]
         if (now && now.ready() && r.messages.length && (l ? this._next : 0) <= r.first + r.messages.length) {
-          now.write(withSeq(r.first, r.messages))
-          this._next = r.first + r.messages.length
+          this._written(now, r.first, r.messages)
           this._lastOut = Date.now()
           if (r.messages.length == READ_MAX) this._pumpAgain = true
         }

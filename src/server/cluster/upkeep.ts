@@ -116,7 +116,9 @@ export class Upkeep {
       ws.end(true)
     }
     const active = s._active && s._links[s._active]
-    if (active && active.name != 'polling' && now - s._lastOut >= s._hb) {
+    // A client silent for a heartbeat is pinged however much is written to it (as in one process).
+    const quiet = active && s._liveness.quiet(now, s._lastIn, s._hb)
+    if (active && active.name != 'polling' && (now - s._lastOut >= s._hb || quiet)) {
       active.write([FrameType.Ping])
       s._lastOut = now
     }
