@@ -40,7 +40,7 @@ const ackOf = (frames: unknown[]) => {
 const handed = (log: string, name: string) =>
   [...log.matchAll(new RegExp(`^${name} handed (\\d+) (true|false)$`, 'gm'))].map((m) => +m[1])
 
-test('owner frozen, client moved before the lease ran out, no request after: swept, taken over, all handed', async () => {
+test('owner frozen, client moved before its lease ran out, no request after: swept, taken over, handed', async () => {
   const [n1, n2] = nodes.list
   const sid = hello((await req(n1.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
   const first = await req(n1.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'm1'])
