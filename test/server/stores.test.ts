@@ -32,6 +32,19 @@ eachStore(() => {
     assert.deepEqual(post.frames, ['q1', 'q2', 'a1'])
   })
 
+  it('a POST that breaks the protocol or maxMessageSize: 400, and the session ends with 1002 or 1009', async () => {
+    const r = await start({ maxMessageSize: 10 })
+    for (const [bad, code] of [
+      ['M{', 'c1002 '],
+      ['m' + 'x'.repeat(11), 'c1009 '],
+    ]) {
+      const sid = await pollSession(r.port)
+      const q = `v=2&t=polling&sid=${sid}&ack=0`
+      assert.equal((await req(r.port, 'POST', q, ['s1', bad])).status, 400, bad)
+      assert.ok(closeOf((await req(r.port, 'GET', q + '&o=1')).frames)!.startsWith(code), bad)
+    }
+  })
+
   it('a POST for an unknown session: 200 and the close frame in the body (PROTOCOL.md §4.2)', async () => {
     const r = await start()
     const post = await req(r.port, 'POST', `v=2&t=polling&sid=${'A'.repeat(22)}&ack=0`, ['s1', 'mx'])

@@ -198,13 +198,14 @@ export class Served implements LinkOwner {
   }
 
   /** A POST body here (its `ack` first); resolves to the response's frames. */
-  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[]> {
+  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
     const replies: Frame[] = []
     const kind = ask.t as Link['name']
     const done = this._chain
       .then(() => this._host.store.ackOutgoing(this.id, ask.ack))
       .then(() => this.frames(frames, kind, undefined, replies))
-      .then(() => replies)
+      // A body that broke the protocol or a bound ended the session: HTTP 400, as in one process.
+      .then((ok) => (ok ? replies : null))
     this._chain = done.catch((e) => this._oops(e))
     return done
   }
@@ -222,7 +223,8 @@ export class Served implements LinkOwner {
   }
 
   /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
-  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<void> {
+  /** Whether the frames were taken: false when they ended the session (a protocol error, a bound). */
+  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
     const store = this._host.store
     const o = this._host.o
     let seq = link ? link.inSeq : 0
@@ -256,7 +258,7 @@ export class Served implements LinkOwner {
       }
     } catch (e) {
       if (!(e instanceof Bad)) throw e
-      return this._end(e.code, e.message)
+      return this._ended(e.code, e.message)
     }
     if (link) link.inSeq = seq
     // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
@@ -269,12 +271,16 @@ export class Served implements LinkOwner {
         r = await store.recordIncoming(this.id, first, msgs)
       }
       if (r.status == 'gap') {
-        if (replies) return void replies.push(FrameType.Ack + r.received)
-        return this._end(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
+        if (replies) return !!replies.push(FrameType.Ack + r.received)
+        return this._ended(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
       }
       if (r.status == 'overflow')
-        return this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
-      if (r.status != 'ok') return void (await this.pump())
+        return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
+      if (r.status != 'ok') {
+        // Gone or ended meanwhile: the links here hear how.
+        await this.pump()
+        return true
+      }
       // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
       // the client never sent, and it would end the connection (ack beyond what was sent).
       this._confirmed = true
@@ -302,6 +308,13 @@ export class Served implements LinkOwner {
     }
     // The acknowledgement last, after the pongs, as in one process.
     if (replies) replies.push(FrameType.Ack + this._received)
+    return true
+  }
+
+  /** End the session for what the client sent; its frames were not taken. */
+  private _ended(code: number, reason: string): false {
+    this._end(code, reason)
+    return false
   }
 
   /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
