@@ -199,6 +199,16 @@ export async function wsSession(port: number) {
   return Object.assign(c, { sid: h.sid as string })
 }
 
+/**
+ * A session's link of kind `kind` on server `r`, on either store: the session's own in one
+ * process, what the node holds of the session in cluster mode. For tests that cut a link.
+ */
+export function linkOf(r: Running, sid: string, kind: 'websocket' | 'stream' | 'polling') {
+  const node = (r.ll as unknown as { _node: { served?: Map<string, { _links: ServerSession['_links'] }> } })._node
+  const holder = node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+  return holder && holder._links[kind]
+}
+
 /** The first close frame in `frames`, if any. */
 export const closeOf = (frames: Frame[]) =>
   frames.find((f) => typeof f == 'string' && f[0] == 'c') as string | undefined
