@@ -69,6 +69,15 @@ eachStore(() => {
     assert.deepEqual(await fine, [4000, 'bye'])
   })
 
+  it('maxSessions: the place of a session the app closed is free for the next one at once', async () => {
+    const r = await start({ maxSessions: 1 })
+    await wsSession(r.port)
+    await until(() => r.sessions.length == 1, 5000, 'confirmed')
+    assert.match(String(await ws(r.port).until((f) => typeof f == 'string')), /^c1013 /, 'full')
+    r.sessions[0].close()
+    assert.equal((await ws(r.port).until((f) => typeof f == 'string'))[0], 'o', 'a new session in its place')
+  })
+
   it('broadcast() returns how many confirmed sessions it sends to', async () => {
     const r = await start({}, false)
     const a = await wsSession(r.port)

@@ -50,6 +50,8 @@ export class ClusterNode {
   private _alive = new Map<string, { ok: boolean; at: number }>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
+  /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
+  private _ending = new Set<Promise<unknown>>()
   /**
    * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
    * those whose count was not in Redis yet: what `broadcast()` returns at once.
@@ -92,10 +94,8 @@ export class ClusterNode {
         const s = this.served.get(sid)
         if (s) s._appended(first, messages)
       },
-      track: (p) => {
-        this._pending.add(p)
-        p.finally(() => this._pending.delete(p))
-      },
+      track: (p) => tracked(this._pending, p),
+      ending: (p) => tracked(this._ending, p),
     }
     this._servedHost = {
       get store() {
@@ -207,6 +207,7 @@ export class ClusterNode {
     let received = 0
     let deadActive = ''
     if (!sid) {
+      if (this._ending.size) await Promise.all([...this._ending])
       sid = randomBytes(16).toString('base64url')
       // Both limits hold across the cluster (census.ts): every node counts in the same sets.
       const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
@@ -358,6 +359,12 @@ export class ClusterNode {
       this._host.log('warn', 'cluster: closing:', e)
     }
   }
+}
+
+/** `p` is in `set` until it settles. */
+function tracked(set: Set<Promise<unknown>>, p: Promise<unknown>): void {
+  set.add(p)
+  p.finally(() => set.delete(p))
 }
 
 function endOf(info: Record<string, string> | null): { status: 'ended'; end: string } | { status: 'gone' } {

@@ -34,6 +34,8 @@ export interface OwnerHost extends NodeParts {
   held(): boolean
   /** A room change the next room message from this node must wait for. */
   track(p: Promise<unknown>): void
+  /** A close in Redis that a new session made on this node must wait for (it frees a place in the census). */
+  ending(p: Promise<unknown>): void
   /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
   appended(sid: string, first: number, messages: StoredMessage[]): void
 }
@@ -194,7 +196,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) return
     this._flush()
     const keep = this.reliable && code != Code.BUFFER_OVERFLOW
-    this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep))
+    this._host.ending(this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep)))
     this._over(code, reason)
   }
 
