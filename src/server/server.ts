@@ -222,17 +222,15 @@ export class LifelineServer<
     return { send: (data) => Promise.resolve(node.rooms.send(room, payload(data))) }
   }
 
-  /** Send to every session whose client has spoken; returns how many took it. */
+  /**
+   * Send to every session whose client has spoken; returns how many took it. In cluster mode, to
+   * every such session on every node, queued once the fan-out in Redis is done; the count is how
+   * many there were as this node last knew (counted in Redis at most `nodeLease` / 3 ago, plus
+   * those confirmed here since).
+   */
   broadcast(data: string | Buffer | ArrayBuffer | Uint8Array): number {
     // Copied once here for every session, not once per session: the app may reuse its buffer.
-    const d = payload(data)
-    const node = this._node
-    // Cluster mode: to every confirmed session on every node; how many is not known at once.
-    if (node instanceof ClusterNode) {
-      node.broadcast(d).catch((e) => this._oops(e, () => {}))
-      return 0
-    }
-    return node.broadcast(d)
+    return this._node.broadcast(payload(data))
   }
 
   /**
@@ -262,7 +260,7 @@ export class LifelineServer<
     this._wss.close()
   }
 
-  /** Cluster mode: this server becomes a node; `sessions` lists those it owns. */
+  /** Cluster mode: this server becomes a node; `sessions` lists those it owns, as in one process. */
   private _joinCluster(c: ReturnType<typeof checkCluster>): ClusterNode {
     const host = this._host
     const node = new ClusterNode(
@@ -273,13 +271,14 @@ export class LifelineServer<
         note: host.note,
         reserve: host.reserve,
         tell: host.tell,
+        stats: this._counters,
         oops: (e) => this._oops(e, () => {}),
-        confirm: (s) => {
+        adopt: (s) => {
           const session = s as unknown as ServerSession
           this.sessions.set(s.id, session)
           s.once('close', () => this.sessions.get(s.id) == session && this.sessions.delete(s.id))
-          host.confirm(session)
         },
+        confirm: (s) => host.confirm(s as unknown as ServerSession),
       },
       this._wss,
     )

@@ -281,12 +281,7 @@ export class ServerSession<
 
   /** Emit to the app's listeners from inside frame handling. @internal */
   _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
-    try {
-      ;(this.emit as (t: K, ...a: ServerSessionEvents[K]) => boolean)(type, ...args)
-    } catch (e) {
-      // An exception in the app's handler must not tear the protocol state apart.
-      this._host.log('warn', type + ' handler threw:', e)
-    }
+    emitSafely(this, this._host.log, type, args)
   }
 
   /** @internal */
@@ -387,4 +382,21 @@ export function payload(data: string | Buffer | ArrayBuffer | Uint8Array): strin
 export function copy(data: ArrayBuffer | ArrayBufferView): Buffer {
   if (data instanceof ArrayBuffer) return Buffer.from(new Uint8Array(data))
   return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+}
+
+/**
+ * Emit `type` to the app's listeners from inside frame handling (both kinds of session): an
+ * exception in the app's handler must not tear the protocol state apart. @internal
+ */
+export function emitSafely<K extends 'message' | 'delivered'>(
+  session: { emit(type: string, ...args: unknown[]): boolean },
+  log: SessionHost['log'],
+  type: K,
+  args: ServerSessionEvents[K],
+): void {
+  try {
+    session.emit(type, ...args)
+  } catch (e) {
+    log('warn', type + ' handler threw:', e)
+  }
 }

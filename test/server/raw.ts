@@ -29,6 +29,17 @@ export function recorder(into: string[]): Logger {
 
 const running = new Set<Running>()
 
+/**
+ * The store every `start()` uses unless its options say otherwise: memory (one process), or in
+ * cluster mode a one-node cluster on the Redis at this URL (test/server/stores.ts sets it).
+ */
+let storeUrl: string | null = null
+export const useStore = (url: string | null) => void (storeUrl = url)
+/** Whether servers are started as cluster nodes (on Redis) now. */
+export const onRedis = () => storeUrl != null
+/** Keys of each server's own: several share one Redis. */
+let prefixes = 0
+
 /** Stop every server still running (for `after()`: a failed test must not leave the run hanging). */
 export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
 
@@ -38,6 +49,11 @@ export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
  */
 export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.ServerOptions = {}): Promise<Running> {
   const server = http.createServer(httpOpts)
+  if (storeUrl && opts.cluster === undefined)
+    opts = {
+      ...opts,
+      cluster: { redis: storeUrl, prefix: 'p' + process.pid + '.' + ++prefixes + ':', nodeLease: 1000 },
+    }
   const logged: string[] = []
   const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger: recorder(logged), ...opts })
   const r: Running = {
@@ -154,9 +170,9 @@ export function req(
 export const hello = (frames: Frame[]) =>
   JSON.parse((frames.find((f) => typeof f == 'string' && f[0] == 'o') as string).slice(1))
 
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(what + ' not met in ' + ms + ' ms')
     await new Promise((r) => setTimeout(r, 10))
   }
@@ -197,6 +213,16 @@ export async function wsSession(port: number) {
   c.sock.send('u1')
   c.sock.send('s1')
   return Object.assign(c, { sid: h.sid as string })
+}
+
+/**
+ * A session's link of kind `kind` on server `r`, on either store: the session's own in one
+ * process, what the node holds of the session in cluster mode. For tests that cut a link.
+ */
+export function linkOf(r: Running, sid: string, kind: 'websocket' | 'stream' | 'polling') {
+  const node = (r.ll as unknown as { _node: { served?: Map<string, { _links: ServerSession['_links'] }> } })._node
+  const holder = node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+  return holder && holder._links[kind]
 }
 
 /** The first close frame in `frames`, if any. */

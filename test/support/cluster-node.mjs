@@ -2,7 +2,9 @@
 // tsx, so no build is needed): `src/server` at /rt on 127.0.0.1:PORT, echoing every message, and `GET /whoami`
 // answering this node's name, so a test can see which backend a balancer picked. With
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
-// LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over.
+// LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over. With
+// LIFELINE_TRACE=1 it also says on stderr each message it hands its app (`<name> handed <seq>
+// <redelivered>`) and what the server logs at info and above.
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
@@ -32,8 +34,12 @@ const cluster = redis && {
   nodeLease: +(process.env.LIFELINE_NODE_LEASE || 5000),
   prefix: process.env.LIFELINE_PREFIX || 'll:',
 }
-const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...(cluster ? { cluster } : {}) })
+const trace = process.env.LIFELINE_TRACE == '1'
+const say = (...args) => process.stderr.write(`${name} ${args.join(' ')}\n`)
+const logger = trace ? { debug() {}, info: say, warn: say, error: say } : undefined
+const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger, ...(cluster ? { cluster } : {}) })
 ll.on('connection', (session) => {
+  if (trace) session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered))
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)
   // 1012 'taken over' is local: this node was frozen or cut off, and another owns the session now.
   session.on('close', (code, reason) => reason == 'taken over' && process.stderr.write(`${name} was fenced\n`))
