@@ -1,7 +1,7 @@
 // Which requests are a LifelineServer's, and how it gets them first on a server it attaches to.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import { CLIENT_FILES } from './script'
+import { CLIENT_FILES } from './client-script'
 
 /** What {@link routeOf} says for a request to the endpoint itself. @internal */
 export const ENDPOINT = '.'

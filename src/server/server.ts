@@ -16,7 +16,7 @@ import { checkRoom } from './rooms'
 import { payload, type ServerSession, type SessionData } from './session'
 import { Counters, type ServerStats } from './stats'
 import { ENDPOINT, routeOf, takeRequestsFirst } from './routing'
-import { serveClientFile } from './script'
+import { serveClientFile } from './client-script'
 import { refuse } from './upload'
 
 /** A `note` (a refusal a client may cause over and over) is logged at most this often per kind, ms. */

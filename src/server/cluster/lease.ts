@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { int } from './records'
 import { runScript, type RedisLink, type RedisReply } from './redis'
-import * as S from './scripts'
+import * as S from './lua'
 
 /** @internal */
 export class NodeLease {

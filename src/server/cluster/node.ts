@@ -14,7 +14,7 @@ import type { Counters } from '../stats'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
-import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
+import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
 import { Served, type ServedHost } from './served'
 import { ALL, Upkeep } from './upkeep'
 import type { Hint } from './records'
@@ -191,7 +191,7 @@ export class ClusterNode {
   }
 
   /**
-   * Find or make the session a request asks for (requests.ts answers with it), and own it if its
+   * Find or make the session a request asks for (http.ts answers with it), and own it if its
    * owner is gone. Resolves to what this node holds of it and its hello, or to the frames to answer
    * with instead.
    */

@@ -3,7 +3,7 @@
 // every member's outgoing log, so it resumes with the member's own messages. Held by the store.
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import { int, pack, refusal, status, type Refusal, type StoredMessage } from './records'
-import * as S from './scripts'
+import * as S from './lua'
 
 /** The store's options that rooms use: the key prefix and a member's bounds. */
 export interface RoomLimits {

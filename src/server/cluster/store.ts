@@ -1,6 +1,6 @@
 // Where a session's state lives when several nodes serve it (docs/cluster-design.md): its two
 // message logs, cursors, owner and fencing token, and its rooms (rooms.ts), in Redis. Every change is one Lua
-// script (scripts.ts), so numbering, bounds and fencing hold whichever node asks. Independent of
+// script (lua.ts), so numbering, bounds and fencing hold whichever node asks. Independent of
 // ServerSession: the server's sender and receiver logs drive it through these operations.
 import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
@@ -25,7 +25,7 @@ import {
   type Refusal,
   type StoredMessage,
 } from './records'
-import * as S from './scripts'
+import * as S from './lua'
 
 /** Options of a {@link ClusterStore}; the limits are the server's own options. */
 export interface StoreOptions {
