@@ -35,9 +35,9 @@ const ENTRIES = {
 }
 
 /** Bundle an app's entry with esbuild, minified, as a user's bundler would. */
-export async function bundle(source) {
+export async function bundle(source, loader = 'js') {
   const result = await build({
-    stdin: { contents: source, resolveDir: root, loader: 'js' },
+    stdin: { contents: source, resolveDir: root, loader },
     bundle: true,
     minify: true,
     format: 'esm',

@@ -4,6 +4,12 @@
 //
 //   npm test                      everything
 //   npm test -- unit server       only those suites (style, size, unit, server, e2e, browser, proxy)
+//   npm test -- test/server/limits.test.ts test/proxy/networks.test.ts
+//                                 only those files: node:test files by node:test, karma files
+//                                 (test/browser/, test/proxy/*.test.ts) in Chromium
+//
+// `style` and `unit` run from the source: no build (every other suite builds first: the server's
+// serve the built script tag).
 //
 // `browser` is karma over test/browser, once in each engine (Chromium, WebKitGTK, WPE WebKit,
 // Firefox ESR; LIFELINE_ENGINES=webkit,firefox picks some, for e2e's lifecycle test too); `proxy`
@@ -23,8 +29,14 @@ import { redisBinary } from './support/redis.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 process.chdir(root)
-const only = process.argv.slice(2).filter((a) => !a.startsWith('-'))
-const want = (s) => !only.length || only.includes(s)
+const args = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+/** Test files named on the command line: karma's (browser, and proxy but for `*.node.test.mjs`) and node:test's. */
+const named = args.filter((a) => /\.test\.(ts|mjs)$/.test(a))
+const inKarma = (f) => /^test\/(browser|proxy)\//.test(f) && !/\.node\.test\.mjs$/.test(f)
+const namedKarma = named.filter(inKarma)
+const namedNode = named.filter((f) => !inKarma(f))
+const only = args.filter((a) => !named.includes(a))
+const want = (s) => !named.length && (!only.length || only.includes(s))
 const totals = { passed: 0, failed: 0, skipped: 0 }
 const rows = []
 
@@ -53,9 +65,9 @@ const files = (dir, pattern = /\.test\.(ts|mjs)$/) =>
         .sort()
     : []
 
-/** node:test over TAP; counts come from its `# pass` / `# fail` trailer. */
+/** node:test over TAP on the files of `dir` (or those listed); counts come from its `# pass` / `# fail` trailer. */
 async function nodeSuite(name, dir, pattern) {
-  const list = files(dir, pattern)
+  const list = Array.isArray(dir) ? dir : files(dir, pattern)
   if (!list.length) return
   const { code, out } = await run(
     process.execPath,
@@ -85,13 +97,15 @@ async function main() {
   }
   // Chromium for the proxy suite; every engine asked for when the browser or e2e suite runs. One
   // apt-get (or one line saying what to install) for the engines that are missing.
+  for (const f of named) if (!existsSync(f)) return finish(started, 1, `no such test file: ${f}`)
   const needed = [...new Set(['chromium', ...(want('browser') || want('e2e') ? engines : [])])].map((e) => ENGINES[e])
   const missing = needed.filter((e) => !e.installed()).flatMap((e) => e.packages)
-  const usesBrowsers = want('browser') || want('proxy') || want('e2e')
+  const usesBrowsers =
+    want('browser') || want('proxy') || want('e2e') || named.some((f) => /^test\/(e2e|browser|proxy)\//.test(f))
   if (usesBrowsers && !ensure(missing, () => needed.every((e) => e.installed()))) return finish(started, 1)
   if (!ensure(['openssl'], () => has('openssl'))) return finish(started, 1)
   // Without a proxy the fault proxies still run; every test of the missing one fails, saying how to install it.
-  if (want('proxy'))
+  if (want('proxy') || named.some((f) => f.startsWith('test/proxy/')))
     for (const [pkg, found] of [
       ['nginx', nginxBinary],
       ['apache2', apacheBinary],
@@ -99,17 +113,31 @@ async function main() {
     ])
       if (!ensure([pkg], () => !!found())) record(pkg, { passed: 0, failed: 1 })
   // The cluster tests run a real redis-server; without it they fail, saying how to install it.
-  if (want('server') && !ensure(['redis-server'], () => !!redisBinary())) record('redis', { passed: 0, failed: 1 })
+  const cluster = want('server') || named.some((f) => /^test\/(server|proxy)\//.test(f))
+  if (cluster && !ensure(['redis-server'], () => !!redisBinary())) record('redis', { passed: 0, failed: 1 })
   // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
   if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat())
     console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
 
-  console.log('[test] building')
-  const b = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' })
-  if (b.status != 0) {
-    record('build', { passed: 0, failed: 1 })
-    return finish(started)
+  // The built bundles are what size, e2e, the browsers and the proxies test, and what the server
+  // tests serve (`serveClient`, the gateway command); unit and style run from src alone.
+  const fromSource = /^test\/(unit|style)\//
+  if (['size', 'server', 'e2e', 'browser', 'proxy'].some(want) || named.some((f) => !fromSource.test(f))) {
+    console.log('[test] building')
+    const b = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' })
+    if (b.status != 0) {
+      record('build', { passed: 0, failed: 1 })
+      return finish(started)
+    }
+  }
+  if (namedNode.length) await nodeSuite('files', namedNode)
+  if (namedKarma.length) {
+    const { startControl, stopAll } = await import('./support/fixtures.mjs')
+    const ctl = await startControl()
+    await browserSuite(engines.length == Object.keys(ENGINES).length ? 'chromium' : engines[0], ctl, namedKarma)
+    await stopAll()
+    ctl.close()
   }
   if (want('style')) await nodeSuite('style', 'test/style')
   if (want('size')) await nodeSuite('size', 'test/size')
@@ -164,7 +192,7 @@ async function browserSuite(engine, ctl, patterns) {
   const r = { browser: results.map((x) => x.browser).join(', '), passed: 0, failed: results.length ? 0 : 1, skipped: 0 }
   for (const x of results) for (const k of ['passed', 'failed', 'skipped']) r[k] += x[k] || 0
   if (code && !r.failed) r.failed = 1
-  const name = (want('browser') ? 'browser' : 'proxy-browser') + ':' + engine
+  const name = (namedKarma.length ? 'files' : want('browser') ? 'browser' : 'proxy-browser') + ':' + engine
   const secs = ((Date.now() - t0) / 1000).toFixed(0)
   const counts = `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`
   console.log(`[test] ${name} (${r.browser || engine}): ${counts} in ${secs}s`)
@@ -181,7 +209,8 @@ function freePort() {
   })
 }
 
-function finish(started, forceFail) {
+function finish(started, forceFail, why) {
+  if (why) console.log('[test] ' + why)
   if (forceFail) totals.failed += forceFail
   const secs = ((Date.now() - started) / 1000).toFixed(0)
   console.log(`\n[test] ${rows.map(([s, r]) => `${s} ${r.passed}/${r.passed + r.failed}`).join(', ')} in ${secs}s`)

@@ -12,7 +12,7 @@ import { OriginGate } from './origin'
 import { ClusterNode } from './cluster/node'
 import { checkCluster } from './cluster/options'
 import { checkRoom } from './rooms'
-import { payload, type ServerSession } from './session'
+import { payload, type ServerSession, type SessionData } from './session'
 import { Counters, type ServerStats } from './stats'
 import { ENDPOINT, routeOf, takeRequestsFirst } from './routing'
 import { serveClientFile } from './script'
@@ -24,10 +24,10 @@ export interface RoomTarget {
   send(data: string | Buffer | ArrayBuffer | Uint8Array): Promise<number>
 }
 
-/** Server-wide events. */
-export interface ServerEvents {
+/** Server-wide events; `In` and `Out` type the sessions' messages. */
+export interface ServerEvents<In extends string | Buffer = string | Buffer, Out extends SessionData = SessionData> {
   /** A client's session is up (its first frame arrived). */
-  connection: [session: ServerSession]
+  connection: [session: ServerSession<In, Out>]
   /**
    * Something went wrong outside any one session: an internal error, or an app handler of
    * `connection` that threw. Logged at `warn` as well; emitted only when listened to, so an
@@ -46,8 +46,20 @@ export interface ServerEvents {
  * const ll = new LifelineServer({ server, path: '/rt' })
  * ll.on('connection', (s) => s.on('message', (m) => s.send(m)))
  * server.listen(8080)
+ *
+ * `In` and `Out` type the sessions' messages received and sent, for the compiler only, as
+ * `ServerSession`'s do: `new LifelineServer<Json<ToServer>, Json<ToClient>>(options)`.
  */
-export class LifelineServer extends EventEmitter<ServerEvents> {
+export interface LifelineServer<In extends string | Buffer = string | Buffer, Out extends SessionData = SessionData> {
+  // Only the events there are, each listener typed by its event (Node's typing lets any name through).
+  on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+  once<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+  off<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+}
+export class LifelineServer<
+  In extends string | Buffer = string | Buffer,
+  Out extends SessionData = SessionData,
+> extends EventEmitter {
   /** Every live session by id. */
   readonly sessions = new Map<string, ServerSession>()
   /** @internal */ readonly o: ServerResolved

@@ -109,8 +109,8 @@ test('maxTotalBuffered counts POST bodies as they arrive', async () => {
   const sid = await pollSession(r.port)
   const q = `v=2&t=polling&sid=${sid}&ack=0`
   // A ping's token is echoed, not delivered: the body's size is all that matters here.
-  assert.equal((await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4000 - 7 - 6)])).status, 200)
-  const busy = await req(r.port, 'POST', q, ['s2', 'p' + 'x'.repeat(4001 - 7 - 6)])
+  assert.equal((await req(r.port, 'POST', q, ['s1', 'p' + 'x'.repeat(4000 - 7 - 6)])).status, 200)
+  const busy = await req(r.port, 'POST', q, ['s1', 'p' + 'x'.repeat(4001 - 7 - 6)])
   assert.deepEqual([busy.status, busy.headers.connection], [503, 'close'])
   assert.equal(r.sessions[1].closed, false, 'a busy server does not end the session')
   await r.stop()

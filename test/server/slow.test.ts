@@ -144,7 +144,7 @@ for (const t of ['websocket', 'stream']) {
       c.sock.write(`GET /rt?v=2&t=stream&ack=0&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`)
       await until(() => /200 OK/.test(c.text()))
       c.sock.pause()
-      ack = (n) => req(r.port, 'POST', `v=2&t=stream&sid=${sid}&ack=${n}`, ['s2'])
+      ack = (n) => req(r.port, 'POST', `v=2&t=stream&sid=${sid}&ack=${n}`, ['s1'])
       paused = { closed: c.closed, resume: () => c.sock.resume() }
     }
     await until(() => r.sessions.length == 2 && r.sessions[1].transport == t)

@@ -1,12 +1,12 @@
-// One Lifeline server process for the multi-node tests (started by test/support/nodes.mjs): the
-// built `dist/server.mjs` at /rt on 127.0.0.1:PORT, echoing every message, and `GET /whoami`
+// One Lifeline server process for the multi-node tests (started by test/support/nodes.mjs under
+// tsx, so no build is needed): `src/server` at /rt on 127.0.0.1:PORT, echoing every message, and `GET /whoami`
 // answering this node's name, so a test can see which backend a balancer picked. With
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
 // LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over.
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
-import { LifelineServer } from '../../dist/server.mjs'
+import { LifelineServer } from '../../src/server/index.ts'
 
 const name = process.env.LIFELINE_NODE_NAME || 'node'
 const port = +process.env.LIFELINE_NODE_PORT || 0

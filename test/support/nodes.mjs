@@ -1,18 +1,16 @@
 // N Lifeline server processes for the multi-node tests, each its own child process on its own
-// loopback port (test/support/cluster-node.mjs over the built dist/server.mjs): restart one,
+// loopback port (test/support/cluster-node.mjs over src/server, under tsx): restart one,
 // kill -9 one, freeze one (SIGSTOP) and thaw it. Signals go to these children's pids only.
 //
 //   const nodes = await startNodes(3)
 //   nodes.list[1].port ... await nodes.kill(1) ... await nodes.start(1) ... await nodes.stopAll()
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exited, freePort, freeze, signal, stopChild, thaw, track, within } from './processes.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const MAIN = join(here, 'cluster-node.mjs')
-const BUILT = join(here, '../../dist/server.mjs')
 const START_MS = 10000
 
 /**
@@ -23,7 +21,6 @@ const START_MS = 10000
  *   kill(i: number): Promise<void>, freeze(i: number): void, thaw(i: number): void, stopAll(): Promise<void> }>}
  */
 export async function startNodes(count, env = {}, main = MAIN) {
-  if (!existsSync(BUILT)) throw new Error('dist/server.mjs is missing: run `npm run build` first')
   const list = []
   for (let i = 0; i < count; i++) list.push({ name: 'n' + (i + 1), port: await freePort(), log: '' })
   const nodes = {
@@ -67,7 +64,7 @@ export async function startNodes(count, env = {}, main = MAIN) {
 async function launch(node, env, main) {
   if (node.child) throw new Error(`${node.name} is already running (pid ${node.child.pid})`)
   const child = track(
-    spawn(process.execPath, [main], {
+    spawn(process.execPath, ['--import', 'tsx', main], {
       env: { ...process.env, ...env, LIFELINE_NODE_NAME: node.name, LIFELINE_NODE_PORT: String(node.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

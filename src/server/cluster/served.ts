@@ -186,7 +186,8 @@ export class Served implements LinkOwner {
       .then(() => this._host.store.ackOutgoing(this.id, ask.ack))
       .then(() => this.frames(frames, kind, undefined, replies))
       .then(() => replies)
-    this._chain = done.catch((e) => this._oops(e))
+    // A body refused for a gap is the client's to send again: nothing here went wrong.
+    this._chain = done.catch((e) => e instanceof Early || this._oops(e))
     return done
   }
 
@@ -239,13 +240,15 @@ export class Served implements LinkOwner {
     if (msgs.length || !this._received) {
       let r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       // A body that overtook the one before it (two requests on two connections, maybe two
-      // nodes) waits for it a little: bounded, then answered with what is there, and resent.
+      // nodes) waits for it a little; then it is refused (HTTP 503), and the client, which keeps
+      // it until acknowledged, sends it again. Answered 200 instead, it freed the client's slot
+      // for the next body, which had a gap too, and the messages were never sent again (issue 25).
       for (let i = 0; r.status == 'gap' && replies && i < GAP_TRIES; i++) {
         await new Promise((wake) => setTimeout(wake, GAP_WAIT))
         r = await store.recordIncoming(this.id, first, msgs)
       }
       if (r.status == 'gap') {
-        if (replies) return void replies.push(FrameType.Ack + r.received)
+        if (replies) throw new Early('upload before the one it follows, which did not come')
         return this._end(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
       }
       if (r.status == 'overflow')
@@ -301,6 +304,9 @@ class Bad extends Error {
     super(message)
   }
 }
+
+/** A POST body whose first message is beyond what Redis has, after waiting for the one before it. */
+class Early extends Error {}
 
 /** `s<first>` and the messages (text batched into `M` frames). */
 function withSeq(first: number, messages: StoredMessage[]): Frame[] {

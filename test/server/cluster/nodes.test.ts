@@ -1,5 +1,5 @@
 // Cluster mode as deployed: a real redis-server (appendfsync always), three server processes
-// (test/support/cluster-node.mjs over dist/server.mjs, echoing) behind HAProxy round robin with
+// (test/support/cluster-node.mjs over src/server, under tsx, echoing) behind HAProxy round robin with
 // no stickiness. Raw peers speak the protocol as a client does, retrying a request that failed
 // (a node died under it) with the same sequence numbers and cursor. Every node is killed with
 // kill -9 in turn mid-flow and restarted: the numbered messages come back once each, in order.

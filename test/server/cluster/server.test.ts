@@ -94,6 +94,24 @@ test('polling across two nodes, each request to the other: numbered messages bot
   assert.equal(a.sessions.length + b.sessions.length, 1, 'one owner runs the handlers')
 })
 
+// Issue 25: answered 200 with the ack, the client took its slot back for the next body (a gap
+// too) and never sent the refused messages again: the session stalled.
+test('a POST that overtook the one before it, which never comes, is refused 503; sent again, it is taken', async () => {
+  const [a, b] = await two()
+  const sid = await pollSession(a.port)
+  const q = `v=2&t=polling&sid=${sid}&ack=0`
+  const early = await req(b.port, 'POST', q, ['s3', 'mc'])
+  assert.equal(early.status, 503, early.text)
+  // Its predecessor, then the refused body again, as the client sends them after a reconnect.
+  assert.equal((await req(a.port, 'POST', q, ['s1', 'ma', 'mb'])).status, 200)
+  const again = await req(b.port, 'POST', q, ['s3', 'mc'])
+  assert.deepEqual([again.status, again.frames.includes('a3')], [200, true])
+  const owner = [a, b].find((r) => r.sessions.length)!
+  await until(() => owner.received.get(owner.sessions[0])!.length == 3)
+  assert.deepEqual(owner.received.get(owner.sessions[0]), ['a', 'b', 'c'])
+  assert.equal(owner.sessions[0].closed, false)
+})
+
 test('stream on one node, uploads to the other: the echo of every message arrives once, in order', async () => {
   const [a, b] = await two()
   const frames: unknown[] = []
