@@ -78,6 +78,8 @@ module.exports = (config) => {
       lifeline: {
         control: 'http://127.0.0.1:' + process.env.LIFELINE_CONTROL_PORT,
         proxies: JSON.parse(process.env.LIFELINE_PROXIES || '{}'),
+        // The randomized network's seeds (test/proxy/random.test.ts): fresh ones unless set.
+        netSeed: process.env.LL_NET_SEED || '',
       },
       captureConsole: !!process.env.KARMA_CONSOLE,
     },

@@ -4,7 +4,7 @@ import { Lifeline, type LifelineOptions, type LifelineEvents } from '../../src/c
 
 const cfg = (
   window as unknown as {
-    __karma__: { config: { lifeline: { control: string; proxies: Record<string, number> } } }
+    __karma__: { config: { lifeline: { control: string; proxies: Record<string, number>; netSeed: string } } }
   }
 ).__karma__.config.lifeline
 
@@ -22,6 +22,8 @@ export const VARIANTS: { name: string; t: Name; opts: LifelineOptions }[] = [
 ]
 export const proxies = cfg.proxies
 export const control = cfg.control
+/** `LL_NET_SEED`: the randomized network's seeds, comma-separated; empty for fresh ones. */
+export const netSeed = cfg.netSeed || ''
 
 export async function ctl<T = Record<string, unknown>>(action: string, body: object = {}): Promise<T> {
   const r = await fetch(cfg.control + '/' + action, { method: 'POST', body: JSON.stringify(body) })

@@ -4,6 +4,8 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
+import net from 'node:net'
+import { once } from 'node:events'
 import WebSocket from 'ws'
 import { startHaproxy } from '../support/haproxy.mjs'
 import { startNodes } from '../support/nodes.mjs'
@@ -86,5 +88,43 @@ test('with one node killed (-9) every request still gets an answer, from the oth
     assert.deepEqual(new Set(seen), new Set(['n1', 'n3']), seen.join(' '))
   } finally {
     await nodes.start(1)
+  }
+})
+
+test('mode tcp: L4, each client connection on an upstream one of its own, bytes untouched', async () => {
+  const conns = []
+  const echo = net.createServer((s) => {
+    conns.push(s)
+    s.on('data', (d) => s.write(d))
+    s.on('error', () => {})
+  })
+  echo.listen(0, '127.0.0.1')
+  await once(echo, 'listening')
+  const l4 = await startHaproxy([echo.address().port], { mode: 'tcp' })
+  try {
+    assert.match(l4.config, /^\s*mode tcp$/m)
+    assert.match(l4.config, /^\s*balance roundrobin$/m)
+    assert.doesNotMatch(l4.config, /mode http|http-request|forwardfor/)
+    // Bytes no HTTP proxy would pass (not a request): echoed as they are, on two connections.
+    const garbage = Buffer.from([0, 1, 2, 255, 13, 10, 13, 10, 71, 69, 84])
+    const back = await Promise.all(
+      [1, 2].map(async () => {
+        const s = net.connect({ host: '127.0.0.1', port: l4.port })
+        await once(s, 'connect')
+        s.write(garbage)
+        const [d] = await once(s, 'data')
+        s.destroy()
+        return d
+      }),
+    )
+    for (const d of back) assert.deepEqual(d, garbage)
+    // (Its health checks connect too, and send nothing.)
+    const carrying = conns.filter((s) => s.bytesRead > 0)
+    assert.equal(carrying.length, 2, 'one upstream connection per client connection')
+    await assert.rejects(startHaproxy([echo.address().port], { mode: 'udp' }), /mode "udp": http or tcp/)
+  } finally {
+    await l4.stop()
+    for (const s of conns) s.destroy()
+    echo.close()
   }
 })

@@ -16,106 +16,15 @@
 // Run alone: KARMA_CONSOLE=1 KARMA_FILES=test/proxy/networks.test.ts npm test -- browser
 // Each prints `[networks] ...` with its figures: first message, time to leave, duration,
 // messages each way, and the client's `reconnecting` causes.
-import { DEFAULTS } from '../../src/client/index'
-import {
-  TRANSPORTS,
-  cleanup,
-  connect,
-  ctl,
-  equal,
-  assert,
-  next,
-  proxy,
-  server,
-  until,
-  type Name,
-} from '../browser/helpers'
-import { numbered, receiver } from './numbered'
-
-const COUNT = 10000
-/** Both sides send in bursts of this many every `EVERY_MS`, so traffic flows for about 6 s. */
-const BURST = 100
-const EVERY_MS = 60
-/** How long a run may take before its figures are taken as they are (the goals are far below). */
-const WINDOW_MS = 60000
-
-type Received = { count: number; next: number; violations: string[] }
+import { TRANSPORTS, assert, cleanup, ctl, equal, type Name } from '../browser/helpers'
+import { COUNT, WINDOW_MS, allInOrder, figures as figuresOf, firstMessage, flow, setup as through } from './flow'
+import type { Flow, Run } from './flow'
 
 /** A client with the default options through a fresh `kind` proxy in front of a fresh recording server. */
-async function setup(kind: string, transports: Name[], proxyOpts: Record<string, unknown> = {}) {
-  const s = await server({ behaviour: 'record', welcome: 'welcome', defaultOrigins: true })
-  const p = await proxy(kind, s.port, proxyOpts)
-  const t0 = Date.now()
-  const ll = connect(p.url, transports, { minDelay: DEFAULTS.minDelay, maxDelay: DEFAULTS.maxDelay })
-  const seen = { transports: [] as string[], causes: [] as string[], resets: 0, switches: [] as number[] }
-  ll.on('transport', (e) => {
-    seen.transports.push(`${e.name} (${e.reason}) at ${Date.now() - t0} ms`)
-    seen.switches.push(Date.now())
-  })
-  ll.on('reconnecting', (e) => seen.causes.push(e.cause))
-  ll.on('reset', () => seen.resets++)
-  return { s, p, ll, t0, seen }
-}
-type Run = Awaited<ReturnType<typeof setup>>
-
-/** The server's first message (its welcome), ms after the client was made; undefined if none in `ms`. */
-async function firstMessage(r: Run, ms = WINDOW_MS): Promise<number | undefined> {
-  return next(r.ll, 'message', ms).then(
-    () => Date.now() - r.t0,
-    () => undefined,
-  )
-}
-
-/**
- * 10,000 numbered messages each way, paced: returns how long it took (or the window) and how
- * many each side got in order. Call once the welcome is in (the session is confirmed).
- */
-async function flow(r: Run, { burst = BURST, pad = 0, every = EVERY_MS } = {}) {
-  const got = receiver(r.ll)
-  const started = Date.now()
-  const kind = pad ? 'padded' : 'text'
-  await ctl('pump', { id: r.s.id, count: COUNT, burst, everyMs: every, kind, max: pad })
-  for (let i = 0; i < COUNT; i++) {
-    r.ll.send(numbered(i, kind, pad))
-    if (i % burst == burst - 1) await new Promise((resolve) => setTimeout(resolve, every))
-  }
-  let atServer: Received = { count: 0, next: 0, violations: [] }
-  const done = async () => {
-    const rec = await ctl<{ sessions: Record<string, Received> }>('received', { id: r.s.id })
-    atServer = Object.values(rec.sessions)[0] || atServer
-    return got.next >= COUNT && atServer.count >= COUNT
-  }
-  const complete = await until(done, Math.max(1000, WINDOW_MS - (Date.now() - started)), 'all messages').then(
-    () => true,
-    () => false,
-  )
-  return { complete, ms: Date.now() - started, got, atServer }
-}
-
-/** One line of figures, printed (KARMA_CONSOLE=1) and put in every failure message. */
-function figures(name: string, r: Run, extra: Record<string, unknown>, f?: Awaited<ReturnType<typeof flow>>) {
-  const causes: Record<string, number> = {}
-  for (const c of r.seen.causes) causes[c] = (causes[c] || 0) + 1
-  const line =
-    `[networks] ${name}: ` +
-    Object.entries(extra)
-      .map(([k, v]) => `${k} ${v === undefined ? 'none within ' + WINDOW_MS + ' ms' : v}`)
-      .join(', ') +
-    (f
-      ? `; ${f.complete ? 'all' : 'NOT all'} in ${f.ms} ms: client got ${f.got.next}, server got ${f.atServer.count}`
-      : '') +
-    `; transports ${r.seen.transports.join(' > ')}; reconnecting ${JSON.stringify(causes)}; resets ${r.seen.resets}`
-  console.log(line)
-  return line
-}
-
-/** Exactly 0..9999 once, in order, on both sides, and no session reset. */
-function allInOrder(f: Awaited<ReturnType<typeof flow>>, r: Run, line: string) {
-  equal(f.got.violations, [], 'client side: ' + line)
-  equal(f.atServer.violations, [], 'server side: ' + line)
-  equal([f.got.next, f.atServer.count, f.atServer.next], [COUNT, COUNT, COUNT], 'each way: ' + line)
-  equal(r.seen.resets, 0, 'session resets: ' + line)
-}
+const setup = (kind: string, transports: Name[], opts: Record<string, unknown> = {}) =>
+  through(transports, [{ kind, ...opts }])
+const figures = (name: string, r: Run, extra: Record<string, unknown>, f?: Flow) =>
+  figuresOf('networks', name, r, extra, f)
 
 describe('networks users really have (issue 15)', function () {
   this.timeout(3 * WINDOW_MS)

@@ -96,31 +96,38 @@ export function blackhole(upstreamPort) {
 }
 
 /**
+ * A lane `ms` long: each job runs `ms` after it was queued, in the order queued (at once when
+ * `ms` is 0 and nothing waits). `stop()` drops what is still queued.
+ */
+export function lane(ms) {
+  const queue = []
+  let timer
+  const flush = () => {
+    timer = undefined
+    const now = Date.now()
+    while (queue.length && queue[0].at <= now) queue.shift().job()
+    if (queue.length) timer = setTimeout(flush, queue[0].at - now)
+  }
+  const push = (job) => {
+    if (!ms && !queue.length) return job()
+    queue.push({ at: Date.now() + ms, job })
+    if (!timer) timer = setTimeout(flush, ms)
+  }
+  push.stop = () => clearTimeout(timer)
+  return push
+}
+
+/**
  * `fault-delay`: every chunk, either way, is delivered `delayMs` after it arrived, in order; an
  * end is delayed the same, so it never overtakes data (a long, fat pipe).
  */
 export function delay(upstreamPort, { delayMs = 100 } = {}) {
   const later = (from, to) => {
-    const queue = []
-    let timer
-    const flush = () => {
-      timer = undefined
-      const now = Date.now()
-      while (queue.length && queue[0].at <= now) {
-        const { chunk } = queue.shift()
-        if (chunk) to.write(chunk)
-        else to.end()
-      }
-      if (queue.length) timer = setTimeout(flush, queue[0].at - now)
-    }
-    const push = (chunk) => {
-      queue.push({ at: Date.now() + delayMs, chunk })
-      if (!timer) timer = setTimeout(flush, delayMs)
-    }
-    from.on('data', push)
-    from.on('end', () => push(null))
-    from.on('close', () => clearTimeout(timer))
-    to.on('close', () => clearTimeout(timer))
+    const push = lane(delayMs)
+    from.on('data', (chunk) => push(() => to.write(chunk)))
+    from.on('end', () => push(() => to.end()))
+    from.on('close', push.stop)
+    to.on('close', push.stop)
   }
   return tcpProxy(upstreamPort, (client, upstream) => {
     later(client, upstream)

@@ -305,7 +305,8 @@ const actions = {
     const rec = servers.get(b.id)
     return { sessions: Object.fromEntries(rec.recorded || []) }
   },
-  // Send `count` numbered messages to every confirmed session, `burst` at a time every `everyMs`.
+  // Send `count` numbered messages to every confirmed session, `burst` at a time every `everyMs`,
+  // starting once a session is confirmed (a client may ask right after its `open`).
   async pump(b) {
     const rec = servers.get(b.id)
     const { count, burst = 100, everyMs = 10, kind = 'text', max = 65536 } = b
@@ -313,6 +314,7 @@ const actions = {
     const tick = () => {
       if (rec.down) return setTimeout(tick, everyMs)
       const ss = sessionsOf(rec).filter((x) => x._heard && !x.closed)
+      if (!ss.length && !i) return setTimeout(tick, everyMs)
       for (let k = 0; k < burst && i < count; k++, i++) for (const x of ss) x.send(numbered(i, kind, max))
       if (i < count) setTimeout(tick, everyMs)
     }

@@ -1,9 +1,12 @@
 // A real HAProxy (Debian's 2.6) balancing round robin over N backends with no stickiness: no
 // cookie, no source hashing, each request of a keep-alive client connection balanced on its own.
+// With `{ mode: 'tcp' }` it is an L4 balancer instead (what an NLB does): each client connection
+// relayed over an upstream connection of its own, bytes untouched.
 // In the foreground in master-worker mode (-W -db: the master writes the pid file and stops its
 // worker on SIGTERM), with its own config and pid file in a temp dir, stopped by its pid.
 //
 //   const lb = await startHaproxy([9001, 9002, 9003])
+//   const l4 = await startHaproxy([9001], { mode: 'tcp' })
 //   ... connect to http://127.0.0.1:${lb.port}/rt ...
 //   await lb.stop()
 import { spawn, spawnSync } from 'node:child_process'
@@ -21,13 +24,19 @@ export function haproxyBinary() {
 }
 
 /**
- * Debian's /etc/haproxy/haproxy.cfg `defaults` (mode http, httplog, 5 s connect, 50 s client and
- * server), plus what HAProxy's WebSocket guide adds to the backend (`option http-server-close`,
- * `timeout tunnel 1h`), `balance roundrobin` and health-checked servers with `option redispatch`,
- * as a deployment that wants a dead node routed around has. Logs go to stderr, one line per request.
+ * Debian's /etc/haproxy/haproxy.cfg `defaults` (httplog, 5 s connect, 50 s client and server),
+ * `balance roundrobin` and health-checked servers with `option redispatch`, as a deployment that
+ * wants a dead node routed around has. Logs go to stderr, one line per request (per connection in
+ * `mode tcp`).
+ * - `mode http` adds what HAProxy's WebSocket guide adds (`option http-server-close`, `timeout
+ *   tunnel 1h`) and `option forwardfor`.
+ * - `mode tcp` is an L4 balancer as the configuration guide writes one: `option tcplog`, the same
+ *   timeouts, nothing that reads HTTP.
  */
-function haproxyConf({ dir, port, backends }) {
+function haproxyConf({ dir, port, backends, mode }) {
+  const http = mode == 'http'
   const servers = backends.map((p, i) => `  server n${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 1`)
+  const lines = (...l) => (http ? l.map((x) => `  ${x}\n`).join('') : '')
   return `# Written by test/support/haproxy.mjs; everything it writes stays in ${dir}.
 global
   maxconn 4096
@@ -36,15 +45,13 @@ global
 
 defaults
   log global
-  mode http
-  option httplog
+  mode ${mode}
+  option ${http ? 'httplog' : 'tcplog'}
   option dontlognull
   timeout connect 5000
   timeout client 50000
   timeout server 50000
-  timeout tunnel 1h
-  timeout http-request 10s
-  retries 3
+${lines('timeout tunnel 1h', 'timeout http-request 10s')}  retries 3
   option redispatch
 
 frontend fe_lifeline
@@ -53,9 +60,7 @@ frontend fe_lifeline
 
 backend be_lifeline
   balance roundrobin
-  option http-server-close
-  option forwardfor
-${servers.join('\n')}
+${lines('option http-server-close', 'option forwardfor')}${servers.join('\n')}
 `
 }
 
@@ -63,8 +68,10 @@ ${servers.join('\n')}
  * Start HAProxy on a free loopback port in front of 127.0.0.1:`backends[i]`; resolves once it
  * accepts connections.
  * @param {number[]} backends ports
+ * @param {{ mode?: 'http' | 'tcp' }} [opts] `mode`: `http` (the default) or `tcp` (L4)
  */
-export async function startHaproxy(backends) {
+export async function startHaproxy(backends, { mode = 'http' } = {}) {
+  if (mode != 'http' && mode != 'tcp') throw new Error(`startHaproxy: mode ${JSON.stringify(mode)}: http or tcp`)
   const bin = haproxyBinary()
   if (!bin) throw new Error('haproxy is not installed: run `sudo apt-get install -y haproxy` (or set HAPROXY_BIN)')
   if (!backends.length || !backends.every((p) => p > 0 && p < 65536)) throw new Error('startHaproxy: bad backend ports')
@@ -72,7 +79,7 @@ export async function startHaproxy(backends) {
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-haproxy-'))
     const port = await freePort()
     const config = join(dir, 'haproxy.cfg')
-    writeFileSync(config, haproxyConf({ dir, port, backends }))
+    writeFileSync(config, haproxyConf({ dir, port, backends, mode }))
     const child = track(spawn(bin, ['-W', '-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] }))
     let log = ''
     child.stderr.on('data', (d) => (log += d))

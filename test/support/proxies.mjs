@@ -13,6 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { binary, freePort, startDaemon } from './daemon.mjs'
 import { blackhole, cut, cutRandom, delay, midsession, oneway } from './faults.mjs'
+import { randomNet } from './randomnet.mjs'
+import { startHaproxy as startBalancer } from './haproxy.mjs'
 
 export { freePort }
 
@@ -86,8 +88,9 @@ const FAULTS = {
   'fault-oneway': oneway,
   'fault-midsession': midsession,
   'fault-cutrandom': cutRandom,
+  'fault-random': randomNet,
 }
-const DAEMONS = { apache: startApache, 'haproxy-rewrite': startHaproxy }
+const DAEMONS = { apache: startApache, 'haproxy-rewrite': startHaproxy, 'haproxy-tcp': startL4 }
 
 /** Every kind `startProxy` knows. */
 export const KINDS = [...Object.keys(NGINX), ...Object.keys(DAEMONS), ...Object.keys(FAULTS)]
@@ -111,9 +114,9 @@ const running = new Set()
  * Start a proxy of `kind` on a free loopback port in front of 127.0.0.1:`upstreamPort`;
  * resolves once the port accepts connections. `opts`: `readTimeout` (s, nginx-timeout),
  * `delayMs` (fault-delay), `cutAfterMs` (fault-cut), `afterMs` (fault-midsession), `minMs` and
- * `maxMs` (fault-cutrandom). `scheme` is `https` for nginx-tls, else `http`. Real proxies also
- * give their parent process's `pid` and `dir`, the temp dir holding config, logs and buffers
- * (removed by `stop()`).
+ * `maxMs` (fault-cutrandom), `seed`, `odds` and `maxLatencyMs` (fault-random). `scheme` is
+ * `https` for nginx-tls, else `http`. Real proxies also give their parent process's `pid` and
+ * `dir`, the temp dir holding config, logs and buffers (removed by `stop()`).
  * @example
  * const p = await startProxy('nginx-timeout', server.port, { readTimeout: 2 })
  * @returns {Promise<{ kind: string, port: number, pid?: number, dir?: string, stop(): Promise<void> }>}
@@ -261,6 +264,22 @@ Listen 127.0.0.1:${port}
     },
     args: (dir) => ['-f', join(dir, 'httpd.conf'), '-DFOREGROUND'],
   })
+}
+
+/**
+ * HAProxy in `mode tcp` (test/support/haproxy.mjs): an L4 balancer, each client connection relayed
+ * over an upstream connection of its own. `stats.connections` counts the connections it logged
+ * (one line each, once closed).
+ */
+async function startL4(kind, upstreamPort) {
+  const lb = await startBalancer([upstreamPort], { mode: 'tcp' })
+  return {
+    kind,
+    ...lb,
+    get stats() {
+      return { connections: (lb.log().match(/ fe_lifeline be_lifeline\/n1 /g) || []).length }
+    },
+  }
 }
 
 /**
