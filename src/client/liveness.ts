@@ -1,4 +1,4 @@
-import { MIN_PATIENCE, PATIENCE_RTTS, SLOW_LINK_BYTES_PER_MS } from '../protocol/limits'
+import { MIN_PATIENCE, PATIENCE_RTTS, POLL_GRACE, SLOW_LINK_BYTES_PER_MS } from '../protocol/limits'
 import type { Outbox } from '../protocol/outbox'
 import type { Connection } from './connection'
 import type { Resolved } from './options'
@@ -23,10 +23,14 @@ export interface LivenessHost {
  * - **Idle** (heartbeats): silence past the server's heartbeat interval plus `heartbeatTimeout`
  *   drops the connection. A check that ran late (the page was throttled or asleep) first pings and
  *   gives it `heartbeatTimeout` to answer. Tuned for idle mobile links: nothing extra on the wire.
+ *   What is heard is the download (the WebSocket, the stream, the polls), not uploads' answers. A
+ *   poll, which the server answers within its heartbeat interval, may be late by {@link POLL_GRACE}.
  * - **Data in flight** (acknowledgements due): messages on the connection that have waited
- *   {@link PATIENCE_RTTS} round trips (at least a second, more for a big message) with nothing heard
- *   earn a ping; nothing heard for as long again drops the connection as `<transport>-stalled`, so a
- *   connection that went silent mid-session is left within seconds, not 45 s.
+ *   {@link PATIENCE_RTTS} round trips (at least a second, more for a big message) with no
+ *   acknowledgement or pong earn a ping; no answer for as long again drops the connection as
+ *   `<transport>-stalled`, so a connection that went silent mid-session is left within seconds,
+ *   not 45 s. Other traffic does not count: over HTTP, polls answered while an upload stalls
+ *   prove nothing about the upload (issue 25).
  */
 export class Liveness {
   private _timer: unknown
@@ -53,7 +57,7 @@ export class Liveness {
     this._watch()
   }
 
-  /** An acknowledgement freed messages: the clock starts again for what is still waiting. */
+  /** An acknowledgement freed messages, or a pong came: the clock starts again for what is still waiting. */
   _progress(): void {
     this._waitingSince = this._session._outbox._inFlight ? this._session._now() : 0
     this._probedAt = 0
@@ -83,19 +87,19 @@ export class Liveness {
     const heard = c._transport._last
     // Idle: silence past the heartbeat interval plus heartbeatTimeout. On time, the silence is
     // real; late, the page slept: ask once before condemning.
-    const limit = c._hello.hb + s._options.heartbeatTimeout
+    const limit = c._hello.hb + (c._transport.pollsCursor ? POLL_GRACE : s._options.heartbeatTimeout)
     let wait = limit - (now - heard)
     if (wait <= 0) {
       if (late || now - this._due < 1000) return s._lose(c, 'heartbeat-timeout')
       s._ping(c)
       wait = s._options.heartbeatTimeout
     }
-    // Data in flight: acknowledgements overdue with nothing heard earn a ping, then a drop.
+    // Data in flight: acknowledgements overdue, and no pong (`_progress` restarts the clock on
+    // either), earn a ping, then a drop.
     if (this._waitingSince && s._outbox._inFlight) {
       const patience = this._patience()
-      if (this._probedAt && heard >= this._probedAt) this._probedAt = 0
       if (this._probedAt && now - this._probedAt >= patience) return s._lose(c, c._name + '-stalled')
-      const quiet = now - Math.max(this._waitingSince, heard)
+      const quiet = now - this._waitingSince
       if (!this._probedAt && quiet >= patience) {
         this._probedAt = now
         s._ping(c)

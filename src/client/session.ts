@@ -207,6 +207,7 @@ export class Session {
 
   /** A connection answered its proof ping: it carries traffic both ways. */
   _pong(c: Connection): void {
+    if (c == this._active) this._liveness._progress()
     if (c._stage != Stage.Greeted || this._conns.indexOf(c) < 0) return
     c._stage = Stage.Proven
     c._provenAt = this._now()

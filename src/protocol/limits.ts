@@ -41,6 +41,13 @@ export const HANDOVER_MESSAGES = 1000
 export const MAX_REASON_BYTES = 123
 
 /**
+ * A poll the server holds answers within its heartbeat interval (PROTOCOL.md §4.3): one not
+ * answered this long after that, ms, is taken as lost (a response dropped on the way), and the
+ * client connects again rather than wait for `heartbeatTimeout`.
+ */
+export const POLL_GRACE = 5000
+
+/**
  * Liveness with data in flight (PROTOCOL.md §8.3): a side that has waited this many round trips,
  * and at least {@link MIN_PATIENCE} ms, for an acknowledgement with nothing heard sends a ping; one
  * that hears nothing for as long again gives the connection up.

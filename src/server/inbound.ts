@@ -137,8 +137,9 @@ export class Inbound {
    * Answering it at once would let the client send the next, and a body stuck on a slow
    * connection (the first request through an L4 relay waits for the relay's own connection) would
    * leave more and more parked behind it (issue 25). Undefined when the body can go now. Past
-   * `maxParkedPosts`, or past the server's `maxTotalBuffered`, the body is refused (HTTP 503): the
-   * client keeps what it sent until it is acknowledged, and sends it again.
+   * `maxParkedPosts`, or past the server's `maxTotalBuffered`, or when the one before it has not
+   * come within `requestTimeout`, the body is refused (HTTP 503): the client keeps what it sent
+   * until it is acknowledged, and sends it again.
    */
   park(frames: Frame[], kind: Link['name']): Promise<Frame[] | null> | undefined {
     const first = frames[0]
@@ -154,11 +155,23 @@ export class Inbound {
     if (!host.reserve(bytes)) return Promise.reject(new Error('server over maxTotalBuffered'))
     // The same body again (a retry): the newer copy waits, the older is answered with nothing.
     if (old) this._unpark(n, old).answer([])
-    return new Promise((answer) => parked.set(n, { kind, frames, bytes, answer }))
+    return new Promise((answer, refuse) => {
+      // The one before it may never come (its request stalled on the way, and the client waits
+      // on both): refused after requestTimeout, the client sends both again on a new connection.
+      const timer = setTimeout(() => {
+        if (parked.get(n) != p) return
+        this._unpark(n, p)
+        refuse(new Error('the upload before it did not come within requestTimeout'))
+      }, host.o.requestTimeout)
+      timer.unref()
+      const p: Parked = { kind, frames, bytes, answer, timer }
+      parked.set(n, p)
+    })
   }
 
   /** Take parked body `n` out, its bytes released; its POST is still to be answered. */
   private _unpark(n: number, p: Parked): Parked {
+    clearTimeout(p.timer)
     this._parked!.delete(n)
     this._session._host.reserve(-p.bytes)
     return p
@@ -258,4 +271,6 @@ interface Parked {
   /** What it holds of the server's `maxTotalBuffered`. */
   bytes: number
   answer: (replies: Frame[] | null) => void
+  /** Refuses it (HTTP 503) if the one before it has not come within `requestTimeout`. */
+  timer: NodeJS.Timeout
 }

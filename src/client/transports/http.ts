@@ -94,13 +94,13 @@ export abstract class HttpTransport extends Transport {
     headers?: () => void,
   ): Abort {
     const ctx = this._ctx
-    const parser = new Parser((f) => (into ? into.push(f) : this._frame(f)), ctx.maxMessageSize + 64)
+    const parser = new Parser((f) => (into ? into.push(f) : this._frame(f, !!body)), ctx.maxMessageSize + 64)
     let got = false
     let over = false
     const bytes = (b: Uint8Array) => {
       if (over || this._done) return
       got = true
-      this._last = ctx.clock.now()
+      if (!body) this._last = ctx.clock.now()
       try {
         parser.push(b)
       } catch (e) {
@@ -112,8 +112,9 @@ export abstract class HttpTransport extends Transport {
       if (over) return
       over = true
       // Only an answer counts as life: a failed request must leave the idle time measurable, so
-      // a proxy's read timeout can be learned from it.
-      if (ok) this._last = ctx.clock.now()
+      // a proxy's read timeout can be learned from it. And only a download's: answered uploads
+      // said nothing of a poll or stream that stalled (issue 25).
+      if (ok && !body) this._last = ctx.clock.now()
       if (!this._done) done(ok && !parser.pending, got, status)
     }
     const fetch = ctx.fetch

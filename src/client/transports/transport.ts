@@ -109,10 +109,11 @@ export abstract class Transport extends EventEmitter<TransportEvents> {
     this.removeAllListeners()
   }
 
-  /** Deliver a frame unless closed. @internal */
-  _frame(f: Frame): void {
+  /** Deliver a frame unless closed; `upload`: it came in an upload's answer. @internal */
+  _frame(f: Frame, upload?: boolean): void {
     if (this._done) return
-    this._last = this._ctx.clock.now()
+    // An upload's answer is no sign of the download's life (liveness.ts).
+    if (!upload) this._last = this._ctx.clock.now()
     this.emit('message', f)
   }
 

@@ -4,7 +4,8 @@
 // an idle session and on a slow but live link (issue 15).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { client, flush, made } from './fakes'
+import { client, flush, made, POLL } from './fakes'
+import { POLL_GRACE } from '../../../src/protocol/limits'
 
 /** Pings the client sent after the proof ping that opened the session. */
 const pings = (i = 0) => made[i].sent.filter((f) => f == 'p').length - 1
@@ -114,4 +115,37 @@ test('a slow uplink that then goes silent is still left: a big message gets its 
   assert.equal(of('reconnecting').length, 0)
   await clock.tick(200)
   assert.equal(of('reconnecting')[0]?.cause, 'websocket-stalled')
+})
+
+/** A polling session proven on made[0]. */
+async function provenPolling(hb = 25000) {
+  const c = client({}, [POLL])
+  await flush()
+  made[0].prove('S'.repeat(22), 0, hb)
+  await flush()
+  assert.equal(c.of('open').length, 1)
+  return c
+}
+
+// Issue 25, seed 13 of the randomized network: an upload stalled in a relay while polls went on
+// being answered; each answer cleared the stall probe, and the session waited for ever.
+test('data in flight: answers to other requests are no pong; the stalled upload is left', async () => {
+  const { ll, clock, of } = await provenPolling()
+  ll.send('x')
+  for (let t = 0; t < 30 && !of('reconnecting').length; t++) {
+    await clock.tick(100)
+    made[0].recv('s1')
+    made[0].recv('mfrom a poll ' + t)
+  }
+  assert.equal(pings(), 1, 'overdue: ping')
+  assert.equal(of('reconnecting')[0]?.cause, 'polling-stalled', 'left about 2 s after the send')
+})
+
+// Issue 25, seed 3: a poll's answer was lost; uploads answered meanwhile hid it for 45 s.
+test('a poll not answered within the heartbeat plus POLL_GRACE is taken as lost', async () => {
+  const { clock, of } = await provenPolling(25000)
+  await clock.tick(25000 + POLL_GRACE - 10)
+  assert.equal(of('reconnecting').length, 0)
+  await clock.tick(20)
+  assert.equal(of('reconnecting')[0]?.cause, 'heartbeat-timeout')
 })

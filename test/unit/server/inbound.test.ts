@@ -105,3 +105,21 @@ test('fire-and-forget sessions park nothing: bodies go as they come', () => {
   assert.equal(s._inbound._parked, undefined)
   s.close()
 })
+
+// Seed 13 of issue 25's randomized network: the upload before it stalled in a relay for good.
+test('a parked POST whose predecessor does not come within requestTimeout is refused (503)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const { s, got } = session({ requestTimeout: 10000 })
+  const early = s._post(['s2', 'mb'], { ack: 0, t: 'polling' }) as Promise<unknown>
+  t.mock.timers.tick(9999)
+  assert.equal(await settle(early as never), 'waiting')
+  t.mock.timers.tick(1)
+  await assert.rejects(early, /within requestTimeout/)
+  assert.equal(s._inbound._parked!.size, 0)
+  assert.equal(s.closed, false)
+  // Sent again after the one before it: taken.
+  s._post(['s1', 'ma'], { ack: 0, t: 'polling' })
+  assert.deepEqual(s._post(['s2', 'mb'], { ack: 0, t: 'polling' }), ['a2'])
+  assert.deepEqual(got, ['a', 'b'])
+  s.close()
+})
