@@ -340,8 +340,9 @@ export class Session {
     }
     // Lifeline's own codes (expired, overflowed, server going away): start a new session. A server
     // that merely does not know the session is up, so that is retried at once. A refused first
-    // connection had no session to lose: no reset then.
-    if (this._sessionId) this._ended = why
+    // connection had no session to lose, nor had one that never opened (its hello came, its proof
+    // was lost on the way, and the server let the unconfirmed session go): no reset then.
+    if (this._sessionId && this._state != 'connecting') this._ended = why
     this._sessionId = null
     if (code == Code.SESSION_EXPIRED) this._attempts = 0
     this._dropAll()

@@ -32,7 +32,7 @@ const loaded = new Map<string, Promise<Loaded | null>>()
 function candidates(name: string): string[] {
   const here = import.meta.url
   const list = [new URL('./' + name, here)]
-  if (/\/src\/server\/script\.ts$/.test(here)) list.push(new URL('../../dist/' + name, here))
+  if (/\/src\/server\/client-script\.ts$/.test(here)) list.push(new URL('../../dist/' + name, here))
   return list.map((u) => fileURLToPath(u))
 }
 

@@ -378,3 +378,25 @@ test('a 1002 before any session (refused at the first hello) closes at once', as
   )
   assert.equal(ll.state, 'closed')
 })
+
+// Issue 25, seed 7 of the randomized network: the hello came, the proof ping was lost, the server
+// let the unconfirmed session go (3901), and the app got a `reset` for a session it never had.
+test('a session that never opened is no reset: its 3901 starts the first session afresh', async () => {
+  const { ll, clock, of } = client()
+  ll.send('queued')
+  await flush()
+  made[0].hello('A'.repeat(22))
+  made[0].drop()
+  await clock.tick(0)
+  made.at(-1)!.recv('c3901 session unknown or expired')
+  await clock.tick(0)
+  made.at(-1)!.prove('B'.repeat(22))
+  await flush()
+  assert.equal(of('reset').length, 0)
+  assert.deepEqual(
+    of('open').map((e) => e.reset),
+    [false],
+  )
+  assert.deepEqual(made.at(-1)!.texts, ['queued'], 'what the app queued goes on the first session it gets')
+  assert.equal(ll.sessionId, 'B'.repeat(22))
+})
