@@ -37,7 +37,15 @@ const cluster = redis && {
 const trace = process.env.LIFELINE_TRACE == '1'
 const say = (...args) => process.stderr.write(`${name} ${args.join(' ')}\n`)
 const logger = trace ? { debug() {}, info: say, warn: say, error: say } : undefined
-const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger, ...(cluster ? { cluster } : {}) })
+// Traced, its info lines too (the server's default level is warn): `joined again as node`, takeovers.
+const ll = new LifelineServer({
+  server,
+  path: '/rt',
+  origins: '*',
+  logger,
+  ...(trace ? { logLevel: 'info' } : {}),
+  ...(cluster ? { cluster } : {}),
+})
 ll.on('connection', (session) => {
   if (trace) session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered))
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)

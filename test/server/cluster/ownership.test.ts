@@ -1,5 +1,5 @@
-// Ownership under a freeze, against real processes (test/support/cluster-node.mjs over the built
-// dist/server.mjs, two nodes on one real redis-server, raw peers straight to each node): the
+// Ownership under a freeze, against real processes (test/support/cluster-node.mjs over src/server
+// under tsx, two nodes on one real redis-server, raw peers straight to each node): the
 // owner of a session is frozen with SIGSTOP, its client moves to the live node before the lease
 // runs out, and no request comes after that. The live node's sweep must take the session over
 // and hand what waits; the frozen node, once it runs again, must not renew its lapsed lease, hand
