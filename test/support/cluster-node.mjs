@@ -2,7 +2,9 @@
 // tsx, so no build is needed): `src/server` at /rt on 127.0.0.1:PORT, echoing every message, and `GET /whoami`
 // answering this node's name, so a test can see which backend a balancer picked. With
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
-// LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over.
+// LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over. With
+// LIFELINE_REPORT=1 it also says on stderr what its app was handed: `handed <sid> <seq> <redelivered 0|1>
+// <ms since the epoch, fractional>`, one line each (stderr is a pipe: written before the handler returns).
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
@@ -32,6 +34,8 @@ const cluster = redis && {
   nodeLease: +(process.env.LIFELINE_NODE_LEASE || 5000),
   prefix: process.env.LIFELINE_PREFIX || 'll:',
 }
+const report = process.env.LIFELINE_REPORT == '1'
+const now = () => (performance.timeOrigin + performance.now()).toFixed(3)
 const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...(cluster ? { cluster } : {}) })
 ll.on('connection', (session) => {
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)
@@ -40,6 +44,10 @@ ll.on('connection', (session) => {
   // `join:<room>` joins a room (before the echo goes: the echo says it is in), for the room tests.
   session.on('message', (data) => typeof data == 'string' && data.startsWith('join:') && session.join(data.slice(5)))
   session.on('message', (data) => session.send(data))
+  if (report)
+    session.on('message', (data, binary, { seq, redelivered }) =>
+      process.stderr.write(`handed ${session.id} ${seq} ${redelivered ? 1 : 0} ${now()}\n`),
+    )
 })
 server.listen(port, '127.0.0.1', () => {
   // The harness waits for this line: the port is bound and serving.
