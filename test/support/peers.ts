@@ -25,6 +25,13 @@ export class Received {
   resent = 0
   /** The close frame, if the server ended the session. */
   closed = ''
+  /** The last few things its connections did, with times (ms since its start), for a failure's message. */
+  events: string[] = []
+  private _t0 = Date.now()
+  note(what: string): void {
+    this.events.push(`+${Date.now() - this._t0} ${what}`)
+    if (this.events.length > 40) this.events.shift()
+  }
   /** Seq of the next message on the current connection (0: none yet, before its `s`). */
   private _next = 0
   /** A new connection (a poll response, a stream): it starts with `s<n>` before any message. */
@@ -36,8 +43,10 @@ export class Received {
     for (const f of frames) {
       if (typeof f != 'string') continue
       if (f[0] == 's') this._next = +f.slice(1)
-      else if (f[0] == 'c') this.closed = f
-      else
+      else if (f[0] == 'c') {
+        this.closed = f
+        this.note('closed: ' + f)
+      } else
         for (const m of texts([f])) {
           if (this._next == this.list.length + 1) this.list.push(m)
           else if (this._next <= this.list.length) this.resent++
@@ -72,6 +81,11 @@ const ackOf = (frames: Frame[]) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** How long an upload waits on the gate at a time before it goes on regardless. */
 const HOLD_MS = 30000
+/**
+ * The heartbeat interval the peers ask for (`hb`, ms; the server's least): a live connection is
+ * never silent much longer, so silence past it plus `answerMs` means a dead or frozen node.
+ */
+const HB = 1000
 /** Messages a WebSocket peer keeps unacknowledged at most. */
 const WINDOW = 200
 
@@ -118,6 +132,9 @@ export function peers(
         const r = await retried('POST', `v=2&t=${t}&sid=${got.sid}&ack=${got.list.length}`, body)
         got.take(r.frames.filter((f) => typeof f == 'string' && f[0] == 'c'))
         if (ackOf(r.frames) >= sent + count) break
+        // Answered without the ack (the session ended, or the body was not kept): again, not in a spin.
+        if (got.closed || over()) return
+        await sleep(50)
       }
       sent += count
     }
@@ -139,14 +156,15 @@ export function peers(
 
   /**
    * A streaming client: one stream, reopened with its cursor when it ends, is cut, or stays silent
-   * for `answerMs` (its node may be frozen); uploads of 20 through the balancer.
+   * for `HB + answerMs` (its node may be frozen: a live one pings when idle); uploads of 20 through
+   * the balancer.
    */
   async function streaming(n: number, got = fresh()): Promise<string[]> {
     let current: http.ClientRequest | undefined
     let heard = Date.now()
     const reopen = () => {
       if (got.list.length >= n || got.closed || over()) return
-      const q = `v=2&t=stream&ack=${got.list.length}&o=1` + (got.sid ? `&sid=${got.sid}` : '')
+      const q = `v=2&t=stream&ack=${got.list.length}&o=1&hb=${HB}` + (got.sid ? `&sid=${got.sid}` : '')
       let ended = false
       const again = () => {
         if (ended) return
@@ -180,7 +198,7 @@ export function peers(
       current = r
     }
     const watchdog = setInterval(() => {
-      if (current && Date.now() - heard > answerMs) current.destroy()
+      if (current && Date.now() - heard > HB + answerMs) current.destroy()
     }, 200)
     reopen()
     while (!got.sid && !over()) await sleep(10)
@@ -193,9 +211,8 @@ export function peers(
 
   /**
    * A WebSocket client: sends 1..n in batches of up to 20 with at most `WINDOW` unacknowledged,
-   * acknowledges what it got every 100 ms, answers pings; on a drop, or silence for `answerMs` with
-   * something outstanding, it opens another with its cursor, says `u<k>` and resends what the
-   * server had not acknowledged from `s<oldest>`.
+   * acknowledges what it got every 100 ms, answers pings; on a drop, or a stall (below), it opens
+   * another with its cursor, says `u<k>` and resends what the server had not acknowledged from `s<oldest>`.
    */
   async function websocket(n: number, got = fresh()): Promise<string[]> {
     let k = 0
@@ -203,6 +220,7 @@ export function peers(
     let acked = 0
     let ackSent = 0
     let heard = Date.now()
+    let pinged = false
     let sock: WebSocket | undefined
     let live: WebSocket | undefined
     const batch = (from: number, to: number) =>
@@ -210,17 +228,21 @@ export function peers(
     const finished = () => got.list.length >= n || !!got.closed || over()
     const open = () => {
       if (finished()) return
-      const q = `v=2&t=websocket&ack=${got.list.length}&o=1` + (got.sid ? `&sid=${got.sid}` : '')
+      const q = `v=2&t=websocket&ack=${got.list.length}&o=1&hb=${HB}` + (got.sid ? `&sid=${got.sid}` : '')
       const s = new WebSocket(`ws://127.0.0.1:${port}/rt?${q}`)
+      got.note(`open ack=${got.list.length} sent=${sent} acked=${acked}`)
       sock = s
       heard = Date.now()
+      pinged = false
       got.fresh()
       s.on('message', (d, binary) => {
         heard = Date.now()
+        pinged = false
         if (binary) return
         const f = d.toString()
         if (f[0] == 'o') {
           got.sid = JSON.parse(f.slice(1)).sid
+          got.note(`hello ${f.slice(1)}; u${k + 1} s${acked + 1}, resending ${sent - acked}`)
           s.send('u' + ++k)
           s.send('s' + (acked + 1))
           for (let i = acked; i < sent; i += 20) s.send(batch(i, Math.min(i + 20, sent)))
@@ -230,7 +252,8 @@ export function peers(
         else got.take([f])
       })
       s.on('error', () => {})
-      s.on('close', () => {
+      s.on('close', (code, reason) => {
+        got.note(`close ${code} ${reason}`)
         if (sock != s) return
         sock = live = undefined
         setTimeout(open, 50)
@@ -245,8 +268,17 @@ export function peers(
         }
         if (got.list.length > ackSent) live.send('a' + (ackSent = got.list.length))
       }
-      const waiting = sent > acked || got.list.length < sent
-      if (sock && waiting && Date.now() - heard > answerMs) sock.terminate()
+      // PROTOCOL.md §8.3 as the client judges it: messages unacknowledged and nothing heard for
+      // `answerMs`: a ping; nothing for as long again: the connection is given up. Idle: §8.1's heartbeat.
+      const silent = Date.now() - heard
+      if (live && sent > acked && silent > answerMs && !pinged) {
+        pinged = true
+        live.send('p')
+      }
+      if (sock && ((pinged && silent > 2 * answerMs) || silent > HB + 2 * answerMs)) {
+        got.note(`silent ${silent} ms: terminated`)
+        sock.terminate()
+      }
     }, 100)
     open()
     while (!finished()) await sleep(20)

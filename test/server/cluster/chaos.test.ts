@@ -8,7 +8,7 @@
 //
 //   LL_CHAOS_SEED=1234 npm test -- test/server/cluster/chaos.test.ts   replays seed 1234 (or 1,2,3)
 //   LL_CHAOS_SEEDS=20 ...                                                 draws 20 new seeds (default 2)
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createClient } from 'redis'
 import { startRedis } from '../../support/redis.mjs'
@@ -39,6 +39,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const describe = (f: Fault) =>
   `${f.kind}${f.node == undefined ? '' : ' n' + (f.node + 1)}${f.span ? ' ' + f.span : ''} ${f.ms} ms ` +
   `at peer ${f.peer + 1} ${Math.round(f.at * N)}/${N}`
+
+// Whatever the seeds left running would hold the test process (and `npm test`) open: say what,
+// and end the process if it is still there 5 s on (its results are in by then).
+after(() => {
+  const left = process.getActiveResourcesInfo().filter((r) => r != 'TTYWrap')
+  if (left.length) console.log('chaos: still open after the seeds: ' + left.join(', '))
+  setTimeout(() => {
+    console.log('chaos: the process was held open 5 s after the seeds; ending it')
+    process.exit()
+  }, 5000).unref()
+})
 
 for (const seed of seeds)
   test(`chaos seed ${seed} (replay: LL_CHAOS_SEED=${seed})`, { timeout: 90000 }, async () => {
@@ -160,5 +171,8 @@ async function run(seed: number, faults: Fault[], redis: Redis, relays: Relay[],
     problems,
   }
   console.log('CHAOS ' + JSON.stringify(summary))
+  // What the failing sessions' connections did, for the symptoms' story.
+  for (const g of got)
+    if (problems.some((x) => x.includes(g.sid))) console.log(`chaos ${g.sid}:\n  ${g.events.join('\n  ')}`)
   assert.deepEqual(problems, [], `seed ${seed} (replay: LL_CHAOS_SEED=${seed}): ${problems.join('\n')}`)
 }
