@@ -152,4 +152,8 @@ export default [
   byPackageName('diagnose'),
   byPackageName('request'),
   types('server', 'server'),
+  // lifeline-rt/global: the script tag's global for a page's TypeScript, written by hand (it names
+  // the package's types by the package), as .d.ts and .d.cts like the rest; node10 resolution finds
+  // global/index.d.ts itself.
+  { ...types('global', 'global', 'global/index.d.ts'), plugins: [dts()] },
 ]

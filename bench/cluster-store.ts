@@ -24,7 +24,7 @@ const store = new ClusterStore(link, {
   maxBufferedAmount: 1 << 30,
   sessionTtl: 3600000,
 })
-await store.heartbeat()
+await store.lease.heartbeat()
 const num = async (args: string[]) => Number(await link.command(args))
 const info = async (section: string, field: string) => {
   const text = String(await link.command(['INFO', section]))

@@ -8,7 +8,8 @@
 //                                 only those files: node:test files by node:test, karma files
 //                                 (test/browser/, test/proxy/*.test.ts) in Chromium
 //
-// `style`, `unit` and `server` run from the source: no build (every other suite builds first).
+// `style` and `unit` run from the source: no build (every other suite builds first: the server's
+// serve the built script tag).
 //
 // `browser` is karma over test/browser, once in each engine (Chromium, WebKitGTK, WPE WebKit,
 // Firefox ESR; LIFELINE_ENGINES=webkit,firefox picks some, for e2e's lifecycle test too); `proxy`
@@ -119,9 +120,10 @@ async function main() {
     console.log('[test] Tomcat tests will be skipped')
   process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium'
 
-  // The built bundles are what size, e2e, the browsers and the proxies test; the rest runs from src.
-  const fromSource = /^test\/(unit|server|style)\//
-  if (['size', 'e2e', 'browser', 'proxy'].some(want) || named.some((f) => !fromSource.test(f))) {
+  // The built bundles are what size, e2e, the browsers and the proxies test, and what the server
+  // tests serve (`serveClient`, the gateway command); unit and style run from src alone.
+  const fromSource = /^test\/(unit|style)\//
+  if (['size', 'server', 'e2e', 'browser', 'proxy'].some(want) || named.some((f) => !fromSource.test(f))) {
     console.log('[test] building')
     const b = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' })
     if (b.status != 0) {

@@ -61,9 +61,12 @@ export function diagnose(Client: DiagnoseClient, url: string, options: LifelineO
       }
       let ll: LifelineCore
       try {
+        // A probe that fails is an answer, not a connection giving up: its `warn` lines (`gave up:
+        // websocket-refused`) would read as the app's connection quitting. Only what `error` events
+        // report is logged, unless the caller asks for a level.
         ll = new Client(
           url,
-          Object.assign({ connectTimeout: 5000 }, options, {
+          Object.assign({ connectTimeout: 5000, logLevel: 'error' }, options, {
             transports: [t],
             maxRetries: 0,
             storage: null,

@@ -10,6 +10,22 @@ export type Data = string | ArrayBuffer | Blob
 /** What `send()` takes. */
 export type SendData = string | ArrayBuffer | ArrayBufferView | Blob
 
+declare const json: unique symbol
+
+/**
+ * A string holding the JSON of a `T`, for the compiler only (a plain string at run time: 0 bytes).
+ * Type messages with it, `new Lifeline<Json<ToClient>, Json<ToServer>>(url)`, and `JSON.parse` of
+ * one is a `T`; a `T` becomes one by `JSON.stringify(t) as Json<T>`.
+ */
+export type Json<T> = string & { readonly [json]: T }
+
+declare global {
+  interface JSON {
+    /** The `T` that a {@link Json} string holds. */
+    parse<T>(text: Json<T>, reviver?: (this: unknown, key: string, value: unknown) => unknown): T
+  }
+}
+
 /** What happened to one transport's connection: the `<what>` of a `<transport>-<what>` cause. */
 export type TransportFailure =
   | 'refused'
@@ -24,6 +40,10 @@ export type TransportFailure =
   | 'empty'
   | 'upload-failed'
   | 'protocol'
+  /** An HTTP status that is not Lifeline's own refusal: `404` (an app's, for a wrong path), `502`... */
+  | `${number}`
+  /** A POST answered with such a status (`upload-413`: a body parser in front, or `maxPostBytes`). */
+  | `upload-${number}`
 
 /**
  * Why a connection was lost or an attempt failed: the `cause` of `reconnecting`, and the reason

@@ -45,7 +45,7 @@ export class LifelineRacing<In extends Data = Data, Out extends SendData = SendD
  */
 export class Lifeline<In extends Data = Data, Out extends SendData = SendData> extends LifelineRacing<In, Out> {
   constructor(url: string, options: LifelineOptions = {}) {
-    // The option of version 0.1: it would now speak Lifeline's protocol to a plain server.
+    // An option of earlier, unreleased builds: honouring it now would speak Lifeline's protocol to a plain server.
     if ((options as { plain?: boolean }).plain)
       throw new LifelineError('LL_ERR_INVALID_OPTION', 'plain mode is LifelinePlain now (README "Plain mode")')
     super(url, options, [WebSocketTransport, StreamTransport, PollingTransport])
@@ -79,6 +79,7 @@ export type {
   ResetEvent,
   DeliveredEvent,
   LifelineEvents,
+  Json,
 } from './events'
 export { Transport } from './transports/transport'
 export type { TransportClass, TransportContext, TransportEvents, TransportName } from './transports/transport'

@@ -160,14 +160,21 @@ export class LifelineCore<In extends Data = Data, Out extends SendData = SendDat
     this._session._close(code, reason)
   }
 
-  /** Like `WebSocket.addEventListener`: `open`, `message`, `close`, `error` and the rest; `{ once: true }` works. */
-  addEventListener(type: string, fn: (ev: any) => void, options?: boolean | { once?: boolean }): void {
-    if (typeof options == 'object' && options.once) this.once(type as 'open', fn)
-    else this.on(type as 'open', fn)
+  /**
+   * Like `WebSocket.addEventListener`: `open`, `message`, `close`, `error` and the rest, each
+   * listener typed by its event, as with `on`; `{ once: true }` works.
+   */
+  addEventListener<K extends keyof LifelineEvents<In>>(
+    type: K,
+    fn: (...ev: LifelineEvents<In>[K]) => void,
+    options?: boolean | { once?: boolean },
+  ): void {
+    if (typeof options == 'object' && options.once) this.once(type, fn as never)
+    else this.on(type, fn as never)
   }
 
-  removeEventListener(type: string, fn: (ev: any) => void): void {
-    this.off(type as 'open', fn)
+  removeEventListener<K extends keyof LifelineEvents<In>>(type: K, fn: (...ev: LifelineEvents<In>[K]) => void): void {
+    this.off(type, fn as never)
   }
 
   /**

@@ -1,31 +1,8 @@
 import type { Clock } from './clock'
 import type { TransportClass, TransportName } from './transports/transport'
+import type { Logger, LogLevel } from '../protocol/log'
 
-/** Where Lifeline writes what it does; `console` fits. */
-export interface Logger {
-  debug(...args: unknown[]): void
-  info(...args: unknown[]): void
-  warn(...args: unknown[]): void
-  error(...args: unknown[]): void
-}
-
-/**
- * How much goes to the logger: `debug` every decision, `info` state changes, `warn` what an
- * operator should hear of (a fallback forced by the network, a refusal by the server, a reset,
- * giving up), `error` errors, `silent` nothing.
- */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
-
-/** {@link LogLevel}s by rank. @internal */
-export const enum Level {
-  Debug,
-  Info,
-  Warn,
-  Error,
-}
-
-/** Level names by rank; `silent` ranks above every level. @internal */
-export const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
+export type { Logger, LogLevel }
 
 /** Key-value storage for what worked per endpoint; `localStorage` fits. */
 export interface Storage {

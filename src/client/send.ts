@@ -35,6 +35,8 @@ export interface Emit {
 export class Sender {
   /** Largest message the server takes, from its hello. */
   _serverMax = Infinity
+  /** Largest POST body the server takes, from its hello (a server before 0.2 does not say). */
+  _maxPost = Infinity
   /** A flush is due at the end of this task. */
   private _flushDue = false
 
@@ -77,9 +79,11 @@ export class Sender {
     this._flushDue = false
     const c = s._active
     if (!c) return
-    // At most about 256 KiB or 1,000 messages per hand-over: an HTTP transport may start a new
-    // POST body there, so a long queue never makes a body the server refuses.
-    for (let batch; (batch = s._outbox._take(HANDOVER_BYTES, HANDOVER_MESSAGES));) {
+    // At most about 256 KiB (a quarter of the server's `maxPostBytes` if that is less) or 1,000
+    // messages per hand-over: an HTTP transport may start a new POST body there, so a long queue
+    // never makes a body the server refuses.
+    const most = Math.min(HANDOVER_BYTES, this._maxPost / 4)
+    for (let batch; (batch = s._outbox._take(most, HANDOVER_MESSAGES));) {
       c._transport.send(batch.frames, batch.from)
       s._liveness._sent()
     }

@@ -7,10 +7,12 @@ import { Connection, Stage } from './connection'
 import { transportContext } from './context'
 import type { Data, LifelineEvents, State } from './events'
 import { Liveness } from './liveness'
-import { DEFAULTS, LEVELS, Level, type LifelineOptions, type Resolved } from './options'
+import { Level, say } from '../protocol/log'
+import { DEFAULTS, type LifelineOptions, type Resolved } from './options'
 import { Receiver } from './receive'
 import { Sender, type Queued } from './send'
 import type { Selector, SelectorFactory } from './select'
+import { Statuses } from './statuses'
 import type { TransportClass, TransportContext } from './transports/transport'
 
 /** How far back, ms, the server's protocol errors count toward `maxProtocolErrors`. */
@@ -61,6 +63,8 @@ export class Session {
   readonly _selector: Selector
   /** Whether the connection carrying the session is alive; the sender tells it what goes out and what is freed. */
   readonly _liveness: Liveness
+  /** HTTP statuses that are not Lifeline's own refusals: told, counted, acted on. */
+  readonly _statuses = new Statuses(this)
   private readonly _ctx: TransportContext
   /** Failed attempts in a row. */
   private _attempts = 0
@@ -161,7 +165,11 @@ export class Session {
     t.on('batch', (frames, then) => this._receiver._batch(c, frames, then))
     t.on('close', (why, err) => {
       if (why == 'protocol') this._error('LL_ERR_PROTOCOL', 'bad data: ' + (err && err.message))
-      if (this._conns.indexOf(c) >= 0) this._lose(c, t.name + '-' + (c._stage > Stage.Started ? why : 'refused'), true)
+      // An HTTP status names itself, at any stage.
+      const status = /\d$/.test(why)
+      if (status) this._statuses._heard(t.name, why)
+      if (this._conns.indexOf(c) >= 0)
+        this._lose(c, t.name + '-' + (c._stage > Stage.Started || status ? why : 'refused'), true)
     })
     this._conns.push(c)
     this._log('try', t.name, c._sid ? 'resume' : 'new')
@@ -179,7 +187,9 @@ export class Session {
     if (c._sid != this._sessionId || (c._sid && h.sid != c._sid)) return this._drop(c, true)
     c._hello = h
     c._stage = Stage.Greeted
+    this._statuses._missing = {}
     this._sender._serverMax = h.max
+    c._transport._maxPost = this._sender._maxPost = h.post || Infinity
     c._sid = c._transport.sid = h.sid
     if (!this._sessionId) {
       this._sessionId = h.sid
@@ -296,9 +306,10 @@ export class Session {
     this._queue = []
     this._selector._retrying()
     if (this._state != 'connecting') this._setState('reconnecting', cause)
-    if (this._attempts >= o.maxRetries) {
-      this._say(Level.Warn, ['gave up:', cause])
-      return this._finish(Code.ABNORMAL, cause, false)
+    const end = this._attempts >= o.maxRetries ? cause : this._statuses._wrongPath()
+    if (end) {
+      this._say(Level.Warn, ['gave up:', end])
+      return this._finish(Code.ABNORMAL, end, false)
     }
     const delay = this._attempts ? backoff(this._attempts - 1, o) : 0
     this._host._emit('reconnecting', { attempt: ++this._attempts, delay, cause })
@@ -383,8 +394,9 @@ export class Session {
     this._host._emit('state', { previous, current, cause })
   }
 
-  _error(code: ErrorCode, message: string): void {
-    this._say(Level.Error, [code, message])
+  /** Emit an `error`; log it at `level`. */
+  _error(code: ErrorCode, message: string, level = Level.Error): void {
+    this._say(level, [code, message])
     this._host._emit('error', { error: new LifelineError(code, message), message })
   }
 
@@ -401,9 +413,7 @@ export class Session {
   /** Log at `level` if `logLevel` (or `debug`) lets it through. */
   _say(level: Level, args: unknown[]): void {
     const o = this._options
-    const logger = o.logger === undefined ? console : o.logger
-    if (logger && level >= (o.debug ? Level.Debug : LEVELS.indexOf(o.logLevel)))
-      logger[LEVELS[level] as 'warn']('[lifeline]', ...args)
+    say(o.logger === undefined ? console : o.logger, o.debug ? 'debug' : o.logLevel, level, args)
   }
 
   _timer(fn: () => void, ms: number): unknown {

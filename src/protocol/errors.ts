@@ -31,3 +31,4 @@ export type ErrorCode =
   | 'LL_ERR_SERVER'
   | 'LL_ERR_TIMEOUT'
   | 'LL_ERR_RESET'
+  | 'LL_ERR_UPLOAD_REFUSED'

@@ -64,6 +64,11 @@ export interface Hello {
   max: number
   /** Poll hold time in ms (polling only). */
   hold?: number
+  /**
+   * Largest POST body, in bytes, the server takes (its `maxPostBytes`); servers before 0.2 leave
+   * it out, and clients then keep their own bound on a body.
+   */
+  post?: number
 }
 
 /**
@@ -72,8 +77,10 @@ export interface Hello {
  */
 export function isHello(x: any): x is Hello {
   if (!x || typeof x.sid != 'string' || !x.sid) return false
-  if (![x.ack, x.hb, x.max].every(Number.isInteger)) return false
-  return x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0
+  // `post` is optional (older servers leave it out); a bad one would stall every upload.
+  const post = x.post || 1
+  if (![x.ack, x.hb, x.max, post].every(Number.isInteger)) return false
+  return x.ack >= 0 && x.hb > 0 && x.hb <= 1e9 && x.max > 0 && post > 0
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { Code, closeFrame } from '../protocol/frames'
+import { Code, closeFrame, type Frame } from '../protocol/frames'
 import { corsHeaders, NO_STORE, REFUSED_ORIGIN, type Ask } from './access'
+import type { SessionHost } from './link'
 import type { ServerResolved } from './options'
 import type { OriginGate } from './origin'
 import { refuse } from './upload'
@@ -66,9 +67,22 @@ export function admitUpgrade(
   origins: OriginGate,
 ): Ask | undefined {
   if (ask && ask.t == 'websocket' && !origins.refusal(req, ask.origin)) return ask
-  socket.end(
-    'HTTP/1.1 ' +
-      (ask && ask.t == 'websocket' ? '403 Forbidden' : '400 Bad Request') +
-      '\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-  )
+  answerUpgrade(socket, ask && ask.t == 'websocket' ? '403 Forbidden' : '400 Bad Request')
+}
+
+/** Answer an upgrade request with an HTTP `status` (code and text) and end its connection. @internal */
+export function answerUpgrade(socket: Duplex, status: string): void {
+  socket.end('HTTP/1.1 ' + status + '\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+}
+
+/**
+ * A new session refused by `maxSessions` (1013) or `maxSessionsPerAddress` (3929): the close frame
+ * that tells the client, and a line at `warn` that tells the operator (at most once a minute each).
+ * @internal
+ */
+export function refuseSession(host: Pick<SessionHost, 'o' | 'note'>, code: number, version?: number): Frame[] {
+  const full = code == Code.TRY_AGAIN_LATER
+  const limit = full ? 'maxSessions ' + host.o.maxSessions : 'maxSessionsPerAddress ' + host.o.maxSessionsPerAddress
+  host.note('session-' + code, 'new session refused with ' + code + ':', limit, 'reached')
+  return [closeFrame(code, full ? 'server full, try again later' : 'too many sessions from this address', version)]
 }

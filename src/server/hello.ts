@@ -14,6 +14,7 @@ export function helloFrame(o: ServerResolved, sid: string, received: number, hb:
     ack: received,
     hb: t == 'polling' ? Math.min(o.pollHold, hb) : hb,
     max: o.maxMessageSize,
+    post: o.maxPostBytes,
   }
   return FrameType.Open + JSON.stringify(h)
 }

@@ -125,13 +125,9 @@ export class Inbound {
 
   /** The client's `c` frame: the session ends with its code. */
   private _close(f: string): boolean {
-    const [c, reason] = splitFrame(f)
-    // What a client may close with (1005: no code); anything else would reach the app's close
-    // handler as if a client could say it.
-    const code = c ? +c : Code.NO_STATUS
-    if (!(code == Code.NO_STATUS || isAppCloseCode(code)))
-      return this._bad('bad close code ' + JSON.stringify(c.slice(0, 16)))
-    this._session._finish(code, reason)
+    const got = clientClose(f)
+    if (typeof got == 'string') return this._bad(got)
+    this._session._finish(got[0], got[1])
     return true
   }
 
@@ -241,6 +237,18 @@ export class Inbound {
     this._session._protocolError(what)
     return false
   }
+}
+
+/**
+ * A client's `c` frame: its code and reason, or what is wrong with it. A client may close with
+ * an app's code or none (1005); anything else would reach the app's close handler as if a client
+ * could say it. Both kinds of session check it here. @internal
+ */
+export function clientClose(f: string): [code: number, reason: string] | string {
+  const [c, reason] = splitFrame(f)
+  const code = c ? +c : Code.NO_STATUS
+  if (!(code == Code.NO_STATUS || isAppCloseCode(code))) return 'bad close code ' + JSON.stringify(c.slice(0, 16))
+  return [code, reason]
 }
 
 /** A POST body that arrived before the one it follows, and how to answer its POST once it is taken. */

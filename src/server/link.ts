@@ -47,6 +47,11 @@ export interface SessionHost<S = unknown> {
   /** The session ended; `last` is what a late request for it is answered with. */
   gone(s: S, code: number, reason: string, last: Frame[]): void
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  /**
+   * At `warn`, at most once a minute per `key`: what a client may cause over and over (a refused
+   * body or session), told to the operator without flooding the log.
+   */
+  note(key: string, ...args: unknown[]): void
   /** Server-wide counters (absent in unit tests' hosts). @internal */
   stats?: Counters
   /** Room membership (`session.join`); a session leaves its rooms in `gone`. */

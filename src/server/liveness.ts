@@ -24,6 +24,8 @@ export class ServerLiveness {
   private _waitingSince = 0
   private _probedAt = 0
   private _heardAt = 0
+  /** When the last ping for the client's silence went out (`quiet`). */
+  private _pingedAt = 0
 
   /** A hello went out: the client's proof ping answers it one round trip later. */
   greeted(): void {
@@ -49,6 +51,18 @@ export class ServerLiveness {
   progress(inFlight: number): void {
     this._waitingSince = inFlight ? Date.now() : 0
     this._probedAt = 0
+  }
+
+  /**
+   * Whether to ping because the client has been silent for a heartbeat (`lastIn` its last frame),
+   * once per silence, however much the server writes: a client that only receives and does not
+   * acknowledge (fire-and-forget) speaks only to answer a ping, and would be taken for dead at
+   * heartbeat + `heartbeatTimeout` while the server sent all along.
+   */
+  quiet(now: number, lastIn: number, hb: number): boolean {
+    if (now - lastIn < hb || this._pingedAt > lastIn) return false
+    this._pingedAt = now
+    return true
   }
 
   /**

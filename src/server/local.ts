@@ -5,6 +5,7 @@ import type { WebSocket, WebSocketServer } from 'ws'
 import { encode } from '../protocol/envelope'
 import { Code, closeFrame, type Frame } from '../protocol/frames'
 import { authenticate, BODY, sameOrigin, sessionHeaders, type Ask } from './access'
+import { refuseSession } from './admission'
 import type { SessionHost } from './link'
 import { Rooms } from './rooms'
 import { ServerSession } from './session'
@@ -17,7 +18,7 @@ import { WebSocketLink } from './transports/websocket'
 import { refuse, takePost } from './upload'
 
 /** What one process's sessions need from their server. @internal */
-export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confirm' | 'reserve' | 'log'> {
+export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confirm' | 'reserve' | 'log' | 'note'> {
   stats: Counters
   /** Bytes held past `maxTotalBuffered` all the same (ended sessions' last words), or given back. */
   account(bytes: number): void
@@ -57,6 +58,7 @@ export class LocalSessions {
       confirm: _server.confirm,
       gone: (s, code, reason, last) => this._gone(s, last),
       log: _server.log,
+      note: _server.note,
       stats: _server.stats,
       rooms: this.rooms,
     }
@@ -152,9 +154,9 @@ export class LocalSessions {
       const last = s === undefined && this._tombs.get(ask.sid)
       return last || refuse(Code.SESSION_EXPIRED, 'session unknown or expired')
     }
-    if (this._sessions.size >= o.maxSessions) return refuse(Code.TRY_AGAIN_LATER, 'server full, try again later')
+    if (this._sessions.size >= o.maxSessions) return refuseSession(this._server, Code.TRY_AGAIN_LATER, ask.version)
     const n = this._perAddress.get(ask.address) || 0
-    if (n >= o.maxSessionsPerAddress) return refuse(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+    if (n >= o.maxSessionsPerAddress) return refuseSession(this._server, Code.TOO_MANY_SESSIONS, ask.version)
     const s = new ServerSession(
       randomBytes(16).toString('base64url'),
       ask.address,

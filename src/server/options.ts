@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
+import type { Logger, LogLevel } from '../protocol/log'
 import type { ClusterOptions } from './cluster/options'
 import type { ServerSession } from './session'
 import type { TransportName } from '../protocol/frames'
@@ -19,13 +20,8 @@ export type Upstream = string | ((session: ServerSession) => UpstreamTarget | Pr
 
 export type { TransportName }
 
-/** Where the server logs; `console` fits. Session ids are never logged below `debug`. */
-export interface ServerLogger {
-  debug(...args: unknown[]): void
-  info(...args: unknown[]): void
-  warn(...args: unknown[]): void
-  error(...args: unknown[]): void
-}
+/** Where the server logs: the client's {@link Logger}, under the name earlier versions gave it. */
+export type ServerLogger = Logger
 
 /**
  * Options of {@link LifelineServer}; every limit has a default. Each limit says what a client
@@ -177,8 +173,19 @@ export interface ServerOptions {
   requestTimeout?: number
   /** Period of the housekeeping sweep (heartbeats, expiry), ms. @default 1000 */
   sweepInterval?: number
-  /** Where to log; nothing by default. Session ids appear only at `debug`. */
-  logger?: ServerLogger | null
+  /**
+   * Where to log; `null` for nowhere (a misconfiguration that breaks clients is then still told
+   * once as a process warning, `LifelineWarning`, as Node's own go to stderr). Session ids appear
+   * only at `debug`. @default console
+   */
+  logger?: Logger | null
+  /**
+   * What to log: `debug`, `info`, `warn`, `error` or `silent`. At `warn`: a throw from the app's
+   * handlers (the session carries on), a refused origin (once per origin), a POST body refused
+   * with 413 or 408, a new session refused by `maxSessions` or `maxSessionsPerAddress` (each of
+   * these at most once a minute); at `error` misconfigurations (once each). @default 'warn'
+   */
+  logLevel?: LogLevel
   /**
    * Distinct fallback reasons counted per transport in `stats()`; others count as `other`, so
    * clients cannot grow the table without bound. @default 50
@@ -218,6 +225,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   upstreamHighWaterMark: 1048576,
   statsMaxReasons: 50,
   statsInterval: 0,
+  logLevel: 'warn' as LogLevel,
 })
 
 /**

@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { LifelineError } from '../protocol/errors'
+import { Level, LEVELS, say } from '../protocol/log'
 import { parseAsk } from './access'
-import { admitRequest, admitUpgrade } from './admission'
+import { admitRequest, admitUpgrade, answerUpgrade } from './admission'
 import { checkUpstream, relay } from './gateway'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
 import { LocalSessions, type LocalHost } from './local'
@@ -12,11 +13,14 @@ import { OriginGate } from './origin'
 import { ClusterNode } from './cluster/node'
 import { checkCluster } from './cluster/options'
 import { checkRoom } from './rooms'
-import { payload, type ServerSession } from './session'
+import { payload, type ServerSession, type SessionData } from './session'
 import { Counters, type ServerStats } from './stats'
 import { ENDPOINT, routeOf, takeRequestsFirst } from './routing'
 import { serveClientFile } from './script'
 import { refuse } from './upload'
+
+/** A `note` (a refusal a client may cause over and over) is logged at most this often per kind, ms. */
+const NOTE_EVERY = 60000
 
 /** What `ll.to(room)` gives: send to every member of the room. */
 export interface RoomTarget {
@@ -24,10 +28,10 @@ export interface RoomTarget {
   send(data: string | Buffer | ArrayBuffer | Uint8Array): Promise<number>
 }
 
-/** Server-wide events. */
-export interface ServerEvents {
+/** Server-wide events; `In` and `Out` type the sessions' messages. */
+export interface ServerEvents<In extends string | Buffer = string | Buffer, Out extends SessionData = SessionData> {
   /** A client's session is up (its first frame arrived). */
-  connection: [session: ServerSession]
+  connection: [session: ServerSession<In, Out>]
   /**
    * Something went wrong outside any one session: an internal error, or an app handler of
    * `connection` that threw. Logged at `warn` as well; emitted only when listened to, so an
@@ -46,8 +50,20 @@ export interface ServerEvents {
  * const ll = new LifelineServer({ server, path: '/rt' })
  * ll.on('connection', (s) => s.on('message', (m) => s.send(m)))
  * server.listen(8080)
+ *
+ * `In` and `Out` type the sessions' messages received and sent, for the compiler only, as
+ * `ServerSession`'s do: `new LifelineServer<Json<ToServer>, Json<ToClient>>(options)`.
  */
-export class LifelineServer extends EventEmitter<ServerEvents> {
+export interface LifelineServer<In extends string | Buffer = string | Buffer, Out extends SessionData = SessionData> {
+  // Only the events there are, each listener typed by its event (Node's typing lets any name through).
+  on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+  once<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+  off<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents<In, Out>[K]) => void): this
+}
+export class LifelineServer<
+  In extends string | Buffer = string | Buffer,
+  Out extends SessionData = SessionData,
+> extends EventEmitter {
   /** Every live session by id. */
   readonly sessions = new Map<string, ServerSession>()
   /** @internal */ readonly o: ServerResolved
@@ -78,7 +94,9 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     this._wss.options.maxPayload = o.maxMessageSize + 65536
     // A WebSocket that does not answer our close (it may not be reading) goes after this long.
     ;(this._wss.options as { closeTimeout?: number }).closeTimeout = o.requestTimeout // ws 8.19+; @types/ws lags
-    const log = o.logger === undefined ? null : o.logger
+    const log = o.logger === undefined ? console : o.logger
+    /** When each `note` key was last logged. */
+    const noted = new Map<string, number>()
     this._counters = new Counters(o.statsMaxReasons)
     this._host = {
       o,
@@ -94,10 +112,16 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
           this.emit('connection', s)
         } catch (e) {
           // The app's bug must not tear the session's frame handling apart, nor the server down.
-          this._oops(e, () => {})
+          this._oops(e, () => {}, 'connection handler threw:')
         }
       },
-      log: (level, ...args) => log && log[level]('[lifeline]', ...args),
+      log: (level, ...args) => say(log, o.logLevel, LEVELS.indexOf(level), args),
+      note: (key, ...args) => {
+        const now = Date.now()
+        if (now - (noted.get(key) || -Infinity) < NOTE_EVERY) return
+        noted.set(key, now)
+        this._host.log('warn', ...args, '(logged at most once a minute)')
+      },
       stats: this._counters,
       tell: (key, message) => this._tell(key, message),
       oops: (e, cleanup) => this._oops(e, cleanup),
@@ -126,7 +150,7 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       // is looked up per request, so that replacing it takes effect (test/support/fixtures.mjs
       // plays a dead server so).
       takeRequestsFirst(server, (req, res) => this.handleRequest(req, res))
-      server.on('upgrade', this.handleUpgrade)
+      server.on('upgrade', this._upgrade)
     }
   }
 
@@ -151,17 +175,31 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     return true
   }
 
-  /** Serve a WebSocket upgrade if it is for this endpoint (attached for you when `server` is given). */
-  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (routeOf(req, this.o.path, false) != ENDPOINT) return
+  /**
+   * Serve a WebSocket upgrade if it is for this endpoint; returns false otherwise (hand it to your
+   * next handler). Attached for you when `server` is given.
+   */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if (routeOf(req, this.o.path, false) != ENDPOINT) return false
     const asked = parseAsk(req, this.o)
     // Node's own error handling left the socket with the upgrade: without one, a client resetting
     // the connection after our answer would throw out of the process (regression test in
     // test/server/access.test.ts). Not a closure: it would keep this request alive as long as the socket.
     socket.on('error', destroy)
     const ask = admitUpgrade(req, socket, asked, this._origins)
-    if (!ask) return
-    this._node.upgrade(req, socket, head, ask, () => socket.off('error', destroy))
+    if (ask) this._node.upgrade(req, socket, head, ask, () => socket.off('error', destroy))
+    return true
+  }
+
+  /**
+   * The `upgrade` listener on the server given: an upgrade for another path that no other listener
+   * is there to take gets 404 (Node hands an upgrade to its listeners only; without an answer a
+   * client waits for its own timeout, a browser's WebSocket 15 s or more).
+   */
+  private _upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (this.handleUpgrade(req, socket, head) || this.o.server!.listenerCount('upgrade') > 1) return
+    socket.on('error', destroy)
+    answerUpgrade(socket, '404 Not Found')
   }
 
   /**
@@ -184,17 +222,15 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     return { send: (data) => Promise.resolve(node.rooms.send(room, payload(data))) }
   }
 
-  /** Send to every session whose client has spoken; returns how many took it. */
+  /**
+   * Send to every session whose client has spoken; returns how many took it. In cluster mode, to
+   * every such session on every node, queued once the fan-out in Redis is done; the count is how
+   * many there were as this node last knew (counted in Redis at most `nodeLease` / 3 ago, plus
+   * those confirmed here since).
+   */
   broadcast(data: string | Buffer | ArrayBuffer | Uint8Array): number {
     // Copied once here for every session, not once per session: the app may reuse its buffer.
-    const d = payload(data)
-    const node = this._node
-    // Cluster mode: to every confirmed session on every node; how many is not known at once.
-    if (node instanceof ClusterNode) {
-      node.broadcast(d).catch((e) => this._oops(e, () => {}))
-      return 0
-    }
-    return node.broadcast(d)
+    return this._node.broadcast(payload(data))
   }
 
   /**
@@ -220,11 +256,11 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
     if (node instanceof ClusterNode) void node.close()
     else node.close(code, reason)
     const server = this.o.server
-    if (server) server.off('upgrade', this.handleUpgrade)
+    if (server) server.off('upgrade', this._upgrade)
     this._wss.close()
   }
 
-  /** Cluster mode: this server becomes a node; `sessions` lists those it owns. */
+  /** Cluster mode: this server becomes a node; `sessions` lists those it owns, as in one process. */
   private _joinCluster(c: ReturnType<typeof checkCluster>): ClusterNode {
     const host = this._host
     const node = new ClusterNode(
@@ -232,15 +268,17 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
       {
         o: this.o,
         log: host.log,
+        note: host.note,
         reserve: host.reserve,
         tell: host.tell,
+        stats: this._counters,
         oops: (e) => this._oops(e, () => {}),
-        confirm: (s) => {
+        adopt: (s) => {
           const session = s as unknown as ServerSession
           this.sessions.set(s.id, session)
           s.once('close', () => this.sessions.get(s.id) == session && this.sessions.delete(s.id))
-          host.confirm(session)
         },
+        confirm: (s) => host.confirm(s as unknown as ServerSession),
       },
       this._wss,
     )
@@ -254,14 +292,14 @@ export class LifelineServer extends EventEmitter<ServerEvents> {
   private _tell(key: string, message: string): void {
     if (this._told.has(key)) return
     this._told.add(key)
-    const log = this.o.logger
-    if (log) log.error('[lifeline]', message)
-    else process.emitWarning(message, 'LifelineWarning')
+    const o = this.o
+    if (o.logger === null) process.emitWarning(message, 'LifelineWarning')
+    else say(o.logger || console, o.logLevel, Level.Error, [message])
   }
 
   /** Something that should not happen did: log it, undo what `cleanup` says; the server stays up. */
-  private _oops(e: unknown, cleanup: () => void): void {
-    this._host.log('warn', 'internal error:', e)
+  private _oops(e: unknown, cleanup: () => void, what = 'internal error:'): void {
+    this._host.log('warn', what, e)
     cleanup()
     if (this.listenerCount('error')) this.emit('error', e instanceof Error ? e : new Error(String(e)))
   }

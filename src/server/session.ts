@@ -20,14 +20,17 @@ export interface MessageMeta {
   redelivered: boolean
 }
 
-/** Events of a {@link ServerSession}. */
-export interface ServerSessionEvents {
+/** What `session.send()` takes. */
+export type SessionData = string | Buffer | ArrayBuffer | Uint8Array
+
+/** Events of a {@link ServerSession}; `In` types the messages received. */
+export interface ServerSessionEvents<In extends string | Buffer = string | Buffer> {
   /**
    * A message from the client, once and in order. `meta.seq` is its number in the session (1, 2,
    * ...); `meta.redelivered` is true only in cluster mode, for a message a node that died may have
    * handed to the app already (dedupe by `session.id` and `seq` where that matters).
    */
-  message: [data: string | Buffer, isBinary: boolean, meta: MessageMeta]
+  message: [data: In, isBinary: boolean, meta: MessageMeta]
   close: [code: number, reason: string]
   transport: [name: TransportName]
   error: [error: LifelineError]
@@ -45,10 +48,23 @@ export interface ServerSessionEvents {
  * client acknowledges it (its `Outbound`), and delivers what it receives exactly once and in order
  * (its `Inbound`).
  *
+ * `In` and `Out` type the messages received and sent, for the compiler only (nothing is checked
+ * at run time), as the client's do: `ServerSession<Json<ToServer>, Json<ToClient>>`.
+ *
  * @example
  * server.on('connection', (s) => s.on('message', (m) => s.send(m)))
  */
-export class ServerSession extends EventEmitter<ServerSessionEvents> {
+// \`on\`, \`once\` and \`off\` take only the events there are, each listener typed by its event: Node's
+// own typing lets any name through (\`on('mesage')\` compiled).
+export interface ServerSession<In extends string | Buffer = string | Buffer, Out extends SessionData = SessionData> {
+  on<K extends keyof ServerSessionEvents>(event: K, listener: (...args: ServerSessionEvents<In>[K]) => void): this
+  once<K extends keyof ServerSessionEvents>(event: K, listener: (...args: ServerSessionEvents<In>[K]) => void): this
+  off<K extends keyof ServerSessionEvents>(event: K, listener: (...args: ServerSessionEvents<In>[K]) => void): this
+}
+export class ServerSession<
+  In extends string | Buffer = string | Buffer,
+  Out extends SessionData = SessionData,
+> extends EventEmitter {
   /** What `authenticate` returned, if anything. */
   data: unknown
   /** Set once the session has ended. */
@@ -136,9 +152,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * Queue a message for the client. Returns false, and closes the session with 3900, when the
    * unacknowledged bytes would pass `maxBufferedAmount` or the server's `maxTotalBuffered`, or
    * the unacknowledged messages `maxQueueLength`: a client that does not read cannot make the
-   * server hold unbounded memory.
+   * server hold unbounded memory. Throws `LL_ERR_MESSAGE_TOO_BIG` for a message over
+   * `maxMessageSize`, `LL_ERR_INVALID_STATE` on a closed session.
    */
-  send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
+  send(data: Out): boolean {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
     return this._queue(payload(data))
   }
@@ -264,12 +281,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** Emit to the app's listeners from inside frame handling. @internal */
   _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
-    try {
-      ;(this.emit as (t: K, ...a: ServerSessionEvents[K]) => boolean)(type, ...args)
-    } catch (e) {
-      // An exception in the app's handler must not tear the protocol state apart.
-      this._host.log('warn', type + ' handler threw:', e)
-    }
+    emitSafely(this, this._host.log, type, args)
   }
 
   /** @internal */
@@ -370,4 +382,21 @@ export function payload(data: string | Buffer | ArrayBuffer | Uint8Array): strin
 export function copy(data: ArrayBuffer | ArrayBufferView): Buffer {
   if (data instanceof ArrayBuffer) return Buffer.from(new Uint8Array(data))
   return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+}
+
+/**
+ * Emit `type` to the app's listeners from inside frame handling (both kinds of session): an
+ * exception in the app's handler must not tear the protocol state apart. @internal
+ */
+export function emitSafely<K extends 'message' | 'delivered'>(
+  session: { emit(type: string, ...args: unknown[]): boolean },
+  log: SessionHost['log'],
+  type: K,
+  args: ServerSessionEvents[K],
+): void {
+  try {
+    session.emit(type, ...args)
+  } catch (e) {
+    log('warn', type + ' handler threw:', e)
+  }
 }

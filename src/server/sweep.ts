@@ -37,5 +37,6 @@ function watch(s: ServerSession, now: number, host: Pick<SessionHost, 'o' | 'log
   if (verdict == Verdict.Dead) {
     host.log('debug', 'acknowledgements overdue and the ping unanswered: link ended', s.id)
     active.end(true)
-  } else if (verdict == Verdict.Probe || now - s._outbound.lastOut >= s._hb) s._control([FrameType.Ping])
+  } else if (verdict == Verdict.Probe || now - s._outbound.lastOut >= s._hb || s._liveness.quiet(now, s._lastIn, s._hb))
+    s._control([FrameType.Ping])
 }

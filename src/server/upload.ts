@@ -85,7 +85,7 @@ export function takePost(
   res: ServerResponse,
   s: PostTarget,
   ask: Ask,
-  host: Pick<SessionHost, 'o' | 'reserve'>,
+  host: Pick<SessionHost, 'o' | 'reserve' | 'note'>,
   tell: (key: string, message: string) => void,
 ): void {
   const body = preread(req)
@@ -118,7 +118,7 @@ export function receivePost(
   res: ServerResponse,
   s: PostTarget,
   ask: Ask,
-  host: Pick<SessionHost, 'o' | 'reserve'>,
+  host: Pick<SessionHost, 'o' | 'reserve' | 'note'>,
   body?: Buffer,
 ): void {
   const o = host.o
@@ -134,6 +134,7 @@ export function receivePost(
     bad = why
     release()
     refuse(res, status, why, undefined, ask.head)
+    if (status == 413 || status == 408) host.note('post-' + status, `POST to ${o.path} refused with ${status}:`, why)
     if (status == 400) s._end(Code.PROTOCOL_ERROR, 'protocol error: ' + why)
   }
   const length = body ? body.length : +(req.headers['content-length'] || 0)

@@ -1,13 +1,15 @@
-// The README against the code: every client and server option with its default, every event
-// with its payload, every error code and close code, and the builds' syntax level; plus every
-// relative link in README.md and docs/*.md pointing at something that exists. A renamed option
-// or a changed default fails here instead of going stale in the docs.
+// The README against the code: it opens with examples/hello.mjs, word for word; every client and
+// server option with its default, every event with its payload, every member of the connection
+// (and nothing that is a separate import), every error code and close code, and the builds' syntax
+// level; plus every relative link in README.md and docs/*.md pointing at something that exists. A
+// renamed option or a changed default fails here instead of going stale in the docs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'acorn'
+import ts from 'typescript'
 import { DEFAULTS, CloseCode } from '../../dist/lifeline.mjs'
 import { SERVER_DEFAULTS } from '../../dist/server.mjs'
 
@@ -58,6 +60,72 @@ function sameDefault(cell, value) {
   const shown = ticked(cell)[0]
   return shown == String(value) || shown == JSON.stringify(value).replace(/"/g, "'")
 }
+
+/** Titles of the README's \`## \` sections, in order. */
+const sections = () => [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1])
+
+test('README opens with Hello world: examples/hello.mjs word for word, on the first screen', () => {
+  assert.equal(sections()[0], 'Hello world')
+  const at = readme.indexOf('## Hello world')
+  const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at))
+  assert.equal(block[1], read('examples/hello.mjs'))
+  // Its last line within the first screen's worth of a README (about 50 lines).
+  const end = readme.slice(0, at + block.index + block[0].length).split('\n').length
+  assert.ok(end <= 50, `the example ends on line ${end}`)
+  // A server that serves its page and pushes unprompted on connection; the page prints what arrives.
+  assert.match(block[1], /createServer\(\(req, res\) =>[^\n]*\.end\(page\)/)
+  assert.match(block[1], /on\('connection', \(session\) => \{\n\s+session\.send\(/)
+  assert.match(block[1], /ll\.onmessage = /)
+})
+
+test('README order: Hello world, install, the page (script tag, then ESM), the server API, then the rest', () => {
+  const order = ['Hello world', 'Install', 'In the page: script tag and ES module', 'Server', 'The connection']
+  const at = order.map((t) => sections().indexOf(t))
+  assert.ok(
+    at.every((i, n) => i >= 0 && (n == 0 || i > at[n - 1])),
+    sections().join(' / '),
+  )
+  const page = readme.slice(readme.indexOf('## In the page'), readme.indexOf('## Server'))
+  assert.ok(page.indexOf('<script src=') < page.indexOf("import { Lifeline } from 'lifeline-rt'"))
+  // Until the package is on the registry, Install says so, and how to install meanwhile.
+  const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('\n## ', readme.indexOf('## Install') + 3))
+  assert.match(install, /not on the npm registry yet/)
+  assert.match(install, /npm pack/)
+})
+
+/** Public members of a class in a source file: not \`_\`-prefixed, private or @internal. */
+function members(file, name) {
+  const src = ts.createSourceFile(file, read(file), ts.ScriptTarget.Latest, true)
+  const cls = src.statements.find((s) => ts.isClassDeclaration(s) && s.name && s.name.text == name)
+  assert.ok(cls, `class ${name} in ${file}`)
+  return cls.members
+    .filter((m) => m.name && !ts.isConstructorDeclaration(m) && !m.name.getText().startsWith('_'))
+    .filter((m) => !(m.modifiers || []).some((x) => x.kind == ts.SyntaxKind.PrivateKeyword))
+    .map((m) => m.name.getText())
+}
+
+test('README "The connection": every member of the class, and only members; separate imports apart', () => {
+  const rows = table('## The connection')
+  // The names a row documents: `name`, `name(args)`, not quoted values such as `'blob'`.
+  const named = rows.flatMap((r) => ticked(r[0]).map((t) => /^([A-Za-z]\w*)(?:\(|$)/.exec(t)?.[1])).filter(Boolean)
+  const own = new Set(members('src/client/lifeline.ts', 'LifelineCore'))
+  // The emitter's methods (eventemitter3); the readyState constants are described in its row.
+  const emitter = ['on', 'once', 'off']
+  for (const n of named) assert.ok(own.has(n) || emitter.includes(n), `${n} is a member of Lifeline`)
+  for (const n of own)
+    if (!/^(CONNECTING|OPEN|CLOSING|CLOSED)$/.test(n)) assert.ok(named.includes(n), `member ${n} is listed`)
+  // request() and diagnose() are listed as what they are: functions of their own entries.
+  const imports = table('| import | |').map((r) => /^`(\w+)\(.*` from `(lifeline-rt\/\w+)`$/.exec(r[0]))
+  assert.ok(imports.length && imports.every(Boolean), JSON.stringify(imports))
+  assert.deepEqual(
+    imports.map((m) => [m[1], m[2]]),
+    [
+      ['request', 'lifeline-rt/request'],
+      ['diagnose', 'lifeline-rt/diagnose'],
+    ],
+  )
+  for (const m of imports) assert.match(read(`src/client/${m[1]}.ts`), new RegExp(`export function ${m[1]}\\b`))
+})
 
 test('README client options: every LifelineOptions field, with the default DEFAULTS has', () => {
   const rows = table('## Client options')
@@ -162,8 +230,10 @@ test('relative links in README.md and docs/*.md point at files that exist, and R
 
 test('docs/frameworks.md: every way it mounts Lifeline is the way test/server/frameworks.test.ts does', () => {
   const tested = read('test/server/frameworks.test.ts')
-  const blocks = [...read('docs/frameworks.md').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
-  assert.equal(blocks.length, 4, 'one recipe per framework')
+  const blocks = [...read('docs/frameworks.md').matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .filter((b) => b.includes("from 'lifeline-rt/server'"))
+  assert.equal(blocks.length, 4, 'one recipe per server framework')
   const mounts = blocks
     .flatMap((b) => b.split('\n'))
     .filter((l) => /handleRequest|handleUpgrade|new LifelineServer\(/.test(l))
@@ -171,4 +241,16 @@ test('docs/frameworks.md: every way it mounts Lifeline is the way test/server/fr
     .map((l) => l.trim().replace(/^const ll = new LifelineServer/, ''))
   assert.ok(mounts.length >= 8, mounts.join('\n'))
   for (const m of mounts) assert.ok(tested.includes(m), `the test mounts as the doc does: ${m}`)
+})
+
+test('docs/frameworks.md shows the React and Vue recipes as the files test/e2e/spa.test.mjs builds', () => {
+  const doc = read('docs/frameworks.md')
+  for (const [lang, file] of [
+    ['jsx', 'examples/spa/react.jsx'],
+    ['js', 'examples/spa/vue.js'],
+  ]) {
+    const code = read(file)
+    assert.ok(doc.includes('```' + lang + '\n' + code + '```'), `${file}, word for word, in a ${lang} block`)
+    assert.ok(read('test/e2e/spa/' + (lang == 'jsx' ? 'react-app.jsx' : 'vue-app.js')).includes('../../../' + file))
+  }
 })

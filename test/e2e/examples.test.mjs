@@ -1,4 +1,5 @@
-// The examples end to end in real Chromium: examples/serve.mjs as a child process (as `npm start`
+// The examples end to end in real Chromium: the README's Hello world (examples/hello.mjs, run as
+// the README says), examples/serve.mjs as a child process (as `npm start`
 // runs it), the ticker and the chat as a reader would use them, and the proxy demo
 // (`npm run demo:proxy`) falling back through nginx without WebSocket upgrades. Every page is
 // served under a strict Content-Security-Policy, and none may violate it.
@@ -73,6 +74,23 @@ before(async () => {
 after(async () => {
   await browser.close()
   await app.stop()
+})
+
+test("README's Hello world: the page prints the server's welcome, pushed on connection, then its answer", async () => {
+  const hello = child(['examples/hello.mjs'], { PORT: '0' }, /open http:\/\/localhost:(\d+)/)
+  try {
+    const context = await browser.newContext()
+    const page = await open(context, `http://127.0.0.1:${(await hello.match)[1]}/`)
+    await until(page, () => /the server heard/.test(document.body.innerText))
+    assert.deepEqual((await page.innerText('body')).trim().split('\n'), [
+      'welcome: the server pushed this when you connected',
+      'the server heard: hello from the page',
+    ])
+    await page.check()
+    await context.close()
+  } finally {
+    await hello.stop()
+  }
 })
 
 // Diagnose finds every transport working

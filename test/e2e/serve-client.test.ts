@@ -150,7 +150,7 @@ test('serveClient reads the file on the first request for it, and only once', as
   assert.equal(again.headers.etag, first.headers.etag)
 })
 
-test('without a logger, a missing build is told once as a process warning (LifelineWarning)', async () => {
+test('with logger null, a missing build is still told once, as a process warning (LifelineWarning)', async () => {
   mkdirSync(join(root, '.tmp'), { recursive: true })
   const dir = mkdtempSync(join(root, '.tmp', 'script-'))
   stops.push(async () => rmSync(dir, { recursive: true, force: true }))
@@ -160,7 +160,7 @@ test('without a logger, a missing build is told once as a process warning (Lifel
   const onWarning = (w: Error) => w.name == 'LifelineWarning' && warnings.push(w)
   process.on('warning', onWarning)
   try {
-    const base = await serve({}, Server)
+    const base = await serve({ logger: null }, Server)
     assert.equal((await get(base + '/rt/lifeline.min.js')).status, 404)
     assert.equal((await get(base + '/rt/lifeline.min.js')).status, 404)
     // Emitted on the tick after it was told, before the 404 went out.

@@ -5,7 +5,7 @@
 // errors (`@ts-expect-error`), so types that decay to `any` fail here too.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, readdirSync, readFileSync } from 'node:fs'
 import { join, dirname, basename } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -62,6 +62,16 @@ ll.send(42)
 request(ll, new Uint8Array(1))
 // @ts-expect-error: readyState is read-only
 ll.readyState = 3
+// addEventListener is typed by event name, as \`on\` is
+ll.addEventListener('transport', (e) => {
+  const via: 'websocket' | 'stream' | 'polling' = e.name
+  return via
+})
+ll.removeEventListener('close', (e) => e.code)
+// @ts-expect-error: not an event (misspelt)
+ll.addEventListener('mesage', () => {})
+// @ts-expect-error: a close event has no data
+ll.addEventListener('close', (e) => e.data)
 
 const server = new LifelineServer({ path: '/rt', origins: ['https://app.example'], maxSessions: 10 })
 new LifelineServer({ serveClient: false, path: '/other' }).close()
@@ -76,6 +86,18 @@ server.on('connection', (s: ServerSession) => {
   s.on('close', (c, r) => c + r.length)
 })
 server.on('error', (e) => e.message)
+server.on('stats', (st) => st.sessions)
+server.once('connection', (s) => s.id)
+// @ts-expect-error: not a server event (misspelt)
+server.on('conection', () => {})
+// @ts-expect-error: an error listener gets an Error, not a session
+server.on('error', (e: ServerSession) => e.id)
+server.on('connection', (s) => {
+  // @ts-expect-error: not a session event (misspelt)
+  s.on('mesage', () => {})
+  // @ts-expect-error: a close listener gets a number first
+  s.on('close', (c: string) => c)
+})
 const n: number = server.broadcast('all')
 void n
 // @ts-expect-error: not a server option
@@ -165,6 +187,80 @@ const badReset: ResetReason = 'websocket-dropped'
 void [bad, badReason, badReset]
 `
 
+/**
+ * Typed JSON messages, types only: one map names both directions, as socket.io's
+ * `ServerToClientEvents` does, and both ends are typed by it (README "Types").
+ */
+const JSON_MAP = `
+import { Lifeline, type Json } from '${NAME}'
+import { LifelineServer } from '${NAME}/server'
+interface Chat {
+  toClient: { kind: 'welcome'; name: string } | { kind: 'said'; who: string; text: string }
+  toServer: { kind: 'say'; text: string }
+}
+type ToClient = Json<Chat['toClient']>
+type ToServer = Json<Chat['toServer']>
+const ll = new Lifeline<ToClient, ToServer>('/rt')
+ll.on('message', (e) => {
+  const m = JSON.parse(e.data)
+  const kind: 'welcome' | 'said' = m.kind
+  return m.kind == 'said' ? m.who + m.text : m.name + kind
+})
+ll.send(JSON.stringify({ kind: 'say', text: 'hi' }) as ToServer)
+const server = new LifelineServer<ToServer, ToClient>({ path: '/rt' })
+server.on('connection', (session) => {
+  session.send(JSON.stringify({ kind: 'welcome', name: session.id }) as ToClient)
+  session.on('message', (data) => {
+    const m = JSON.parse(data)
+    const text: string = m.text
+    return text
+  })
+  // @ts-expect-error: a plain string is not a typed message
+  session.send('{"kind":"welcome"}')
+})
+// @ts-expect-error: nor on the client
+ll.send('{"kind":"say"}')
+// @ts-expect-error: a said message has no name
+ll.on('message', (e) => { const m = JSON.parse(e.data); return m.kind == 'said' && m.name })
+// JSON.parse of any other string is as it was
+const loose: { anything: number } = JSON.parse('{"anything":1}')
+void loose
+`
+
+/**
+ * A script-tag page's TypeScript: no import, the global `Lifeline` declared by
+ * `lifeline-rt/global`, with what the add-on scripts hang on it.
+ */
+const SCRIPT_PAGE = `/// <reference types="${NAME}/global" />
+const ll: Lifeline = new Lifeline('/rt', { transports: ['websocket', 'polling'] })
+ll.onmessage = (e) => {
+  const d: string | ArrayBuffer | Blob = e.data
+  return d
+}
+ll.addEventListener('transport', (e) => e.reason)
+ll.on('reset', (e) => e.unacked.length)
+Lifeline.request(ll, 'price', { timeout: 500 }).then((reply: string) => reply.length)
+Lifeline.diagnose('/rt').then((report) => report.best)
+const plain = new Lifeline.Plain('ws://127.0.0.1:1/plain', { plainPing: 'ping' })
+plain.close()
+try {
+  ll.send('x')
+} catch (e) {
+  if (e instanceof Lifeline.LifelineError) {
+    const err: Lifeline.LifelineError = e
+    console.log(err.code)
+  }
+}
+const state: number = ll.readyState + Lifeline.OPEN
+void state
+// @ts-expect-error: not an event (misspelt)
+ll.addEventListener('mesage', () => {})
+// @ts-expect-error: not an option
+new Lifeline('/rt', { reconnectForever: true })
+// @ts-expect-error: send takes data, not a number
+ll.send(42)
+`
+
 const K = ts.ModuleKind
 const R = ts.ModuleResolutionKind
 /** Each way an app resolves the package; `dts` is the declaration file it must land on. */
@@ -250,7 +346,7 @@ test('attw finds no problem in the packed tarball (the script-tag build is a scr
   )
   assert.deepEqual(report.analysis.problems, [])
   const entries = Object.keys(report.analysis.entrypoints).sort()
-  assert.deepEqual(entries, ['.', './diagnose', './package.json', './request', './server'])
+  assert.deepEqual(entries, ['.', './diagnose', './global', './package.json', './request', './server'])
   // Each entry resolved to types under every resolution attw knows, not merely "no problem".
   for (const entry of ['.', './server'])
     for (const [kind, r] of Object.entries(report.analysis.entrypoints[entry].resolutions))
@@ -274,6 +370,48 @@ test('the packed types give `transport` the union TransportName | null, on the c
 test('messages type through Lifeline<In, Out>, and causes and reasons are the documented unions', () => {
   for (const mode of MODES.filter((m) => m.resolution != R.Node10))
     assert.deepEqual(compile(mode, TYPED).diags, [], mode.name)
+})
+
+test('typed JSON messages: one map types the client and the server (types only)', () => {
+  for (const mode of MODES.filter((m) => m.resolution != R.Node10 && m.dts == '.d.ts'))
+    assert.deepEqual(compile(mode, JSON_MAP).diags, [], mode.name)
+})
+
+test('a script-tag page compiles against lifeline-rt/global, under every resolution', () => {
+  for (const mode of MODES) {
+    const { diags, used } = compile(
+      { ...mode, name: mode.name + ' page', file: mode.file.replace('app', 'page') },
+      SCRIPT_PAGE,
+    )
+    assert.deepEqual(diags, [], mode.name)
+    // Its own declaration file for each module format; node10 ignores "exports" and finds global/index.d.ts.
+    const own = mode.resolution == R.Node10 ? 'index.d.ts' : 'global' + mode.dts
+    assert.ok(used.includes(own), mode.name + ': ' + used)
+  }
+})
+
+test('the Hello world runs from the packed tarball, as the README installs it', async () => {
+  writeFileSync(join(project, 'hello.mjs'), readFileSync(join(root, 'examples/hello.mjs')))
+  const child = spawn(process.execPath, ['hello.mjs'], { cwd: project, env: { ...process.env, PORT: '0' } })
+  try {
+    let out = ''
+    const port = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no "open http://…" line within 10 s: ' + out)), 10000)
+      child.stdout.on('data', (d) => {
+        out += d
+        const m = /open http:\/\/localhost:(\d+)/.exec(out)
+        if (m) resolve((clearTimeout(timer), m[1]))
+      })
+      child.once('exit', (code) => reject(new Error('exited with ' + code + ': ' + out)))
+    })
+    const page = await fetch(`http://127.0.0.1:${port}/`)
+    assert.match(await page.text(), /<script src="\/rt\/lifeline\.min\.js"><\/script>/)
+    const script = await fetch(`http://127.0.0.1:${port}/rt/lifeline.min.js`)
+    assert.equal(script.status, 200)
+    assert.equal(await script.text(), readFileSync(join(project, 'node_modules', NAME, 'dist/lifeline.min.js'), 'utf8'))
+  } finally {
+    child.kill()
+  }
 })
 
 test('Node loads both entries of the installed package by require and by import', () => {
@@ -306,6 +444,8 @@ test('the published types show no internal members: every `_` member is marked @
   assert.deepEqual(files.sort(), [
     'diagnose.d.cts',
     'diagnose.d.ts',
+    'global.d.cts',
+    'global.d.ts',
     'lifeline.d.cts',
     'lifeline.d.ts',
     'request.d.cts',

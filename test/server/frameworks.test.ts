@@ -65,15 +65,17 @@ function stopping(server: http.Server, ll: LifelineServer, more: () => unknown =
 
 const port = (server: http.Server) => (server.address() as AddressInfo).port
 
-// Express 5: mounted under a prefix (Express strips it from req.url), after body parsers that
-// leave text/plain alone, with the app's routes beside it.
+// Express 5: mounted under a prefix (Express strips it from req.url), before the body parsers
+// (express.text() among them, which would take its text/plain POSTs), as docs/frameworks.md says,
+// with the app's routes beside it.
 async function expressApp(): Promise<Mounted> {
   const { ll, logged, received } = echoServer({ path: '/rt' })
   const app = express()
+  app.use('/rt', (req, res, next) => ll.handleRequest(req, res) || next())
   app.use(express.json())
   app.use(express.urlencoded({ extended: false }))
   app.use(express.raw())
-  app.use('/rt', (req, res, next) => ll.handleRequest(req, res) || next())
+  app.use(express.text())
   app.get('/hello', (req, res) => res.send('express'))
   app.post('/api/echo', (req, res) => res.json(req.body))
   const server = await new Promise<http.Server>((r) => {
@@ -88,6 +90,8 @@ async function expressApp(): Promise<Mounted> {
 async function expressText(): Promise<Mounted> {
   const { ll, logged, received } = echoServer({ path: '/api/rt' })
   const app = express()
+  // Express's final handler prints every error (its 413s here) unless in its `test` env.
+  app.set('env', 'test')
   app.use(express.text())
   const api = express.Router()
   api.use('/rt', (req, res, next) => ll.handleRequest(req, res) || next())
@@ -208,6 +212,56 @@ for (const [name, mount] of Object.entries(FRAMEWORKS)) {
     })
   })
 }
+
+/** A message of 1 MB: five times express.text()'s 100 kB limit. */
+const MEGABYTE = 'z'.repeat(1 << 20)
+
+describe('Express 5 with Lifeline before express.text(), as docs/frameworks.md mounts it', () => {
+  for (const t of TRANSPORTS)
+    it(`a message of 1 MB goes through, and back, over ${t}`, async () => {
+      const app = await expressApp()
+      const ll = connect(app.base + app.path, t)
+      assert.deepEqual(await echo(ll, [MEGABYTE, 'after']), [MEGABYTE, 'after'])
+      assert.deepEqual(app.logged, [])
+    })
+})
+
+// express.text() before Lifeline answered every POST over 100 kB with 413; the client sent it again,
+// forever, with no error and no console line (issue 28).
+describe('Express 5 with express.text() before Lifeline: a message of 1 MB', () => {
+  it('goes over websocket (an upgrade passes no body parser)', async () => {
+    const app = await expressText()
+    assert.deepEqual(await echo(connect(app.base + app.path, 'websocket'), [MEGABYTE]), [MEGABYTE])
+  })
+  for (const t of ['stream', 'polling'])
+    it(`over ${t}: an error (LL_ERR_UPLOAD_REFUSED) and a warn naming the cause, then close 1009`, async () => {
+      const app = await expressText()
+      const lines: string[] = []
+      const at =
+        (level: string) =>
+        (...a: unknown[]) =>
+          void lines.push([level, ...a].join(' '))
+      const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+      const ll = connect(app.base + app.path, t, { logger })
+      const errors: Array<{ code: string; message: string }> = []
+      ll.on('error', (e) => errors.push(e.error as never))
+      await new Promise((r) => ll.on('open', r))
+      const closed = new Promise<{ code: number; reason: string }>((r) => ll.on('close', r))
+      ll.send(MEGABYTE)
+      const bye = await Promise.race([closed, new Promise((r) => setTimeout(r, 10000, 'still looping'))])
+      assert.deepEqual(bye, { ...(bye as object), code: 1009, reason: t + '-upload-413' })
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['LL_ERR_UPLOAD_REFUSED'],
+      )
+      assert.equal(errors[0].message, t + '-upload-413: a body parser in front of Lifeline, or maxPostBytes?')
+      assert.equal(
+        lines.filter((l) => l.startsWith('warn [lifeline] LL_ERR_UPLOAD_REFUSED ' + t + '-upload-413')).length,
+        1,
+      )
+      assert.deepEqual(app.received, [])
+    })
+})
 
 // Express hands a handler mounted with app.use('/rt', …) req.url without '/rt': nothing matched.
 it('regression: mounted under a prefix in Express, Lifeline answers its path (req.originalUrl)', async () => {

@@ -8,6 +8,7 @@ import WS, { WebSocketServer, type WebSocket } from 'ws'
 import { Lifeline, LifelineError, type Clock, type LifelineEvents, type LifelineOptions } from '../../src/client/index'
 import { _relays } from '../../src/server/gateway'
 import { LifelineServer, type ServerOptions, type ServerSession } from '../../src/server/index'
+import { recorder } from './raw'
 
 const TRANSPORTS = ['websocket', 'stream', 'polling'] as const
 const cleanups: Array<() => unknown> = []
@@ -49,7 +50,7 @@ async function upstream(behaviour: 'echo' | 'quiet' = 'echo') {
 
 async function gateway(up: ServerOptions['upstream'], opts: ServerOptions = {}) {
   const server = http.createServer()
-  const ll = new LifelineServer({ server, path: '/rt', upstream: up, ...opts })
+  const ll = new LifelineServer({ server, path: '/rt', upstream: up, logger: recorder([]), ...opts })
   const port = await listen(server)
   const sockets = new Set<import('node:net').Socket>()
   server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))

@@ -75,6 +75,10 @@ test('maxPostBytes: a body of exactly the limit passes', async () => {
     rq.end(Buffer.alloc(401))
   })
   assert.deepEqual([chunked.statusCode, chunked.headers.connection], [413, 'close'])
+  // Told at warn, once for the two (at most once a minute: a client may send such bodies forever).
+  assert.deepEqual(r.logged, [
+    'warn [lifeline] POST to /rt refused with 413: body over maxPostBytes 1000 (logged at most once a minute)',
+  ])
   await r.stop()
 })
 
@@ -173,6 +177,10 @@ test('maxSessions (1013) and maxSessionsPerAddress (3929) on every transport', a
     await until(() => r.sessions.length == 2)
     r.sessions[0].close()
     await ws(r.port).hello()
+    // Three refusals, told once at warn, without a session id or an address.
+    assert.deepEqual(r.logged, [
+      `warn [lifeline] new session refused with ${code.slice(1)}: ${opt} 2 reached (logged at most once a minute)`,
+    ])
     await r.stop()
   }
 })

@@ -3,7 +3,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import WebSocket from 'ws'
-import { LifelineServer, type ServerOptions, type ServerSession } from '../../src/server/index'
+import { LifelineServer, type Logger, type ServerOptions, type ServerSession } from '../../src/server/index'
 import { encode, Parser } from '../../src/protocol/envelope'
 import type { Frame } from '../../src/protocol/frames'
 
@@ -13,24 +13,56 @@ export interface Running {
   server: http.Server
   sessions: ServerSession[]
   received: Map<ServerSession, Array<string | Buffer>>
+  /** What the server logged (unless the test gave its own `logger`), one line each: `warn <args>`. */
+  logged: string[]
   stop(): Promise<void>
+}
+
+/** A logger that keeps its lines in `into` (as `level args…`), so tests print nothing and can read them. */
+export function recorder(into: string[]): Logger {
+  const at =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void into.push([level, ...args.map(String)].join(' '))
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 const running = new Set<Running>()
 
+/**
+ * The store every `start()` uses unless its options say otherwise: memory (one process), or in
+ * cluster mode a one-node cluster on the Redis at this URL (test/server/stores.ts sets it).
+ */
+let storeUrl: string | null = null
+export const useStore = (url: string | null) => void (storeUrl = url)
+/** Whether servers are started as cluster nodes (on Redis) now. */
+export const onRedis = () => storeUrl != null
+/** Keys of each server's own: several share one Redis. */
+let prefixes = 0
+
 /** Stop every server still running (for `after()`: a failed test must not leave the run hanging). */
 export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
 
-/** A Lifeline echo server on a free loopback port; `httpOpts` are options for its HTTP server. */
+/**
+ * A Lifeline echo server on a free loopback port; `httpOpts` are options for its HTTP server. What
+ * it logs is kept in `logged` (not printed) unless `opts` name a `logger`.
+ */
 export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.ServerOptions = {}): Promise<Running> {
   const server = http.createServer(httpOpts)
-  const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...opts })
+  if (storeUrl && opts.cluster === undefined)
+    opts = {
+      ...opts,
+      cluster: { redis: storeUrl, prefix: 'p' + process.pid + '.' + ++prefixes + ':', nodeLease: 1000 },
+    }
+  const logged: string[] = []
+  const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger: recorder(logged), ...opts })
   const r: Running = {
     port: 0,
     ll,
     server,
     sessions: [],
     received: new Map(),
+    logged,
     stop: () =>
       new Promise((res) => {
         running.delete(r)
@@ -138,9 +170,9 @@ export function req(
 export const hello = (frames: Frame[]) =>
   JSON.parse((frames.find((f) => typeof f == 'string' && f[0] == 'o') as string).slice(1))
 
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(what + ' not met in ' + ms + ' ms')
     await new Promise((r) => setTimeout(r, 10))
   }
@@ -183,6 +215,35 @@ export async function wsSession(port: number) {
   return Object.assign(c, { sid: h.sid as string })
 }
 
+/**
+ * A session's link of kind `kind` on server `r`, on either store: the session's own in one
+ * process, what the node holds of the session in cluster mode. For tests that cut a link.
+ */
+export function linkOf(r: Running, sid: string, kind: 'websocket' | 'stream' | 'polling') {
+  const node = (r.ll as unknown as { _node: { served?: Map<string, { _links: ServerSession['_links'] }> } })._node
+  const holder = node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+  return holder && holder._links[kind]
+}
+
 /** The first close frame in `frames`, if any. */
 export const closeOf = (frames: Frame[]) =>
   frames.find((f) => typeof f == 'string' && f[0] == 'c') as string | undefined
+
+/**
+ * Make the app's `connection` handler throw, and its `message` handler throw once; a client's two
+ * messages still both come back (the session carries on). Resolves to the session's id.
+ */
+export async function throwingHandlers(r: Running): Promise<string> {
+  r.ll.on('connection', (s) => {
+    s.once('message', () => {
+      throw new Error('app bug in message')
+    })
+    throw new Error('app bug in connection')
+  })
+  const c = ws(r.port)
+  const { sid } = await c.hello()
+  for (const f of ['u1', 's1', 'mone', 'mtwo']) c.sock.send(f)
+  // Alone, or last in a batch (`M[...]`).
+  await c.until((f) => typeof f == 'string' && /^mtwo$|^M.*"two"\]$/.test(f), 5000)
+  return sid
+}

@@ -3,10 +3,11 @@
 // by Lifeline, and the app's listeners get every other request.
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { after, test } from 'node:test'
 import { attach as attachEngine } from 'engine.io'
 import { LifelineServer, type ServerOptions } from '../../src/server/index'
+import { recorder } from './raw'
 
 const stops: Array<() => Promise<void>> = []
 after(() => Promise.all(stops.map((s) => s())))
@@ -25,7 +26,7 @@ async function bare() {
       }),
   )
   const lifeline = (options: ServerOptions) => {
-    const ll = new LifelineServer({ server, ...options })
+    const ll = new LifelineServer({ server, logger: recorder([]), ...options })
     closers.push(() => ll.close())
     return ll
   }
@@ -117,4 +118,49 @@ test('engine.io attached after Lifeline, then an app: no request of Lifeline rea
   assert.match(eio.body.toString(), /^0\{"sid":/)
   assert.equal((await ask(base + '/page')).body.toString(), 'late')
   assert.deepEqual(late.seen, ['/page'])
+})
+
+/** Send a WebSocket upgrade for `path` over a raw socket; what came back within `ms` (or '' when nothing did). */
+function upgrade(base: string, path: string, ms = 3000): Promise<string> {
+  const { port } = new URL(base)
+  return new Promise((resolve) => {
+    const sock = net.connect(+port, '127.0.0.1')
+    let got = ''
+    const done = () => (clearTimeout(timer), sock.destroy(), resolve(got))
+    const timer = setTimeout(done, ms)
+    sock.on('data', (d) => (got += d))
+    sock.on('end', done)
+    sock.on('error', done)
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    )
+  })
+}
+
+// The wrong path (`/rtx` for `/rt`) was never answered: curl waited 20 s, a page 15 s (issue 28).
+test("an upgrade for a path that is not Lifeline's gets 404 when no other upgrade listener takes it", async () => {
+  const { lifeline, base } = await bare()
+  lifeline({ path: '/rt' })
+  const started = Date.now()
+  assert.match(await upgrade(base, '/rtx?v=2&t=websocket&ack=0&o=1'), /^HTTP\/1\.1 404 Not Found\r\n/)
+  assert.ok(Date.now() - started < 2000, 'answered at once')
+  // Its own path still upgrades.
+  assert.match(await upgrade(base, '/rt?v=2&t=websocket&ack=0&o=1', 1000), /^HTTP\/1\.1 101 /)
+})
+
+test('an upgrade for another path is left to another upgrade listener, added before or after Lifeline', async () => {
+  for (const first of [true, false]) {
+    const { server, lifeline, base } = await bare()
+    const theirs = (req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
+      if (req.url == '/theirs') socket.end('HTTP/1.1 418 Teapot\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    }
+    if (first) server.on('upgrade', theirs)
+    lifeline({ path: '/rt' })
+    if (!first) server.on('upgrade', theirs)
+    assert.match(await upgrade(base, '/theirs'), /^HTTP\/1\.1 418 Teapot\r\n/)
+    assert.match(await upgrade(base, '/rt?v=2&t=websocket&ack=0&o=1', 1000), /^HTTP\/1\.1 101 /)
+    // One they do not take either is theirs to answer or not: Lifeline leaves it be.
+    assert.equal(await upgrade(base, '/nobody', 500), '')
+  }
 })

@@ -95,6 +95,16 @@ test('slowloris in a POST body: dribbled bytes are cut with 408 after requestTim
     await b.check()
   }
   assert.equal(r.ll.sessions.get(sid)!.closed, false, 'a slow upload does not end the session')
+  // Each told to the operator at warn (issue 28: a refused body was told nowhere).
+  assert.deepEqual(
+    r.logged.filter((l) => / refused with 4/.test(l)),
+    [
+      'warn [lifeline] POST to /rt refused with 408: body not received within requestTimeout ' +
+        TIMEOUT +
+        ' (logged at most once a minute)',
+      'warn [lifeline] POST to /rt refused with 413: body over maxPostBytes 1000 (logged at most once a minute)',
+    ],
+  )
   await r.stop()
 })
 
@@ -144,7 +154,7 @@ for (const t of ['websocket', 'stream']) {
       c.sock.write(`GET /rt?v=2&t=stream&ack=0&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`)
       await until(() => /200 OK/.test(c.text()))
       c.sock.pause()
-      ack = (n) => req(r.port, 'POST', `v=2&t=stream&sid=${sid}&ack=${n}`, ['s2'])
+      ack = (n) => req(r.port, 'POST', `v=2&t=stream&sid=${sid}&ack=${n}`, ['s1'])
       paused = { closed: c.closed, resume: () => c.sock.resume() }
     }
     await until(() => r.sessions.length == 2 && r.sessions[1].transport == t)

@@ -35,3 +35,19 @@ test('the script-tag add-ons are small and take their bases from the main build'
   assert.ok(plain.includes('.WebSocketTransport') && plain.includes('.LifelineCore'), 'takes its bases from the global')
   assert.ok(Buffer.byteLength(plain) < 2000)
 })
+
+// Typed messages are for the compiler only (README "Types"): an app typed with `Json<T>` and
+// `Lifeline<In, Out>` bundles to as many bytes as the same app untyped (the minifier may pick other
+// one-letter names, so the count is compared, not the text).
+test('typed JSON messages add 0 bytes: a typed app bundles to as many bytes as the untyped one', async () => {
+  const app = (typed) => `
+import { Lifeline${typed ? ', type Json' : ''} } from '${NAME}'
+${typed ? "interface Chat { toClient: { kind: 'said'; text: string }; toServer: { kind: 'say'; text: string } }" : ''}
+const ll = new Lifeline${typed ? "<Json<Chat['toClient']>, Json<Chat['toServer']>>" : ''}('/rt')
+ll.addEventListener('message', (e) => console.log(JSON.parse(e.data).text))
+ll.send(JSON.stringify({ kind: 'say', text: 'hi' })${typed ? " as Json<Chat['toServer']>" : ''})
+`
+  const [typed, plain] = [await bundle(app(true), 'ts'), await bundle(app(false), 'ts')]
+  assert.ok(typed.includes('JSON.parse') && typed.length > 5000, 'the app and Lifeline are in it')
+  assert.equal(typed.length, plain.length)
+})

@@ -77,7 +77,7 @@ export interface FlowRecord {
   inTime: boolean
 }
 
-/** One message the app was handed, as a node reported it (`handed <sid> <seq> <0|1> <time>`). */
+/** One message the app was handed, as a node reported it (`<node> handed <seq> <redelivered> <sid> <time>`). */
 export interface Handed {
   node: string
   sid: string
@@ -97,11 +97,11 @@ export interface OwnerRecord {
   waiting: number
 }
 
-/** Parse the nodes' `handed` lines from their stderr (`node` names whose log it is). */
-export function parseHanded(node: string, log: string): Handed[] {
+/** Parse the `handed` lines in a node's stderr (test/support/cluster-node.mjs with LIFELINE_TRACE=1). */
+export function parseHanded(log: string): Handed[] {
   const out: Handed[] = []
-  for (const m of log.matchAll(/^handed (\S+) (\d+) ([01]) ([\d.]+)$/gm))
-    out.push({ node, sid: m[1], seq: +m[2], redelivered: m[3] == '1', t: +m[4] })
+  for (const m of log.matchAll(/^(\S+) handed (\d+) (true|false) (\S+) ([\d.]+)$/gm))
+    out.push({ node: m[1], sid: m[4], seq: +m[2], redelivered: m[3] == 'true', t: +m[5] })
   return out
 }
 

@@ -3,8 +3,9 @@
 // answering this node's name, so a test can see which backend a balancer picked. With
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
 // LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over. With
-// LIFELINE_REPORT=1 it also says on stderr what its app was handed: `handed <sid> <seq> <redelivered 0|1>
-// <ms since the epoch, fractional>`, one line each (stderr is a pipe: written before the handler returns).
+// LIFELINE_TRACE=1 it also says on stderr each message it hands its app (`<name> handed <seq>
+// <redelivered> <sid> <ms since the epoch, fractional>`; stderr is a pipe, written before the
+// handler returns) and what the server logs at info and above.
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
@@ -34,20 +35,20 @@ const cluster = redis && {
   nodeLease: +(process.env.LIFELINE_NODE_LEASE || 5000),
   prefix: process.env.LIFELINE_PREFIX || 'll:',
 }
-const report = process.env.LIFELINE_REPORT == '1'
+const trace = process.env.LIFELINE_TRACE == '1'
 const now = () => (performance.timeOrigin + performance.now()).toFixed(3)
-const ll = new LifelineServer({ server, path: '/rt', origins: '*', ...(cluster ? { cluster } : {}) })
+const say = (...args) => process.stderr.write(`${name} ${args.join(' ')}\n`)
+const logger = trace ? { debug() {}, info: say, warn: say, error: say } : undefined
+const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger, ...(cluster ? { cluster } : {}) })
 ll.on('connection', (session) => {
+  if (trace)
+    session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered, session.id, now()))
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)
   // 1012 'taken over' is local: this node was frozen or cut off, and another owns the session now.
   session.on('close', (code, reason) => reason == 'taken over' && process.stderr.write(`${name} was fenced\n`))
   // `join:<room>` joins a room (before the echo goes: the echo says it is in), for the room tests.
   session.on('message', (data) => typeof data == 'string' && data.startsWith('join:') && session.join(data.slice(5)))
   session.on('message', (data) => session.send(data))
-  if (report)
-    session.on('message', (data, binary, { seq, redelivered }) =>
-      process.stderr.write(`handed ${session.id} ${seq} ${redelivered ? 1 : 0} ${now()}\n`),
-    )
 })
 server.listen(port, '127.0.0.1', () => {
   // The harness waits for this line: the port is bound and serving.

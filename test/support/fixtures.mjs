@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import express from 'express'
 import { LifelineServer, onRequest } from '../../dist/server.mjs'
 import { ensureTomcat, startTomcat, tomcatUnavailable } from './tomcat.mjs'
 import { startProxy, stopAllProxies } from './proxies.mjs'
@@ -63,6 +64,7 @@ export function startServer(opts = {}) {
     welcome,
     defaultOrigins,
     requests,
+    express: expressOrder,
     ...options
   } = opts
   if (authToken)
@@ -70,12 +72,25 @@ export function startServer(opts = {}) {
       token == authToken ? { ok: true } : { ok: false, reason: 'bad token ' + token }
   return new Promise((resolve, reject) => {
     const server = useTls ? https.createServer(certificate()) : http.createServer()
-    server.on('request', (req, res) => {
-      if (!res.headersSent && !res.writableEnded)
-        setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
-    })
-    const ll = new LifelineServer({ server, path: '/rt', ...(defaultOrigins ? {} : { origins: '*' }), ...options })
-    const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [] }
+    if (!expressOrder)
+      server.on('request', (req, res) => {
+        if (!res.headersSent && !res.writableEnded)
+          setImmediate(() => !res.headersSent && (res.writeHead(404), res.end()))
+      })
+    // What the server logs is kept (and given in `status`), not printed over the test run's output.
+    const logged = []
+    const at =
+      (level) =>
+      (...args) =>
+        logged.push([level, ...args.map(String)].join(' '))
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const origins = defaultOrigins ? {} : { origins: '*' }
+    // `express`: mounted in an Express 5 app as docs/frameworks.md does ('lifeline-first'), or
+    // after an app-wide express.text() ('text-first', which answers POSTs over 100 kB with 413).
+    const attach = expressOrder ? {} : { server }
+    const ll = new LifelineServer({ ...attach, path: '/rt', logger, ...origins, ...options })
+    if (expressOrder) mountInExpress(server, ll, expressOrder)
+    const rec = { id: opts.id || nextId++, server, ll, opts, sockets: new Set(), log: [], logged }
     server.on('connection', (s) => {
       rec.sockets.add(s)
       s.on('close', () => rec.sockets.delete(s))
@@ -99,6 +114,23 @@ export function startServer(opts = {}) {
       resolve(rec)
     })
   })
+}
+
+/**
+ * `ll` as middleware of an Express 5 app on `server`, before or after `express.text()`. The app
+ * answers every response with `Access-Control-Allow-Origin: *` (the `cors()` a cross-origin app
+ * has), so that a page on another origin can read its refusals' statuses.
+ */
+function mountInExpress(server, ll, order) {
+  const app = express()
+  // Express's final handler prints every error (the 413s here) unless in its `test` env.
+  app.set('env', 'test')
+  app.use((req, res, next) => (res.setHeader('Access-Control-Allow-Origin', '*'), next()))
+  if (order == 'text-first') app.use(express.text())
+  app.use('/rt', (req, res, next) => ll.handleRequest(req, res) || next())
+  app.use(express.text())
+  server.on('request', app)
+  server.on('upgrade', ll.handleUpgrade)
 }
 
 /** Stop a server abruptly: every connection cut, as when a process dies. */
@@ -199,6 +231,7 @@ const actions = {
         buffered: s.bufferedAmount,
       })),
       log: rec.log,
+      logged: rec.logged,
     }
   },
   async send(b) {

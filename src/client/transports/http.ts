@@ -1,6 +1,7 @@
-import { encode, Parser } from '../../protocol/envelope'
+import { encode, HEADER, Parser } from '../../protocol/envelope'
 import { FrameType, type Frame } from '../../protocol/frames'
 import { POST_BYTES, POST_FRAMES, POSTS_IN_FLIGHT } from '../../protocol/limits'
+import { utf8Length } from '../../protocol/utf8'
 import { Transport, type TransportContext } from './transport'
 
 type Abort = () => void
@@ -32,17 +33,19 @@ export abstract class HttpTransport extends Transport {
   }
 
   send(frames: Frame[], seq: number): void {
+    let bytes = 0
+    for (const f of frames) bytes += HEADER + (typeof f == 'string' ? utf8Length(f) : f.length)
     // Each POST names the sequence number of its first message, so a repeated or reordered POST
-    // can be deduplicated by the server (PROTOCOL.md §4.5). A full body takes no more.
+    // can be deduplicated by the server (PROTOCOL.md §4.5). A full body takes no more, nor one
+    // these frames would take past the server's `maxPostBytes` (PROTOCOL.md §5.1).
     let body = this._bodies[this._bodies.length - 1]
-    if (!body || body.bytes > POST_BYTES || body.frames.length > POST_FRAMES) {
-      body = { frames: [FrameType.Seq + seq], bytes: 0 }
+    if (!body || body.bytes > POST_BYTES || body.frames.length > POST_FRAMES || body.bytes + bytes > this._maxPost!) {
+      // Counted with room for the `s` record.
+      body = { frames: [FrameType.Seq + seq], bytes: 32 }
       this._bodies.push(body)
     }
-    for (const f of frames) {
-      body.frames.push(f)
-      body.bytes += 5 + f.length
-    }
+    body.frames.push(...frames)
+    body.bytes += bytes
     if (this._posts.length < POSTS_IN_FLIGHT) this._post()
   }
 
@@ -67,7 +70,7 @@ export abstract class HttpTransport extends Transport {
     const abort = this._req(
       this._ctx.url(this),
       encode(body.frames),
-      (ok) => (ok ? next() : this._end('upload-failed')),
+      (ok, got, status) => (ok ? next() : this._end('upload-' + (status || 'failed'))),
       false,
       undefined,
       next,
@@ -76,15 +79,16 @@ export abstract class HttpTransport extends Transport {
   }
 
   /**
-   * One HTTP request; `done(ok)` runs once at the end. Bytes of the response body are parsed
-   * into frames as they arrive, and delivered, or kept in `into` for `done` to deliver.
-   * `headers` runs when a 200's headers are in.
+   * One HTTP request; `done(ok)` runs once at the end, with the HTTP `status` of a refusal that
+   * is not Lifeline's (no frames in it: an app's 404, a body parser's 413, a proxy's 502). Bytes
+   * of the response body are parsed into frames as they arrive, and delivered, or kept in `into`
+   * for `done` to deliver. `headers` runs when a 200's headers are in.
    * @internal
    */
   _req(
     url: string,
     body: Uint8Array | null,
-    done: (ok: boolean, got: boolean) => void,
+    done: (ok: boolean, got: boolean, status?: number) => void,
     stream?: boolean,
     into?: Frame[],
     headers?: () => void,
@@ -104,13 +108,13 @@ export abstract class HttpTransport extends Transport {
         this._end('protocol', e as Error)
       }
     }
-    const finish = (ok: boolean) => {
+    const finish = (ok: boolean, status?: number) => {
       if (over) return
       over = true
       // Only an answer counts as life: a failed request must leave the idle time measurable, so
       // a proxy's read timeout can be learned from it.
       if (ok) this._last = ctx.clock.now()
-      if (!this._done) done(ok && !parser.pending, got)
+      if (!this._done) done(ok && !parser.pending, got, status)
     }
     const fetch = ctx.fetch
     const canStream =
@@ -149,7 +153,7 @@ export abstract class HttpTransport extends Transport {
           // header tests as "null": no match.
           return ok || /octet/.test(res.headers.get('Content-Type')!)
             ? res.arrayBuffer().then((b) => (bytes(new Uint8Array(b)), finish(ok)))
-            : finish(false)
+            : finish(false, res.status)
         })
         .catch(() => finish(false))
       return () => {
@@ -182,8 +186,10 @@ export abstract class HttpTransport extends Transport {
       }
     }
     xhr.onload = () => {
-      if (xhr.status == 200 || /octet/.test(xhr.getResponseHeader('Content-Type')!)) read()
-      finish(xhr.status == 200)
+      const ok = xhr.status == 200
+      const framed = ok || /octet/.test(xhr.getResponseHeader('Content-Type')!)
+      if (framed) read()
+      finish(ok, framed ? 0 : xhr.status)
     }
     xhr.onerror = xhr.onabort = () => finish(false)
     xhr.send(body && new Blob([body as BlobPart], { type: UPLOAD_TYPE }))

@@ -26,11 +26,12 @@ export class PollingTransport extends HttpTransport {
 
   private _poll(first?: boolean): void {
     const frames: Frame[] = []
-    const done = (ok: boolean) => {
-      // Refused or cut: what came still counts (a close frame says why), then the end.
+    const done = (ok: boolean, got: boolean, status?: number) => {
+      // Refused or cut: what came still counts (a close frame says why), then the end, which names
+      // the HTTP status of a refusal that is not Lifeline's.
       if (!ok) {
         for (const f of frames) this._frame(f)
-        return this._end('failed')
+        return this._end('' + (status || 'failed'))
       }
       if (first) this.emit('open')
       // The next poll goes out before the app's handlers run, so a reply they send finds it

@@ -21,7 +21,7 @@ export class StreamTransport extends HttpTransport {
     this._get = this._req(
       this._ctx.url(this, true),
       null,
-      (ok, got) => (ok && got ? this.open() : this._end(ok ? 'empty' : 'failed')),
+      (ok, got, status) => (ok && got ? this.open() : this._end(ok ? 'empty' : '' + (status || 'failed'))),
       true,
     )
   }

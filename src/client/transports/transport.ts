@@ -55,6 +55,8 @@ export abstract class Transport extends EventEmitter<TransportEvents> {
   _last: number
   /** Set once closed, so late callbacks from the network are ignored. @internal */
   _done?: boolean
+  /** The largest POST body the server takes, from its hello (an HTTP transport's bound). @internal */
+  _maxPost?: number
   /** This transport's name: its class's `transportName` unless a subclass sets its own. */
   readonly name: TransportName
 

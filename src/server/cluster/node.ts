@@ -5,15 +5,18 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
-import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
+import { Code, closeFrame, type Frame } from '../../protocol/frames'
 import { authenticate, sessionHeaders, type Ask } from '../access'
 import { helloFrame } from '../hello'
-import type { ServerResolved } from '../options'
+import { refuseSession } from '../admission'
+import type { ServerResolved, TransportName } from '../options'
+import type { Counters } from '../stats'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
 import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './requests'
 import { Served, type ServedHost } from './served'
+import { ALL, Upkeep } from './upkeep'
 import type { Hint } from './records'
 import { ClusterStore } from './store'
 
@@ -21,6 +24,9 @@ import { ClusterStore } from './store'
 export interface NodeHost {
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  note(key: string, ...args: unknown[]): void
+  /** A session is owned here from now on (the server's `sessions` lists it until its `close`). */
+  adopt(s: ClusterSession): void
   /** Emit `connection`. */
   confirm(s: ClusterSession): void
   /** An internal error: logged and emitted as `error`. */
@@ -28,10 +34,9 @@ export interface NodeHost {
   tell(key: string, message: string): void
   /** Account bytes held across sessions (POST bodies being read); false past `maxTotalBuffered`. */
   reserve(n: number): boolean
+  /** The server's counters (`stats()`): this node's share of the cluster's. */
+  stats: Counters
 }
-
-/** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
-const ALL = '\u0000all'
 
 /** @internal */
 export class ClusterNode {
@@ -40,19 +45,29 @@ export class ClusterNode {
   /** Sessions with a link here, by id. */
   readonly served = new Map<string, Served>()
   store!: ClusterStore
-  readonly ready: Promise<void>
-  private _closed = false
-  private _timer?: NodeJS.Timeout
-  private _ticks = 0
+  /** Settles once the node holds a lease (at start, and again after it lapsed: `_lapsed`). */
+  ready: Promise<void>
+  _closed = false
+  /** Its lease, sweeps and pings. */
+  private _upkeep = new Upkeep(this)
   private _alive = new Map<string, { ok: boolean; at: number }>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
+  /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
+  private _ending = new Set<Promise<unknown>>()
+  /**
+   * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
+   * those whose count was not in Redis yet: what `broadcast()` returns at once.
+   */
+  _everyone = 0
+  /** Confirmed sessions whose entry in the broadcast room Redis does not have yet. */
+  _joining = 0
   private _ownerHost: OwnerHost
   private _servedHost: ServedHost
 
   constructor(
     readonly c: ClusterResolved,
-    private _host: NodeHost,
+    readonly _host: NodeHost,
     private _wss: WebSocketServer,
   ) {
     const o = _host.o
@@ -63,21 +78,27 @@ export class ClusterNode {
       },
       o,
       log,
+      stats: _host.stats,
       confirm: (s) => {
-        void s._write(() => this.store.rooms.join(s.id, s._fence, ALL))
+        this._joining++
+        this._everyone++
+        void s._write(() => this.store.rooms.join(s.id, s._fence, ALL)).finally(() => this._joining--)
         _host.confirm(s)
       },
-      gone: (s) => {
-        if (this.owned.get(s.id) == s) this.owned.delete(s.id)
+      gone: (s, ended) => {
+        if (this.owned.get(s.id) != s) return
+        this.owned.delete(s.id)
+        if (s._heard) this._everyone = Math.max(0, this._everyone - 1)
+        // Not when it was fenced or let go: then a sweep finds it in this node's set, orphaned.
+        if (ended) this.store.lease.disowned(this.store.node, s.id).catch(() => {})
       },
+      held: () => this._upkeep.held(),
       appended: (sid, first, messages) => {
         const s = this.served.get(sid)
         if (s) s._appended(first, messages)
       },
-      track: (p) => {
-        this._pending.add(p)
-        p.finally(() => this._pending.delete(p))
-      },
+      track: (p) => tracked(this._pending, p),
+      ending: (p) => tracked(this._ending, p),
     }
     this._servedHost = {
       get store() {
@@ -85,6 +106,8 @@ export class ClusterNode {
       },
       o,
       log,
+      stats: _host.stats,
+      active: (sid, kind) => this._via(sid, kind),
       received: (sid, first, messages) => {
         const s = this.owned.get(sid)
         if (!s) return
@@ -117,22 +140,24 @@ export class ClusterNode {
       maxBufferedAmount: o.maxBufferedAmount,
       maxQueueLength: o.maxQueueLength,
     })
-    await this.store.heartbeat()
+    if (!(await this.store.lease.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
     await this.store.listen((h) => this._hint(h))
     // Hints sent while the subscriber was away are lost: the logs are read again.
-    link.onReady(() => this._reconcile())
-    this._timer = setInterval(() => this._tick(), Math.max(100, Math.floor(this.c.nodeLease / 3)))
-    this._timer.unref()
+    link.onReady(() => this._upkeep.reconcile())
+    this._upkeep.start(Math.max(100, Math.floor(this.c.nodeLease / 3)))
   }
 
-  private _hint(h: Hint): void {
+  _hint(h: Hint): void {
     const served = this.served.get(h.sid)
     const owned = this.owned.get(h.sid)
     if (h.kind == 'w' && served && !served._has(h.seq || 0)) void served.pump()
     else if (h.kind == 'i' && owned) {
       owned._confirm()
       void owned._pull()
-    } else if (h.kind == 'a' && served) served._switched(h.active || '', this.store.node)
+    } else if (h.kind == 'a') {
+      if (served) served._switched(h.active || '', this.store.node)
+      this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
+    } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)
@@ -143,49 +168,15 @@ export class ClusterNode {
     }
   }
 
-  /** Renew the lease; a node that lost it was fenced: it forgets everything. Then what hints may have missed. */
-  private async _tick(): Promise<void> {
-    try {
-      const held = this.store.leaseHeld()
-      const renewed = await this.store.heartbeat()
-      if (!held || !renewed) return this._fenced()
-      if (++this._ticks % 3 == 0) this._reconcile()
-      const now = Date.now()
-      for (const s of this.served.values()) this._watch(s, now)
-    } catch (e) {
-      this._host.log('warn', 'cluster: lease renewal failed:', e)
-      if (!this.store.leaseHeld()) this._fenced()
-    }
-  }
-
-  /** Pings on quiet links; links of sessions in use keep their keys alive. */
-  private _watch(s: Served, now: number): void {
-    const ws = s._links.websocket
-    // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
-    // dead peer. Other links' clients speak in POSTs, maybe to other nodes: judged by pings only.
-    if (ws && now - s._lastIn > s._hb + this._host.o.heartbeatTimeout) {
-      this._host.log('debug', 'heartbeat timeout', s.id)
-      ws.end(true)
-    }
-    const active = s._active && s._links[s._active]
-    if (active && active.name != 'polling' && now - s._lastOut >= s._hb) {
-      active.write([FrameType.Ping])
-      s._lastOut = now
-    }
-    if (this._ticks % 3 == 0) this.store.touch(s.id).catch(() => {})
-  }
-
-  private _reconcile(): void {
-    for (const s of this.served.values()) void s.pump()
-    for (const s of this.owned.values()) void s._pull()
-  }
-
-  /** This node's lease lapsed: another may own its sessions now. Drop them all, write nothing. */
-  private _fenced(): void {
-    this._host.log('warn', 'cluster: this node lost its lease; its sessions and links are dropped')
-    for (const s of [...this.owned.values()]) s._fenced()
-    for (const s of [...this.served.values()]) s._drop()
-    this.served.clear()
+  /**
+   * The session's active link is of `kind` now (undefined: the active link here went away). Its
+   * owner's `transport` says so; polling counts between polls (its link comes and goes).
+   */
+  private _via(sid: string, kind: TransportName | undefined): void {
+    const s = this.owned.get(sid)
+    if (!s) return
+    s._heardAt = Date.now()
+    if (kind || s._kind != 'polling') s._kind = kind
   }
 
   /** Whether `node`'s lease is held (cached briefly: every request asks). */
@@ -194,7 +185,7 @@ export class ClusterNode {
     const now = Date.now()
     const known = this._alive.get(node)
     if (known && now - known.at < this.c.nodeLease / 5) return known.ok
-    const ok = await this.store.alive(node)
+    const ok = await this.store.lease.alive(node)
     this._alive.set(node, { ok, at: now })
     return ok
   }
@@ -214,32 +205,55 @@ export class ClusterNode {
       if (refused) return refused
     }
     const store = this.store
+    const counters = this._host.stats
     let sid = ask.sid
     let received = 0
     let deadActive = ''
     if (!sid) {
+      if (this._ending.size) await Promise.all([...this._ending])
       sid = randomBytes(16).toString('base64url')
       // Both limits hold across the cluster (census.ts): every node counts in the same sets.
       const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
-      if (admitted == 'full') return no(Code.TRY_AGAIN_LATER, 'server full, try again later')
-      if (admitted == 'address') return no(Code.TOO_MANY_SESSIONS, 'too many sessions from this address')
+      if (admitted == 'full') return refuseSession(this._host, Code.TRY_AGAIN_LATER, ask.version)
+      if (admitted == 'address') return refuseSession(this._host, Code.TOO_MANY_SESSIONS, ask.version)
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
       const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
+      // In this node's set first: were it to die now, a sweep finds the session.
+      await store.lease.owns(sid)
       await store.createSession(sid, info)
+      counters.created++
+      counters.reason(ask.t, ask.why)
       const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
       s.data = data
+      s._hb = ask.hb
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
       const info = await store.session(sid)
+      // As in one process: a session made without an Origin is bound to the first that shows up.
+      if (info && !info.end && !info.org && ask.origin) info.org = await store.bindOrigin(sid, ask.origin)
+      // A connection-opening request is a reconnect, a resume or a reset.
+      const known = !!info && !info.end && !(info.org && ask.origin && info.org != ask.origin)
+      if (ask.opening && !post) {
+        counters.reconnects++
+        if (known) counters.resumes++
+        else counters.resets++
+      }
       if (!info) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if (info.end) return post ? no(...splitEnd(info.end)) : lastWords(store, sid, info, ask, o)
-      if (info.org && ask.origin && info.org != ask.origin)
-        return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if (!known) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if ((await store.ackOutgoing(sid, ask.ack)).status == 'ahead')
         return no(Code.SESSION_EXPIRED, 'session unknown or expired')
+      if (ask.opening && !post) counters.reason(ask.t, ask.why)
       await this._own(sid, info)
+      const mine = this.owned.get(sid)
+      if (mine) {
+        mine.origin = info.org
+        // The client spoke (any request of it counts, as in one process): its transport is current.
+        mine._heardAt = Date.now()
+        if (ask.opening) mine._hb = ask.hb
+      }
       received = +info.rcv
       const holder = info.act ? info.act.split(' ')[1] : ''
       const kind = info.act ? info.act.split(' ')[0] : ''
@@ -249,6 +263,7 @@ export class ClusterNode {
     }
     let s = this.served.get(sid)
     if (!s || s.closed) this.served.set(sid, (s = new Served(sid, ask.version, ask.hb, this._servedHost)))
+    s._reliable = ask.resume
     s._version = ask.version
     if (ask.opening) s._hb = ask.hb
     s._deadActive = deadActive
@@ -258,14 +273,16 @@ export class ClusterNode {
   /** `s` is owned here from now on. */
   private _adopt(s: ClusterSession): void {
     this.owned.set(s.id, s)
+    this._host.adopt(s)
   }
 
-  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. */
-  private async _own(sid: string, info: Record<string, string>): Promise<void> {
-    if (this.owned.has(sid)) return
-    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return
+  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it is owned here. */
+  async _own(sid: string, info: Record<string, string>): Promise<boolean> {
+    if (this.owned.has(sid)) return true
+    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return false
+    await this.store.lease.owns(sid)
     const took = await this.store.claim(sid, info.own == this.store.node)
-    if (took.status != 'ok' || this.owned.has(sid)) return
+    if (took.status != 'ok' || this.owned.has(sid)) return this.owned.has(sid)
     const headers = info.hdr ? JSON.parse(info.hdr) : {}
     const s = new ClusterSession(
       sid,
@@ -278,6 +295,7 @@ export class ClusterNode {
       took.delivered,
       took.received,
       this._ownerHost,
+      { sent: +info.out || 0, acked: +info.ack || 0, bytes: +info.ob || 0 },
     )
     s.data = info.dat ? JSON.parse(info.dat) : undefined
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
@@ -288,6 +306,7 @@ export class ClusterNode {
       s._confirm()
       void s._pull()
     }
+    return true
   }
 
   get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
@@ -312,8 +331,17 @@ export class ClusterNode {
     return r.delivered
   }
 
-  broadcast(d: string | Buffer): Promise<number> {
-    return this.publish(ALL, d)
+  /**
+   * Put `d` into the log of every confirmed session, on every node. Returns at once how many there
+   * are as this node last knew (counted in Redis at most a tick ago, plus those confirmed since).
+   */
+  broadcast(d: string | Buffer): number {
+    const n = this._everyone
+    this.publish(ALL, d).then(
+      (k) => (this._everyone = k + this._joining),
+      (e) => this._host.oops(e),
+    )
+    return n
   }
 
   /**
@@ -323,7 +351,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this._closed) return
     this._closed = true
-    clearInterval(this._timer)
+    this._upkeep.stop()
     for (const s of this.served.values()) s._drop()
     this.served.clear()
     try {
@@ -334,6 +362,12 @@ export class ClusterNode {
       this._host.log('warn', 'cluster: closing:', e)
     }
   }
+}
+
+/** `p` is in `set` until it settles. */
+function tracked(set: Set<Promise<unknown>>, p: Promise<unknown>): void {
+  set.add(p)
+  p.finally(() => set.delete(p))
 }
 
 function endOf(info: Record<string, string> | null): { status: 'ended'; end: string } | { status: 'gone' } {

@@ -6,8 +6,9 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../../protocol/errors'
 import { Code } from '../../protocol/frames'
 import { checkRoom } from '../rooms'
-import type { ServerResolved } from '../options'
-import { checkClose, payload, type ServerSessionEvents } from '../session'
+import type { ServerResolved, TransportName } from '../options'
+import { checkClose, emitSafely, payload, type ServerSessionEvents } from '../session'
+import type { Counters } from '../stats'
 import type { Refusal, StoredMessage } from './records'
 import type { ClusterStore } from './store'
 
@@ -16,16 +17,25 @@ export interface NodeParts {
   store: ClusterStore
   o: ServerResolved
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
+  /** The server's counters (`stats()`). */
+  stats: Counters
 }
 
 /** What an owned session needs from its node. @internal */
 export interface OwnerHost extends NodeParts {
   /** The client has spoken: emit `connection`. */
   confirm(s: ClusterSession): void
-  /** The session ended, or is no longer this node's: forget it. */
-  gone(s: ClusterSession): void
+  /** The session ended (`ended`), or is no longer this node's: forget it. */
+  gone(s: ClusterSession, ended: boolean): void
+  /**
+   * Whether this node still holds its lease by its own clock. False once it lapsed (the node was
+   * frozen or cut off): the node is fenced then, and the caller hands and writes nothing.
+   */
+  held(): boolean
   /** A room change the next room message from this node must wait for. */
   track(p: Promise<unknown>): void
+  /** A close in Redis that a new session made on this node must wait for (it frees a place in the census). */
+  ending(p: Promise<unknown>): void
   /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
   appended(sid: string, first: number, messages: StoredMessage[]): void
 }
@@ -37,16 +47,36 @@ const RETRY_MS = 200
 /** The local close code of a session another node took over (never sent to the client). */
 const TAKEN_OVER = 1012
 
+/** Where the client stands in what the owner sent, as Redis last said (`d` hints, append answers). */
+interface Sending {
+  /** Last seq sent (queued here, or numbered in Redis). */
+  sent: number
+  /** The client's cursor. */
+  acked: number
+  /** Bytes the client has not acknowledged, in Redis. */
+  bytes: number
+}
+
 /**
  * The owner's session: what the app gets in cluster mode, with `ServerSession`'s surface.
- * `bufferedAmount` is 0 and `transport` null here: both live with the link, maybe on another node.
+ * `bufferedAmount`, `sent`, `delivered` and `drain` follow what Redis says of the client's
+ * cursor (it tells this node with a hint when any node moves it); `transport` is the kind of the
+ * link last made active, wherever it is (polling counts between polls).
  * @internal
  */
 export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   data: unknown
   closed = false
-  readonly bufferedAmount = 0
-  readonly transport = null
+  /** The kind of the link last made active, on any node; undefined when none is. */
+  _kind?: TransportName
+  /** When this node last heard of the client (a request here, a hint, a message): polling counts till its silence. */
+  _heardAt = Date.now()
+  /** Heartbeat interval the client asked for, ms (the server's own after a takeover). */
+  _hb: number
+  private _out: Sending
+  /** Bytes queued here and not yet appended (counted until Redis has them). */
+  private _batchBytes = 0
+  private _drainWanted = false
   /** The client has spoken (confirmed): the app has heard of it. */
   _heard = false
   _rooms = new Set<string>()
@@ -78,9 +108,31 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     /** Messages up to this one may have been handed to the app by the node that died. */
     private _redeliverUpTo: number,
     private _host: OwnerHost,
+    sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
     super()
     this._handed = this._committed = delivered
+    this._out = sending
+    this._hb = _host.o.heartbeatInterval
+  }
+
+  /** Bytes sent and not yet acknowledged by the client (queued here, or kept in Redis). */
+  get bufferedAmount(): number {
+    return this._out.bytes + this._batchBytes
+  }
+
+  /** Sequence number of the last message sent, 0 before the first. */
+  get sent(): number {
+    return this._out.sent
+  }
+
+  /** The kind of the link carrying the session, on any node, or null. */
+  get transport(): TransportName | null {
+    const k = this._kind
+    if (!k || this.closed) return null
+    // Polling between polls too, until the client has been silent past its heartbeat and the timeout.
+    const o = this._host.o
+    return k != 'polling' || Date.now() - this._heardAt <= this._hb + o.heartbeatTimeout ? k : null
   }
 
   get rooms(): string[] {
@@ -100,6 +152,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (n > max)
       throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + max)
     this._batch.push(d)
+    this._batchBytes += n
+    this._out.sent++
+    this._host.stats.out(n)
+    if (this.bufferedAmount > this._host.o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes in one script.
@@ -140,23 +196,23 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) return
     this._flush()
     const keep = this.reliable && code != Code.BUFFER_OVERFLOW
-    this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep))
+    this._host.ending(this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep)))
     this._over(code, reason)
   }
 
   /** The session is over here: the app's `close`, and the node forgets it. */
-  _over(code: number, reason: string): void {
+  _over(code: number, reason: string, ended = true): void {
     if (this.closed) return
     this.closed = true
     clearTimeout(this._commitT)
-    this._host.gone(this)
+    this._host.gone(this, ended)
     this.emit('close', code, reason)
   }
 
   /** Another node took it over (this one was frozen or cut off): nothing more is written from here. */
   _fenced(): void {
-    this._host.log('info', 'session taken over by another node', this.id)
-    this._over(TAKEN_OVER, 'taken over')
+    this._host.log('info', 'a session was taken over by another node')
+    this._over(TAKEN_OVER, 'taken over', false)
   }
 
   /**
@@ -167,7 +223,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   async _release(): Promise<void> {
     this._flush()
     await this._write(() => this._host.store.release(this.id, this._fence))
-    this._over(1001, 'node shutting down')
+    this._over(1001, 'node shutting down', false)
   }
 
   /** The client has spoken: the app hears of the session now. */
@@ -212,17 +268,40 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   private _hand(first: number, messages: StoredMessage[]): void {
+    // A node that ran again after a freeze past its lease hands nothing: another may own it now.
+    if (!this._host.held()) return
     for (let i = 0; i < messages.length && !this.closed && !this._paused; i++) {
       const seq = first + i
       if (seq <= this._handed) continue
       this._handed = seq
+      this._heardAt = Date.now()
       const m = messages[i]
-      try {
-        this.emit('message', m, typeof m != 'string', { seq, redelivered: seq <= this._redeliverUpTo })
-      } catch (e) {
-        this._host.log('warn', 'message handler threw:', e)
-      }
+      this._host.stats.in(m.length)
+      this._emitMessage(m, typeof m != 'string', seq)
     }
+  }
+
+  /** Deliver one message to the app (`onRequest` answers requests here, as on `ServerSession`). */
+  _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
+    this._emitSafely('message', d, binary, { seq, redelivered: seq <= this._redeliverUpTo })
+  }
+
+  /** Emit to the app's listeners from inside frame handling. */
+  _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
+    emitSafely(this, this._host.log, type, args)
+  }
+
+  /** The client acknowledged up to `n` (a `d` hint from whichever node it told); `bytes` are left in Redis. */
+  _acked(n: number, bytes: number): void {
+    const out = this._out
+    if (n <= out.acked || this.closed) return
+    out.acked = n
+    out.bytes = bytes
+    if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
+      this._drainWanted = false
+      this.emit('drain')
+    }
+    if (this.reliable) this._emitSafely('delivered', n)
   }
 
   /** Redis says the session is not ours, or not there, any more. */
@@ -240,6 +319,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const batch = this._batch
     if (!batch.length || this.closed) return
     this._batch = []
+    const bytes = batch.reduce((n, m) => n + (typeof m == 'string' ? Buffer.byteLength(m) : m.length), 0)
     // The receipt of what the app was handed rides with its replies: kept, or lost, together.
     const handed = this._handed
     const delivered = handed > this._committed ? handed : undefined
@@ -247,8 +327,13 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const op = this._fence + ':' + ++this._appends
     this._write(async () => {
       const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered, op)
+      this._batchBytes -= bytes
       if (r.status != 'ok') return this._refused(r)
       if (delivered) this._committed = Math.max(this._committed, delivered)
+      const out = this._out
+      // Room messages may have been numbered in between: Redis's numbers win.
+      out.sent = Math.max(out.sent, r.last + this._batch.length)
+      out.bytes = r.bufferedAmount < 0 ? out.bytes + bytes : r.bufferedAmount
       this._host.appended(this.id, r.first, batch)
     })
   }
@@ -279,6 +364,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const attempt = async () => {
       const end = Date.now() + ttl
       for (;;) {
+        // Nor does it write anything (its fencing token would be refused, if another took over yet).
+        if (!this._host.held()) return
         try {
           return await op()
         } catch (e) {

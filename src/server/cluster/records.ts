@@ -13,7 +13,9 @@ export type ClaimResult =
   | { status: 'ok'; fence: number; takenOver: boolean; received: number; delivered: number }
   | { status: 'owned'; owner: string }
   | Refusal
-export type AppendResult = { status: 'ok'; first: number; last: number } | { status: 'overflow' } | Refusal
+/** `bufferedAmount`: bytes the client has not acknowledged, after the append (-1: not known, a retried write). */
+export type AppendResult =
+  { status: 'ok'; first: number; last: number; bufferedAmount: number } | { status: 'overflow' } | Refusal
 export type AckResult =
   { status: 'ok'; ack: number; bufferedAmount: number } | { status: 'ahead'; sent: number } | Refusal
 export type ReadResult = { status: 'ok'; first: number; last: number; end: string; messages: StoredMessage[] } | Refusal
@@ -30,14 +32,17 @@ export type ActivateResult =
 
 /**
  * A pub/sub hint for this node: `w` new messages for a session whose active link is here, `i`
- * client messages for a session it owns, `a` another link became active, `e` a session ended.
- * Hints may be lost (a reconnect); the logs are the truth.
+ * client messages for a session it owns, `a` another link became active, `e` a session ended,
+ * `d` the client acknowledged messages of a session it owns. Hints may be lost (a reconnect); the
+ * logs are the truth.
  */
 export interface Hint {
-  kind: 'w' | 'i' | 'a' | 'e'
+  kind: 'w' | 'i' | 'a' | 'e' | 'd'
   sid: string
-  /** `w`: last seq in the log; `i`: last seq received. */
+  /** `w`: last seq in the log; `i`: last seq received; `d`: the client's cursor. */
   seq?: number
+  /** `d`: bytes the client has not acknowledged. */
+  bytes?: number
   /** `a`: the link now active ("kind node"). */
   active?: string
 }

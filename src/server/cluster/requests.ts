@@ -77,7 +77,8 @@ export function servePost(node: Opener, host: NodeHost, req: IncomingMessage, re
     .open(req, ask, true)
     .then((got) => {
       if (res.writableEnded) return
-      if (Array.isArray(got)) return refuse(res, 404, 'session unknown', got, ask.head)
+      // 200, as in one process: the refusal is the protocol's, in the body (PROTOCOL.md §4.2).
+      if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
       takePost(req, res, got.s, ask, host, host.tell)
     })
     .catch((e) => {

@@ -44,6 +44,11 @@ export class ClusterRooms {
   }
 
   /** Room members (sids). */
+  /** How many sessions are in `room` (those ended meanwhile until a fan-out or their close removes them). */
+  async count(room: string): Promise<number> {
+    return int((await this._link.command(['SCARD', this._key(room)])) as RedisReply)
+  }
+
   async members(room: string): Promise<string[]> {
     return ((await this._link.command(['SMEMBERS', this._key(room)])) as RedisReply[]).map(String)
   }

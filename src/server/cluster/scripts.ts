@@ -44,6 +44,18 @@ local function lost(h)
 end
 `
 
+/**
+ * Renew a node's lease. KEYS: its liveness key. ARGV: the token it was taken with, lease ms.
+ * Replies 1, or 0 when the key is gone or holds another token: a lease once lapsed is never
+ * renewed by its old holder (who then joins again as a new node, its old one staying dead).
+ */
+export const RENEW = new Script(
+  'renew',
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+)
+
 /** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0). */
 export const CREATE = new Script(
   'create',
@@ -62,6 +74,17 @@ export const SESSION = withHelpers(
   'session',
   `if lost(KEYS[1]) then return {} end
 return redis.call('HGETALL', KEYS[1])`,
+)
+
+/**
+ * Bind a session made without an Origin to the first that shows up (as in one process).
+ * KEYS: hash. ARGV: origin. Replies the origin it is bound to ('' for a session unknown).
+ */
+export const BIND = new Script(
+  'bind',
+  `local o = redis.call('HGET', KEYS[1], 'org')
+if o == '' then redis.call('HSET', KEYS[1], 'org', ARGV[1]) return ARGV[1] end
+return o or ''`,
 )
 
 /**
@@ -98,7 +121,8 @@ return {'ok'}`,
 /**
  * The owner's messages for the client. KEYS: hash, out list, inbox. ARGV: fence, maxBytes,
  * maxCount, delivered ('' or the app's delivery cursor to commit with them), channel prefix, sid,
- * the write's id ('' for none), messages... Replies ok + first seq + last seq, or overflow
+ * the write's id ('' for none), messages... Replies ok + first seq + last seq (+ bytes not
+ * acknowledged, when it wrote), or overflow
  * (nothing written). A write tried again with the id of the last one made (its answer was lost
  * when Redis went down) is answered as it was, not made twice: field lop is that id, lof its first seq.
  */
@@ -127,13 +151,16 @@ push(KEYS[2], ARGV, 8)
 if redis.call('LLEN', KEYS[2]) == n then follow(KEYS[1], KEYS[2]) end
 redis.call('HSET', KEYS[1], 'out', out + n, 'ob', ob + bytes, 'lop', ARGV[7], 'lof', out + 1)
 if m[5] ~= '' then redis.call('PUBLISH', ARGV[5] .. node_of(m[5]), 'w ' .. ARGV[6] .. ' ' .. (out + n)) end
-return {'ok', out + 1, out + n}`,
+return {'ok', out + 1, out + n, ob + bytes}`,
 )
 
-/** The client's cursor. KEYS: hash, out list. ARGV: n. Replies ok + ack + bytes left, or ahead. */
+/**
+ * The client's cursor. KEYS: hash, out list. ARGV: n, channel prefix, sid. Replies ok + ack + bytes
+ * left, or ahead. When it moves, the owner is told with a `d` hint (its `delivered` and `drain`).
+ */
 export const ACK = withHelpers(
   'ack',
-  `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'ob')
+  `local m = redis.call('HMGET', KEYS[1], 'out', 'ack', 'ob', 'own')
 if not m[1] or lost(KEYS[1]) then return fail('gone') end
 local n, out, ack, ob = tonumber(ARGV[1]), tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 -- A client that has more than was ever sent talks to a state that went back in time.
@@ -143,6 +170,7 @@ local gone = redis.call('LRANGE', KEYS[2], 0, n - ack - 1)
 redis.call('LTRIM', KEYS[2], n - ack, -1)
 ob = ob - size(gone, 1, #gone)
 redis.call('HSET', KEYS[1], 'ack', n, 'ob', ob)
+if m[4] and m[4] ~= '' then redis.call('PUBLISH', ARGV[2] .. m[4], 'd ' .. ARGV[3] .. ' ' .. n .. ' ' .. ob) end
 return {'ok', n, ob}`,
 )
 
@@ -232,11 +260,12 @@ return {'ok', dlv + k}`,
  * remembers which node holds each kind (field l:kind). KEYS: hash. ARGV: kind, node, k, the
  * active link the caller found on a node whose lease lapsed ('' for none), channel prefix, sid.
  * Replies active + previous + holder, standby + active, or stale + active. The node that lost
- * the active link and the node that gained it (if not the caller) are told with an `a` hint.
+ * the active link and the node that gained it (if not the caller) are told with an `a` hint, and
+ * the owner, when the kind changed.
  */
 export const ACTIVATE = withHelpers(
   'activate',
-  `local m = redis.call('HMGET', KEYS[1], 'act', 'use', 'end', 'l:' .. ARGV[1])
+  `local m = redis.call('HMGET', KEYS[1], 'act', 'use', 'end', 'l:' .. ARGV[1], 'own')
 if not m[1] or lost(KEYS[1]) then return fail('gone') end
 if m[3] ~= '' then return fail('ended', m[3]) end
 local act, k, holder = m[1], tonumber(ARGV[3]), ARGV[2]
@@ -254,6 +283,11 @@ local mine = ARGV[1] .. ' ' .. holder
 redis.call('HSET', KEYS[1], 'act', mine)
 if act ~= '' and act ~= mine then redis.call('PUBLISH', ARGV[5] .. node_of(act), 'a ' .. ARGV[6] .. ' ' .. mine) end
 if holder ~= ARGV[2] and act ~= mine then redis.call('PUBLISH', ARGV[5] .. holder, 'a ' .. ARGV[6] .. ' ' .. mine) end
+-- The owner, on a node of its own, hears of a new kind (its session's \`transport\`).
+local own, was = m[5] or '', string.match(act, '^(%S+)') or ''
+if own ~= '' and own ~= holder and own ~= ARGV[2] and own ~= node_of(act) and was ~= ARGV[1] then
+  redis.call('PUBLISH', ARGV[5] .. own, 'a ' .. ARGV[6] .. ' ' .. mine)
+end
 return {'active', act, holder}`,
 )
 

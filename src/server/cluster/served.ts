@@ -1,18 +1,11 @@
 // What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
 // (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
 // client frames arriving on them, kept in Redis before they are acknowledged.
-import {
-  Code,
-  FrameType,
-  closeFrame,
-  messageFrames,
-  num,
-  parseBatch,
-  splitFrame,
-  type Frame,
-} from '../../protocol/frames'
+import { Code, FrameType, closeFrame, messageFrames, num, parseBatch, type Frame } from '../../protocol/frames'
 import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
+import { clientClose } from '../inbound'
 import type { Link, LinkOwner } from '../link'
+import { ServerLiveness } from '../liveness'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
 
@@ -22,6 +15,8 @@ export interface ServedHost extends NodeParts {
   received(sid: string, first: number, messages: StoredMessage[]): void
   /** No link of the session is left here. */
   idle(s: Served): void
+  /** The session's active link is of `kind` now (undefined: the one here went away). */
+  active(sid: string, kind: Link['name'] | undefined): void
 }
 
 /** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
@@ -42,13 +37,22 @@ export class Served implements LinkOwner {
   private _pumpAgain = false
   /** Client frames are handled one batch after another, in order. */
   private _chain: Promise<unknown> = Promise.resolve()
+  /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
   private _received = 0
+  /** Whether this node has recorded the session's first frame (it confirms the session). */
+  private _confirmed = false
   private _acked = 0
   private _ackT?: NodeJS.Timeout
   _lastOut = Date.now()
   _lastIn = Date.now()
+  /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
+  _reliable = true
+  /** When to ping a client that is silent (its `quiet` rule, shared with one process's sessions). */
+  readonly _liveness = new ServerLiveness()
   /** The active link the request found on a node that is gone (replaceable), for the next attach. */
   _deadActive = ''
+  /** The client closed the session here: its links end without a close frame. */
+  private _byClient = false
   /** Settles once the last attached link is active or standby, and has written what there was. */
   _settled: Promise<void> = Promise.resolve()
 
@@ -76,6 +80,7 @@ export class Served implements LinkOwner {
     if (this._links[l.name] != l) return
     if (r.status == 'active') {
       this._active = l.name
+      this._host.active(this.id, l.name)
       this._next = cursor + 1
       await this.pump()
     } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
@@ -84,7 +89,10 @@ export class Served implements LinkOwner {
   _detach(l: Link): void {
     if (this._links[l.name] != l) return
     delete this._links[l.name]
-    if (this._active == l.name) this._active = undefined
+    if (this._active == l.name) {
+      this._active = undefined
+      this._host.active(this.id, undefined)
+    }
     this._host.store.detach(this.id, l.name).catch(() => {})
     if (!Object.keys(this._links).length) this._host.idle(this)
   }
@@ -95,6 +103,7 @@ export class Served implements LinkOwner {
     if (holder == node && this._links[kind as Link['name']]) {
       if (this._active == kind) return
       this._active = kind as Link['name']
+      this._host.active(this.id, this._active)
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
       void this.pump()
@@ -108,9 +117,18 @@ export class Served implements LinkOwner {
   _appended(first: number, messages: StoredMessage[]): void {
     const l = this._active && this._links[this._active]
     if (this._pumping || !l || !l.ready() || first != this._next) return void this.pump()
+    this._written(l, first, messages)
+    this._lastOut = Date.now()
+  }
+
+  /**
+   * Write messages `first`.. on link `l`. Without resume (fire-and-forget) what is written is
+   * forgotten, as in one process: the client never acknowledges, and the log would keep it all.
+   */
+  private _written(l: Link, first: number, messages: StoredMessage[]): void {
     l.write(withSeq(first, messages))
     this._next = first + messages.length
-    this._lastOut = Date.now()
+    if (!this._reliable) this._host.store.ackOutgoing(this.id, this._next - 1).catch(() => {})
   }
 
   /** Whether the active link here has written up to `seq` already (a hint for it is old news). */
@@ -133,8 +151,7 @@ export class Served implements LinkOwner {
         if (r.status != 'ok') return
         const now = this._active && this._links[this._active]
         if (now && now.ready() && r.messages.length && (l ? this._next : 0) <= r.first + r.messages.length) {
-          now.write(withSeq(r.first, r.messages))
-          this._next = r.first + r.messages.length
+          this._written(now, r.first, r.messages)
           this._lastOut = Date.now()
           if (r.messages.length == READ_MAX) this._pumpAgain = true
         }
@@ -151,13 +168,13 @@ export class Served implements LinkOwner {
     }
   }
 
-  /** The session ended: tell every link here and let them go. */
+  /** The session ended: tell every link here (not when its client closed it) and let them go. */
   _bye(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true
     const bye = closeFrame(code, reason, this._version)
     for (const l of Object.values(this._links)) {
-      if (l!.ready()) l!.write([bye])
+      if (!this._byClient && l!.ready()) l!.write([bye])
       l!.end()
     }
     this._links = {}
@@ -179,13 +196,14 @@ export class Served implements LinkOwner {
   }
 
   /** A POST body here (its `ack` first); resolves to the response's frames. */
-  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[]> {
+  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
     const replies: Frame[] = []
     const kind = ask.t as Link['name']
     const done = this._chain
       .then(() => this._host.store.ackOutgoing(this.id, ask.ack))
       .then(() => this.frames(frames, kind, undefined, replies))
-      .then(() => replies)
+      // A body that broke the protocol or a bound ended the session: HTTP 400, as in one process.
+      .then((ok) => (ok ? replies : null))
     // A body refused for a gap is the client's to send again: nothing here went wrong.
     this._chain = done.catch((e) => e instanceof Early || this._oops(e))
     return done
@@ -204,7 +222,8 @@ export class Served implements LinkOwner {
   }
 
   /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
-  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<void> {
+  /** Whether the frames were taken: false when they ended the session (a protocol error, a bound). */
+  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
     const store = this._host.store
     const o = this._host.o
     let seq = link ? link.inSeq : 0
@@ -227,17 +246,22 @@ export class Served implements LinkOwner {
         else if (f[0] == FrameType.Message) add(f.slice(1))
         else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
         else if (f[0] == FrameType.Seq && num(f) >= 1) seq = num(f)
-        else if (f[0] == FrameType.Close || f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
+        else if (f[0] == FrameType.Close) {
+          // Checked as in one process, before anything of the body is kept.
+          const bad = clientClose(f)
+          if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
+          after.push(f)
+        } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
         else if ((f[0] == FrameType.Use && num(f) >= 1) || (f[0] == FrameType.Ack && num(f) >= 0)) after.push(f)
         else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
       }
     } catch (e) {
       if (!(e instanceof Bad)) throw e
-      return this._end(e.code, e.message)
+      return this._ended(e.code, e.message)
     }
     if (link) link.inSeq = seq
     // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
-    if (msgs.length || !this._received) {
+    if (msgs.length || !this._confirmed) {
       let r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       // A body that overtook the one before it (two requests on two connections, maybe two
       // nodes) waits for it a little; then it is refused (HTTP 503), and the client, which keeps
@@ -249,16 +273,22 @@ export class Served implements LinkOwner {
       }
       if (r.status == 'gap') {
         if (replies) throw new Early('upload before the one it follows, which did not come')
-        return this._end(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
+        return this._ended(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
       }
       if (r.status == 'overflow')
-        return this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
-      if (r.status != 'ok') return void (await this.pump())
-      this._received = Math.max(this._received, r.received, 1)
+        return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
+      if (r.status != 'ok') {
+        // Gone or ended meanwhile: the links here hear how.
+        await this.pump()
+        return true
+      }
+      // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
+      // the client never sent, and it would end the connection (ack beyond what was sent).
+      this._confirmed = true
+      this._received = Math.max(this._received, r.received)
       this._host.received(this.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
-      if (replies) replies.push(FrameType.Ack + r.received)
-      else this._ackLater(r.received)
-    } else if (replies) replies.push(FrameType.Ack + this._received)
+      if (!replies) this._ackLater(r.received)
+    }
     for (const f of after) {
       const type = f[0]
       if (type == FrameType.Ack) await store.ackOutgoing(this.id, num(f))
@@ -270,11 +300,22 @@ export class Served implements LinkOwner {
         const r = await store.activate(this.id, kind, num(f))
         if (r.status == 'active') this._switched(kind + ' ' + r.holder, store.node)
       } else if (type == FrameType.Close) {
-        const [c, reason] = splitFrame(f)
-        await store.close(this.id, null, c ? +c : Code.NO_STATUS, reason, false)
-        this._bye(c ? +c : Code.NO_STATUS, reason)
+        const [code, reason] = clientClose(f) as [number, string]
+        // As in one process: the client said it; nothing is said back (nor on the `e` hint it brings).
+        this._byClient = true
+        await store.close(this.id, null, code, reason, false)
+        this._bye(code, reason)
       }
     }
+    // The acknowledgement last, after the pongs, as in one process.
+    if (replies) replies.push(FrameType.Ack + this._received)
+    return true
+  }
+
+  /** End the session for what the client sent; its frames were not taken. */
+  private _ended(code: number, reason: string): false {
+    this._end(code, reason)
+    return false
   }
 
   /** `a<received>` on the WebSocket after 128 messages or 100 ms. */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { Census } from './census'
+import { NodeLease } from './lease'
 import { ClusterRooms } from './rooms'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import {
@@ -74,21 +75,20 @@ export interface SessionInfo {
  * const { first } = await store.appendOutgoing(sid, fence, ['hello'])
  */
 export class ClusterStore {
-  readonly node: string
+  /** This node's lease, its liveness key and the sessions it owns. */
+  readonly lease: NodeLease
   readonly o: typeof DEFAULTS
   /** The cluster-wide session counts (`maxSessions`, `maxSessionsPerAddress`). */
   readonly census: Census
   /** Rooms: who is in each, and putting a message into every member's log. */
   readonly rooms: ClusterRooms
-  /** Local time of the last renewal of this node's lease that Redis confirmed. */
-  private _renewedAt = 0
 
   constructor(
     readonly link: RedisLink,
     options: StoreOptions = {},
   ) {
     this.o = { ...DEFAULTS, ...options }
-    this.node = options.node || randomBytes(9).toString('base64url')
+    this.lease = new NodeLease(link, this.o, options.node || randomBytes(9).toString('base64url'))
     this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
     this.rooms = new ClusterRooms(link, this.o, this._h)
     if (!/^[\w.:-]{1,64}$/.test(this.node))
@@ -97,7 +97,10 @@ export class ClusterStore {
 
   // Keys: a session's all carry `{sid}`, so they share one hash slot.
   private _h = (sid: string) => this.o.prefix + 's:{' + sid + '}'
-  private _nodeKey = (node: string) => this.o.prefix + 'node:' + node
+  /** This node's id: a new one each time it joins again after its lease lapsed (`NodeLease.rejoin`). */
+  get node(): string {
+    return this.lease.node
+  }
   /** This node's hint channel. */
   get channel(): string {
     return this.o.prefix + 'n:' + this.node
@@ -105,28 +108,6 @@ export class ClusterStore {
 
   private _run(script: Script, keys: string[], args: RedisArg[]): Promise<RedisReply[]> {
     return runScript(this.link, script, keys, args) as Promise<RedisReply[]>
-  }
-
-  /** Renew this node's liveness key (every nodeLease / 3 or so); false if it had lapsed meanwhile. */
-  async heartbeat(): Promise<boolean> {
-    const before = Date.now()
-    const old = await this.link.command(['SET', this._nodeKey(this.node), '1', 'PX', String(this.o.nodeLease), 'GET'])
-    const lapsed = this._renewedAt > 0 && old === null
-    this._renewedAt = before
-    return !lapsed
-  }
-
-  /**
-   * Whether this node may still write as an owner by its own clock: its lease was renewed less
-   * than `nodeLease` ago. A node that was frozen or cut off finds this false before Redis tells it.
-   */
-  leaseHeld(now = Date.now()): boolean {
-    return now - this._renewedAt < this.o.nodeLease
-  }
-
-  /** Is `node`'s liveness key there? */
-  async alive(node: string): Promise<boolean> {
-    return (await this.link.command(['EXISTS', this._nodeKey(node)])) === 1
   }
 
   /** Listen to this node's hints. */
@@ -137,6 +118,7 @@ export class ClusterStore {
       else if (kind == 'i') onHint({ kind, sid: rest[0], seq: +rest[1] })
       else if (kind == 'a') onHint({ kind, sid: rest[0], active: rest.slice(1).join(' ') })
       else if (kind == 'e') onHint({ kind, sid: rest[0] })
+      else if (kind == 'd') onHint({ kind, sid: rest[0], seq: +rest[1], bytes: +rest[2] })
     })
   }
 
@@ -169,6 +151,11 @@ export class ClusterStore {
     return out
   }
 
+  /** Bind session `sid` to `origin` if it has none yet; resolves to the origin it is bound to. */
+  async bindOrigin(sid: string, origin: string): Promise<string> {
+    return String(await runScript(this.link, S.BIND, [this._h(sid)], [origin]))
+  }
+
   /**
    * Own session `sid`: at once if nobody does, or if its owner's lease has lapsed (takeover, with a
    * new fencing token that makes the old owner's every later write fail). `afresh`: this node
@@ -177,7 +164,7 @@ export class ClusterStore {
    */
   async claim(sid: string, afresh = false): Promise<ClaimResult> {
     let r = await this._run(S.CLAIM, [this._h(sid)], [this.node, afresh ? this.node : ''])
-    if (status(r) == 'owned' && !(await this.alive(String(r[1]))))
+    if (status(r) == 'owned' && !(await this.lease.alive(String(r[1]))))
       r = await this._run(S.CLAIM, [this._h(sid)], [this.node, String(r[1])])
     const s = status(r)
     if (s == 'ok')
@@ -221,7 +208,8 @@ export class ClusterStore {
       ],
     )
     const s = status(r)
-    if (s == 'ok') return { status: 'ok', first: int(r[1]), last: int(r[2]) }
+    if (s == 'ok')
+      return { status: 'ok', first: int(r[1]), last: int(r[2]), bufferedAmount: r[3] == null ? -1 : int(r[3]) }
     if (s == 'overflow') return { status: 'overflow' }
     return refusal(r)
   }
@@ -229,7 +217,7 @@ export class ClusterStore {
   /** The client has everything up to `n`: drop it from the log. Any node may say so. */
   async ackOutgoing(sid: string, n: number): Promise<AckResult> {
     const h = this._h(sid)
-    const r = await this._run(S.ACK, [h, h + ':o'], [String(n)])
+    const r = await this._run(S.ACK, [h, h + ':o'], [String(n), this.o.prefix + 'n:', sid])
     const s = status(r)
     if (s == 'ok') return { status: 'ok', ack: int(r[1]), bufferedAmount: int(r[2]) }
     if (s == 'ahead') return { status: 'ahead', sent: int(r[1]) }

@@ -71,8 +71,8 @@ test('the checker fails on each broken invariant, saying which', () => {
 })
 
 test("parseHanded reads cluster-node.mjs's lines and nothing else", () => {
-  const log = `n1 took a session over\nhanded ${SID} 7 1 1700000000000.125\nhanded ${SID} 8 0 1700000000001.500\n`
-  assert.deepEqual(parseHanded('n2', log), [
+  const log = `n2 took a session over\nn2 handed 7 true ${SID} 1700000000000.125\nn2 handed 8 false ${SID} 1700000000001.500\n`
+  assert.deepEqual(parseHanded(log), [
     { node: 'n2', sid: SID, seq: 7, redelivered: true, t: 1700000000000.125 },
     { node: 'n2', sid: SID, seq: 8, redelivered: false, t: 1700000000001.5 },
   ])

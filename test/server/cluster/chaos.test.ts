@@ -64,7 +64,7 @@ for (const seed of seeds)
       nodes = await startNodes(3, (i: number) => ({
         LIFELINE_REDIS_URL: relays[i].url,
         LIFELINE_NODE_LEASE: String(LEASE),
-        LIFELINE_REPORT: '1',
+        LIFELINE_TRACE: '1',
       }))
       lb = await startHaproxy(nodes.list.map((n) => n.port))
       await run(seed, faults, redis, relays, nodes, lb.port)
@@ -148,7 +148,7 @@ async function run(seed: number, faults: Fault[], redis: Redis, relays: Relay[],
     closed: got[i].closed,
     inTime: got[i].list.length >= N && ended[i] <= stopAt,
   }))
-  const handed = nodes.list.flatMap((n) => parseHanded(n.name, n.log))
+  const handed = nodes.list.flatMap((n) => parseHanded(n.log))
   const problems = check({
     flows: flowRecords,
     handed,

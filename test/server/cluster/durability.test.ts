@@ -43,7 +43,7 @@ test('an owner frozen with SIGSTOP past its lease is fenced: after the takeover 
   let thawed = false
   try {
     // Its lease lapses while it is frozen; then another node takes the session over.
-    assert.ok(await until(async () => !(await b.alive('frozen-owner')), 5000))
+    assert.ok(await until(async () => !(await b.lease.alive('frozen-owner')), 5000))
     const claim = await b.claim(sid)
     assert.ok(claim.status == 'ok' && claim.fence == 2, JSON.stringify(claim))
     const atTakeover = +(await b.session(sid))!.out
@@ -185,7 +185,12 @@ test('not durable: after a Redis restart, older sessions are gone (their clients
     assert.equal((await after.claim(kept)).status, 'ok')
     const fresh = newSid()
     await after.createSession(fresh, INFO)
-    assert.deepEqual(await after.appendOutgoing(fresh, 1, ['c']), { status: 'ok', first: 1, last: 1 })
+    assert.deepEqual(await after.appendOutgoing(fresh, 1, ['c']), {
+      status: 'ok',
+      first: 1,
+      last: 1,
+      bufferedAmount: 1,
+    })
   } finally {
     await weak.remove()
   }

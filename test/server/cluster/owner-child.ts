@@ -15,11 +15,11 @@ const client = createClient({ url })
 client.on('error', () => {})
 await client.connect()
 const store = new ClusterStore(fromNodeRedis(client), { node: 'frozen-owner', prefix: 'test:', nodeLease: +lease })
-await store.heartbeat()
+await store.lease.heartbeat()
 const made = await store.createSession(sid, { origin: '', address: '127.0.0.1', reliable: true })
 say({ made: made.status })
 let i = 0
-const renew = setInterval(async () => say({ renewed: await store.heartbeat() }), Math.floor(+lease / 3))
+const renew = setInterval(async () => say({ renewed: await store.lease.heartbeat() }), Math.floor(+lease / 3))
 const write = setInterval(async () => {
   const n = ++i
   const r = await store.appendOutgoing(sid, 1, ['A' + n])

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { LifelineServer } from '../../../src/server/index'
-import { start, stopAll, ws, req, hello, until, pollSession, closeOf, type Running } from '../raw'
+import { start, stopAll, ws, req, hello, until, pollSession, closeOf, throwingHandlers, type Running } from '../raw'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -212,7 +212,29 @@ test('maxSessions (1013) and maxSessionsPerAddress (3929) count the whole cluste
     assert.equal(bye.status, 200, bye.text)
     await ws(a.port).hello()
     assert.match((await ws(b.port).until((f) => typeof f == 'string')) as string, new RegExp('^' + code))
+    // Told at warn by each node's logger, as in one process.
+    for (const node of [a, b])
+      assert.deepEqual(node.logged, [
+        `warn [lifeline] new session refused with ${code.slice(1)}: ${opt} 2 reached (logged at most once a minute)`,
+      ])
     await a.stop()
     await b.stop()
   }
+})
+
+test("cluster mode logs as one process does: the app's handlers that threw, at warn", async () => {
+  const r = await start(cluster())
+  const sid = await throwingHandlers(r)
+  await until(() => r.logged.length >= 2)
+  assert.deepEqual(
+    r.logged.map((l) => l.split('\n')[0]),
+    [
+      'warn [lifeline] connection handler threw: Error: app bug in connection',
+      'warn [lifeline] message handler threw: Error: app bug in message',
+    ],
+  )
+  assert.ok(
+    r.logged.every((l) => !l.includes(sid)),
+    'no session id below debug',
+  )
 })

@@ -9,7 +9,7 @@ import {
 import { Connection } from '../../../src/client/connection'
 import { DEFAULTS, type Resolved } from '../../../src/client/options'
 import type { Frame } from '../../../src/protocol/frames'
-import { Lifeline, LifelineRacing, type LifelineOptions } from '../../../src/client/index'
+import { Lifeline, LifelineRacing, type LifelineOptions, type Logger } from '../../../src/client/index'
 
 export class FakeClock {
   t = 1_000_000
@@ -191,4 +191,15 @@ export function connection(clock: FakeClock, C: TransportClass = WS, sid?: strin
   }
   const t = new C(ctx) as FakeTransport
   return { t, c: new Connection(t, sid) }
+}
+
+/** A logger that records `level text` lines. */
+export function recorder() {
+  const lines: string[] = []
+  const at =
+    (level: string) =>
+    (...args: unknown[]) =>
+      lines.push(level + ' ' + args.slice(1).join(' '))
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+  return { lines, logger, logged: (level: string) => lines.filter((l) => l.startsWith(level + ' ')) }
 }

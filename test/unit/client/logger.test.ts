@@ -2,19 +2,8 @@
 // by the server, a reset and giving up; `debug` only with `debug` or `logLevel: 'debug'`.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Logger, LogLevel } from '../../../src/client/index'
-import { client, flush, made, STREAM, WS, resetSession } from './fakes'
-
-/** A logger that records `level text` lines. */
-function recorder() {
-  const lines: string[] = []
-  const at =
-    (level: string) =>
-    (...args: unknown[]) =>
-      lines.push(level + ' ' + args.slice(1).join(' '))
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { lines, logger, logged: (level: string) => lines.filter((l) => l.startsWith(level + ' ')) }
-}
+import type { LogLevel } from '../../../src/client/index'
+import { client, flush, made, recorder, STREAM, WS, resetSession } from './fakes'
 
 /** A client whose WebSocket is refused and whose stream then carries the session. */
 async function fallback(opts: { logLevel?: LogLevel; debug?: boolean } = {}) {

@@ -5,14 +5,14 @@ import { helloFrame } from '../../../src/server/hello'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { isHello, VERSION } from '../../../src/protocol/frames'
 
-const o = { ...SERVER_DEFAULTS, pollHold: 20000, maxMessageSize: 1234 } as ServerResolved
+const o = { ...SERVER_DEFAULTS, pollHold: 20000, maxMessageSize: 1234, maxPostBytes: 5678 } as ServerResolved
 
-test('a hello says the version, the session, what was received, the heartbeat and the largest message', () => {
+test('a hello says the version, the session, what was received, the heartbeat and the largest message and POST', () => {
   const f = helloFrame(o, 'S'.repeat(22), 7, 25000, 'websocket')
   assert.equal(f[0], 'o')
   const h = JSON.parse(f.slice(1))
   assert.ok(isHello(h))
-  assert.deepEqual(h, { v: VERSION, sid: 'S'.repeat(22), ack: 7, hb: 25000, max: 1234 })
+  assert.deepEqual(h, { v: VERSION, sid: 'S'.repeat(22), ack: 7, hb: 25000, max: 1234, post: 5678 })
 })
 
 test('a poll is never held past pollHold, so its hello asks for no rarer heartbeat', () => {

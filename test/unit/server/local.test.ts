@@ -19,6 +19,7 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
   const stats = new Counters(10)
   let total = 0
   const confirmed: ServerSession[] = []
+  const notes: string[] = []
   const local = new LocalSessions(
     sessions,
     {
@@ -27,13 +28,14 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
       account: (n) => (total += n),
       confirm: (s) => confirmed.push(s),
       log: () => {},
+      note: (key, ...args) => notes.push([key, ...args].join(' ')),
       stats,
       tell: () => {},
       oops: (e) => assert.fail(String(e)),
     },
     {} as WebSocketServer,
   )
-  return { local, sessions, stats, confirmed, total: () => total }
+  return { local, sessions, stats, confirmed, notes, total: () => total }
 }
 
 const req = (address = '10.0.0.1') => ({ headers: { origin: 'https://a.example' }, socket: { remoteAddress: address } })
@@ -70,7 +72,7 @@ test('a known session is resumed; an unknown one, or one asked for from another 
 })
 
 test('maxSessions and maxSessionsPerAddress refuse a new session; an ended one gives its place back', async () => {
-  const { local } = setup({ maxSessions: 3, maxSessionsPerAddress: 2 })
+  const { local, notes } = setup({ maxSessions: 3, maxSessionsPerAddress: 2 })
   const a = await open(local, ask())
   await open(local, ask())
   const tooMany = await local.open(req() as unknown as IncomingMessage, ask())
@@ -78,6 +80,11 @@ test('maxSessions and maxSessionsPerAddress refuse a new session; an ended one g
   await open(local, ask({ address: '10.0.0.2' }), '10.0.0.2')
   const full = await local.open(req() as unknown as IncomingMessage, ask({ address: '10.0.0.3' }))
   assert.deepEqual(full, [closeFrame(1013, 'server full, try again later')])
+  // Each told to the operator (at warn, at most once a minute per kind: the server's `note`).
+  assert.deepEqual(notes, [
+    'session-3929 new session refused with 3929: maxSessionsPerAddress 2 reached',
+    'session-1013 new session refused with 1013: maxSessions 3 reached',
+  ])
   a.close()
   await open(local, ask())
 })

@@ -24,6 +24,7 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}, reli
     confirm: () => {},
     gone: () => {},
     log: () => {},
+    note: () => {},
     rooms: new Rooms(),
   }
   const link = new MemLink()

@@ -40,6 +40,7 @@ function setup() {
     },
     gone: () => {},
     log: () => {},
+    note: () => {},
     rooms: new Rooms(),
   }
   const make = (id: string) => {

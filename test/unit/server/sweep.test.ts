@@ -17,6 +17,7 @@ const host: SessionHost = {
   confirm: () => {},
   gone: () => {},
   log: () => {},
+  note: () => {},
   rooms: new Rooms(),
 }
 
@@ -79,4 +80,27 @@ test('an idle WebSocket gets a ping once a heartbeat has passed without a write;
   sweep([polled.s], polled.t0 + polled.s._hb + 100, host)
   assert.deepEqual(out, [])
   polled.s.close()
+})
+
+// Regression (issue 26): a fire-and-forget client that only receives was dropped at heartbeat +
+// heartbeatTimeout though the server wrote to it all along: nothing made it speak.
+test('a client silent for a heartbeat gets a ping though the server writes all along; its pong keeps it', () => {
+  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', false, host)
+  s._heard = true
+  const link = new EndedLink()
+  s._attach(link, 0)
+  const t0 = Date.now()
+  s._lastIn = t0
+  // The server writes every 100 ms; the client says nothing until pinged.
+  for (let now = t0; now <= t0 + 2 * s._hb + o.heartbeatTimeout; now += 100) {
+    s._outbound.lastOut = now
+    sweep([s], now, host)
+    if (link.out.at(-1) == 'p') {
+      link.out.push('(answered)')
+      s._lastIn = now + 50 // the client's pong, as `_receive` notes it
+    }
+  }
+  assert.equal(link.out.filter((f) => f == 'p').length, 2, 'pinged once per heartbeat of silence')
+  assert.deepEqual(link.ended, [], 'not ended: it answered')
+  s.close()
 })
