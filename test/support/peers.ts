@@ -11,7 +11,8 @@ import { req, hello } from '../server/raw'
 import { Parser } from '../../src/protocol/envelope'
 import type { Frame } from '../../src/protocol/frames'
 
-const texts = (frames: unknown[]): string[] =>
+/** The text messages in `frames`, one by one (a batch frame `M[...]` carries several). */
+export const texts = (frames: unknown[]): string[] =>
   frames.flatMap((f) =>
     typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? JSON.parse(f.slice(1)) : [],
   )

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { start, stopAll, ws } from '../raw'
-import type { Frame } from '../../../src/protocol/frames'
+import { texts } from '../../support/peers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -14,11 +14,6 @@ after(async () => {
   await stopAll()
   await redis.remove()
 })
-
-const texts = (frames: Frame[]): string[] =>
-  frames.flatMap((f) =>
-    typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? JSON.parse(f.slice(1)) : [],
-  )
 
 // Known bug, found by the randomized fault test (chaos.test.ts, where every Redis restart ended a
 // WebSocket session or two with `1002 protocol error: gap after N`): a WebSocket's frames are
