@@ -71,7 +71,9 @@ test('the checker fails on each broken invariant, saying which', () => {
 })
 
 test("parseHanded reads cluster-node.mjs's lines and nothing else", () => {
-  const log = `n2 took a session over\nn2 handed 7 true ${SID} 1700000000000.125\nn2 handed 8 false ${SID} 1700000000001.500\n`
+  const log =
+    `n2 took a session over\nn2 handed 7 true ${SID} 1700000000000.125\n` +
+    `n2 handed 8 false ${SID} 1700000000001.500\n`
   assert.deepEqual(parseHanded(log), [
     { node: 'n2', sid: SID, seq: 7, redelivered: true, t: 1700000000000.125 },
     { node: 'n2', sid: SID, seq: 8, redelivered: false, t: 1700000000001.5 },
