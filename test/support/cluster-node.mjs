@@ -4,7 +4,8 @@
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
 // LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over. With
 // LIFELINE_TRACE=1 it also says on stderr each message it hands its app (`<name> handed <seq>
-// <redelivered>`) and what the server logs at info and above.
+// <redelivered> <sid> <ms since the epoch, fractional>`; stderr is a pipe, written before the
+// handler returns) and what the server logs at info and above.
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
@@ -35,6 +36,7 @@ const cluster = redis && {
   prefix: process.env.LIFELINE_PREFIX || 'll:',
 }
 const trace = process.env.LIFELINE_TRACE == '1'
+const now = () => (performance.timeOrigin + performance.now()).toFixed(3)
 const say = (...args) => process.stderr.write(`${name} ${args.join(' ')}\n`)
 const logger = trace ? { debug() {}, info: say, warn: say, error: say } : undefined
 // Traced, its info lines too (the server's default level is warn): `joined again as node`, takeovers.
@@ -47,7 +49,8 @@ const ll = new LifelineServer({
   ...(cluster ? { cluster } : {}),
 })
 ll.on('connection', (session) => {
-  if (trace) session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered))
+  if (trace)
+    session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered, session.id, now()))
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)
   // 1012 'taken over' is local: this node was frozen or cut off, and another owns the session now.
   session.on('close', (code, reason) => reason == 'taken over' && process.stderr.write(`${name} was fenced\n`))

@@ -14,7 +14,8 @@ const MAIN = join(here, 'cluster-node.mjs')
 const START_MS = 10000
 
 /**
- * Start `count` nodes named n1..nN; `env` is added to each one's environment (e.g. the Redis URL);
+ * Start `count` nodes named n1..nN; `env` is added to each one's environment (e.g. the Redis URL),
+ * or `env(i)` to node `i`'s (a Redis URL of its own: a relay to cut);
  * `main` is the script each runs (cluster-node.mjs; it must print `ready <port> <pid>` when serving).
  * @returns {Promise<{ list: Array<{ name: string, port: number, child?: import('node:child_process').ChildProcess,
  *   pid?: number, log: string }>, start(i: number): Promise<void>, restart(i: number): Promise<void>,
@@ -26,7 +27,7 @@ export async function startNodes(count, env = {}, main = MAIN) {
   const nodes = {
     list,
     /** Start node `i` (again) on its own port. */
-    start: (i) => launch(list[i], env, main),
+    start: (i) => launch(list[i], typeof env == 'function' ? env(i) : env, main),
     /** SIGTERM (the server closes its sessions with 1001), then start it again on the same port. */
     async restart(i) {
       await nodes.stop(i)

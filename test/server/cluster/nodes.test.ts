@@ -8,10 +8,8 @@ import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { startHaproxy } from '../../support/haproxy.mjs'
 import { startNodes } from '../../support/nodes.mjs'
-import http from 'node:http'
-import { req, hello } from '../raw'
-import { Parser } from '../../../src/protocol/envelope'
-import type { Frame } from '../../../src/protocol/frames'
+import { hello } from '../raw'
+import { peers, Received } from '../../support/peers'
 
 const LEASE = 1000
 /** How long a request may go unanswered before it is sent again, ms (a poll is held up to 25 s: not polls). */
@@ -31,177 +29,20 @@ after(async () => {
   await redis?.remove()
 })
 
-const texts = (frames: unknown[]): string[] =>
-  frames.flatMap((f) =>
-    typeof f != 'string' ? [] : f[0] == 'm' ? [f.slice(1)] : f[0] == 'M' ? JSON.parse(f.slice(1)) : [],
-  )
-
-/** One request through the balancer, again until it is answered 200 (a node may die under it), within `ms`. */
-async function retried(
-  method: string,
-  query: string,
-  body?: Frame[],
-  ms = 20000,
-  onChunk?: (f: Frame[]) => void,
-  quit = () => false,
-) {
-  const end = Date.now() + ms
-  for (;;) {
-    try {
-      // A frozen node answers nothing: given up on after a while, as a client's liveness does.
-      const late = new Promise<undefined>((r) => setTimeout(r, ANSWER_MS, undefined))
-      const r = await Promise.race([req(lb.port, method, query, body, {}, onChunk), late])
-      if (r && r.status == 200) return r
-    } catch (e) {
-      // A connection reset: the node died. Retried as a client does.
-    }
-    if (quit()) throw new Error('stopped')
-    if (Date.now() > end) throw new Error(`${method} ${query} not answered within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-/** An upload body of messages `from + 1` .. `from + count` (the first also chooses its connection, `u1`). */
-const numbered = (from: number, count: number): Frame[] => [
-  's' + (from + 1),
-  ...(from ? [] : ['u1']),
-  ...Array.from({ length: count }, (_, i) => 'm' + (from + i + 1)),
-]
-
-/** The server's acknowledgement in a POST response. */
-const ackOf = (frames: Frame[]) => {
-  const a = frames.find((f) => typeof f == 'string' && f[0] == 'a') as string | undefined
-  return a ? +a.slice(1) : -1
-}
-
-/** Every client's receiver: a test kills nodes as the slowest of them gets along. */
-const receivers = new Set<{ list: string[] }>()
-const slowest = () => Math.min(...[...receivers].map((r) => r.list.length))
-
-/** What a client keeps of what it received: messages in seq order, each once (a resend is dropped). */
-class Received {
-  list: string[] = []
-  constructor() {
-    receivers.add(this)
-  }
-  /** Seq of the next message on the current connection (0: none yet, before its `s`). */
-  private _next = 0
-  /** A new connection (a poll response, a stream): it starts with `s<n>` before any message. */
-  fresh(): this {
-    this._next = 0
-    return this
-  }
-  take(frames: Frame[]): void {
-    for (const f of frames) {
-      if (typeof f == 'string' && f[0] == 's') this._next = +f.slice(1)
-      else
-        for (const m of texts([f])) {
-          if (this._next == this.list.length + 1) this.list.push(m)
-          this._next++
-        }
-    }
-  }
-}
-
 /**
  * How far uploads may go for now (a test holds them back until its next kill has happened, so a
- * fast machine cannot finish a flow between two kills); waited on for at most `HOLD_MS` at a time.
+ * fast machine cannot finish a flow between two kills).
  */
 let uploadLimit = () => Infinity
-const HOLD_MS = 30000
-
-/** Send 1..n in bodies of 20 through the balancer, each again until acknowledged (the server keeps what it acks). */
-async function upload(t: string, sid: string, n: number, got: Received): Promise<void> {
-  for (let sent = 0; sent < n;) {
-    const held = Date.now() + HOLD_MS
-    while (sent >= uploadLimit() && Date.now() < held) await new Promise((r) => setTimeout(r, 20))
-    const count = Math.min(20, n - sent)
-    const body = numbered(sent, count)
-    for (;;) {
-      const r = await retried('POST', `v=2&t=${t}&sid=${sid}&ack=${got.list.length}`, body)
-      if (ackOf(r.frames) >= sent + count) break
-    }
-    sent += count
-  }
-}
-
-/** A polling client: sends 1..n in bodies of 20, polls for the echoes; resolves with what came back. */
-async function polling(n: number): Promise<string[]> {
-  const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
-  const got = new Received()
-  const up = upload('polling', sid, n, got)
-  while (got.list.length < n) {
-    const r = await retried('GET', `v=2&t=polling&sid=${sid}&ack=${got.list.length}`, undefined, 30000)
-    got.fresh().take(r.frames)
-    assert.ok(!r.frames.some((f) => typeof f == 'string' && f[0] == 'c'), 'not closed: ' + JSON.stringify(r.frames))
-  }
-  await up
-  return got.list
-}
-
-/**
- * A streaming client: one stream, reopened with its cursor when it ends, is cut, or stays silent
- * for `ANSWER_MS` (its node may be frozen); uploads of 20 through the balancer.
- */
-async function streaming(n: number): Promise<string[]> {
-  const got = new Received()
-  let sid = ''
-  let current: http.ClientRequest | undefined
-  let heard = Date.now()
-  const reopen = () => {
-    if (got.list.length >= n) return
-    const q = `v=2&t=stream&ack=${got.list.length}&o=1` + (sid ? `&sid=${sid}` : '')
-    let over = false
-    const again = () => {
-      if (over) return
-      over = true
-      setTimeout(reopen, 50)
-    }
-    got.fresh()
-    heard = Date.now()
-    const r = http.get({ host: '127.0.0.1', port: lb.port, path: '/rt?' + q }, (res) => {
-      // Not a stream (HAProxy's own 503 page while no node passes its health check): try again,
-      // as the client does.
-      if (res.statusCode != 200) {
-        res.resume()
-        res.on('end', again)
-        res.on('error', again)
-        return
-      }
-      const parser = new Parser((f) => {
-        if (!sid && typeof f == 'string' && f[0] == 'o') sid = JSON.parse(f.slice(1)).sid
-        got.take([f])
-      }, 1 << 26)
-      res.on('data', (c: Buffer) => {
-        heard = Date.now()
-        parser.push(c)
-      })
-      res.on('end', again)
-      res.on('error', again)
-      res.on('close', again)
-    })
-    r.on('error', again)
-    current = r
-  }
-  const watchdog = setInterval(() => {
-    if (current && Date.now() - heard > ANSWER_MS) current.destroy()
-  }, 200)
-  reopen()
-  const deadline = Date.now() + 90000
-  while (!sid) await new Promise((r) => setTimeout(r, 10))
-  await upload('stream', sid, n, got)
-  while (got.list.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-  clearInterval(watchdog)
-  if (current) current.destroy()
-  return got.list
-}
+/** Raw peers through the balancer (test/support/peers.ts), one set per test: `slowest()` is over its own. */
+const raw = () => peers(lb.port, { answerMs: ANSWER_MS, gate: () => uploadLimit() })
 
 test('polling and stream through round robin while every node is killed -9 in turn: all, once, in order', async () => {
   const N = 10000
   const want = Array.from({ length: N }, (_, i) => String(i + 1))
   let done = false
   let kills = 0
-  receivers.clear()
+  const { receivers, slowest, polling, streaming } = raw()
   // Each node is killed when the slower flow has a quarter, a half, three quarters: mid-flow, whatever
   // the machine's speed. Then, while the flows last, one more every second. Uploads run at most a tenth
   // of the flow past the next kill's mark until it has happened, so messages are in flight at each kill
@@ -245,6 +86,7 @@ test('owners frozen with SIGSTOP in turn past their lease are fenced; the flow g
   const N = 3000
   const want = Array.from({ length: N }, (_, i) => String(i + 1))
   const before = nodes.list.map((n) => n.log.length)
+  const { polling, streaming } = raw()
   let done = false
   let frozen = 0
   // Regression (CI failed with 0 takeovers): on a quiet machine the flows could end before the
@@ -312,6 +154,7 @@ test('a room with members over the nodes gets every room message once, in order,
 
 /** A polling client in `room` (it says `join:<room>` and waits for the echo), polling until stopped. */
 async function member(room: string) {
+  const { retried } = raw()
   const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
   const got = new Received()
   let stopped = false
@@ -319,14 +162,7 @@ async function member(room: string) {
   const quit = () => stopped
   const polls = (async () => {
     while (!stopped) {
-      const r = await retried(
-        'GET',
-        `v=2&t=polling&sid=${sid}&ack=${got.list.length}`,
-        undefined,
-        30000,
-        undefined,
-        quit,
-      )
+      const r = await retried('GET', `v=2&t=polling&sid=${sid}&ack=${got.list.length}`, undefined, 30000, quit)
       got.fresh().take(r.frames)
     }
   })().catch((e) => assert.ok(stopped, String(e)))
@@ -343,6 +179,7 @@ async function member(room: string) {
 test('Redis killed -9 mid-flow and restarted (appendfsync always): nothing lost, nothing twice', async () => {
   const N = 3000
   const want = Array.from({ length: N }, (_, i) => String(i + 1))
+  const { polling, streaming } = raw()
   const t0 = Date.now()
   const outage = (async () => {
     await new Promise((r) => setTimeout(r, 1500))
