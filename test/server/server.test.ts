@@ -1,6 +1,6 @@
 // The reference server over real sockets on loopback: handshakes, isolation, origins, limits; in one
 // process and on a one-node cluster over Redis (stores.ts).
-import { after, it } from 'node:test'
+import { after, it, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { start, ws, req, hello, until, pollSession, wsSession, stopAll, recorder, throwingHandlers } from './raw'
 import { eachStore } from './stores'
