@@ -5,17 +5,7 @@
 //   const faults = schedule(seed, { lease: 1000, nodes: 3, peers: 6 })
 //   const problems = check({ flows, handed, owners })      // [] when every invariant held
 
-/** A small fast PRNG (mulberry32): the same seed draws the same schedule on any machine. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from './randomnet.mjs'
 
 export type FaultKind = 'kill' | 'freeze' | 'redis' | 'cut'
 export const KINDS: FaultKind[] = ['kill', 'freeze', 'redis', 'cut']
@@ -39,7 +29,7 @@ export function schedule(
   seed: number,
   { lease, nodes, peers }: { lease: number; nodes: number; peers: number },
 ): Fault[] {
-  const r = random(seed)
+  const r = prng(seed)
   const count = 2 + Math.floor(r() * 3)
   const between = (lo: number, hi: number) => lo + r() * (hi - lo)
   const faults: Fault[] = []
