@@ -45,6 +45,29 @@ eachStore(() => {
     }
   })
 
+  // Issue 25: answered at once, an upload that overtook another freed the client's slot for the
+  // next, and behind one slow request they piled up until the session was closed with 1002.
+  it('an early POST is answered once the one before it is in; one that waits in vain gets 503', async () => {
+    const r = await start({ requestTimeout: 1500 })
+    const sid = await pollSession(r.port)
+    const q = `v=2&t=polling&sid=${sid}&ack=0`
+    let answered = false
+    const late = req(r.port, 'POST', q, ['s3', 'mc']).then((a) => ((answered = true), a))
+    await new Promise((ok) => setTimeout(ok, 100))
+    assert.equal(answered, false, 'held while the one before it is missing')
+    assert.equal((await req(r.port, 'POST', q, ['s1', 'ma', 'mb'])).status, 200)
+    const a = await late
+    assert.deepEqual([a.status, acks(a.frames).at(-1)], [200, 'a3'])
+    await until(() => r.sessions.length == 1 && r.received.get(r.sessions[0])!.length == 3, 5000, 'all three')
+    assert.deepEqual(r.received.get(r.sessions[0]), ['a', 'b', 'c'])
+    // The one before it never comes: refused, and the session goes on (the client sends both again).
+    assert.equal((await req(r.port, 'POST', q, ['s5', 'me'])).status, 503)
+    assert.equal(r.sessions[0].closed, false)
+    assert.equal((await req(r.port, 'POST', q, ['s4', 'md', 'me'])).status, 200)
+    await until(() => r.received.get(r.sessions[0])!.length == 5, 5000, 'all five')
+    assert.deepEqual(r.received.get(r.sessions[0]), ['a', 'b', 'c', 'd', 'e'])
+  })
+
   it('a POST for an unknown session: 200 and the close frame in the body (PROTOCOL.md §4.2)', async () => {
     const r = await start()
     const post = await req(r.port, 'POST', `v=2&t=polling&sid=${'A'.repeat(22)}&ack=0`, ['s1', 'mx'])

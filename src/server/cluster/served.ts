@@ -195,8 +195,15 @@ export class Served implements LinkOwner {
     this._chain = this._chain.then(() => this.frames(frames, via.name, via)).catch((e) => this._oops(e))
   }
 
-  /** A POST body here (its `ack` first); resolves to the response's frames. */
-  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
+  /**
+   * A POST body here (its `ack` first); resolves to the response's frames. A body that overtook
+   * the one before it (two requests on two connections, maybe two nodes) is tried again every
+   * GAP_WAIT ms, out of the session's chain so that the one it waits for can be taken meanwhile
+   * on this node; after GAP_TRIES it is refused (HTTP 503), and the client, which keeps it until
+   * acknowledged, sends it again. Answered 200 instead, it freed the client's slot for the next
+   * body, a gap too, and the messages were never sent again (issue 25).
+   */
+  _post(frames: Frame[], ask: { ack: number; t: string }, tries = 0): Promise<Frame[] | null> {
     const replies: Frame[] = []
     const kind = ask.t as Link['name']
     const done = this._chain
@@ -206,7 +213,10 @@ export class Served implements LinkOwner {
       .then((ok) => (ok ? replies : null))
     // A body refused for a gap is the client's to send again: nothing here went wrong.
     this._chain = done.catch((e) => e instanceof Early || this._oops(e))
-    return done
+    return done.catch((e) => {
+      if (!(e instanceof Early) || tries >= GAP_TRIES) throw e
+      return new Promise((wake) => setTimeout(wake, GAP_WAIT)).then(() => this._post(frames, ask, tries + 1))
+    })
   }
 
   _end(code: number, reason: string): void {
@@ -262,15 +272,7 @@ export class Served implements LinkOwner {
     if (link) link.inSeq = seq
     // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
     if (msgs.length || !this._confirmed) {
-      let r = await store.recordIncoming(this.id, first || seq || 1, msgs)
-      // A body that overtook the one before it (two requests on two connections, maybe two
-      // nodes) waits for it a little; then it is refused (HTTP 503), and the client, which keeps
-      // it until acknowledged, sends it again. Answered 200 instead, it freed the client's slot
-      // for the next body, which had a gap too, and the messages were never sent again (issue 25).
-      for (let i = 0; r.status == 'gap' && replies && i < GAP_TRIES; i++) {
-        await new Promise((wake) => setTimeout(wake, GAP_WAIT))
-        r = await store.recordIncoming(this.id, first, msgs)
-      }
+      const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       if (r.status == 'gap') {
         if (replies) throw new Early('upload before the one it follows, which did not come')
         return this._ended(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
