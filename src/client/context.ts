@@ -34,6 +34,8 @@ export function transportContext(s: ContextHost): TransportContext {
       if (opening) url += '&o=1&hb=' + s._selector._heartbeat() + '&why=' + s._why
       if (opening && s._token) url += '&token=' + encodeURIComponent(s._token)
       if (!o.resume) url += '&r=0'
+      // Over HTTP, upload answers may then say what the server has for the client (PROTOCOL.md §8.3).
+      else if (!t.isSocket) url += '&w=1'
       return url
     },
     endpoint: s._url,

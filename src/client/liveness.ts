@@ -1,4 +1,5 @@
 import { MIN_PATIENCE, PATIENCE_RTTS, POLL_GRACE, SLOW_LINK_BYTES_PER_MS } from '../protocol/limits'
+import type { Inbox } from '../protocol/inbox'
 import type { Outbox } from '../protocol/outbox'
 import type { Connection } from './connection'
 import type { Resolved } from './options'
@@ -7,6 +8,7 @@ import type { Resolved } from './options'
 export interface LivenessHost {
   readonly _active?: Connection
   readonly _outbox: Outbox<unknown>
+  readonly _receiver: { readonly _inbox: Inbox }
   readonly _options: Resolved
   readonly _rtt: number
   _ping(c: Connection): void
@@ -31,6 +33,11 @@ export interface LivenessHost {
  *   `<transport>-stalled`, so a connection that went silent mid-session is left within seconds,
  *   not 45 s. Other traffic does not count: over HTTP, polls answered while an upload stalls
  *   prove nothing about the upload (issue 25).
+ * - **Download owed** (HTTP): an upload's answer says the server has messages up to n for the
+ *   client (`w` frame), written on the download or waiting for the next poll. If the download
+ *   brings nothing for as long as an acknowledgement may take while it owes some, it is dropped as
+ *   `<transport>-stalled`: a poll, its answer or a stream stalled or lost in a proxy is left within
+ *   seconds, not after the heartbeat interval.
  */
 export class Liveness {
   private _timer: unknown
@@ -40,6 +47,10 @@ export class Liveness {
   private _waitingSince = 0
   /** When the liveness ping went out (0: none outstanding). */
   private _probedAt = 0
+  /** The last message the server said it has for the client (`w` frames). */
+  private _owedUpTo = 0
+  /** Since when the download has owed messages (valid while `_written` is past what was received). */
+  private _owedSince = 0
 
   constructor(private readonly _session: LivenessHost) {}
 
@@ -47,6 +58,18 @@ export class Liveness {
   _activated(): void {
     this._waitingSince = 0
     this._probedAt = 0
+    this._owedUpTo = 0
+    this._watch()
+  }
+
+  /** The server has messages up to `n` for the client (a `w` frame in an upload's answer). */
+  _owed(n: number): void {
+    const s = this._session
+    const received = s._receiver._inbox._received
+    if (n <= received || n <= this._owedUpTo) return
+    // Owed from now, unless it owed already.
+    if (this._owedUpTo <= received) this._owedSince = s._now()
+    this._owedUpTo = n
     this._watch()
   }
 
@@ -97,7 +120,7 @@ export class Liveness {
     // Data in flight: acknowledgements overdue, and no pong (`_progress` restarts the clock on
     // either), earn a ping, then a drop.
     if (this._waitingSince && s._outbox._inFlight) {
-      const patience = this._patience()
+      const patience = this._patience(s._outbox._oldestSize)
       if (this._probedAt && now - this._probedAt >= patience) return s._lose(c, c._name + '-stalled')
       const quiet = now - this._waitingSince
       if (!this._probedAt && quiet >= patience) {
@@ -106,13 +129,20 @@ export class Liveness {
       }
       wait = Math.min(wait, this._probedAt ? this._probedAt + patience - now : patience - quiet)
     } else this._waitingSince = 0
+    // Download owed: nothing heard on it since it owed messages, for as long as an acknowledgement
+    // may take, drops it. No ping: its answer would come on an upload's answer, proving nothing.
+    if (this._owedUpTo > s._receiver._inbox._received) {
+      const quiet = now - Math.max(this._owedSince, heard)
+      const patience = this._patience(0)
+      if (quiet >= patience) return s._lose(c, c._name + '-stalled')
+      wait = Math.min(wait, patience - quiet)
+    }
     this._due = now + wait
     this._timer = s._timer(() => this._watch(), Math.max(1, wait))
   }
 
-  /** How long acknowledgements may be late with nothing heard: round trips, and a big message's time. */
-  private _patience(): number {
-    const s = this._session
-    return Math.max(MIN_PATIENCE, PATIENCE_RTTS * s._rtt) + s._outbox._oldestSize / SLOW_LINK_BYTES_PER_MS
+  /** How long an answer may be late with nothing heard: round trips, and the time `bytes` take. */
+  private _patience(bytes: number): number {
+    return Math.max(MIN_PATIENCE, PATIENCE_RTTS * this._session._rtt) + bytes / SLOW_LINK_BYTES_PER_MS
   }
 }

@@ -15,7 +15,7 @@ export interface Storage {
  * {@link DEFAULTS} and in the README's option table.
  *
  * @example
- * new Lifeline('/rt', { transports: ['websocket', 'polling'], maxDelay: 10000 })
+ * new Lifeline('/rt', { transports: ['websocket', 'polling'], maxDelay: 30000 })
  */
 export interface LifelineOptions {
   /**
@@ -26,7 +26,7 @@ export interface LifelineOptions {
   transports?: Array<TransportName | TransportClass>
   /** First reconnect delay cap, ms. @default 500 */
   minDelay?: number
-  /** Largest reconnect delay, ms. @default 30000 */
+  /** Largest reconnect delay, ms. @default 10000 */
   maxDelay?: number
   /** Growth of the delay cap per failed attempt. @default 2 */
   factor?: number
@@ -108,7 +108,7 @@ export interface LifelineOptions {
 /** Defaults for every option. */
 export const DEFAULTS = /* @__PURE__ */ Object.freeze({
   minDelay: 500,
-  maxDelay: 30000,
+  maxDelay: 10000,
   factor: 2,
   jitter: true,
   maxRetries: Infinity,

@@ -6,6 +6,12 @@ import type { TransportClass, TransportName } from './transports/transport'
 /** Upgrade tests back off to at most this, ms. */
 const MAX_UPGRADE_DELAY = 300000
 
+/**
+ * An attempt's last candidate not proven within `connectTimeout` divided by this gets a twin: an
+ * opening request that stalled in the network costs a third of `connectTimeout`, not all of it.
+ */
+const TWIN_AFTER = 3
+
 /** A proven connection cut after sitting idle for longer than this points at a proxy's idle timeout. */
 const MIN_LEARNED_IDLE = 2000
 
@@ -87,6 +93,8 @@ class Racing implements Selector {
   private _interval: number
   /** Early deaths per transport in this page. */
   private _early: { [name: string]: number } = {}
+  /** This attempt's last candidate has its twin already. */
+  private _twinned = false
 
   constructor(private readonly _session: Candidates) {
     const o = _session._options
@@ -119,23 +127,39 @@ class Racing implements Selector {
     return list
   }
 
-  _launched(previous?: Connection): void {
+  _launched(previous: Connection | undefined, C: TransportClass): void {
     const s = this._session
     this._session._clear(this._raceTimer)
     // Why the one before did not win yet, should this one win.
     if (previous) s._why = previous._stalled()
     if (s._queue.length) this._raceTimer = s._timer(() => s._launchNext(), s._options.raceDelay + s._rtt)
+    else if (!this._twinned) {
+      // The last one: the same transport again, should this one hang (both may go on; the first
+      // to prove itself wins). Once per attempt. A WebSocket still opening is given up first:
+      // browsers open one at a time per host (RFC 6455 §4.1), so the twin would wait behind it.
+      this._twinned = true
+      this._raceTimer = s._timer(() => {
+        for (const x of s._conns.slice())
+          if (x._transport.isSocket && x._stage == Stage.Started) {
+            s._why = x._stalled()
+            s._drop(x)
+          }
+        s._queue.push(C)
+        s._launchNext()
+      }, s._options.connectTimeout / TWIN_AFTER)
+    }
   }
 
   _proven(c: Connection): void {
     const s = this._session
     const rank = (x: Connection) => s._classes.indexOf(x._transport.constructor as TransportClass)
     s._clear(this._raceTimer)
-    // Losers go, except a better transport of this session still on its way: it may be upgraded to.
+    // Losers go (a twin of the winner too), except a better transport of this session still on its
+    // way: it may be upgraded to.
     // One that said hello and never answered the proof ping is not on its way: it is broken (a
     // path that drops client→server bytes). (A proven connection has had its hello, so sessionId is
     // set and a loser without one differs.)
-    const loser = (x: Connection) => x._sid != s._sessionId || rank(x) > rank(c) || x._stage == Stage.Greeted
+    const loser = (x: Connection) => x._sid != s._sessionId || rank(x) >= rank(c) || x._stage == Stage.Greeted
     for (const x of s._conns.slice()) if (x != c && loser(x)) s._drop(x)
     this._memory._remember({ t: c._name })
     this._upgradeLater()
@@ -194,6 +218,7 @@ class Racing implements Selector {
 
   _retrying(): void {
     this._session._clear(this._raceTimer)
+    this._twinned = false
   }
 
   _stop(): void {

@@ -3,6 +3,7 @@ import { Code, FrameType, isHello, num, splitFrame, type Frame, type Hello } fro
 import { Arrival, Inbox } from '../protocol/inbox'
 import { ACK_DELAY, STREAM_ACK_DELAY } from '../protocol/limits'
 import type { Connection } from './connection'
+import type { Liveness } from './liveness'
 import type { Resolved } from './options'
 import type { Sender } from './send'
 
@@ -14,6 +15,8 @@ export interface ReceiveHost {
   readonly _active?: Connection
   /** The send path: `a` frames are for it, and it numbers the frames this side answers with. */
   readonly _sender: Pick<Sender, '_acked' | '_control'>
+  /** `w` frames are for it: what the server has for the client. */
+  readonly _liveness: Pick<Liveness, '_owed'>
   /** A malformed frame: report it, drop `c`, recover on another. */
   _bad(c: Connection, what: string): void
   /** `c` said hello (`o` frame). */
@@ -75,12 +78,13 @@ export class Receiver {
     const body = f.slice(1)
     if (type == FrameType.Message) return this._data(c, body)
     if (type != FrameType.Batch) this._deliverDue()
-    if (type == FrameType.Seq || type == FrameType.Ack) {
+    if (type == FrameType.Seq || type == FrameType.Ack || type == FrameType.Owed) {
       // Numbers are parsed only where a frame is one, not scanned in every message's text.
       const n = num(f)
       if (!(n >= 0)) return s._bad(c, 'bad frame ' + f.slice(0, 16))
       if (type == FrameType.Seq) c._nextSeq = n
-      else s._sender._acked(n, c)
+      else if (type == FrameType.Ack) s._sender._acked(n, c)
+      else if (c == s._active) s._liveness._owed(n)
     } else if (type == FrameType.Ping) s._sender._control(c, FrameType.Pong + body)
     else if (type == FrameType.Pong) s._pong(c)
     else if (type == FrameType.Close) {

@@ -37,8 +37,10 @@ export interface Candidates {
 export interface Selector {
   /** Candidates of a new attempt, in order (may set `why` for the first). */
   _order(): TransportClass[]
-  /** A candidate was just opened; `previous` is the one before it in this attempt, if any. */
-  _launched(previous?: Connection): void
+  /**
+   * Candidate `C` is about to be opened; `previous` is the one before it in this attempt, if any.
+   */
+  _launched(previous: Connection | undefined, C: TransportClass): void
   /** `c` proved both directions and carries the session now. */
   _proven(c: Connection): void
   /**

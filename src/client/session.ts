@@ -148,7 +148,7 @@ export class Session {
     if (!C) return
     const prev = this._conns[this._conns.length - 1]
     // Told first: why the one before has not won yet is what this one's URL reports (`why`).
-    this._selector._launched(prev)
+    this._selector._launched(prev, C)
     this._launch(C)
   }
 

@@ -32,6 +32,12 @@ export const enum FrameType {
   Use = 'u',
   /** `a<n>`: every application message up to and including n has been received. */
   Ack = 'a',
+  /**
+   * `w<n>` (server only, in an upload's answer, to a client that asked with `w=1`): the server has
+   * application messages up to n for the client, written on the download or waiting for it
+   * (PROTOCOL.md §8.3).
+   */
+  Owed = 'w',
   /** `p[token]`: ping; answer at once with `q` and the same token. */
   Ping = 'p',
   /** `q[token]`: pong. */

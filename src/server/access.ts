@@ -18,6 +18,8 @@ export interface Ask {
   /** Why the client is on this transport, as it says (`why`; for stats only). */
   why: string | null
   resume: boolean
+  /** The client reads `w` frames in upload answers (`w=1`, PROTOCOL.md §1). */
+  owed: boolean
   origin: string
   address: string
   /** Headers every answer to it carries: {@link NO_STORE}, and CORS once its origin has passed. */
@@ -77,6 +79,7 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
     token: p.get('token'),
     why: p.get('why'),
     resume: p.get('r') != '0',
+    owed: p.get('w') == '1',
     origin: (req.headers.origin as string) || '',
     address: clientAddress(req, o.trustProxy),
     head: NO_STORE,

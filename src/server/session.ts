@@ -274,6 +274,11 @@ export class ServerSession<
     return replies
   }
 
+  /** The last message queued for the client (`PostTarget._owed`). @internal */
+  _owed(): number {
+    return this._outbound.sent
+  }
+
   /** @internal */
   _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
     this._emitSafely('message', d, binary, { seq, redelivered: false })

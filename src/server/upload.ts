@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { encode, Parser } from '../protocol/envelope'
-import { Code, type Frame } from '../protocol/frames'
+import { Code, FrameType, type Frame } from '../protocol/frames'
 import { NO_STORE, type Ask } from './access'
 import type { SessionHost } from './link'
 
@@ -72,6 +72,11 @@ const LATIN1 = /^(iso-?8859-1|latin-?1|l1)$/i
 export interface PostTarget {
   _end(code: number, reason: string): void
   _post(frames: Frame[], ask: Ask): Frame[] | null | Promise<Frame[] | null>
+  /**
+   * The last application message the server has for the client, written on the download or
+   * waiting for it: the `w` frame a client that asks for it gets in each answer (PROTOCOL.md §8.3).
+   */
+  _owed(): number
 }
 
 /**
@@ -162,6 +167,9 @@ export function receivePost(
     if (parser.pending) return fail(400, 'truncated body')
     const answer = (replies: Frame[] | null) => {
       if (res.writableEnded) return
+      // Lets the client notice a download that stalled while its uploads are answered.
+      const owed = ask.owed && s._owed()
+      if (replies && owed) replies.push(FrameType.Owed + owed)
       const body = encode(replies || [])
       res.writeHead(replies ? 200 : 400, {
         ...ask.head,

@@ -116,6 +116,41 @@ eachStore((store) => {
     await any.stop()
   })
 
+  // Issue 25: how a client notices a poll answer or a stream stalled in a proxy while uploads get through.
+  it('an upload answer says what the download carried (`w`) to a client that asks with w=1', async () => {
+    const r = await start()
+    const got: string[] = []
+    const stream = req(r.port, 'GET', 'v=2&t=stream&ack=0&o=1', undefined, {}, (fs) => got.push(...(fs as string[])))
+    await until(() => got.some((f) => f[0] == 'o'), 5000, 'hello')
+    const post = (q: string, frames: string[]) => req(r.port, 'POST', `v=2&t=stream&sid=${hello(got).sid}&${q}`, frames)
+    await post('ack=0', ['s1', 'u1', 'p'])
+    const plain = await post('ack=0', ['s1', 'mhi'])
+    assert.ok(!plain.frames.some((f) => f[0] == 'w'), 'not asked: ' + plain.frames)
+    await until(() => got.includes('mho') || got.includes('mhi'), 5000, 'the echo on the stream')
+    await post('ack=1', ['s2', 'mho'])
+    await until(() => got.includes('mho'), 5000, 'the second echo')
+    assert.deepEqual((await post('ack=1&w=1', ['s3', 'p'])).frames, ['q', 'a2', 'w2'])
+    r.ll.sessions.forEach((s) => s.close())
+    await stream
+    await r.stop()
+  })
+
+  // What a lost poll, or a lost answer, leaves: the client never asks again, the server has the reply
+  // for its next poll. A node in cluster mode knows only what its links wrote: between polls, no `w`.
+  if (store == 'memory')
+    it('between polls, an upload answer says what waits for the next poll (`w`)', async () => {
+      const r = await start()
+      const sid = await pollSession(r.port)
+      const poll = req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0`)
+      await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'mhi'])
+      assert.deepEqual((await poll).frames, ['s1', 'mhi'])
+      const asked = await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0&w=1`, ['s2', 'mho'])
+      assert.deepEqual(asked.frames, ['a2', 'w2'], 'the reply to mho waits for a poll')
+      const next = await req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=1`)
+      assert.deepEqual(next.frames, ['s2', 'mho'])
+      await r.stop()
+    })
+
   it('a session id presented from a different origin is refused', async () => {
     const r = await start({ origins: '*' })
     const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1', undefined, { Origin: 'https://a.example' })

@@ -33,6 +33,8 @@ export class Served implements LinkOwner {
   _active?: Link['name']
   /** Next seq to write on the active link. */
   private _next = 0
+  /** The highest seq any link here has written (the `w` frame, `_lastWritten`). */
+  private _highest = 0
   private _pumping = false
   private _pumpAgain = false
   /** Client frames are handled one batch after another, in order. */
@@ -128,7 +130,18 @@ export class Served implements LinkOwner {
   private _written(l: Link, first: number, messages: StoredMessage[]): void {
     l.write(withSeq(first, messages))
     this._next = first + messages.length
+    this._highest = Math.max(this._highest, this._next - 1)
     if (!this._reliable) this._host.store.ackOutgoing(this.id, this._next - 1).catch(() => {})
+  }
+
+  /**
+   * What the client is owed (`PostTarget._owed`), as far as this node knows: the highest message a
+   * link here has written. Less than the session's log holds (what the owner appended and no link
+   * here wrote, a download on another node, a link gone between polls): the client then waits for
+   * the heartbeat rule to notice a download that stalled.
+   */
+  _owed(): number {
+    return this._highest
   }
 
   /** Whether the active link here has written up to `seq` already (a hint for it is old news). */

@@ -18,16 +18,19 @@ function host(opts: LifelineOptions = {}, url = 'http://example.test/rt') {
   return h
 }
 
+// `w=1` over HTTP only: the `w` frame comes in upload answers (PROTOCOL.md §8.3).
 test('a request names the version, the transport and the cursor; an opening one asks for a hello', () => {
   const h = host()
   const { t } = connection(new FakeClock(), POLL)
-  assert.equal(transportContext(h).url(t), 'http://example.test/rt?v=2&t=polling&ack=0')
+  assert.equal(transportContext(h).url(t), 'http://example.test/rt?v=2&t=polling&ack=0&w=1')
   t.sid = 'S'
   h._why = 'websocket-refused'
   assert.equal(
     transportContext(h).url(t, true),
-    'http://example.test/rt?v=2&t=polling&ack=0&sid=S&o=1&hb=20000&why=websocket-refused',
+    'http://example.test/rt?v=2&t=polling&ack=0&sid=S&o=1&hb=20000&why=websocket-refused&w=1',
   )
+  const ws = connection(new FakeClock()).t
+  assert.equal(transportContext(h).url(ws), 'http://example.test/rt?v=2&t=websocket&ack=0')
 })
 
 test('the endpoint’s own query is kept, the token is encoded, and fire-and-forget says r=0', () => {
@@ -52,7 +55,7 @@ test('the cursor in a URL counts as an acknowledgement of what it covers', () =>
   inbox._arrive(2, 1)
   assert.ok(inbox._pending())
   const { t } = connection(new FakeClock(), POLL)
-  assert.match(transportContext(h).url(t), /&ack=2$/)
+  assert.match(transportContext(h).url(t), /&ack=2(&|$)/)
   assert.ok(!inbox._pending(), 'no ack frame is due for what the URL acknowledged')
   assert.equal(transportContext(h).cursor(), 2)
 })

@@ -93,6 +93,10 @@ export class FakeTransport extends Transport {
   recv(f: Frame): void {
     this._frame(f)
   }
+  /** Server side of the fake: a frame in an upload's answer (HTTP), no sign of the download's life. */
+  answer(f: Frame): void {
+    this._frame(f, true)
+  }
   hello(sid = 'S'.repeat(22), ack = 0, hb = 25000, max = 4194304): void {
     this.emit('open')
     this.recv('o' + JSON.stringify({ v: 2, sid, ack, hb, max }))

@@ -149,3 +149,55 @@ test('a poll not answered within the heartbeat plus POLL_GRACE is taken as lost'
   await clock.tick(20)
   assert.equal(of('reconnecting')[0]?.cause, 'heartbeat-timeout')
 })
+
+// Issue 25, seed 3 again: a poll's answer stalled in a relay while uploads were answered; only the
+// heartbeat rule (25 s + POLL_GRACE) noticed. An upload's answer now says what the server wrote.
+test('download owed: a `w` past what arrived, then silence on the download, drops it within seconds', async () => {
+  const { ll, clock, of } = await provenPolling()
+  assert.match(made[0].url, /[?&]w=1(&|$)/, 'the client asks for `w` frames')
+  made[0].recv('s1')
+  made[0].recv('mone')
+  ll.send('x')
+  made[0].answer('a1')
+  made[0].answer('w3')
+  await clock.tick(900)
+  assert.equal(of('reconnecting').length, 0, 'not within a second: the answer may be on its way')
+  await clock.tick(200)
+  assert.equal(of('reconnecting')[0]?.cause, 'polling-stalled')
+  assert.equal(pings(), 0, 'no ping: its answer would come on an upload, proving nothing of the download')
+})
+
+test('download owed: bytes arriving keep it, what was owed arriving ends the watch', async () => {
+  const { ll, clock, of } = await provenPolling()
+  made[0].recv('s1')
+  ll.send('x')
+  made[0].answer('a1')
+  made[0].answer('w20')
+  // A slow download: a message every 800 ms is progress, even while it owes more.
+  for (let i = 1; i <= 20; i++) {
+    await clock.tick(800)
+    made[0].recv('m' + i)
+  }
+  assert.equal(of('message').length, 20)
+  // All that was owed arrived: silence now is the idle rule's business, not this one's.
+  await clock.tick(10000)
+  assert.equal(of('reconnecting').length, 0)
+})
+
+test('download owed: a `w` at or below what arrived, or on a fire-and-forget session, owes nothing', async () => {
+  const { ll, clock, of } = await provenPolling()
+  made[0].recv('s1')
+  made[0].recv('mone')
+  ll.send('x')
+  made[0].answer('a1')
+  made[0].answer('w1')
+  made[0].answer('w0')
+  await clock.tick(10000)
+  assert.equal(of('reconnecting').length, 0)
+  made.length = 0
+  const ff = client({ resume: false }, [POLL])
+  await flush()
+  assert.match(made[0].url, /[?&]r=0(&|$)/)
+  assert.doesNotMatch(made[0].url, /[?&]w=1(&|$)/, 'fire-and-forget does not ask for `w`')
+  ff.ll.close()
+})

@@ -52,6 +52,63 @@ test('a WebSocket that opens but never answers the proof ping carries nothing an
   assert.equal(of('open').length, 1)
 })
 
+// Issue 25, seed 41 of the randomized network: a poll that opened the session stalled in a relay, and
+// with polling alone the session waited connectTimeout (15 s) before it tried again, twice.
+test('the last candidate gets one twin after a third of connectTimeout; the first to prove wins', async () => {
+  const { ll, clock, of } = client({ connectTimeout: 15000 }, [POLL])
+  await flush()
+  await clock.tick(4999)
+  assert.equal(made.length, 1)
+  await clock.tick(1)
+  assert.equal(made.length, 2, 'a twin of the hung poll')
+  assert.equal(made[1].name, 'polling')
+  made[1].prove(SID)
+  assert.equal(ll.transport, 'polling')
+  assert.ok(made[0].stopped, 'the hung one goes')
+  assert.equal(of('reconnecting').length, 0)
+  await clock.tick(20000)
+  assert.equal(made.length, 2, 'no more twins once one won')
+})
+
+// Chromium opens one WebSocket at a time per host (RFC 6455 §4.1): a twin beside a hung handshake
+// waited for its connectTimeout (seed 113).
+test('a WebSocket still opening is given up for its twin, which would wait behind it', async () => {
+  const { ll, clock } = client({ connectTimeout: 15000 }, [WS])
+  await flush()
+  await clock.tick(5000)
+  assert.equal(made.length, 2)
+  assert.ok(made[0].stopped, 'the hung handshake is given up')
+  assert.match(made[1].url, /why=websocket-hung/)
+  made[1].prove(SID)
+  assert.equal(ll.transport, 'websocket')
+})
+
+test('twins that both hang: one attempt, then the next after the backoff, with its own twin', async () => {
+  const { clock, of } = client({ connectTimeout: 15000, minDelay: 1000, jitter: false }, [WS, POLL])
+  await flush()
+  await clock.tick(400)
+  assert.deepEqual(
+    made.map((t) => t.name),
+    ['websocket', 'polling'],
+  )
+  await clock.tick(5000)
+  assert.equal(made.length, 3, 'the last candidate, polling, got its twin')
+  assert.equal(made[2].name, 'polling')
+  await clock.tick(9999)
+  assert.equal(of('reconnecting').length, 0, 'while one may still win, no new attempt')
+  await clock.tick(5001)
+  assert.equal(of('reconnecting').length, 1, 'the twin hung too (15 s after it began): a new attempt, at once')
+  assert.equal(made.length, 4)
+  await clock.tick(400)
+  assert.equal(made.length, 5)
+  await clock.tick(5000)
+  assert.deepEqual(
+    made.slice(3).map((t) => t.name),
+    ['websocket', 'polling', 'polling'],
+    'its last candidate gets a twin of its own',
+  )
+})
+
 test('a refused WebSocket moves on at once, without waiting for the race delay', async () => {
   const { ll, clock, of } = client({}, [WS, POLL])
   await flush()
