@@ -130,7 +130,7 @@ eachStore(() => {
     return all
   }
 
-  it("room messages from two nodes, members coming and going: each node's reach every member in its send() order", async () => {
+  it("each node's room messages reach every member in its send() order, with members coming and going", async () => {
     const [a, b] = await nodes(2)
     const members = []
     for (let i = 0; i < 64; i++) members.push(await member(i % 2 ? b : a))
