@@ -206,7 +206,8 @@ export class LifelineServer<
    * A room's members (sessions that called `join(room)`, on every node in cluster mode), to send
    * to: `send(data)` queues `data` in each member's own log and resolves to how many took it (a
    * member past its bounds ends with 3900, as on `session.send`). In one process the messages
-   * are queued before it returns; in cluster mode once it resolves. Throws
+   * are queued before it returns; in cluster mode once it resolves. Every member gets one server's
+   * (one node's) messages to a room in the order of its `send()` calls (docs/scaling.md, "Order"). Throws
    * `LL_ERR_INVALID_OPTION` for a room name that is not a non-empty string,
    * `LL_ERR_INVALID_DATA` for data that is neither text nor bytes.
    *

@@ -40,6 +40,15 @@ export const onRedis = () => storeUrl != null
 /** Keys of each server's own: several share one Redis. */
 let prefixes = 0
 
+/**
+ * The `cluster` option of a new one-node cluster on the current store, with `extra` (say a small
+ * `fanoutChunk`); undefined in one process. Two servers started with the same one are two nodes.
+ */
+export function storeCluster(extra: object = {}) {
+  if (!storeUrl) return undefined
+  return { redis: storeUrl, prefix: 'p' + process.pid + '.' + ++prefixes + ':', nodeLease: 1000, ...extra }
+}
+
 /** Stop every server still running (for `after()`: a failed test must not leave the run hanging). */
 export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
 
@@ -49,11 +58,7 @@ export const stopAll = () => Promise.all([...running].map((r) => r.stop()))
  */
 export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.ServerOptions = {}): Promise<Running> {
   const server = http.createServer(httpOpts)
-  if (storeUrl && opts.cluster === undefined)
-    opts = {
-      ...opts,
-      cluster: { redis: storeUrl, prefix: 'p' + process.pid + '.' + ++prefixes + ':', nodeLease: 1000 },
-    }
+  if (storeUrl && opts.cluster === undefined) opts = { ...opts, cluster: storeCluster() }
   const logged: string[] = []
   const ll = new LifelineServer({ server, path: '/rt', origins: '*', logger: recorder(logged), ...opts })
   const r: Running = {

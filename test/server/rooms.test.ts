@@ -1,8 +1,10 @@
-// Rooms in one process: session.join/leave, ll.to(room).send, ll.broadcast; room messages in each
-// member's own log, so they resume exactly once and in order like the session's own messages.
-import { test, after } from 'node:test'
+// Rooms: session.join/leave, ll.to(room).send, ll.broadcast; room messages in each member's own
+// log, so they resume exactly once and in order like the session's own messages. In one process,
+// and the order of room messages on both stores (the last part).
+import { test, after, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { start, stopAll, ws, until } from './raw'
+import { start, stopAll, storeCluster, ws, until } from './raw'
+import { eachStore } from './stores'
 
 after(stopAll)
 
@@ -109,4 +111,83 @@ test('a room member past its buffer bound ends with 3900; the others get the mes
   assert.deepEqual(a.s.rooms, ['r'])
   assert.deepEqual(b.s.rooms, [])
   await r.stop()
+})
+
+// Issue 27: room messages arrived out of order in cluster mode, none lost or doubled. A fan-out
+// takes several scripts (`fanoutChunk` members each) over the members as each `send()` read them;
+// overlapping ones from one node ran side by side, and a member that an earlier script of the
+// later one reached (the set's order had changed: members left) had m2 before m1.
+eachStore(() => {
+  /** `p` + `from`, `p` + (`from` + 1)…, `n` of them. */
+  const run = (p: string, from: number, n: number) => [...Array(n).keys()].map((i) => p + (from + i))
+
+  /** `n` nodes on one store (on memory, the one server `n` times); a fan-out runs one script per member. */
+  async function nodes(n: number) {
+    const cluster = storeCluster({ fanoutChunk: 1 })
+    const first = await start({ cluster }, false)
+    const all = [first]
+    while (all.length < n) all.push(cluster ? await start({ cluster }, false) : first)
+    return all
+  }
+
+  it("each node's room messages reach every member in its send() order, with members coming and going", async () => {
+    const [a, b] = await nodes(2)
+    const members = []
+    for (let i = 0; i < 64; i++) members.push(await member(i % 2 ? b : a))
+    // 60 members at first, 30 on each node; 12 leave and 4 join midway.
+    const [leaving, joining, staying] = [members.slice(0, 12), members.slice(60), members.slice(12, 60)]
+    for (const m of members.slice(0, 60)) m.s.join('order')
+    // Each node's message comes after its own joins: once both are in, every member is.
+    await a.ll.to('order').send('w')
+    assert.equal(await b.ll.to('order').send('w'), 60)
+    const N = 30
+    const sends: Promise<number>[] = []
+    for (let i = 0; i < N; i++) {
+      sends.push(a.ll.to('order').send('a' + i), b.ll.to('order').send('b' + i))
+      // Back to back, and some a tick apart, never waiting for the ones before.
+      if (i % 7 == 3) await new Promise((ok) => setImmediate(ok))
+      if (i == 10) for (const m of leaving) m.s.leave('order')
+      if (i == 12) for (const m of joining) m.s.join('order')
+    }
+    assert.ok(
+      (await Promise.all(sends)).every((n) => n >= 48),
+      'the members staying took every message',
+    )
+    for (const { c } of staying) {
+      const sent = () => texts(c.frames).filter((m) => m != 'w')
+      await until(() => sent().length >= 2 * N, 10000, 'every room message at every member')
+      for (const p of ['a', 'b']) {
+        const mine = texts(c.frames).filter((m) => m[0] == p)
+        assert.deepEqual(mine, run(p, 0, N), 'once, in order')
+      }
+    }
+    // Those that came or went have a run of each node's: no gaps, no repeats, in order.
+    for (const { c, s } of [...leaving, ...joining]) {
+      s.send('end')
+      await c.until((f) => f === 'mend')
+      for (const p of ['a', 'b']) {
+        const mine = texts(c.frames).filter((m) => m[0] == p)
+        const first = mine.length ? +mine[0].slice(1) : 0
+        assert.deepEqual(mine, run(p, first, mine.length), 'a run, in order')
+      }
+    }
+  })
+
+  it("one node's messages to a session and to its rooms reach the session in the order it sent them", async () => {
+    const [a] = await nodes(1)
+    const members = []
+    for (let i = 0; i < 8; i++) members.push(await member(a))
+    for (const m of members) m.s.join('mixed')
+    const want: string[] = []
+    for (let i = 0; i < 30; i++) {
+      for (const m of members) m.s.send('d' + i)
+      void a.ll.to('mixed').send('r' + i)
+      want.push('d' + i, 'r' + i)
+      if (i % 7 == 3) await new Promise((ok) => setImmediate(ok))
+    }
+    for (const { c } of members) {
+      await until(() => texts(c.frames).length >= want.length, 10000, 'every message at every member')
+      assert.deepEqual(texts(c.frames), want)
+    }
+  })
 })

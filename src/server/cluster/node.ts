@@ -15,6 +15,7 @@ import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
 import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
+import { Publisher } from './publisher'
 import { Served, type ServedHost } from './served'
 import { ALL, Upkeep } from './upkeep'
 import type { Hint } from './records'
@@ -55,6 +56,11 @@ export class ClusterNode {
   private _pending = new Set<Promise<unknown>>()
   /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
   private _ending = new Set<Promise<unknown>>()
+  /** Room messages from here, one fan-out at a time, in the order they were sent. */
+  private _publisher = new Publisher(async (room, messages) => {
+    const r = await this.store.rooms.publish(room, messages, this.c.fanoutChunk)
+    return r.delivered
+  })
   /**
    * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
    * those whose count was not in Redis yet: what `broadcast()` returns at once.
@@ -99,6 +105,7 @@ export class ClusterNode {
       },
       track: (p) => tracked(this._pending, p),
       ending: (p) => tracked(this._ending, p),
+      follow: (s, room) => this._publisher.follow(room ? [...roomsOf(s), room] : roomsOf(s)),
     }
     this._servedHost = {
       get store() {
@@ -321,14 +328,22 @@ export class ClusterNode {
     serveUpgrade(this, this._host, this._wss, { req, socket, head, ask, done })
   }
 
-  /** Put `d` into the log of every member of `room`, on every node; resolves to how many took it. */
-  async publish(room: string, d: string | Buffer): Promise<number> {
-    await this.ready
-    // A join made here just before must be in Redis before the members are read.
-    await Promise.all([...this._pending])
-    for (const s of this.owned.values()) s._flush()
-    const r = await this.store.rooms.publish(room, [d], this.c.fanoutChunk)
-    return r.delivered
+  /**
+   * Put `d` into the log of every member of `room`, on every node; resolves to how many took it.
+   * Every member has it after what this node sent before to the room, or to the member itself if
+   * owned here, and before what it sends to either after (docs/scaling.md, "Order"): what it must
+   * follow is taken now, before any await.
+   */
+  publish(room: string, d: string | Buffer): Promise<number> {
+    // Joins and leaves made here just before must be in Redis before the members are read.
+    const after: Promise<unknown>[] = [this.ready, ...this._pending]
+    for (const s of this.owned.values()) {
+      if (!(room == ALL ? s._heard : s._rooms.has(room))) continue
+      s._flush()
+      const writing = s._writing()
+      if (writing) after.push(writing)
+    }
+    return this._publisher.publish(room, d, Promise.all(after))
   }
 
   /**
@@ -362,6 +377,11 @@ export class ClusterNode {
       this._host.log('warn', 'cluster: closing:', e)
     }
   }
+}
+
+/** The rooms of a session owned here, the broadcast room with them once its client spoke. */
+function roomsOf(s: ClusterSession): string[] {
+  return s._heard ? [...s._rooms, ALL] : [...s._rooms]
 }
 
 /** `p` is in `set` until it settles. */

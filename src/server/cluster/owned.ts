@@ -36,6 +36,11 @@ export interface OwnerHost extends NodeParts {
   track(p: Promise<unknown>): void
   /** A close in Redis that a new session made on this node must wait for (it frees a place in the census). */
   ending(p: Promise<unknown>): void
+  /**
+   * A write of `s` to its log or its rooms (and `room`) is made now: what it must follow, the room
+   * messages this node sent before to any of them (undefined: none is on its way to Redis).
+   */
+  follow(s: ClusterSession, room?: string): Promise<unknown> | undefined
   /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
   appended(sid: string, first: number, messages: StoredMessage[]): void
 }
@@ -84,6 +89,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   private _flushing = false
   /** Store writes in order: appends, room changes, the close. */
   private _chain: Promise<unknown> = Promise.resolve()
+  /** How many of them are not done. */
+  private _pendingWrites = 0
   /** Appends made by this owner (with its fencing token, each one's id). */
   private _appends = 0
   /** Client messages handed to the app, and the part of them committed in Redis. */
@@ -168,13 +175,15 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
     checkRoom(room)
     this._rooms.add(room)
-    this._host.track(this._write(() => this._host.store.rooms.join(this.id, this._fence, room)))
+    const join = () => this._host.store.rooms.join(this.id, this._fence, room)
+    this._host.track(this._write(join, this._host.follow(this, room)))
   }
 
   leave(room: string): void {
     checkRoom(room)
     if (this.closed || !this._rooms.delete(room)) return
-    this._host.track(this._write(() => this._host.store.rooms.leave(this.id, this._fence, room)))
+    const leave = () => this._host.store.rooms.leave(this.id, this._fence, room)
+    this._host.track(this._write(leave, this._host.follow(this, room)))
   }
 
   close(code = 1000, reason = ''): void {
@@ -196,7 +205,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) return
     this._flush()
     const keep = this.reliable && code != Code.BUFFER_OVERFLOW
-    this._host.ending(this._write(() => this._host.store.close(this.id, this._fence, code, reason, keep)))
+    const close = () => this._host.store.close(this.id, this._fence, code, reason, keep)
+    this._host.ending(this._write(close, this._host.follow(this)))
     this._over(code, reason)
   }
 
@@ -335,7 +345,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
       out.sent = Math.max(out.sent, r.last + this._batch.length)
       out.bytes = r.bufferedAmount < 0 ? out.bytes + bytes : r.bufferedAmount
       this._host.appended(this.id, r.first, batch)
-    })
+    }, this._host.follow(this))
   }
 
   private _commitLater(): void {
@@ -357,11 +367,12 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
    * `sessionTtl` (the session would have expired by then): what the app sent is not dropped. A
    * write whose answer was lost as Redis went down is so tried again: each is idempotent (an append
    * carries its id, the rest are cursors and sets); its fencing token keeps a write of a session
-   * taken over meanwhile out.
+   * taken over meanwhile out. It waits for `after` first (room messages it must follow).
    */
-  _write(op: () => Promise<unknown>): Promise<unknown> {
+  _write(op: () => Promise<unknown>, after?: Promise<unknown>): Promise<unknown> {
     const ttl = this._host.o.sessionTtl
     const attempt = async () => {
+      if (after) await after
       const end = Date.now() + ttl
       for (;;) {
         // Nor does it write anything (its fencing token would be refused, if another took over yet).
@@ -374,8 +385,14 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
         }
       }
     }
-    const next = this._chain.then(attempt)
+    this._pendingWrites++
+    const next = this._chain.then(attempt).finally(() => this._pendingWrites--)
     this._chain = next
     return next
+  }
+
+  /** The last store write while any is not done: what a room message sent now must follow. */
+  _writing(): Promise<unknown> | undefined {
+    return this._pendingWrites ? this._chain : undefined
   }
 }

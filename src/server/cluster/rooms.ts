@@ -56,9 +56,11 @@ export class ClusterRooms {
   /**
    * Put `messages` into the log of every member of `room`: the members as they are now, in
    * chunks of `chunk` per script (one script blocks Redis for ~12 us per member: 10,000 in one
-   * would hold every other client for 120 ms). Each member gets them once; two publishes racing
-   * reach every member in their publishers' own order, but not necessarily interleaved alike.
-   * Replies how many members took them, and which were ended for passing their bounds.
+   * would hold every other client for 120 ms). Each member gets them once. Two publishes side by
+   * side may reach a member in either order, even from one caller: each reads the members, whose
+   * order in the set changes as others join and leave (issue 27); a node runs one at a time per
+   * room (publisher.ts). Replies how many members took them, and which were ended for passing
+   * their bounds.
    */
   async publish(
     room: string,
