@@ -155,7 +155,9 @@ export class Served implements LinkOwner {
           this._lastOut = Date.now()
           if (r.messages.length == READ_MAX) this._pumpAgain = true
         }
-        if (r.end && this._next > r.last) {
+        // With no active link here, the links here hear the close at once: with `_next`
+        // compared instead, one attached as the session ended waited for good (issue 26).
+        if (r.end && (ending || this._next > r.last)) {
           const [code, ...why] = r.end.split(' ')
           return this._bye(+code, why.join(' '))
         }
@@ -189,10 +191,17 @@ export class Served implements LinkOwner {
     clearTimeout(this._ackT)
   }
 
-  /** Frames on a WebSocket here. */
+  /**
+   * Frames on a WebSocket here. Those still queued when their link has gone (a store write under
+   * it failed, a new link replaced it) are dropped: the link numbered them past what Redis may
+   * have kept, and the client sends again, on its next link, all that was not acknowledged. Kept,
+   * they made a gap, and the session ended with 1002 after a Redis restart (issue 26).
+   */
   _receive(frames: Frame[], via: Link): void {
     this._lastIn = Date.now()
-    this._chain = this._chain.then(() => this.frames(frames, via.name, via)).catch((e) => this._oops(e))
+    this._chain = this._chain
+      .then(() => this._links[via.name] == via && this.frames(frames, via.name, via))
+      .catch((e) => this._oops(e))
   }
 
   /**
@@ -226,9 +235,16 @@ export class Served implements LinkOwner {
       .catch((e) => this._oops(e))
   }
 
+  /**
+   * A store write failed (Redis away): whether it was kept is unknown, so every link here ends and
+   * is let go at once, not when its socket closes, so that nothing queued behind it is taken.
+   */
   private _oops(e: unknown): void {
     this._host.log('warn', 'cluster: frames not handled:', e)
-    for (const l of Object.values(this._links)) l!.end(true)
+    for (const l of Object.values(this._links)) {
+      l!.end(true)
+      this._detach(l!)
+    }
   }
 
   /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
