@@ -290,8 +290,12 @@ export class Served implements LinkOwner {
     if (msgs.length || !this._confirmed) {
       const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       if (r.status == 'gap') {
-        if (replies) throw new Early('upload before the one it follows, which did not come')
-        return this._ended(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
+        // A POST may have overtook the one before it; Redis having less than it had before may not.
+        if (replies && r.received >= this._received)
+          throw new Early('upload before the one it follows, which did not come')
+        // A WebSocket's frames are taken in order, and a client rewinds from what it was told
+        // Redis has: a gap means Redis lost messages it had acknowledged (docs/scaling.md).
+        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
       }
       if (r.status == 'overflow')
         return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
@@ -309,8 +313,10 @@ export class Served implements LinkOwner {
     }
     for (const f of after) {
       const type = f[0]
-      if (type == FrameType.Ack) await store.ackOutgoing(this.id, num(f))
-      else if (type == FrameType.Ping) {
+      if (type == FrameType.Ack) {
+        // The client has messages Redis no longer knows it sent: their numbers would be used again.
+        if ((await store.ackOutgoing(this.id, num(f))).status == 'ahead') return this._lost(LOST, replies)
+      } else if (type == FrameType.Ping) {
         const pong = FrameType.Pong + f.slice(1)
         if (replies) replies.push(pong)
         else if (link && link.ready()) link.write([pong])
@@ -336,6 +342,17 @@ export class Served implements LinkOwner {
     return false
   }
 
+  /**
+   * End the session with 3901: Redis lost what it had acknowledged. A POST is answered with the
+   * close (200, as for a session gone), not refused as a protocol error.
+   */
+  private _lost(reason: string, replies?: Frame[]): boolean {
+    this._end(Code.SESSION_EXPIRED, reason)
+    if (!replies) return false
+    replies.push(closeFrame(Code.SESSION_EXPIRED, reason, this._version))
+    return true
+  }
+
   /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
   private _ackLater(received: number): void {
     this._received = Math.max(this._received, received)
@@ -353,6 +370,12 @@ export class Served implements LinkOwner {
     }
   }
 }
+
+/**
+ * Why a session ends with 3901 when Redis lost writes it had acknowledged (durable or not): what
+ * the client has and what Redis has no longer agree, and resuming would lose or double messages.
+ */
+const LOST = 'session lost: Redis lost acknowledged messages'
 
 /** A client's frame that ends its session with `code`. */
 class Bad extends Error {

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { start, stopAll, ws } from '../raw'
+import { createClient } from 'redis'
 import { texts } from '../../support/peers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
@@ -45,3 +46,35 @@ test('a Redis kill under a WebSocket write: the session resumes, what was not ac
   assert.deepEqual(texts(b.frames), ['2', '3'], 'each echo once, in order')
   b.sock.close()
 })
+
+// Redis that lost writes it had acknowledged (a replica promoted while it lagged, `appendfsync`
+// turned off at run time): the client and Redis no longer agree on what was sent, and the session
+// cannot go on without losing or doubling messages. It ends with 3901 (the client starts a new
+// session, with a `reset`), never with 1002 or in silence (issue 26; docs/scaling.md).
+for (const lost of ['incoming', 'outgoing'] as const)
+  test(`Redis lost ${lost} messages it had acknowledged: the WebSocket session ends with 3901, not 1002`, async () => {
+    const prefix = 'lost' + lost + ':'
+    const node = await start({ cluster: { redis: redis.url, nodeLease: 5000, prefix } })
+    const a = ws(node.port)
+    const { sid } = await a.hello()
+    for (const f of ['p', 'u1', 's1', 'm1', 'm2', 'm3']) a.sock.send(f)
+    await a.until((f) => f === 'a3', 10000)
+    await a.until((f) => texts([f]).includes('3'), 10000)
+    const client = createClient({ url: redis.url })
+    client.on('error', () => {})
+    await client.connect()
+    const h = prefix + 's:{' + sid + '}'
+    // What a lagging replica would hold: the session as it was after its first message.
+    if (lost == 'incoming') {
+      await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
+      await client.del(h + ':i')
+      a.sock.send('m4')
+    } else {
+      await client.hSet(h, { out: '1', ack: '0', ob: '1' })
+      await client.lTrim(h + ':o', 0, 0)
+      a.sock.send('a3')
+    }
+    await client.quit()
+    const bye = (await a.until((f) => typeof f == 'string' && f[0] == 'c', 10000)) as string
+    assert.match(bye, /^c3901 session lost: Redis lost acknowledged messages/)
+  })
