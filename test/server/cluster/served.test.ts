@@ -22,7 +22,7 @@ after(async () => {
 // seq that link had numbered them, a gap, and the session ended; a link attached meanwhile was told
 // nothing, and the session fell silent. Now a dead link's queued frames are dropped, as the client
 // sends them again.
-test('a Redis kill under a WebSocket write: the session resumes, what was not acknowledged is kept once, in order', async () => {
+test('Redis killed under a WebSocket write: the session resumes, the unacknowledged kept once, in order', async () => {
   const node = await start({ cluster: { redis: redis.url, nodeLease: 5000, prefix: 'served:' } })
   const a = ws(node.port)
   const { sid } = await a.hello()
