@@ -290,7 +290,7 @@ export class Served implements LinkOwner {
     if (msgs.length || !this._confirmed) {
       const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       if (r.status == 'gap') {
-        // A POST may have overtook the one before it; Redis having less than it had before may not.
+        // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
         if (replies && r.received >= this._received)
           throw new Early('upload before the one it follows, which did not come')
         // A WebSocket's frames are taken in order, and a client rewinds from what it was told
