@@ -52,6 +52,8 @@ export class ClusterNode {
   /** Its lease, sweeps and pings. */
   private _upkeep = new Upkeep(this)
   private _alive = new Map<string, { ok: boolean; at: number }>()
+  /** Takeovers under way here, by session. */
+  private _claims = new Map<string, Promise<boolean>>()
   /** Room changes made here that a room message from here must come after. */
   private _pending = new Set<Promise<unknown>>()
   /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
@@ -283,9 +285,23 @@ export class ClusterNode {
     this._host.adopt(s)
   }
 
-  /** Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it is owned here. */
-  async _own(sid: string, info: Record<string, string>): Promise<boolean> {
-    if (this.owned.has(sid)) return true
+  /**
+   * Own session `sid` if its owner is gone (its lease lapsed, or it let go): takeover. Whether it
+   * is owned here. Callers at once (two requests, a request and the sweep) share one claim: a
+   * second claim by this node is given the same fencing token, and two owners of one session here
+   * handed the app its messages twice and took each other's appends for retries (issue 26).
+   */
+  _own(sid: string, info: Record<string, string>): Promise<boolean> {
+    if (this.owned.has(sid)) return Promise.resolve(true)
+    let claim = this._claims.get(sid)
+    if (!claim) {
+      claim = this._claim(sid, info).finally(() => this._claims.delete(sid))
+      this._claims.set(sid, claim)
+    }
+    return claim
+  }
+
+  private async _claim(sid: string, info: Record<string, string>): Promise<boolean> {
     if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return false
     await this.store.lease.owns(sid)
     const took = await this.store.claim(sid, info.own == this.store.node)

@@ -1,6 +1,7 @@
 // A session as its owner node sees it in cluster mode (docs/cluster-design.md §5-§7): the app's
 // handlers run here; what it sends is numbered by Redis (appendOutgoing); what the client sent is
 // read from Redis, wherever it arrived, and handed to the app once, in order.
+import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../../protocol/errors'
@@ -93,6 +94,11 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   private _pendingWrites = 0
   /** Appends made by this owner (with its fencing token, each one's id). */
   private _appends = 0
+  /**
+   * In every append id of this owner, with its fencing token: no append of another owner is taken
+   * for a retry of one of its own and not made (issue 26).
+   */
+  private readonly _nonce = randomBytes(6).toString('base64url')
   /** Client messages handed to the app, and the part of them committed in Redis. */
   private _handed: number
   private _committed: number
@@ -334,7 +340,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const handed = this._handed
     const delivered = handed > this._committed ? handed : undefined
     // One id for every try of this write: one whose answer was lost is not made twice.
-    const op = this._fence + ':' + ++this._appends
+    const op = this._fence + ':' + this._nonce + ':' + ++this._appends
     this._write(async () => {
       const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered, op)
       this._batchBytes -= bytes

@@ -168,7 +168,9 @@ export class Served implements LinkOwner {
           this._lastOut = Date.now()
           if (r.messages.length == READ_MAX) this._pumpAgain = true
         }
-        if (r.end && this._next > r.last) {
+        // With no active link here, the links here hear the close at once: with `_next`
+        // compared instead, one attached as the session ended waited for good (issue 26).
+        if (r.end && (ending || this._next > r.last)) {
           const [code, ...why] = r.end.split(' ')
           return this._bye(+code, why.join(' '))
         }
@@ -202,10 +204,17 @@ export class Served implements LinkOwner {
     clearTimeout(this._ackT)
   }
 
-  /** Frames on a WebSocket here. */
+  /**
+   * Frames on a WebSocket here. Those still queued when their link has gone (a store write under
+   * it failed, a new link replaced it) are dropped: the link numbered them past what Redis may
+   * have kept, and the client sends again, on its next link, all that was not acknowledged. Kept,
+   * they made a gap, and the session ended with 1002 after a Redis restart (issue 26).
+   */
   _receive(frames: Frame[], via: Link): void {
     this._lastIn = Date.now()
-    this._chain = this._chain.then(() => this.frames(frames, via.name, via)).catch((e) => this._oops(e))
+    this._chain = this._chain
+      .then(() => this._links[via.name] == via && this.frames(frames, via.name, via))
+      .catch((e) => this._oops(e))
   }
 
   /**
@@ -239,9 +248,16 @@ export class Served implements LinkOwner {
       .catch((e) => this._oops(e))
   }
 
+  /**
+   * A store write failed (Redis away): whether it was kept is unknown, so every link here ends and
+   * is let go at once, not when its socket closes, so that nothing queued behind it is taken.
+   */
   private _oops(e: unknown): void {
     this._host.log('warn', 'cluster: frames not handled:', e)
-    for (const l of Object.values(this._links)) l!.end(true)
+    for (const l of Object.values(this._links)) {
+      l!.end(true)
+      this._detach(l!)
+    }
   }
 
   /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
@@ -287,8 +303,12 @@ export class Served implements LinkOwner {
     if (msgs.length || !this._confirmed) {
       const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
       if (r.status == 'gap') {
-        if (replies) throw new Early('upload before the one it follows, which did not come')
-        return this._ended(Code.PROTOCOL_ERROR, 'protocol error: gap after ' + r.received)
+        // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
+        if (replies && r.received >= this._received)
+          throw new Early('upload before the one it follows, which did not come')
+        // A WebSocket's frames are taken in order, and a client rewinds from what it was told
+        // Redis has: a gap means Redis lost messages it had acknowledged (docs/scaling.md).
+        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
       }
       if (r.status == 'overflow')
         return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
@@ -306,8 +326,10 @@ export class Served implements LinkOwner {
     }
     for (const f of after) {
       const type = f[0]
-      if (type == FrameType.Ack) await store.ackOutgoing(this.id, num(f))
-      else if (type == FrameType.Ping) {
+      if (type == FrameType.Ack) {
+        // The client has messages Redis no longer knows it sent: their numbers would be used again.
+        if ((await store.ackOutgoing(this.id, num(f))).status == 'ahead') return this._lost(LOST, replies)
+      } else if (type == FrameType.Ping) {
         const pong = FrameType.Pong + f.slice(1)
         if (replies) replies.push(pong)
         else if (link && link.ready()) link.write([pong])
@@ -333,6 +355,17 @@ export class Served implements LinkOwner {
     return false
   }
 
+  /**
+   * End the session with 3901: Redis lost what it had acknowledged. A POST is answered with the
+   * close (200, as for a session gone), not refused as a protocol error.
+   */
+  private _lost(reason: string, replies?: Frame[]): boolean {
+    this._end(Code.SESSION_EXPIRED, reason)
+    if (!replies) return false
+    replies.push(closeFrame(Code.SESSION_EXPIRED, reason, this._version))
+    return true
+  }
+
   /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
   private _ackLater(received: number): void {
     this._received = Math.max(this._received, received)
@@ -350,6 +383,12 @@ export class Served implements LinkOwner {
     }
   }
 }
+
+/**
+ * Why a session ends with 3901 when Redis lost writes it had acknowledged (durable or not): what
+ * the client has and what Redis has no longer agree, and resuming would lose or double messages.
+ */
+const LOST = 'session lost: Redis lost acknowledged messages'
 
 /** A client's frame that ends its session with `code`. */
 class Bad extends Error {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { LifelineServer } from '../../../src/server/index'
 import { start, stopAll, ws, req, hello, until, pollSession, closeOf, throwingHandlers, type Running } from '../raw'
+import { store, closeStores, newSid } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -12,6 +13,7 @@ before(async () => {
 })
 after(async () => {
   await stopAll()
+  await closeStores()
   await redis.remove()
 })
 
@@ -237,4 +239,28 @@ test("cluster mode logs as one process does: the app's handlers that threw, at w
     r.logged.every((l) => !l.includes(sid)),
     'no session id below debug',
   )
+})
+
+// Regression (issue 26, the randomized fault test: 20 echoes lost on a polling session after a Redis
+// restart). A node that joined again under a new id after its lease lapsed took the sessions of its
+// old id over twice at once (two requests, or a request and its sweep): the second claim found it its own
+// already and was given the same fencing token, so two owners ran side by side, their append ids
+// alike, and one's append of the app's replies was answered as a retry of the other's, not made.
+test('requests that take one orphaned session over at once make one owner: one connection, replies once', async () => {
+  const c = cluster()
+  const sid = newSid()
+  // Its owner is a node whose lease is gone; the app there never had the three messages its client sent.
+  const gone = await store(redis.url, 'gone', { prefix: c.cluster.prefix })
+  await gone.createSession(sid, { origin: '', address: '127.0.0.1', reliable: true })
+  await gone.recordIncoming(sid, 1, ['a', 'b', 'c'])
+  const b = await start(c)
+  const polls = Array.from({ length: 4 }, () => req(b.port, 'GET', `v=2&t=polling&ack=0&o=1&sid=${sid}`))
+  for (const p of await Promise.all(polls)) assert.equal(hello(p.frames).sid, sid)
+  await until(async () => ((await gone.readOutgoing(sid, 1)) as { last: number }).last >= 3)
+  await req(b.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s4', 'md'])
+  await until(async () => ((await gone.readOutgoing(sid, 1)) as { last: number }).last >= 4)
+  const log = await gone.readOutgoing(sid, 1)
+  assert.deepEqual(log.status == 'ok' && log.messages, ['a', 'b', 'c', 'd'], 'every reply once, in order')
+  assert.equal(b.sessions.length, 1, 'one connection event')
+  assert.deepEqual(b.received.get(b.sessions[0]), ['a', 'b', 'c', 'd'])
 })
