@@ -7,8 +7,9 @@ import type { TransportClass, TransportName } from './transports/transport'
 const MAX_UPGRADE_DELAY = 300000
 
 /**
- * An attempt's last candidate not proven within `connectTimeout` divided by this gets a twin: an
- * opening request that stalled in the network costs a third of `connectTimeout`, not all of it.
+ * The one candidate of an attempt still on its way, with none left to start, gets a twin if it has
+ * not proven itself within `connectTimeout` divided by this: an opening request stalled in the
+ * network costs a third of `connectTimeout`, not all of it.
  */
 const TWIN_AFTER = 3
 
@@ -93,8 +94,6 @@ class Racing implements Selector {
   private _interval: number
   /** Early deaths per transport in this page. */
   private _early: { [name: string]: number } = {}
-  /** This attempt's last candidate has its twin already. */
-  private _twinned = false
 
   constructor(private readonly _session: Candidates) {
     const o = _session._options
@@ -133,21 +132,27 @@ class Racing implements Selector {
     // Why the one before did not win yet, should this one win.
     if (previous) s._why = previous._stalled()
     if (s._queue.length) this._raceTimer = s._timer(() => s._launchNext(), s._options.raceDelay + s._rtt)
-    else if (!this._twinned) {
-      // The last one: the same transport again, should this one hang (both may go on; the first
-      // to prove itself wins). Once per attempt. A WebSocket still opening is given up first:
-      // browsers open one at a time per host (RFC 6455 §4.1), so the twin would wait behind it.
-      this._twinned = true
-      this._raceTimer = s._timer(() => {
-        for (const x of s._conns.slice())
-          if (x._transport.isSocket && x._stage == Stage.Started) {
-            s._why = x._stalled()
-            s._drop(x)
-          }
-        s._queue.push(C)
-        s._launchNext()
-      }, s._options.connectTimeout / TWIN_AFTER)
-    }
+    else if (!s._conns.length) this._twin(C)
+  }
+
+  /**
+   * `C`, the one candidate of this attempt still on its way, gets a twin should it hang (both may go
+   * on; the first to prove itself wins), so that at most two are on their way at once. A WebSocket
+   * still opening is given up first: browsers open one at a time per host (RFC 6455 §4.1), so the
+   * twin would wait behind it.
+   */
+  private _twin(C: TransportClass): void {
+    const s = this._session
+    s._clear(this._raceTimer)
+    this._raceTimer = s._timer(() => {
+      for (const x of s._conns.slice())
+        if (x._transport.isSocket && x._stage == Stage.Started) {
+          s._why = x._stalled()
+          s._drop(x)
+        }
+      s._queue.push(C)
+      s._launchNext()
+    }, s._options.connectTimeout / TWIN_AFTER)
   }
 
   _proven(c: Connection): void {
@@ -212,13 +217,16 @@ class Racing implements Selector {
       this._upgradeLater()
       return null
     }
+    // One of two on their way failed: the other gets a twin in turn, should it hang too.
+    const left = s._conns[0]
+    if (!s._active && !s._queue.length && s._conns.length == 1 && left._stage < Stage.Proven)
+      this._twin(left._transport.constructor as TransportClass)
     if (early && byNetwork) return { reason: c._name + '-early-close' }
     return { reason, byNetwork }
   }
 
   _retrying(): void {
     this._session._clear(this._raceTimer)
-    this._twinned = false
   }
 
   _stop(): void {
