@@ -1,0 +1,133 @@
+// Rooms as logs in Redis (issue 27, docs/scaling.md "Rooms in Redis"): one Redis Stream per room,
+// entry ids `<offset>-0`, appended by one script in the room's own hash slot that also publishes
+// each message, so the channel's order is offset order and a room message costs one write
+// whatever the room's size. A member's position is an offset its client holds; nothing is written
+// per member per message. Not yet used by the cluster node: its room messages still go into each
+// member's own log (cluster/rooms.ts).
+import { Script, runScript, type RedisLink, type RedisReply } from './redis'
+import { int, pack, unpack, type StoredMessage } from './records'
+
+/** Lua helpers: Redis' time in ms, and offsets as whole numbers (Lua prints 1.8e14 as `1.8e+14`). */
+const TIME = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function id(n) return string.format('%.0f', n) .. '-0' end
+-- A room made afresh starts above the time in ms x 100: above every offset an earlier log of the
+-- same name gave out, unless that one averaged more than 100 messages a millisecond.
+local function next_of(h)
+  local n = tonumber(redis.call('HGET', h, 'next'))
+  if n then return n, false end
+  n = now * 100
+  redis.call('HSET', h, 'next', string.format('%.0f', n))
+  return n, true
+end
+`
+
+/**
+ * Append to a room. KEYS: head hash, stream. ARGV: size, age ms, channel, packed messages...
+ * Each message gets the next offset, is added with Redis' time, and is published as
+ * `<offset> <packed>`; then the stream is trimmed to `size` and, a hundred at most per call, of
+ * entries older than `age`. Replies the first and last offsets.
+ */
+export const ROOM_APPEND = new Script(
+  'room-append',
+  TIME +
+    `local n = next_of(KEYS[1])
+local first = n
+for i = 4, #ARGV do
+  redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i], 't', now)
+  redis.call('PUBLISH', ARGV[3], string.format('%.0f', n) .. ' ' .. ARGV[i])
+  n = n + 1
+end
+redis.call('HSET', KEYS[1], 'next', string.format('%.0f', n))
+redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[1])
+local old = now - tonumber(ARGV[2])
+local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+local keep = nil
+for _, e in ipairs(head) do
+  if tonumber(e[2][4]) >= old then keep = e[1] break end
+end
+if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep)
+elseif #head > 0 then
+  redis.call('XTRIM', KEYS[2], 'MINID', id(tonumber(string.match(head[#head][1], '^(%d+)')) + 1))
+end
+return {string.format('%.0f', first), string.format('%.0f', n - 1)}`,
+)
+
+/** A room's next offset (a member joining starts there). KEYS: head hash. Makes the room's head if it has none. */
+export const ROOM_HEAD = new Script('room-head', TIME + `return string.format('%.0f', (next_of(KEYS[1])))`)
+
+/**
+ * A room's messages from offset `from`. KEYS: head hash, stream. ARGV: from, max, age ms.
+ * Replies ok + next offset + messages, or reset + next offset when the stream no longer holds
+ * `from` (trimmed by count or age, or the room's log was lost and made afresh).
+ */
+export const ROOM_READ = new Script(
+  'room-read',
+  TIME +
+    `local n, fresh = next_of(KEYS[1])
+local from = tonumber(ARGV[1])
+if from >= n then return {'ok', string.format('%.0f', n), {}} end
+if fresh then return {'reset', string.format('%.0f', n)} end
+local list = redis.call('XRANGE', KEYS[2], id(from), '+', 'COUNT', ARGV[2])
+if #list == 0 or list[1][1] ~= id(from) or tonumber(list[1][2][4]) < now - tonumber(ARGV[3]) then
+  return {'reset', string.format('%.0f', n)}
+end
+local out = {}
+for _, e in ipairs(list) do out[#out + 1] = e[2][2] end
+return {'ok', string.format('%.0f', n), out}`,
+)
+
+/** What a read of a room gives: messages from the offset asked for, or a reset (the room goes on from `next`). */
+export type RoomRead = { status: 'ok'; next: number; messages: StoredMessage[] } | { status: 'reset'; next: number }
+
+/** Every room's log of one app (one key prefix) in Redis. @internal */
+export class ClusterRoomLogs {
+  constructor(
+    private readonly _link: RedisLink,
+    private readonly _prefix: string,
+    /** Messages a room keeps (`roomHistorySize`). */
+    private readonly _size = 1000,
+    /** How long, ms (`roomHistoryAge`). */
+    private readonly _age = 60000,
+  ) {}
+
+  /** The keys of `room`, all in its hash slot: head hash, stream. */
+  keys(room: string): [string, string] {
+    return [this._prefix + 'rh:{' + room + '}', this._prefix + 'rl:{' + room + '}']
+  }
+
+  /** The pub/sub channel `room`'s messages are published on, as `<offset> <packed message>`. */
+  channel(room: string): string {
+    return this._prefix + 'rc:{' + room + '}'
+  }
+
+  /** Append `messages` to `room` (one script); resolves to their first and last offsets. */
+  async append(room: string, messages: StoredMessage[]): Promise<{ first: number; last: number }> {
+    const args = [String(this._size), String(this._age), this.channel(room), ...messages.map(pack)]
+    const r = (await runScript(this._link, ROOM_APPEND, this.keys(room), args)) as RedisReply[]
+    return { first: int(r[0]), last: int(r[1]) }
+  }
+
+  /** The offset `room`'s next message will have: where a member joining now starts. */
+  async head(room: string): Promise<number> {
+    return int((await runScript(this._link, ROOM_HEAD, [this.keys(room)[0]], [])) as RedisReply)
+  }
+
+  /** Up to `max` of `room`'s messages from offset `from`, or a reset when the room no longer keeps it. */
+  async read(room: string, from: number, max = 1000): Promise<RoomRead> {
+    const args = [String(from), String(max), String(this._age)]
+    const r = (await runScript(this._link, ROOM_READ, this.keys(room), args)) as RedisReply[]
+    const next = int(r[1])
+    if (String(r[0]) == 'reset') return { status: 'reset', next }
+    return { status: 'ok', next, messages: (r[2] as RedisReply[]).map(unpack) }
+  }
+
+  /** Follow `room`'s channel: `fn(offset, message)` for each message published (a hint: the stream is the truth). */
+  follow(room: string, fn: (offset: number, message: StoredMessage) => void): Promise<void> {
+    return this._link.subscribe(this.channel(room), (b) => {
+      const sp = b.indexOf(0x20)
+      fn(+b.toString('latin1', 0, sp), unpack(b.subarray(sp + 1)))
+    })
+  }
+}
