@@ -56,7 +56,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 )
 
-/** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0). */
+/**
+ * KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0), pos (1: the
+ * client holds its room positions, PROTOCOL.md §6.5).
+ */
 export const CREATE = new Script(
   'create',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
@@ -64,7 +67,7 @@ local rid = ''
 if ARGV[8] ~= '1' then rid = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
 redis.call('HSET', KEYS[1], 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', ARGV[1], 'fen', 1,
   'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ARGV[2], 'rel', ARGV[3], 'org', ARGV[4], 'adr', ARGV[5],
-  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid)
+  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid, 'pos', ARGV[9] or '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {'ok', 1}`,
 )
@@ -341,8 +344,11 @@ return {1, m[2]}`,
 )
 
 /**
- * Join or leave a room. KEYS: hash, session's rooms, room's members. ARGV: fence, room, sid,
- * 1 to join / 0 to leave. (Two slots: the session's and the room's.)
+ * Join or leave a room. KEYS: hash, session's rooms, room's members, and for a session whose client
+ * holds its room positions its join offsets (a hash, room to offset). ARGV: fence, room, sid,
+ * 1 to join / 0 to leave, the join offset, the hint channel prefix. A session with join offsets
+ * tells the node of its active link that its rooms changed (an `r` hint). (Two slots: the
+ * session's and the room's.)
  */
 export const MEMBER = withHelpers(
   'member',
@@ -354,9 +360,16 @@ if ARGV[4] == '1' then
   redis.call('SADD', KEYS[2], ARGV[2])
   follow(KEYS[1], KEYS[2])
   redis.call('SADD', KEYS[3], ARGV[3])
+  if KEYS[4] and redis.call('HSETNX', KEYS[4], ARGV[2], ARGV[5]) == 1 then follow(KEYS[1], KEYS[4]) end
 else
   redis.call('SREM', KEYS[2], ARGV[2])
   redis.call('SREM', KEYS[3], ARGV[3])
+  if KEYS[4] then redis.call('HDEL', KEYS[4], ARGV[2]) end
+end
+if KEYS[4] then
+  local act = redis.call('HGET', KEYS[1], 'act')
+  local node = act and node_of(act)
+  if node then redis.call('PUBLISH', ARGV[6] .. node, 'r ' .. ARGV[3]) end
 end
 return {'ok'}`,
 )

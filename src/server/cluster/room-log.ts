@@ -2,8 +2,8 @@
 // entry ids `<offset>-0`, appended by one script in the room's own hash slot that also publishes
 // each message, so the channel's order is offset order and a room message costs one write
 // whatever the room's size. A member's position is an offset its client holds; nothing is written
-// per member per message. Not yet used by the cluster node: its room messages still go into each
-// member's own log (cluster/rooms.ts).
+// per member per message. Used for members whose clients hold their positions (PROTOCOL.md §6.5);
+// the others still get each message in their own log (cluster/rooms.ts).
 import { Script, runScript, type RedisLink, type RedisReply } from './redis'
 import { int, pack, unpack, type StoredMessage } from './records'
 
