@@ -30,3 +30,29 @@ test('a room is subscribed once, for its first reader; its messages reach its re
   subscribed.news(1, 'hi')
   assert.deepEqual(heard, ['a fx 7 EUR', 'b fx 7 EUR', 'b fx 8 GBP', 'a news 1 hi'])
 })
+
+test('reconcile hands over what a room has past the last offset published here, one read per room', async () => {
+  const subscribed: Record<string, (offset: number, m: StoredMessage) => void> = {}
+  const reads: string[] = []
+  const store = {
+    rooms: {
+      logs: {
+        follow: async (room: string, fn: (o: number, m: StoredMessage) => void) => void (subscribed[room] = fn),
+        read: async (room: string, from: number) => {
+          reads.push(room + ' ' + from)
+          return { status: 'ok', next: from + 2, messages: ['lost', 'too'] }
+        },
+      },
+    },
+  } as unknown as ClusterStore
+  const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
+  const heard: string[] = []
+  const reader = (name: string): RoomReader => ({ _roomMessage: (room, o, m) => void heard.push(`${name} ${o} ${m}`) })
+  feeds.add('fx', reader('a'))
+  feeds.add('fx', reader('b'))
+  feeds.add('quiet', reader('c'))
+  subscribed.fx(7, 'EUR')
+  await feeds.reconcile()
+  assert.deepEqual(reads, ['fx 8'], 'a room with nothing published here yet is not read')
+  assert.deepEqual(heard, ['a 7 EUR', 'b 7 EUR', 'a 8 lost', 'b 8 lost', 'a 9 too', 'b 9 too'])
+})
