@@ -150,7 +150,7 @@ export class Receiver {
   _accept(c: Connection, seq: number, d: string | Uint8Array, room?: string): void {
     const s = this._session
     if (room) {
-      // The server never skips an offset without an `x` frame: anything past the position is next.
+      // The server skips offsets only with an `x` frame or for latest values: anything past the position is next.
       if (seq <= (this._rooms.get(room) || 0)) return
       this._rooms.set(room, seq)
     } else {

@@ -65,10 +65,14 @@ export class RoomCursors {
         this._run = undefined
         continue
       }
-      if (this._run != room || this._runNext != r.next) frames.push(FrameType.Room + r.next + ' ' + room)
-      log.frames(r.next, frames)
-      this._run = room
-      this._runNext = r.next = log.next
+      // Runs of consecutive offsets: latest values a newer one of their key replaced are left out.
+      for (const run of log.runs(r.next)) {
+        if (this._run != room || this._runNext != run.first) frames.push(FrameType.Room + run.first + ' ' + room)
+        frames.push(...run.frames)
+        this._run = room
+        this._runNext = log.next
+      }
+      r.next = log.next
     }
     return frames.length > before
   }

@@ -78,12 +78,15 @@ export class Rooms<S extends RoomMember = RoomMember> {
     return [...(this._of.get(s) || [])]
   }
 
-  /** Keep `d` in `room`'s log and write it to every member; returns how many took it. */
-  send(room: string, d: string | Buffer): number {
+  /**
+   * Keep `d` in `room`'s log and write it to every member; returns how many took it. With `latest`
+   * (a key, '' for the room's one), a member coming back gets only the newest of that key.
+   */
+  send(room: string, d: string | Buffer, latest?: string): number {
     checkRoom(room)
     const r = this._rooms.get(room)
     if (!r) return 0
-    this._top = Math.max(this._top, r.log.append(d))
+    this._top = Math.max(this._top, r.log.append(d, latest))
     let n = 0
     // A copy: a member past its bounds ends on `_queue` and leaves the room meanwhile.
     for (const s of [...r.members]) {

@@ -317,6 +317,36 @@ eachStore(() => {
     assert.deepEqual(tagged(again.frames), ['news:' + at(7) + ':n7', 'news:' + at(8) + ':n8'], 'within the history')
     await r.stop()
   })
+
+  it('latest values: a member coming back gets the newest of each key it missed, and every other message', async () => {
+    const r = await start({}, false)
+    const { c, s } = await member(r, G({}))
+    s.join('ticker')
+    await r.ll.to('ticker').send('EUR 0', { latest: 'EUR' })
+    await until(() => tagged(c.frames).length == 1)
+    const at = (k: number) => +tagged(c.frames)[0].split(':')[1] + k
+    c.sock.terminate()
+    await until(() => s.transport == null)
+    const sent: Array<[string, string | true | undefined]> = [
+      ['EUR 1', 'EUR'],
+      ['GBP 1', 'GBP'],
+      ['note', undefined],
+      ['EUR 2', 'EUR'],
+      ['rate 1', true],
+      ['rate 2', true],
+    ]
+    for (const [m, latest] of sent) await r.ll.to('ticker').send(m, { latest })
+    const back = ws(r.port, G({ ticker: at(0) }) + '&sid=' + s.id)
+    await until(() => tagged(back.frames).some((x) => x.endsWith('rate 2')))
+    assert.deepEqual(tagged(back.frames), [
+      'ticker:' + at(2) + ':GBP 1',
+      'ticker:' + at(3) + ':note',
+      'ticker:' + at(4) + ':EUR 2',
+      'ticker:' + at(6) + ':rate 2',
+    ])
+    assert.throws(() => r.ll.to('ticker').send('x', { latest: 5 as never }), { code: 'LL_ERR_INVALID_OPTION' })
+    await r.stop()
+  })
 })
 
 // Issue 27: room messages arrived out of order in cluster mode, none lost or doubled. A fan-out

@@ -59,7 +59,7 @@ export class RoomFeeds {
       if (!readers.size || !seen) continue
       const r = await logs.read(room, seen + 1)
       // A reset: the readers find it out themselves when their next read says so.
-      if (r.status == 'ok') r.messages.forEach((m, i) => this._hand(room, seen + 1 + i, m))
+      if (r.status == 'ok') for (const run of r.runs) run.messages.forEach((m, i) => this._hand(room, run.first + i, m))
     }
   }
 }

@@ -58,12 +58,12 @@ export class ClusterNode {
   /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
   private _ending = new Set<Promise<unknown>>()
   /** Room messages from here, one fan-out at a time, in the order they were sent. */
-  private _publisher = new Publisher(async (room, messages) => {
+  private _publisher = new Publisher(async (room, messages, keys) => {
     // Once in the room's log for members whose clients hold their positions (one write), then into
     // the own log of each member whose client does not (and of every session, for broadcast()).
     const rooms = this.store.rooms
     const logged = room == ALL ? 0 : await rooms.loggedCount(room)
-    if (logged) await rooms.logs.append(room, messages)
+    if (logged) await rooms.logs.append(room, messages, keys)
     const r = await rooms.publish(room, messages, this.c.fanoutChunk)
     return r.delivered + logged
   })
@@ -349,7 +349,7 @@ export class ClusterNode {
    * owned here, and before what it sends to either after (docs/scaling.md, "Order"): what it must
    * follow is taken now, before any await.
    */
-  publish(room: string, d: string | Buffer): Promise<number> {
+  publish(room: string, d: string | Buffer, key?: string): Promise<number> {
     // Joins and leaves made here just before must be in Redis before the members are read.
     const after: Promise<unknown>[] = [this.ready, ...this._pending]
     for (const s of this.owned.values()) {
@@ -358,7 +358,7 @@ export class ClusterNode {
       const writing = s._writing()
       if (writing) after.push(writing)
     }
-    return this._publisher.publish(room, d, Promise.all(after))
+    return this._publisher.publish(room, d, Promise.all(after), key)
   }
 
   /**

@@ -4,7 +4,7 @@
 // whatever the room's size. A member's position is an offset its client holds; nothing is written
 // per member per message. Used for members whose clients hold their positions (PROTOCOL.md §6.5);
 // the others still get each message in their own log (cluster/rooms.ts).
-import { Script, runScript, type RedisLink, type RedisReply } from './redis'
+import { Script, runScript, type RedisArg, type RedisLink, type RedisReply } from './redis'
 import { int, pack, unpack, type StoredMessage } from './records'
 
 /** Lua helpers: Redis' time in ms, and offsets as whole numbers (Lua prints 1.8e14 as `1.8e+14`). */
@@ -24,7 +24,8 @@ end
 `
 
 /**
- * Append to a room. KEYS: head hash, stream. ARGV: size, age ms, channel, packed messages...
+ * Append to a room. KEYS: head hash, stream. ARGV: size, age ms, channel, then per message its
+ * latest-value key (`-` none, `+<key>`) and the packed message.
  * Each message gets the next offset, is added with Redis' time, and is published as
  * `<offset> <packed>`; then the stream is trimmed to `size` and, a hundred at most per call, of
  * entries older than `age`. Replies the first and last offsets.
@@ -34,9 +35,10 @@ export const ROOM_APPEND = new Script(
   TIME +
     `local n = next_of(KEYS[1])
 local first = n
-for i = 4, #ARGV do
-  redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i], 't', now)
-  redis.call('PUBLISH', ARGV[3], string.format('%.0f', n) .. ' ' .. ARGV[i])
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == '-' then redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i + 1], 't', now)
+  else redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i + 1], 't', now, 'k', string.sub(ARGV[i], 2)) end
+  redis.call('PUBLISH', ARGV[3], string.format('%.0f', n) .. ' ' .. ARGV[i + 1])
   n = n + 1
 end
 redis.call('HSET', KEYS[1], 'next', string.format('%.0f', n))
@@ -59,27 +61,45 @@ export const ROOM_HEAD = new Script('room-head', TIME + `return string.format('%
 
 /**
  * A room's messages from offset `from`. KEYS: head hash, stream. ARGV: from, max, age ms.
- * Replies ok + next offset + messages, or reset + next offset when the stream no longer holds
- * `from` (trimmed by count or age, or the room's log was lost and made afresh).
+ * Replies ok + next offset + the last offset read + offset and message of each kept (of the
+ * latest values read, only the newest of each key), or reset + next offset when the stream no
+ * longer holds `from` (trimmed by count or age, or the room's log was lost and made afresh).
  */
 export const ROOM_READ = new Script(
   'room-read',
   TIME +
     `local n, fresh = next_of(KEYS[1])
 local from = tonumber(ARGV[1])
-if from >= n then return {'ok', string.format('%.0f', n), {}} end
+if from >= n then return {'ok', string.format('%.0f', n), string.format('%.0f', from - 1), {}} end
 if fresh then return {'reset', string.format('%.0f', n)} end
 local list = redis.call('XRANGE', KEYS[2], id(from), '+', 'COUNT', ARGV[2])
 if #list == 0 or list[1][1] ~= id(from) or tonumber(list[1][2][4]) < now - tonumber(ARGV[3]) then
   return {'reset', string.format('%.0f', n)}
 end
-local out = {}
-for _, e in ipairs(list) do out[#out + 1] = e[2][2] end
-return {'ok', string.format('%.0f', n), out}`,
+local out, newer = {}, {}
+for j = #list, 1, -1 do
+  local e = list[j]
+  local k = e[2][6]
+  if not k or not newer[k] then
+    table.insert(out, 1, e[2][2])
+    table.insert(out, 1, string.match(e[1], '^(%d+)'))
+  end
+  if k then newer[k] = true end
+end
+return {'ok', string.format('%.0f', n), string.match(list[#list][1], '^(%d+)'), out}`,
 )
 
-/** What a read of a room gives: messages from the offset asked for, or a reset (the room goes on from `next`). */
-export type RoomRead = { status: 'ok'; next: number; messages: StoredMessage[] } | { status: 'reset'; next: number }
+/** Messages of consecutive offsets from `first`. */
+export interface RoomRun {
+  first: number
+  messages: StoredMessage[]
+}
+
+/**
+ * What a read of a room gives: runs of messages from the offset asked for up to `upto` (latest
+ * values a newer one of their key replaced left out), or a reset (the room goes on from `next`).
+ */
+export type RoomRead = { status: 'ok'; next: number; upto: number; runs: RoomRun[] } | { status: 'reset'; next: number }
 
 /** Every room's log of one app (one key prefix) in Redis. @internal */
 export class ClusterRoomLogs {
@@ -102,9 +122,17 @@ export class ClusterRoomLogs {
     return this._prefix + 'rc:{' + room + '}'
   }
 
-  /** Append `messages` to `room` (one script); resolves to their first and last offsets. */
-  async append(room: string, messages: StoredMessage[]): Promise<{ first: number; last: number }> {
-    const args = [String(this._size), String(this._age), this.channel(room), ...messages.map(pack)]
+  /**
+   * Append `messages` to `room` (one script), each with its latest-value key in `keys` if any;
+   * resolves to their first and last offsets.
+   */
+  async append(
+    room: string,
+    messages: StoredMessage[],
+    keys: Array<string | undefined> = [],
+  ): Promise<{ first: number; last: number }> {
+    const args: RedisArg[] = [String(this._size), String(this._age), this.channel(room)]
+    messages.forEach((m, i) => args.push(keys[i] === undefined ? '-' : '+' + keys[i], pack(m)))
     const r = (await runScript(this._link, ROOM_APPEND, this.keys(room), args)) as RedisReply[]
     return { first: int(r[0]), last: int(r[1]) }
   }
@@ -120,7 +148,15 @@ export class ClusterRoomLogs {
     const r = (await runScript(this._link, ROOM_READ, this.keys(room), args)) as RedisReply[]
     const next = int(r[1])
     if (String(r[0]) == 'reset') return { status: 'reset', next }
-    return { status: 'ok', next, messages: (r[2] as RedisReply[]).map(unpack) }
+    const flat = (r[3] || []) as RedisReply[]
+    const runs: RoomRun[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const offset = int(flat[i])
+      const last = runs[runs.length - 1]
+      if (last && last.first + last.messages.length == offset) last.messages.push(unpack(flat[i + 1]))
+      else runs.push({ first: offset, messages: [unpack(flat[i + 1])] })
+    }
+    return { status: 'ok', next, upto: int(r[2]), runs }
   }
 
   /** Follow `room`'s channel: `fn(offset, message)` for each message published (a hint: the stream is the truth). */

@@ -272,9 +272,11 @@ export class Served implements LinkOwner, RoomReader {
             l.write([FrameType.RoomReset + r.next + ' ' + room])
             this._roomNext.set(room, r.next)
             this._run = ''
-          } else if (r.messages.length) {
-            this._writeRoom(l, room, next, r.messages)
-            if (r.messages.length == READ_MAX) this._roomsAgain = true
+          } else if (r.upto >= next) {
+            // Runs of consecutive offsets: latest values a newer one of their key replaced are left out.
+            for (const run of r.runs) this._writeRoom(l, room, run.first, run.messages)
+            this._roomNext.set(room, r.upto + 1)
+            if (r.upto - next + 1 >= READ_MAX) this._roomsAgain = true
           }
         }
       } while (this._roomsAgain)

@@ -35,18 +35,16 @@ test('appends take consecutive offsets from the room’s head; reads give them b
   assert.equal(await l.head('news'), start, 'the head stays until a message')
   assert.deepEqual(await l.append('news', ['a', Buffer.from([1, 2])]), { first: start, last: start + 1 })
   assert.deepEqual(await l.append('news', ['c']), { first: start + 2, last: start + 2 })
-  assert.deepEqual(await l.read('news', start), {
+  const ok = (upto: number, first: number, messages: unknown[]) => ({
     status: 'ok',
     next: start + 3,
-    messages: ['a', Buffer.from([1, 2]), 'c'],
+    upto,
+    runs: messages.length ? [{ first, messages }] : [],
   })
-  assert.deepEqual(await l.read('news', start + 2, 10), { status: 'ok', next: start + 3, messages: ['c'] })
-  assert.deepEqual(await l.read('news', start + 3), { status: 'ok', next: start + 3, messages: [] })
-  assert.deepEqual(await l.read('news', start, 2), {
-    status: 'ok',
-    next: start + 3,
-    messages: ['a', Buffer.from([1, 2])],
-  })
+  assert.deepEqual(await l.read('news', start), ok(start + 2, start, ['a', Buffer.from([1, 2]), 'c']))
+  assert.deepEqual(await l.read('news', start + 2, 10), ok(start + 2, start + 2, ['c']))
+  assert.deepEqual(await l.read('news', start + 3), ok(start + 2, 0, []))
+  assert.deepEqual(await l.read('news', start, 2), ok(start + 1, start, ['a', Buffer.from([1, 2])]))
 })
 
 test('concurrent appends from two connections are gapless, and published in offset order', async () => {
@@ -71,9 +69,31 @@ test('concurrent appends from two connections are gapless, and published in offs
   const r = await x.logs.read('fx', start, 1000)
   assert.equal(r.status, 'ok')
   assert.deepEqual(
-    r.status == 'ok' && r.messages,
+    r.status == 'ok' && r.runs.flatMap((run) => run.messages),
     heard.map(([, m]) => m),
   )
+})
+
+test('latest values: a read keeps only the newest of each key it covers, in runs of consecutive offsets', async () => {
+  const { logs: l } = await logs()
+  const start = await l.head('ticker')
+  await l.append('ticker', ['EUR 1', 'GBP 1', 'note', 'EUR 2', 'room 1'], ['EUR', 'GBP', undefined, 'EUR', ''])
+  await l.append('ticker', ['room 2', 'EUR 3'], ['', 'EUR'])
+  assert.deepEqual(await l.read('ticker', start), {
+    status: 'ok',
+    next: start + 7,
+    upto: start + 6,
+    runs: [
+      { first: start + 1, messages: ['GBP 1', 'note'] },
+      { first: start + 5, messages: ['room 2', 'EUR 3'] },
+    ],
+  })
+  assert.deepEqual(await l.read('ticker', start + 4, 2), {
+    status: 'ok',
+    next: start + 7,
+    upto: start + 5,
+    runs: [{ first: start + 5, messages: ['room 2'] }],
+  })
 })
 
 test('history keeps `size` messages: an older offset reads as a reset with the next offset', async () => {
@@ -81,7 +101,12 @@ test('history keeps `size` messages: an older offset reads as a reset with the n
   const start = await l.head('small')
   for (const m of ['a', 'b', 'c', 'd', 'e']) await l.append('small', [m])
   assert.deepEqual(await l.read('small', start + 1), { status: 'reset', next: start + 5 })
-  assert.deepEqual(await l.read('small', start + 2), { status: 'ok', next: start + 5, messages: ['c', 'd', 'e'] })
+  assert.deepEqual(await l.read('small', start + 2), {
+    status: 'ok',
+    next: start + 5,
+    upto: start + 4,
+    runs: [{ first: start + 2, messages: ['c', 'd', 'e'] }],
+  })
 })
 
 test('history keeps messages `age` ms: an offset older reads as a reset, and the next append trims them', async () => {
@@ -93,7 +118,12 @@ test('history keeps messages `age` ms: an offset older reads as a reset, and the
   assert.deepEqual(await l.read('aging', start), { status: 'reset', next: start + 1 })
   await l.append('aging', ['new'])
   assert.equal(await link.command(['XLEN', l.keys('aging')[1]]), 1, 'the old one is gone from the stream')
-  assert.deepEqual(await l.read('aging', start + 1), { status: 'ok', next: start + 2, messages: ['new'] })
+  assert.deepEqual(await l.read('aging', start + 1), {
+    status: 'ok',
+    next: start + 2,
+    upto: start + 1,
+    runs: [{ first: start + 1, messages: ['new'] }],
+  })
 })
 
 test('a room whose log was lost starts above its old offsets; a position in the old one reads as a reset', async () => {

@@ -37,3 +37,22 @@ test('history keeps messages for `age` ms: older ones are gone when read, even w
   assert.equal(log.next, 3, 'offsets go on')
   assert.deepEqual(log.frames(3, []), [])
 })
+
+test('runs: every message, but of latest values only the newest of each key, in runs of consecutive offsets', () => {
+  const log = new RoomLog(1, 100, 60000)
+  assert.deepEqual(log.runs(1), [])
+  for (const m of ['a', 'b']) log.append(m)
+  assert.deepEqual(log.runs(1), [{ first: 1, frames: ['M["a","b"]'] }], 'no latest values: one run')
+  log.append('EUR 1', 'EUR')
+  log.append('GBP 1', 'GBP')
+  log.append('EUR 2', 'EUR')
+  log.append('room 1', '')
+  log.append('c')
+  log.append('room 2', '')
+  assert.deepEqual(log.runs(2), [
+    { first: 2, frames: ['mb'] },
+    { first: 4, frames: ['M["GBP 1","EUR 2"]'] },
+    { first: 7, frames: ['M["c","room 2"]'] },
+  ])
+  assert.deepEqual(log.runs(8), [{ first: 8, frames: ['mroom 2'] }])
+})

@@ -40,7 +40,7 @@ test('reconcile hands over what a room has past the last offset published here, 
         follow: async (room: string, fn: (o: number, m: StoredMessage) => void) => void (subscribed[room] = fn),
         read: async (room: string, from: number) => {
           reads.push(room + ' ' + from)
-          return { status: 'ok', next: from + 2, messages: ['lost', 'too'] }
+          return { status: 'ok', next: from + 2, upto: from + 1, runs: [{ first: from, messages: ['lost', 'too'] }] }
         },
       },
     },
