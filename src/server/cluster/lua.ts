@@ -344,11 +344,8 @@ return {1, m[2]}`,
 )
 
 /**
- * Join or leave a room. KEYS: hash, session's rooms, room's members, and for a session whose client
- * holds its room positions its join offsets (a hash, room to offset). ARGV: fence, room, sid,
- * 1 to join / 0 to leave, the join offset, the hint channel prefix. A session with join offsets
- * tells the node of its active link that its rooms changed (an `r` hint). (Two slots: the
- * session's and the room's.)
+ * Join or leave a room. KEYS: hash, session's rooms, room's members. ARGV: fence, room, sid,
+ * 1 to join / 0 to leave. (Two slots: the session's and the room's; for clients before room logs.)
  */
 export const MEMBER = withHelpers(
   'member',
@@ -360,17 +357,36 @@ if ARGV[4] == '1' then
   redis.call('SADD', KEYS[2], ARGV[2])
   follow(KEYS[1], KEYS[2])
   redis.call('SADD', KEYS[3], ARGV[3])
-  if KEYS[4] and redis.call('HSETNX', KEYS[4], ARGV[2], ARGV[5]) == 1 then follow(KEYS[1], KEYS[4]) end
 else
   redis.call('SREM', KEYS[2], ARGV[2])
   redis.call('SREM', KEYS[3], ARGV[3])
-  if KEYS[4] then redis.call('HDEL', KEYS[4], ARGV[2]) end
 end
-if KEYS[4] then
-  local act = redis.call('HGET', KEYS[1], 'act')
-  local node = act and node_of(act)
-  if node then redis.call('PUBLISH', ARGV[6] .. node, 'r ' .. ARGV[3]) end
+return {'ok'}`,
+)
+
+/**
+ * The session's side of joining or leaving a room, for a session whose client holds its room
+ * positions (the room's side is ROOM_MEMBER, in the room's slot: no script spans two). KEYS: hash,
+ * session's rooms, its join offsets (room to offset). ARGV: fence, room, sid, 1 to join / 0 to
+ * leave, the join offset, the hint channel prefix. Tells the node of its active link that its
+ * rooms changed (an `r` hint).
+ */
+export const SESSION_ROOM = withHelpers(
+  'session-room',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'act')
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+if m[2] ~= '' then return fail('ended', m[2]) end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  follow(KEYS[1], KEYS[2])
+  if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[5]) == 1 then follow(KEYS[1], KEYS[3]) end
+else
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('HDEL', KEYS[3], ARGV[2])
 end
+local node = node_of(m[3] or '')
+if node then redis.call('PUBLISH', ARGV[6] .. node, 'r ' .. ARGV[3]) end
 return {'ok'}`,
 )
 

@@ -60,6 +60,18 @@ return {string.format('%.0f', first), string.format('%.0f', n - 1)}`,
 export const ROOM_HEAD = new Script('room-head', TIME + `return string.format('%.0f', (next_of(KEYS[1])))`)
 
 /**
+ * The room's side of a member whose client holds its positions joining (ARGV: sid, 1) or leaving
+ * (sid, 0). KEYS: head hash, the room's such members. Replies the room's next offset: where a
+ * member joining starts. All in the room's slot.
+ */
+export const ROOM_MEMBER = new Script(
+  'room-member',
+  TIME +
+    `if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+return string.format('%.0f', (next_of(KEYS[1])))`,
+)
+
+/**
  * A room's messages from offset `from`. KEYS: head hash, stream. ARGV: from, max, age ms.
  * Replies ok + next offset + the last offset read + offset and message of each kept (of the
  * latest values read, only the newest of each key), or reset + next offset when the stream no
@@ -135,6 +147,15 @@ export class ClusterRoomLogs {
     messages.forEach((m, i) => args.push(keys[i] === undefined ? '-' : '+' + keys[i], pack(m)))
     const r = (await runScript(this._link, ROOM_APPEND, this.keys(room), args)) as RedisReply[]
     return { first: int(r[0]), last: int(r[1]) }
+  }
+
+  /**
+   * Member `sid` of `room` (set `members`, in the room's slot) joins or leaves; resolves to the
+   * room's next offset, where a member joining now starts.
+   */
+  async member(room: string, members: string, sid: string, join: boolean): Promise<number> {
+    const r = await runScript(this._link, ROOM_MEMBER, [this.keys(room)[0], members], [sid, join ? '1' : '0'])
+    return int(r as RedisReply)
   }
 
   /** The offset `room`'s next message will have: where a member joining now starts. */

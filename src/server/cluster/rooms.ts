@@ -38,18 +38,34 @@ export class ClusterRooms {
    * starts at the room's next offset, kept with its keys (one write per join, none per message).
    */
   async join(sid: string, fence: number, room: string, logged = false): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '1', logged ? String(await this.logs.head(room)) : '')
+    if (!logged) return this._member(sid, fence, room, '1')
+    // The room's side first (no script spans two slots): a member counted a moment early costs a
+    // write; one missing from the count while its session says it is in would miss messages.
+    const from = await this.logs.member(room, this._logKey(room), sid, true)
+    const r = await this._sessionRoom(sid, fence, room, '1', from)
+    if (r.status != 'ok') await this.logs.member(room, this._logKey(room), sid, false)
+    return r
   }
 
   /** Leave `room`. */
   async leave(sid: string, fence: number, room: string, logged = false): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '0', logged ? '0' : '')
+    if (!logged) return this._member(sid, fence, room, '0')
+    const r = await this._sessionRoom(sid, fence, room, '0', 0)
+    await this.logs.member(room, this._logKey(room), sid, false)
+    return r
   }
 
-  private async _member(sid: string, fence: number, room: string, join: string, from: string) {
+  private async _member(sid: string, fence: number, room: string, join: string) {
     const h = this._session(sid)
-    const keys = from ? [h, h + ':r', this._logKey(room), h + ':rf'] : [h, h + ':r', this._key(room)]
-    const r = await this._run(S.MEMBER, keys, [String(fence), room, sid, join, from, this.o.prefix + 'n:'])
+    const r = await this._run(S.MEMBER, [h, h + ':r', this._key(room)], [String(fence), room, sid, join])
+    return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
+  }
+
+  /** The session's side of a join or leave of a session whose client holds its positions. */
+  private async _sessionRoom(sid: string, fence: number, room: string, join: string, from: number) {
+    const h = this._session(sid)
+    const args = [String(fence), room, sid, join, String(from), this.o.prefix + 'n:']
+    const r = await this._run(S.SESSION_ROOM, [h, h + ':r', h + ':rf'], args)
     return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
   }
 

@@ -96,6 +96,19 @@ test('latest values: a read keeps only the newest of each key it covers, in runs
   })
 })
 
+test('a member joining is counted in the room’s slot and told where it starts; leaving takes it out', async () => {
+  const { link, logs: l } = await logs()
+  const set = 'test:rg:{club}'
+  const start = await l.member('club', set, 'sid1', true)
+  assert.equal(start, await l.head('club'))
+  await l.append('club', ['a'])
+  assert.equal(await l.member('club', set, 'sid2', true), start + 1, 'after the message: from the next')
+  const members = ((await link.command(['SMEMBERS', set])) as Buffer[]).map(String).sort()
+  assert.deepEqual(members, ['sid1', 'sid2'])
+  await l.member('club', set, 'sid1', false)
+  assert.equal(await link.command(['SCARD', set]), 1)
+})
+
 test('history keeps `size` messages: an older offset reads as a reset with the next offset', async () => {
   const { logs: l } = await logs(3)
   const start = await l.head('small')
