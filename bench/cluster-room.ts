@@ -24,6 +24,11 @@ export interface RoomOptions {
   nodes: number
   broadcasts: number
   size: number
+  /**
+   * Peers that hold their room positions (`g`, PROTOCOL.md §6.5): the room's one log in Redis, room
+   * runs by offset, nothing acknowledged. Without it, each member's own log (clients before it).
+   */
+  positions?: boolean
 }
 
 export interface Broadcast {
@@ -81,7 +86,8 @@ export async function room(o: RoomOptions) {
   const take = (p: Peer, text: string) => {
     const seq = p.next++
     if (seq <= p.received) return void trouble.duplicates++
-    if (seq > p.received + 1) trouble.gaps++
+    // A room's first message comes at the offset the member joined at, not 1.
+    if (seq > p.received + 1 && !(o.positions && !p.received)) trouble.gaps++
     p.received = seq
     const k = +text.slice(1, text.indexOf(':'))
     p.got.add(k)
@@ -91,13 +97,14 @@ export async function room(o: RoomOptions) {
   }
   const connect = (node: number) =>
     new Promise<void>((resolve) => {
-      const sock = new WebSocket(`ws://127.0.0.1:${ports[node]}/rt?v=2&t=websocket&ack=0&o=1`)
+      const g = o.positions ? '&g=%7B%7D' : ''
+      const sock = new WebSocket(`ws://127.0.0.1:${ports[node]}/rt?v=2&t=websocket&ack=0&o=1${g}`)
       const p: Peer = { sock, node, next: 1, received: 0, got: new Set() }
       sock.on('message', (d) => {
         const f = String(d)
         if (f[0] == 'm') take(p, f.slice(1))
         else if (f[0] == 'M') for (const t of JSON.parse(f.slice(1)) as string[]) take(p, t)
-        else if (f[0] == 's') p.next = +f.slice(1)
+        else if (f[0] == 's' || f[0] == 'r') p.next = +f.slice(1).split(' ')[0]
         else if (f[0] == 'p') sock.send('q' + f.slice(1))
         else if (f[0] == 'c' || f[0] == 'e') trouble.firstClose ||= (trouble.closeFrames++, f)
       })
@@ -140,7 +147,8 @@ export async function room(o: RoomOptions) {
     })
   // Acked at once by every peer; then used_memory is read until it stops changing (at most 5 s).
   const ackAll = async () => {
-    for (const p of peers) p.sock.send('a' + p.received)
+    // Room messages from the room's log are not acknowledged (PROTOCOL.md §6.5).
+    if (!o.positions) for (const p of peers) p.sock.send('a' + p.received)
     let last = await used()
     for (let same = 0, t = Date.now(); same < 3 && Date.now() - t < 5000;) {
       await new Promise((r) => setTimeout(r, 100))

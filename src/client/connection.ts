@@ -23,6 +23,8 @@ export class Connection {
   _hello?: Hello
   /** Sequence number of the next application message that arrives on it (0: no `s` frame yet). */
   _nextSeq = 0
+  /** The room whose messages come next on it (after an `r` frame, PROTOCOL.md §6.5); empty: the session's own. */
+  _room = ''
   /** When the proof ping went out, and when it was answered. */
   _probedAt = 0
   _provenAt = 0
@@ -32,7 +34,7 @@ export class Connection {
    * Messages that came in before any connection carried the session (a server's welcome right
    * after its hello, ahead of the proof pong): delivered once this one carries it, after `open`.
    */
-  _held?: [seq: number, data: string | Uint8Array][]
+  _held?: [seq: number, data: string | Uint8Array, room: string][]
   /** Connect deadline timer. */
   _deadline?: unknown
 

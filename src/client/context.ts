@@ -9,7 +9,7 @@ export interface ContextHost {
   /** The endpoint, absolute, as `http(s)://`. */
   readonly _url: string
   readonly _options: Resolved
-  readonly _receiver: { readonly _inbox: Inbox }
+  readonly _receiver: { readonly _inbox: Inbox; readonly _rooms: Map<string, number> }
   readonly _selector: Pick<Selector, '_heartbeat'>
   /** Why the next activation happens: reported in an opening request's URL. */
   readonly _why: string
@@ -36,6 +36,14 @@ export function transportContext(s: ContextHost): TransportContext {
       if (!o.resume) url += '&r=0'
       // Over HTTP, upload answers may then say what the server has for the client (PROTOCOL.md §8.3).
       else if (!t.isSocket) url += '&w=1'
+      // Room positions: each room resumes after them, whatever connection carries it (PROTOCOL.md §6.5).
+      // Not Object.fromEntries: ES2019, missing in the iOS 12.0 and 12.1 webviews we support. No
+      // prototype, so that a room named `__proto__` is a key like any other.
+      const rooms: { [room: string]: number } = Object.create(null)
+      s._receiver._rooms.forEach((n, room) => {
+        rooms[room] = n
+      })
+      url += '&g=' + encodeURIComponent(JSON.stringify(rooms))
       return url
     },
     endpoint: s._url,

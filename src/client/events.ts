@@ -142,6 +142,16 @@ export interface ResetEvent extends BaseEvent {
 }
 
 /**
+ * `roomreset`: a room's messages were missed for longer than the server keeps them (the client was
+ * away past the room's history), so they are gone; the room's new messages follow. Only from a
+ * server that keeps rooms as logs (PROTOCOL.md §6.5).
+ */
+export interface RoomResetEvent extends BaseEvent {
+  /** The room's name, as the server's app calls it. */
+  room: string
+}
+
+/**
  * `delivered`: the server has acknowledged every message up to `seq` of this session (they are
  * numbered 1, 2, 3… in the order sent, afresh after a `reset`; `ll.sent` is the last one's). Not
  * with `resume: false`, which has no acknowledgements.
@@ -160,5 +170,6 @@ export interface LifelineEvents<In extends Data = Data> {
   state: [StateEvent]
   transport: [TransportEvent]
   reset: [ResetEvent]
+  roomreset: [RoomResetEvent]
   delivered: [DeliveredEvent]
 }

@@ -77,6 +77,7 @@ export type {
   StateEvent,
   TransportEvent,
   ResetEvent,
+  RoomResetEvent,
   DeliveredEvent,
   LifelineEvents,
   Json,

@@ -30,9 +30,10 @@ export interface ReceiveHost {
   _clear(id: unknown): void
 }
 
-/** Where delivered messages go: the app. */
+/** Where delivered messages go: the app; and room resets (`roomreset`). */
 export interface Delivery {
   _deliver(data: string | Uint8Array): void
+  _emit(type: 'roomreset', event: { room: string }): void
 }
 
 /**
@@ -42,6 +43,12 @@ export interface Delivery {
  */
 export class Receiver {
   readonly _inbox: Inbox
+  /**
+   * Per room, the offset of the last message received from it (PROTOCOL.md §6.5): sent on every
+   * request (`g`), so a room resumes from there on any connection. Room messages are outside the
+   * session's sequence and never acknowledged.
+   */
+  readonly _rooms = new Map<string, number>()
   private _ackTimer: unknown
   /** Messages of a batch counted but not yet handed to the app (see {@link Receiver._batch}). */
   private _due?: Array<string | Uint8Array>
@@ -78,13 +85,23 @@ export class Receiver {
     const body = f.slice(1)
     if (type == FrameType.Message) return this._data(c, body)
     if (type != FrameType.Batch) this._deliverDue()
-    if (type == FrameType.Seq || type == FrameType.Ack || type == FrameType.Owed) {
-      // Numbers are parsed only where a frame is one, not scanned in every message's text.
-      const n = num(f)
-      if (!(n >= 0)) return s._bad(c, 'bad frame ' + f.slice(0, 16))
-      if (type == FrameType.Seq) c._nextSeq = n
-      else if (type == FrameType.Ack) s._sender._acked(n, c)
-      else if (c == s._active) s._liveness._owed(n)
+    const inRoom = type == FrameType.Room || type == FrameType.RoomReset
+    if (type == FrameType.Seq || type == FrameType.Ack || type == FrameType.Owed || inRoom) {
+      // Numbers are parsed only where a frame is one, not scanned in every message's text. `r<n>
+      // <room>` starts a room run; `x<n> <room>`: the room goes on from n, what was missed is gone.
+      const [n, room] = splitFrame(f)
+      const k = num(type + n)
+      if (!(k >= 0) || inRoom != !!room) return s._bad(c, 'bad frame ' + f.slice(0, 16))
+      if (type == FrameType.Seq || type == FrameType.Room) {
+        c._nextSeq = k
+        c._room = room
+      } else if (type == FrameType.Ack) s._sender._acked(k, c)
+      else if (type == FrameType.Owed) {
+        if (c == s._active) s._liveness._owed(k)
+      } else {
+        this._rooms.set(room, k - 1)
+        this._app._emit('roomreset', { room })
+      }
     } else if (type == FrameType.Ping) s._sender._control(c, FrameType.Pong + body)
     else if (type == FrameType.Pong) s._pong(c)
     else if (type == FrameType.Close) {
@@ -120,21 +137,31 @@ export class Receiver {
     // are not counted: if `c` is dropped unproven, the server still has them and sends them again.
     if (!s._active) {
       c._held = c._held || []
-      c._held.push([seq, d])
+      c._held.push([seq, d, c._room])
       return
     }
-    this._accept(c, seq, d)
+    this._accept(c, seq, d, c._room)
   }
 
-  /** Message `seq` arrived on `c` while a connection carries the session: deliver it once, in order. */
-  _accept(c: Connection, seq: number, d: string | Uint8Array): void {
+  /**
+   * Message `seq` of the session, or offset `seq` of `room`, arrived on `c` while a connection
+   * carries the session: deliver it once, in order.
+   */
+  _accept(c: Connection, seq: number, d: string | Uint8Array, room?: string): void {
     const s = this._session
-    const arrival = this._inbox._arrive(seq, d.length)
-    if (arrival == Arrival.Duplicate) return
-    if (arrival == Arrival.Gap) return s._bad(c, 'gap after ' + this._inbox._received)
+    if (room) {
+      // The server skips offsets only with an `x` frame or for latest values: anything past the position is next.
+      if (seq <= (this._rooms.get(room) || 0)) return
+      this._rooms.set(room, seq)
+    } else {
+      const arrival = this._inbox._arrive(seq, d.length)
+      if (arrival == Arrival.Duplicate) return
+      if (arrival == Arrival.Gap) return s._bad(c, 'gap after ' + this._inbox._received)
+    }
     if (c == s._active) c._progressed = true
     if (this._due) this._due.push(d)
     else this._app._deliver(d)
+    if (room) return
     if (this._inbox._due()) this._ack()
     else if (!this._ackTimer)
       this._ackTimer = s._timer(() => this._ack(), c._transport.isSocket ? ACK_DELAY : STREAM_ACK_DELAY)

@@ -245,7 +245,7 @@ export class Session {
     }
     const held = c._held || []
     c._held = undefined
-    for (const [seq, d] of held) if (c == this._active) this._receiver._accept(c, seq, d)
+    for (const [seq, d, room] of held) if (c == this._active) this._receiver._accept(c, seq, d, room)
   }
 
   /** The network is back or the page woke: retry now, or check the connection. */
@@ -370,6 +370,7 @@ export class Session {
    */
   _takeUnacked(keepUnsent?: boolean): Data[] {
     this._receiver._inbox._reset()
+    this._receiver._rooms.clear()
     const gone = this._outbox._takeBack(keepUnsent)
     return gone.map((d) => (d instanceof Uint8Array ? (d.buffer as ArrayBuffer) : d))
   }

@@ -38,6 +38,17 @@ export const enum FrameType {
    * (PROTOCOL.md §8.3).
    */
   Owed = 'w',
+  /**
+   * `r<n> <room>` (server only, to a client that sent `g`): the next application message on this
+   * connection is room `room`'s message `n`, each after it the room's next, until an `s` or `r`
+   * frame (PROTOCOL.md §6.5).
+   */
+  Room = 'r',
+  /**
+   * `x<n> <room>` (server only, to a client that sent `g`): the room's history no longer holds what
+   * the client was missing; it goes on from message `n` (a room reset, PROTOCOL.md §6.5).
+   */
+  RoomReset = 'x',
   /** `p[token]`: ping; answer at once with `q` and the same token. */
   Ping = 'p',
   /** `q[token]`: pong. */

@@ -20,6 +20,12 @@ export interface Ask {
   resume: boolean
   /** The client reads `w` frames in upload answers (`w=1`, PROTOCOL.md §1). */
   owed: boolean
+  /**
+   * The client's room positions (`g`, PROTOCOL.md §6.5): room to the last offset it received.
+   * Undefined when it sent none: a client before room logs, which gets room messages in its own
+   * sequence.
+   */
+  got?: Map<string, number>
   origin: string
   address: string
   /** Headers every answer to it carries: {@link NO_STORE}, and CORS once its origin has passed. */
@@ -80,6 +86,7 @@ export function parseAsk(req: IncomingMessage, o: ServerResolved): Ask | undefin
     why: p.get('why'),
     resume: p.get('r') != '0',
     owed: p.get('w') == '1',
+    got: positions(p.get('g')),
     origin: (req.headers.origin as string) || '',
     address: clientAddress(req, o.trustProxy),
     head: NO_STORE,
@@ -186,4 +193,23 @@ function tokenFrom(req: IncomingMessage): string | null {
 export function sameOrigin(s: ServerSession, origin: string): boolean {
   if (!s.origin && origin) s.origin = origin
   return !origin || s.origin == origin
+}
+
+/**
+ * A client's room positions (`g`): a JSON object of room names to offsets. What is not a whole
+ * number is left out, and a malformed one counts as none held (the rooms start where the session
+ * joined them, or reset): a client's confusion costs it, never the server. @internal
+ */
+export function positions(g: string | null): Map<string, number> | undefined {
+  if (g == null) return
+  const got = new Map<string, number>()
+  let x: unknown
+  try {
+    x = JSON.parse(g)
+  } catch (e) {
+    return got
+  }
+  if (x && typeof x == 'object' && !Array.isArray(x))
+    for (const [room, n] of Object.entries(x)) if (Number.isSafeInteger(n) && n >= 0) got.set(room, n)
+  return got
 }

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { LifelineServer } from './server'
-export type { ServerEvents, RoomTarget } from './server'
+export type { ServerEvents, RoomTarget, RoomSendOptions } from './server'
 export { ServerSession } from './session'
 export type { ServerSessionEvents, MessageMeta, SessionData } from './session'
 export type { Json } from '../client/events'

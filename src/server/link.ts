@@ -26,7 +26,8 @@ export interface Link {
 export interface LinkOwner {
   readonly closed: boolean
   readonly _host: { o: ServerResolved }
-  _attach(l: Link, cursor: number): void
+  /** `l` arrived; `cursor`: what the client has of the session; `got`: its room positions (PROTOCOL.md §6.5). */
+  _attach(l: Link, cursor: number, got?: ReadonlyMap<string, number>): void
   _detach(l: Link): void
   /** Frames from the client on link `via`. */
   _receive(frames: Frame[], via: Link): unknown

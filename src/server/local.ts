@@ -7,6 +7,7 @@ import { Code, closeFrame, type Frame } from '../protocol/frames'
 import { authenticate, BODY, sameOrigin, sessionHeaders, type Ask } from './access'
 import { refuseSession } from './admission'
 import type { SessionHost } from './link'
+import { RoomCursors } from './room-cursors'
 import { Rooms } from './rooms'
 import { ServerSession } from './session'
 import type { Counters } from './stats'
@@ -38,7 +39,7 @@ export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confi
 export class LocalSessions {
   /** What each session is made with (`ServerSession`'s host). */
   readonly host: SessionHost<ServerSession>
-  readonly rooms = new Rooms<ServerSession>()
+  readonly rooms: Rooms<ServerSession>
   private _perAddress = new Map<string, number>()
   /** Ended sessions' last words, for late requests. */
   private _tombs: Tombs
@@ -52,6 +53,7 @@ export class LocalSessions {
   ) {
     const o = _server.o
     this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account)
+    this.rooms = new Rooms<ServerSession>(o.roomHistorySize, o.roomHistoryAge)
     this.host = {
       o,
       reserve: _server.reserve,
@@ -76,10 +78,10 @@ export class LocalSessions {
         if (ask.t == 'stream') {
           res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
           if (hello.length) res.write(encode(hello))
-          got._attach(new StreamLink(res, got, o.streamMaxBytes), ask.ack)
+          got._attach(new StreamLink(res, got, o.streamMaxBytes), ask.ack, ask.got)
         } else {
           const link = new PollLink(res, got, Math.min(o.pollHold, got._hb), hello, ask.head)
-          got._attach(link, ask.ack)
+          got._attach(link, ask.ack, ask.got)
           if (hello.length) link.write([])
         }
       })
@@ -118,7 +120,7 @@ export class LocalSessions {
             return ws.close(1000)
           }
           ws.send(got._hello('websocket'))
-          new WebSocketLink(ws, got, ask.ack)
+          new WebSocketLink(ws, got, ask.ack, ask.got)
         })
       })
       .catch((e) => this._server.oops(e, () => socket.destroy()))
@@ -169,6 +171,8 @@ export class LocalSessions {
     s._version = ask.version
     s._peer = req.socket.remoteAddress || ''
     s._hb = ask.hb
+    // A client that holds its room positions gets room messages by offset (PROTOCOL.md §6.5).
+    if (ask.got) s._roomCursors = new RoomCursors()
     this._sessions.set(s.id, s)
     this._perAddress.set(ask.address, n + 1)
     counters.created++

@@ -149,6 +149,13 @@ export interface ServerOptions {
    * How long a session outlives its last connection, waiting for the client to resume, ms; then `3901`. @default 60000
    */
   sessionTtl?: number
+  /**
+   * Messages a room keeps for members coming back (PROTOCOL.md §6.5): a client whose position in the room is older
+   * gets a room reset (`roomreset`) and the room from then on. @default 1000
+   */
+  roomHistorySize?: number
+  /** How long a room keeps a message for members coming back, ms (as `roomHistorySize`). @default 60000 */
+  roomHistoryAge?: number
   /** Longest heartbeat interval, ms (clients may ask for shorter, down to 1000). @default 25000 */
   heartbeatInterval?: number
   /**
@@ -216,6 +223,8 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxFramesPerPost: 10000,
   maxParkedPosts: 4,
   sessionTtl: 60000,
+  roomHistorySize: 1000,
+  roomHistoryAge: 60000,
   heartbeatInterval: 25000,
   heartbeatTimeout: 20000,
   pollHold: 25000,

@@ -3,6 +3,7 @@ import { Code, FrameType, type Frame } from '../protocol/frames'
 import { Outbox } from '../protocol/outbox'
 import type { Link, SessionHost } from './link'
 import type { ServerLiveness } from './liveness'
+import type { RoomCursors } from './room-cursors'
 
 /** What the outgoing side needs from its session. @internal */
 export interface OutboundOwner {
@@ -14,6 +15,8 @@ export interface OutboundOwner {
   readonly _links: Partial<Record<Link['name'], Link>>
   readonly _active?: Link['name']
   readonly _liveness: ServerLiveness
+  /** Its places in its rooms, when its client holds its room positions (PROTOCOL.md §6.5). */
+  readonly _roomCursors?: RoomCursors
   /** Write what send() queued; called a tick after the first `send()` of a batch. */
   _flushNow(): void
   /** End the session with one of Lifeline's own codes. */
@@ -74,13 +77,17 @@ export class Outbound {
     this.outbox._push(d, n)
     if (s._host.stats) s._host.stats.out(n)
     if (this.outbox._bytes > o.maxBufferedAmount / 2) this._drainWanted = true
-    if (!this.flushing) {
-      this.flushing = true
-      // Everything sent in one tick goes out together: a batch frame instead of many. (Not
-      // queueMicrotask: it makes an AsyncResource per call, in a profile nearly half of send().)
-      Promise.resolve(s).then(flushLater)
-    }
+    this.wake()
     return true
+  }
+
+  /** Flush at the end of this tick (a message was queued, or a room of the session has one). */
+  wake(): void {
+    if (this.flushing) return
+    this.flushing = true
+    // Everything sent in one tick goes out together: a batch frame instead of many. (Not
+    // queueMicrotask: it makes an AsyncResource per call, in a profile nearly half of send().)
+    Promise.resolve(this._session).then(flushLater)
   }
 
   /** Write control frames now on the best link there is (`link`, if given), or keep them for one. */
@@ -114,6 +121,12 @@ export class Outbound {
       this._resend = false
     }
     if (batch) frames.push(...batch.frames)
+    // Room messages go after the session's own, by offset; the session's next needs its `s` again.
+    const rooms = s._roomCursors
+    if (rooms) {
+      if (batch) rooms.own()
+      if (rooms.take(frames)) this._resend = true
+    }
     if (!frames.length) return
     l.write(frames)
     this.lastOut = Date.now()

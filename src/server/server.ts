@@ -22,10 +22,21 @@ import { refuse } from './upload'
 /** A `note` (a refusal a client may cause over and over) is logged at most this often per kind, ms. */
 const NOTE_EVERY = 60000
 
+/** Options of a room message. */
+export interface RoomSendOptions {
+  /**
+   * A latest value (a ticker's rate): a member coming back from further behind gets only the
+   * newest message of each `latest` key it missed (`true`: one key for the room), not every one;
+   * messages without it it gets all (PROTOCOL.md §6.5). For clients that hold their room
+   * positions; older clients get every message.
+   */
+  latest?: string | true
+}
+
 /** What `ll.to(room)` gives: send to every member of the room. */
 export interface RoomTarget {
   /** Queue `data` for every member; resolves to how many took it. */
-  send(data: string | Buffer | ArrayBuffer | Uint8Array): Promise<number>
+  send(data: string | Buffer | ArrayBuffer | Uint8Array, options?: RoomSendOptions): Promise<number>
 }
 
 /** Server-wide events; `In` and `Out` type the sessions' messages. */
@@ -219,8 +230,8 @@ export class LifelineServer<
     checkRoom(room)
     // Copied once here for every member, not once per member: the app may reuse its buffer.
     const node = this._node
-    if (node instanceof ClusterNode) return { send: (data) => node.publish(room, payload(data)) }
-    return { send: (data) => Promise.resolve(node.rooms.send(room, payload(data))) }
+    if (node instanceof ClusterNode) return { send: (data, opts) => node.publish(room, payload(data), latestKey(opts)) }
+    return { send: (data, opts) => Promise.resolve(node.rooms.send(room, payload(data), latestKey(opts))) }
   }
 
   /**
@@ -309,4 +320,13 @@ export class LifelineServer<
 /** A socket's error listener: let it go. */
 function destroy(this: Duplex): void {
   this.destroy()
+}
+
+/** A room message's latest-value key (`RoomSendOptions.latest`): '' for the room's one key, undefined for none. */
+function latestKey(o: RoomSendOptions | undefined): string | undefined {
+  const k = o && (o.latest as unknown)
+  if (k === undefined || k === false) return undefined
+  if (k === true) return ''
+  if (typeof k != 'string') throw new LifelineError('LL_ERR_INVALID_OPTION', 'latest must be a string or true')
+  return k
 }

@@ -9,6 +9,7 @@ import type { Link, SessionHost } from './link'
 import type { TransportName } from './options'
 import { ServerLiveness } from './liveness'
 import { Outbound } from './outbound'
+import type { RoomCursors } from './room-cursors'
 
 export type { Link, SessionHost } from './link'
 
@@ -89,6 +90,10 @@ export class ServerSession<
   /** @internal */ readonly _outbound: Outbound
   /** @internal */ readonly _inbound: Inbound
   /** @internal */ readonly _liveness = new ServerLiveness()
+  /** Its places in its rooms, when its client holds its room positions (PROTOCOL.md §6.5). @internal */
+  _roomCursors?: RoomCursors
+  /** The room positions each kind of link's request carried, until used: where its rooms start on it. */
+  private _got: Partial<Record<Link['name'], ReadonlyMap<string, number>>> = {}
 
   constructor(
     /** Unguessable session id (128 random bits). */
@@ -182,6 +187,11 @@ export class ServerSession<
   /** Rooms the session is in. */
   get rooms(): string[] {
     return this._host.rooms.of(this)
+  }
+
+  /** Its rooms have something new: write it at the end of this tick, with what else is sent in it. @internal */
+  _wake(): void {
+    this._outbound.wake()
   }
 
   /** Queue a message the session may keep as it is (`broadcast()` copies once for all). @internal */
@@ -316,9 +326,10 @@ export class ServerSession<
   }
 
   /** A link of some kind arrived (cursor = what the client has). @internal */
-  _attach(l: Link, cursor: number): void {
+  _attach(l: Link, cursor: number, got?: ReadonlyMap<string, number>): void {
     const old = this._links[l.name]
     this._links[l.name] = l
+    this._got[l.name] = got
     if (old && old != l) old.end()
     this._acked(cursor)
     if (!this._active || !this._links[this._active] || this._active == l.name) this._activate(l.name)
@@ -339,6 +350,11 @@ export class ServerSession<
     if (this._active != name) this.emit('transport', name)
     this._active = name
     this._outbound.rewind()
+    // A link's positions are used once: a `u` on the link just made active (every new connection
+    // sends one once proven) goes on from what was written since, or its rooms would start again.
+    const got = this._got[name]
+    if (this._roomCursors && got) this._roomCursors.activate(got)
+    delete this._got[name]
     this._liveness.activated()
     this._flush()
   }

@@ -8,6 +8,7 @@ import WebSocket from 'ws'
 import { Lifeline } from '../../src/client/index'
 import { linkOf, start, stopAll, tcp, ws, req, hello, until, wsSession } from './raw'
 import { eachStore } from './stores'
+import { positions } from '../../src/server/access'
 
 // A failed assertion must not leave a server holding the run open.
 after(stopAll)
@@ -441,4 +442,19 @@ eachStore(() => {
       for (const l of lines[level]) for (const id of sids) assert.ok(!l.includes(id), `${level}: ${l}`)
     await r.stop()
   })
+})
+
+it('room positions (`g`): whole numbers kept, the rest left out; malformed: none held; absent: an older client', () => {
+  assert.equal(positions(null), undefined)
+  assert.deepEqual([...positions('{}')!], [])
+  assert.deepEqual(
+    [...positions('{"a":3,"b":-1,"c":1.5,"d":"4","__proto__":7,"e":0}')!],
+    [
+      ['a', 3],
+      ['__proto__', 7],
+      ['e', 0],
+    ],
+  )
+  assert.deepEqual([...positions('{"a":')!], [])
+  assert.deepEqual([...positions('[5]')!], [])
 })

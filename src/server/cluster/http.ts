@@ -57,10 +57,10 @@ export function serveGet(node: Opener, host: NodeHost, req: IncomingMessage, res
       if (ask.t == 'stream') {
         res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
         if (ask.opening) res.write(encode([hello]))
-        s._attach(new StreamLink(res, s, o.streamMaxBytes), ask.ack)
+        s._attach(new StreamLink(res, s, o.streamMaxBytes), ask.ack, ask.got)
       } else {
         const link = new PollLink(res, s, Math.min(o.pollHold, s._hb), ask.opening ? [hello] : [], ask.head)
-        s._attach(link, ask.ack)
+        s._attach(link, ask.ack, ask.got)
         // The first poll is answered at once: with what there is to resend, or the hello alone.
         if (ask.opening) s._settled.then(() => link.write([]))
       }
@@ -101,7 +101,7 @@ export function serveUpgrade(node: Opener, host: NodeHost, wss: WebSocketServer,
           return ws.close(1000)
         }
         ws.send(got.hello)
-        new WebSocketLink(ws, got.s, ask.ack)
+        new WebSocketLink(ws, got.s, ask.ack, ask.got)
       })
     })
     .catch((e) => {

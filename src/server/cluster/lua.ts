@@ -56,7 +56,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 )
 
-/** KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0). */
+/**
+ * KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0), pos (1: the
+ * client holds its room positions, PROTOCOL.md §6.5).
+ */
 export const CREATE = new Script(
   'create',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
@@ -64,7 +67,7 @@ local rid = ''
 if ARGV[8] ~= '1' then rid = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
 redis.call('HSET', KEYS[1], 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', ARGV[1], 'fen', 1,
   'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ARGV[2], 'rel', ARGV[3], 'org', ARGV[4], 'adr', ARGV[5],
-  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid)
+  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid, 'pos', ARGV[9] or '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {'ok', 1}`,
 )
@@ -342,7 +345,7 @@ return {1, m[2]}`,
 
 /**
  * Join or leave a room. KEYS: hash, session's rooms, room's members. ARGV: fence, room, sid,
- * 1 to join / 0 to leave. (Two slots: the session's and the room's.)
+ * 1 to join / 0 to leave. (Two slots: the session's and the room's; for clients before room logs.)
  */
 export const MEMBER = withHelpers(
   'member',
@@ -358,6 +361,32 @@ else
   redis.call('SREM', KEYS[2], ARGV[2])
   redis.call('SREM', KEYS[3], ARGV[3])
 end
+return {'ok'}`,
+)
+
+/**
+ * The session's side of joining or leaving a room, for a session whose client holds its room
+ * positions (the room's side is ROOM_MEMBER, in the room's slot: no script spans two). KEYS: hash,
+ * session's rooms, its join offsets (room to offset). ARGV: fence, room, sid, 1 to join / 0 to
+ * leave, the join offset, the hint channel prefix. Tells the node of its active link that its
+ * rooms changed (an `r` hint).
+ */
+export const SESSION_ROOM = withHelpers(
+  'session-room',
+  `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'act')
+if not m[1] or lost(KEYS[1]) then return fail('gone') end
+if m[1] ~= ARGV[1] then return fail('fenced') end
+if m[2] ~= '' then return fail('ended', m[2]) end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  follow(KEYS[1], KEYS[2])
+  if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[5]) == 1 then follow(KEYS[1], KEYS[3]) end
+else
+  redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('HDEL', KEYS[3], ARGV[2])
+end
+local node = node_of(m[3] or '')
+if node then redis.call('PUBLISH', ARGV[6] .. node, 'r ' .. ARGV[3]) end
 return {'ok'}`,
 )
 

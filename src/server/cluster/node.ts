@@ -16,6 +16,7 @@ import { ClusterSession, type OwnerHost } from './owned'
 import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
 import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
 import { Publisher } from './publisher'
+import { RoomFeeds } from './feeds'
 import { Served, type ServedHost } from './served'
 import { ALL, Upkeep } from './upkeep'
 import type { Hint } from './records'
@@ -59,10 +60,17 @@ export class ClusterNode {
   /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
   private _ending = new Set<Promise<unknown>>()
   /** Room messages from here, one fan-out at a time, in the order they were sent. */
-  private _publisher = new Publisher(async (room, messages) => {
-    const r = await this.store.rooms.publish(room, messages, this.c.fanoutChunk)
-    return r.delivered
+  private _publisher = new Publisher(async (room, messages, keys) => {
+    // Once in the room's log for members whose clients hold their positions (one write), then into
+    // the own log of each member whose client does not (and of every session, for broadcast()).
+    const rooms = this.store.rooms
+    const logged = room == ALL ? 0 : await rooms.loggedCount(room)
+    if (logged) await rooms.logs.append(room, messages, keys)
+    const r = await rooms.publish(room, messages, this.c.fanoutChunk)
+    return r.delivered + logged
   })
+  /** Rooms followed here (their channel subscribed), with the sessions served here in each. */
+  readonly feeds = new RoomFeeds(this)
   /**
    * Confirmed sessions on every node, as Redis last counted them (each tick, each broadcast), with
    * those whose count was not in Redis yet: what `broadcast()` returns at once.
@@ -117,6 +125,7 @@ export class ClusterNode {
       log,
       stats: _host.stats,
       active: (sid, kind) => this._via(sid, kind),
+      feeds: this.feeds,
       received: (sid, first, messages) => {
         const s = this.owned.get(sid)
         if (!s) return
@@ -148,6 +157,8 @@ export class ClusterNode {
       sessionTtl: o.sessionTtl,
       maxBufferedAmount: o.maxBufferedAmount,
       maxQueueLength: o.maxQueueLength,
+      roomHistorySize: o.roomHistorySize,
+      roomHistoryAge: o.roomHistoryAge,
     })
     if (!(await this.store.lease.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
     await this.store.listen((h) => this._hint(h))
@@ -167,6 +178,7 @@ export class ClusterNode {
       if (served) served._switched(h.active || '', this.store.node)
       this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
     } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
+    else if (h.kind == 'r' && served) void served._roomsChanged()
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)
@@ -227,7 +239,8 @@ export class ClusterNode {
       if (admitted == 'address') return refuseSession(this._host, Code.TOO_MANY_SESSIONS, ask.version)
       const headers = sessionHeaders(req.headers)
       const data = (req as { lifelineData?: unknown }).lifelineData
-      const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data }
+      const positions = !!ask.got
+      const info = { origin: ask.origin, address: ask.address, reliable: ask.resume, headers, data, positions }
       // In this node's set first: were it to die now, a sweep finds the session.
       await store.lease.owns(sid)
       await store.createSession(sid, info)
@@ -236,6 +249,7 @@ export class ClusterNode {
       const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
       s.data = data
       s._hb = ask.hb
+      s._logged = positions
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
@@ -321,6 +335,7 @@ export class ClusterNode {
       { sent: +info.out || 0, acked: +info.ack || 0, bytes: +info.ob || 0 },
     )
     s.data = info.dat ? JSON.parse(info.dat) : undefined
+    s._logged = info.pos == '1'
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
     for (const r of rooms || []) if (String(r) != ALL) s._rooms.add(String(r))
     this._adopt(s)
@@ -350,7 +365,7 @@ export class ClusterNode {
    * owned here, and before what it sends to either after (docs/scaling.md, "Order"): what it must
    * follow is taken now, before any await.
    */
-  publish(room: string, d: string | Buffer): Promise<number> {
+  publish(room: string, d: string | Buffer, key?: string): Promise<number> {
     // Joins and leaves made here just before must be in Redis before the members are read.
     const after: Promise<unknown>[] = [this.ready, ...this._pending]
     for (const s of this.owned.values()) {
@@ -359,7 +374,7 @@ export class ClusterNode {
       const writing = s._writing()
       if (writing) after.push(writing)
     }
-    return this._publisher.publish(room, d, Promise.all(after))
+    return this._publisher.publish(room, d, Promise.all(after), key)
   }
 
   /**

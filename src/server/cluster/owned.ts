@@ -86,6 +86,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   /** The client has spoken (confirmed): the app has heard of it. */
   _heard = false
   _rooms = new Set<string>()
+  /** Its client holds its room positions (PROTOCOL.md §6.5): its rooms reach it from their logs. */
+  _logged = false
   private _batch: StoredMessage[] = []
   private _flushing = false
   /** Store writes in order: appends, room changes, the close. */
@@ -181,14 +183,14 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
     checkRoom(room)
     this._rooms.add(room)
-    const join = () => this._host.store.rooms.join(this.id, this._fence, room)
+    const join = () => this._host.store.rooms.join(this.id, this._fence, room, this._logged)
     this._host.track(this._write(join, this._host.follow(this, room)))
   }
 
   leave(room: string): void {
     checkRoom(room)
     if (this.closed || !this._rooms.delete(room)) return
-    const leave = () => this._host.store.rooms.leave(this.id, this._fence, room)
+    const leave = () => this._host.store.rooms.leave(this.id, this._fence, room, this._logged)
     this._host.track(this._write(leave, this._host.follow(this, room)))
   }
 

@@ -12,6 +12,8 @@ const BATCH = 64
 
 interface Queued {
   data: StoredMessage
+  /** Its latest-value key, if it is one (RoomSendOptions.latest). */
+  key?: string
   /** The writes of this node it must come after: joins and leaves, its members' own messages. */
   after: Promise<unknown>
   /** Messages go out together only if no write of a member came between them (`follow`). */
@@ -29,8 +31,8 @@ export class Publisher {
   private _last = new Map<string, Promise<unknown>>()
 
   constructor(
-    /** Put `messages` into the log of every member of `room`; resolves to how many took them. */
-    private _fanout: (room: string, messages: StoredMessage[]) => Promise<number>,
+    /** Put `messages` (with their latest-value keys) out to every member of `room`; resolves to how many took them. */
+    private _fanout: (room: string, messages: StoredMessage[], keys: Array<string | undefined>) => Promise<number>,
   ) {}
 
   /**
@@ -38,11 +40,13 @@ export class Publisher {
    * `room`. Resolves to how many members took it (with the messages that went out in the same
    * fan-out: a member past its bounds with all of them took none).
    */
-  publish(room: string, data: StoredMessage, after: Promise<unknown>): Promise<number> {
+  publish(room: string, data: StoredMessage, after: Promise<unknown>, key?: string): Promise<number> {
     let queue = this._queues.get(room)
     const running = !!queue
     if (!queue) this._queues.set(room, (queue = []))
-    const p = new Promise<number>((done, failed) => queue.push({ data, after, stretch: this._stretch, done, failed }))
+    const p = new Promise<number>((done, failed) =>
+      queue.push({ data, key, after, stretch: this._stretch, done, failed }),
+    )
     const out = p.then(
       () => {},
       () => {},
@@ -80,6 +84,7 @@ export class Publisher {
         const members = await this._fanout(
           room,
           batch.map((m) => m.data),
+          batch.map((m) => m.key),
         )
         for (const m of batch) m.done(members)
       } catch (e) {

@@ -33,11 +33,12 @@ export type ActivateResult =
 /**
  * A pub/sub hint for this node: `w` new messages for a session whose active link is here, `i`
  * client messages for a session it owns, `a` another link became active, `e` a session ended,
- * `d` the client acknowledged messages of a session it owns. Hints may be lost (a reconnect); the
+ * `d` the client acknowledged messages of a session it owns, `r` the rooms of a session whose
+ * active link is here changed (its client holds its room positions). Hints may be lost (a reconnect); the
  * logs are the truth.
  */
 export interface Hint {
-  kind: 'w' | 'i' | 'a' | 'e' | 'd'
+  kind: 'w' | 'i' | 'a' | 'e' | 'd' | 'r'
   sid: string
   /** `w`: last seq in the log; `i`: last seq received; `d`: the client's cursor. */
   seq?: number

@@ -4,6 +4,7 @@
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import { int, pack, refusal, status, type Refusal, type StoredMessage } from './records'
 import * as S from './lua'
+import type { ClusterRoomLogs } from './room-log'
 
 /** The store's options that rooms use: the key prefix and a member's bounds. */
 export interface RoomLimits {
@@ -19,22 +20,39 @@ export class ClusterRooms {
     readonly o: RoomLimits,
     /** The key of a session's hash (the store's): its other keys are that plus a suffix. */
     private readonly _session: (sid: string) => string,
+    /** Each room's one log, for members whose clients hold their positions (PROTOCOL.md §6.5). */
+    readonly logs: ClusterRoomLogs,
   ) {}
 
+  /** Members that get room messages in their own log (clients before room logs, and the broadcast room). */
   private _key = (room: string) => this.o.prefix + 'r:{' + room + '}'
+  /** Members whose clients hold their positions: written from the room's log, nothing per message. */
+  private _logKey = (room: string) => this.o.prefix + 'rg:{' + room + '}'
 
   private _run(script: Script, keys: string[], args: RedisArg[]): Promise<RedisReply[]> {
     return runScript(this._link, script, keys, args) as Promise<RedisReply[]>
   }
 
-  /** Join `room` (by the session's owner). */
-  async join(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '1')
+  /**
+   * Join `room` (by the session's owner). A session whose client holds its positions (`logged`)
+   * starts at the room's next offset, kept with its keys (one write per join, none per message).
+   */
+  async join(sid: string, fence: number, room: string, logged = false): Promise<{ status: 'ok' } | Refusal> {
+    if (!logged) return this._member(sid, fence, room, '1')
+    // The room's side first (no script spans two slots): a member counted a moment early costs a
+    // write; one missing from the count while its session says it is in would miss messages.
+    const from = await this.logs.member(room, this._logKey(room), sid, true)
+    const r = await this._sessionRoom(sid, fence, room, '1', from)
+    if (r.status != 'ok') await this.logs.member(room, this._logKey(room), sid, false)
+    return r
   }
 
   /** Leave `room`. */
-  async leave(sid: string, fence: number, room: string): Promise<{ status: 'ok' } | Refusal> {
-    return this._member(sid, fence, room, '0')
+  async leave(sid: string, fence: number, room: string, logged = false): Promise<{ status: 'ok' } | Refusal> {
+    if (!logged) return this._member(sid, fence, room, '0')
+    const r = await this._sessionRoom(sid, fence, room, '0', 0)
+    await this.logs.member(room, this._logKey(room), sid, false)
+    return r
   }
 
   private async _member(sid: string, fence: number, room: string, join: string) {
@@ -43,10 +61,32 @@ export class ClusterRooms {
     return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
   }
 
+  /** The session's side of a join or leave of a session whose client holds its positions. */
+  private async _sessionRoom(sid: string, fence: number, room: string, join: string, from: number) {
+    const h = this._session(sid)
+    const args = [String(fence), room, sid, join, String(from), this.o.prefix + 'n:']
+    const r = await this._run(S.SESSION_ROOM, [h, h + ':r', h + ':rf'], args)
+    return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
+  }
+
+  /** The rooms of a session whose client holds its positions, each with the offset it joined at. */
+  async joined(sid: string): Promise<Map<string, number>> {
+    const r = (await this._link.command(['HGETALL', this._session(sid) + ':rf'])) as RedisReply[]
+    const rooms = new Map<string, number>()
+    for (let i = 0; i + 1 < r.length; i += 2) rooms.set(String(r[i]), int(r[i + 1]))
+    return rooms
+  }
+
   /** Room members (sids). */
   /** How many sessions are in `room` (those ended meanwhile until a fan-out or their close removes them). */
   async count(room: string): Promise<number> {
-    return int((await this._link.command(['SCARD', this._key(room)])) as RedisReply)
+    const [a, b] = await Promise.all([this._key(room), this._logKey(room)].map((k) => this._link.command(['SCARD', k])))
+    return int(a as RedisReply) + int(b as RedisReply)
+  }
+
+  /** How many members of `room` are written from its log (their clients hold their positions). */
+  async loggedCount(room: string): Promise<number> {
+    return int((await this._link.command(['SCARD', this._logKey(room)])) as RedisReply)
   }
 
   async members(room: string): Promise<string[]> {
@@ -91,6 +131,7 @@ export class ClusterRooms {
 
   /** Session `sid` ended: out of each of `rooms` (their sets live in other slots: one by one). */
   async forget(sid: string, rooms: string[]): Promise<void> {
-    for (const room of rooms) await this._link.command(['SREM', this._key(room), sid])
+    for (const room of rooms)
+      for (const k of [this._key(room), this._logKey(room)]) await this._link.command(['SREM', k, sid])
   }
 }

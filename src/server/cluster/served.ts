@@ -8,6 +8,7 @@ import type { Link, LinkOwner } from '../link'
 import { ServerLiveness } from '../liveness'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
+import type { RoomFeeds, RoomReader } from './feeds'
 
 /** What a served session needs from its node. @internal */
 export interface ServedHost extends NodeParts {
@@ -17,6 +18,8 @@ export interface ServedHost extends NodeParts {
   idle(s: Served): void
   /** The session's active link is of `kind` now (undefined: the one here went away). */
   active(sid: string, kind: Link['name'] | undefined): void
+  /** The rooms this node follows. */
+  feeds: RoomFeeds
 }
 
 /** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
@@ -26,7 +29,7 @@ const GAP_WAIT = 20
 const READ_MAX = 1000
 
 /** @internal */
-export class Served implements LinkOwner {
+export class Served implements LinkOwner, RoomReader {
   closed = false
   /** Links here by kind, and which of them carries the session (Redis decides, `activate`). */
   _links: Partial<Record<Link['name'], Link>> = {}
@@ -57,6 +60,18 @@ export class Served implements LinkOwner {
   private _byClient = false
   /** Settles once the last attached link is active or standby, and has written what there was. */
   _settled: Promise<void> = Promise.resolve()
+  /**
+   * For a client that holds its room positions (PROTOCOL.md §6.5): per room, the next offset to
+   * write on the active link here. Undefined until such a link is active here.
+   */
+  private _roomNext?: Map<string, number>
+  /** The room positions each kind of link's request carried, until used. */
+  private _got: Partial<Record<Link['name'], ReadonlyMap<string, number>>> = {}
+  /** The room whose run the active link is in (`r` frame), and the offset its next message would take. */
+  private _run = ''
+  private _runNext = 0
+  private _roomsPumping = false
+  private _roomsAgain = false
 
   constructor(
     readonly id: string,
@@ -68,9 +83,10 @@ export class Served implements LinkOwner {
   ) {}
 
   /** A link arrived; the client has everything up to `cursor`. Redis decides whether it carries the session. */
-  _attach(l: Link, cursor: number): void {
+  _attach(l: Link, cursor: number, got?: ReadonlyMap<string, number>): void {
     const old = this._links[l.name]
     this._links[l.name] = l
+    this._got[l.name] = got
     if (old && old != l) old.end()
     this._settled = this._activate(l, cursor, 0, this._deadActive).catch((e) => this._oops(e))
     this._deadActive = ''
@@ -84,7 +100,12 @@ export class Served implements LinkOwner {
       this._active = l.name
       this._host.active(this.id, l.name)
       this._next = cursor + 1
+      // A link's room positions are used once (a `u` on it later goes on from what was written).
+      const got = this._got[l.name]
+      delete this._got[l.name]
+      if (got) await this._roomsFrom(got)
       await this.pump()
+      await this.pumpRooms()
     } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
   }
 
@@ -96,7 +117,10 @@ export class Served implements LinkOwner {
       this._host.active(this.id, undefined)
     }
     this._host.store.detach(this.id, l.name).catch(() => {})
-    if (!Object.keys(this._links).length) this._host.idle(this)
+    if (!Object.keys(this._links).length) {
+      this._unfollow()
+      this._host.idle(this)
+    }
   }
 
   /** The active link changed (an `a` hint, or `u<k>` here): "kind node". */
@@ -108,7 +132,10 @@ export class Served implements LinkOwner {
       this._host.active(this.id, this._active)
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
-      void this.pump()
+      this._run = ''
+      const got = this._got[kind as Link['name']]
+      delete this._got[kind as Link['name']]
+      void (got ? this._roomsFrom(got) : Promise.resolve()).then(() => this.pump()).then(() => this.pumpRooms())
     } else if (this._active) this._active = undefined
   }
 
@@ -129,6 +156,7 @@ export class Served implements LinkOwner {
    */
   private _written(l: Link, first: number, messages: StoredMessage[]): void {
     l.write(withSeq(first, messages))
+    this._run = ''
     this._next = first + messages.length
     this._highest = Math.max(this._highest, this._next - 1)
     if (!this._reliable) this._host.store.ackOutgoing(this.id, this._next - 1).catch(() => {})
@@ -183,6 +211,100 @@ export class Served implements LinkOwner {
     }
   }
 
+  /**
+   * A link carrying the session starts here: each of its rooms goes on after the client's position
+   * (`got`), or from where the session joined if that is later or the client has none.
+   */
+  private async _roomsFrom(got: ReadonlyMap<string, number>): Promise<void> {
+    const joined = await this._host.store.rooms.joined(this.id)
+    const next = new Map<string, number>()
+    for (const [room, from] of joined) {
+      const p = got.get(room)
+      next.set(room, Math.max(from, p === undefined ? 0 : p + 1))
+    }
+    this._follow(next)
+    this._run = ''
+  }
+
+  /** The session joined or left a room (an `r` hint): new rooms start where it joined. */
+  async _roomsChanged(): Promise<void> {
+    if (!this._roomNext) return
+    const joined = await this._host.store.rooms.joined(this.id)
+    const next = new Map<string, number>()
+    for (const [room, from] of joined) next.set(room, this._roomNext.get(room) ?? from)
+    this._follow(next)
+    await this.pumpRooms()
+  }
+
+  /** Follow exactly the rooms of `next` from now on. */
+  private _follow(next: Map<string, number>): void {
+    const feeds = this._host.feeds
+    for (const room of this._roomNext ? this._roomNext.keys() : []) if (!next.has(room)) feeds.remove(room, this)
+    for (const room of next.keys()) feeds.add(room, this)
+    this._roomNext = next
+  }
+
+  /** Message `offset` of `room` was published: written at once when it is the next; a gap is read from the log. */
+  _roomMessage(room: string, offset: number, m: StoredMessage): void {
+    const next = this._roomNext && this._roomNext.get(room)
+    if (next === undefined || offset < next) return
+    const l = this._active && this._links[this._active]
+    if (offset > next || this._roomsPumping || !l || !l.ready()) return void this.pumpRooms()
+    this._writeRoom(l, room, offset, [m])
+  }
+
+  /** Write each room's messages past what the active link here has, from the room's log. */
+  async pumpRooms(): Promise<void> {
+    if (!this._roomNext || this.closed) return
+    if (this._roomsPumping) return void (this._roomsAgain = true)
+    this._roomsPumping = true
+    try {
+      do {
+        this._roomsAgain = false
+        for (const [room, next] of [...this._roomNext]) {
+          if (!this._ready()) return
+          const r = await this._host.store.rooms.logs.read(room, next, READ_MAX)
+          const l = this._ready()
+          if (!l) return
+          if (this._roomNext.get(room) !== next) {
+            this._roomsAgain = true
+            continue
+          }
+          if (r.status == 'reset') {
+            l.write([FrameType.RoomReset + r.next + ' ' + room])
+            this._roomNext.set(room, r.next)
+            this._run = ''
+          } else if (r.upto >= next) {
+            // Runs of consecutive offsets: latest values a newer one of their key replaced are left out.
+            for (const run of r.runs) this._writeRoom(l, room, run.first, run.messages)
+            this._roomNext.set(room, r.upto + 1)
+            if (r.upto - next + 1 >= READ_MAX) this._roomsAgain = true
+          }
+        }
+      } while (this._roomsAgain)
+    } catch (e) {
+      this._host.log('warn', 'cluster: reading a room failed:', e)
+    } finally {
+      this._roomsPumping = false
+    }
+  }
+
+  /** The active link here, if it can take frames now. */
+  private _ready(): Link | undefined {
+    const l = this._active && this._links[this._active]
+    return l && l.ready() ? l : undefined
+  }
+
+  /** Write `room`'s messages from offset `first` on `l`, with an `r` frame unless its run goes on. */
+  private _writeRoom(l: Link, room: string, first: number, messages: StoredMessage[]): void {
+    const frames: Frame[] = this._run == room && this._runNext == first ? [] : [FrameType.Room + first + ' ' + room]
+    l.write(messageFrames(messages, 0, messages.length, frames))
+    this._run = room
+    this._runNext = first + messages.length
+    this._roomNext!.set(room, this._runNext)
+    this._lastOut = Date.now()
+  }
+
   /** The session ended: tell every link here (not when its client closed it) and let them go. */
   _bye(code: number, reason: string): void {
     if (this.closed) return
@@ -193,7 +315,14 @@ export class Served implements LinkOwner {
       l!.end()
     }
     this._links = {}
+    this._unfollow()
     this._host.idle(this)
+  }
+
+  /** Stop taking room messages here. */
+  private _unfollow(): void {
+    for (const room of this._roomNext ? this._roomNext.keys() : []) this._host.feeds.remove(room, this)
+    this._roomNext = undefined
   }
 
   /** Drop every link without a word: the client resumes on another node. */
@@ -201,6 +330,7 @@ export class Served implements LinkOwner {
     this.closed = true
     for (const l of Object.values(this._links)) l!.end(true)
     this._links = {}
+    this._unfollow()
     clearTimeout(this._ackT)
   }
 

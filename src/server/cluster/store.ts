@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { LifelineError } from '../../protocol/errors'
 import { Census } from './census'
 import { NodeLease } from './lease'
+import { ClusterRoomLogs } from './room-log'
 import { ClusterRooms } from './rooms'
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import {
@@ -46,6 +47,10 @@ export interface StoreOptions {
    * to the Redis process that made it (its run_id): after a restart it is gone. @default false
    */
   durable?: boolean
+  /** Messages a room's log keeps (the server's `roomHistorySize`). @default 1000 */
+  roomHistorySize?: number
+  /** How long a room's log keeps a message, ms (`roomHistoryAge`). @default 60000 */
+  roomHistoryAge?: number
 }
 
 const DEFAULTS = {
@@ -64,6 +69,8 @@ export interface SessionInfo {
   reliable: boolean
   headers?: Record<string, unknown>
   data?: unknown
+  /** The client holds its room positions (it sent `g`, PROTOCOL.md §6.5): rooms as logs for it. */
+  positions?: boolean
 }
 
 /**
@@ -90,7 +97,12 @@ export class ClusterStore {
     this.o = { ...DEFAULTS, ...options }
     this.lease = new NodeLease(link, this.o, options.node || randomBytes(9).toString('base64url'))
     this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
-    this.rooms = new ClusterRooms(link, this.o, this._h)
+    this.rooms = new ClusterRooms(
+      link,
+      this.o,
+      this._h,
+      new ClusterRoomLogs(link, this.o.prefix, options.roomHistorySize, options.roomHistoryAge),
+    )
     if (!/^[\w.:-]{1,64}$/.test(this.node))
       throw new LifelineError('LL_ERR_INVALID_OPTION', 'node id must be 1-64 of [A-Za-z0-9_.:-]')
   }
@@ -119,6 +131,7 @@ export class ClusterStore {
       else if (kind == 'a') onHint({ kind, sid: rest[0], active: rest.slice(1).join(' ') })
       else if (kind == 'e') onHint({ kind, sid: rest[0] })
       else if (kind == 'd') onHint({ kind, sid: rest[0], seq: +rest[1], bytes: +rest[2] })
+      else if (kind == 'r') onHint({ kind, sid: rest[0] })
     })
   }
 
@@ -136,6 +149,7 @@ export class ClusterStore {
         JSON.stringify(info.headers || {}),
         info.data === undefined ? '' : JSON.stringify(info.data),
         this.o.durable ? '1' : '0',
+        info.positions ? '1' : '0',
       ],
     )
     return status(r) == 'ok' ? { status: 'ok', fence: 1 } : { status: 'exists' }

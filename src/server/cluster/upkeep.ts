@@ -129,6 +129,7 @@ export class Upkeep {
     const n = this._node
     for (const s of n.served.values()) void s.pump()
     for (const s of n.owned.values()) void s._pull()
+    n.feeds.reconcile().catch((e) => n._host.log('warn', 'cluster: reading rooms failed:', e))
   }
 
   /** This node's lease lapsed: another may own its sessions now. Drop them all, write nothing. */

@@ -12,6 +12,8 @@ export class WebSocketLink implements Link {
     readonly ws: WebSocket,
     private _session: LinkOwner,
     cursor: number,
+    /** The client's room positions, from its request (PROTOCOL.md §6.5). */
+    got?: ReadonlyMap<string, number>,
   ) {
     ws.on('message', (data, isBinary) => {
       if (_session.closed) return
@@ -30,7 +32,7 @@ export class WebSocketLink implements Link {
         _session._end(Code.PROTOCOL_ERROR, 'protocol error: ' + e.message)
       ws.terminate()
     })
-    _session._attach(this, cursor)
+    _session._attach(this, cursor, got)
   }
 
   ready(): boolean {

@@ -9,7 +9,7 @@ import { startRedis } from '../../support/redis.mjs'
 import { startHaproxy } from '../../support/haproxy.mjs'
 import { startNodes } from '../../support/nodes.mjs'
 import { hello } from '../raw'
-import { peers, Received } from '../../support/peers'
+import { peers, Received, texts } from '../../support/peers'
 
 const LEASE = 1000
 /** How long a request may go unanswered before it is sent again, ms (a poll is held up to 25 s: not polls). */
@@ -152,23 +152,70 @@ test('a room with members over the nodes gets every room message once, in order,
   for (const got of rooms()) assert.deepEqual(got, want)
 })
 
-/** A polling client in `room` (it says `join:<room>` and waits for the echo), polling until stopped. */
-async function member(room: string) {
+// Rooms as logs (issue 27): members whose clients hold their positions get the room from its log
+// in Redis, nothing written per member; on a node's death they resume on another from their positions.
+test('room members holding positions get every room message once, in order, through a kill -9', async () => {
+  const N = 300
+  const members = await Promise.all([0, 1, 2, 3, 4, 5].map(() => member('logged', true)))
+  const publisher = nodes.list[0]
+  const t0 = Date.now()
+  for (let i = 1; i <= N; i++) {
+    if (i == N / 3) await nodes.kill(2)
+    if (i == (2 * N) / 3) await nodes.start(2)
+    const res = await fetch(`http://127.0.0.1:${publisher.port}/publish?room=logged&data=r${i}`)
+    assert.equal(await res.text(), String(members.length), 'every member is in the room, message ' + i)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  const want = Array.from({ length: N }, (_, i) => 'r' + (i + 1))
+  const end = Date.now() + 30000
+  while (members.some((m) => m.room.length < N) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+  await Promise.all(members.map((m) => m.stop()))
+  console.log(
+    `${N} room messages from the room's log to ${members.length} members through a kill -9 in ${Date.now() - t0} ms`,
+  )
+  for (const m of members) assert.deepEqual([m.room, m.resets], [want, 0])
+})
+
+/**
+ * A polling client in `room` (it says `join:<room>` and waits for the echo), polling until stopped.
+ * With `logged`, it holds its room positions (`g`) and reads room runs (PROTOCOL.md §6.5).
+ */
+async function member(room: string, logged = false) {
   const { retried } = raw()
-  const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
+  const positions: Record<string, number> = {}
+  const g = () => (logged ? '&g=' + encodeURIComponent(JSON.stringify(positions)) : '')
+  const sid = hello((await retried('GET', 'v=2&t=polling&ack=0&o=1' + g())).frames).sid
   const got = new Received()
+  const mine = { room: [] as string[], resets: 0 }
   let stopped = false
   await retried('POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'mjoin:' + room])
   const quit = () => stopped
   const polls = (async () => {
     while (!stopped) {
-      const r = await retried('GET', `v=2&t=polling&sid=${sid}&ack=${got.list.length}`, undefined, 30000, quit)
-      got.fresh().take(r.frames)
+      const q = `v=2&t=polling&sid=${sid}&ack=${got.list.length}` + g()
+      const r = await retried('GET', q, undefined, 30000, quit)
+      got.fresh()
+      // Room runs by offset, each message once; the session's own frames as before.
+      let run = ''
+      let n = 0
+      for (const f of r.frames) {
+        if (typeof f == 'string' && f[0] == 'r') [run, n] = [f.slice(f.indexOf(' ') + 1), +f.slice(1, f.indexOf(' '))]
+        else if (typeof f == 'string' && f[0] == 'x') mine.resets++
+        else if (typeof f == 'string' && f[0] == 's') ((run = ''), got.take([f]))
+        else if (!run) got.take([f])
+        else for (const m of texts([f])) if (n++ > (positions[run] || 0)) ((positions[run] = n - 1), mine.room.push(m))
+      }
     }
   })().catch((e) => assert.ok(stopped, String(e)))
   while (!got.list.includes('join:' + room)) await new Promise((r) => setTimeout(r, 10))
   return {
     got,
+    get room() {
+      return mine.room
+    },
+    get resets() {
+      return mine.resets
+    },
     stop: () => {
       stopped = true
       return polls

@@ -186,6 +186,62 @@ test('rooms across nodes: members on both nodes get every room message once, in 
   await until(() => cs.every((c) => texts(c.frames).includes('all')), 5000, 'broadcast everywhere')
 })
 
+/** Room messages in `frames` as `offset:text` (PROTOCOL.md §6.5: `r<n> <room>` starts a run). */
+function roomRun(frames: unknown[]): string[] {
+  const out: string[] = []
+  let n = 0
+  for (const f of frames) {
+    if (typeof f != 'string') continue
+    if (f[0] == 'r') n = +f.slice(1, f.indexOf(' '))
+    else if (f[0] == 'm' || f[0] == 'M') for (const m of texts([f])) out.push(n++ + ':' + m)
+  }
+  return out
+}
+
+test('rooms as logs across nodes: one order for every member, once; a member resumes on the other node', async () => {
+  const [a, b] = await two(false)
+  const G = 'v=2&t=websocket&ack=0&o=1&g=%7B%7D'
+  const cs = [ws(a.port, G), ws(b.port, G), ws(a.port, G)]
+  await Promise.all(cs.map((c) => c.hello()))
+  for (const c of cs) (c.sock.send('u1'), c.sock.send('p'))
+  await until(() => a.sessions.length == 2 && b.sessions.length == 1)
+  for (const s of [...a.sessions, ...b.sessions]) s.join('fx')
+  await Promise.all([a, b].map((r) => r.ll.to('nobody').send('')))
+  const N = 60
+  const sends: Promise<number>[] = []
+  for (let i = 1; i <= N; i++) sends.push((i % 2 ? a : b).ll.to('fx').send('m' + i))
+  assert.deepEqual(new Set(await Promise.all(sends)), new Set([3]))
+  await until(() => cs.every((c) => roomRun(c.frames).length == N), 10000, 'every room message everywhere')
+  const order = roomRun(cs[0].frames)
+  const first = +order[0].split(':')[0]
+  assert.deepEqual(
+    order.map((x) => +x.split(':')[0]),
+    Array.from({ length: N }, (_, i) => first + i),
+    'consecutive offsets',
+  )
+  for (const c of cs.slice(1)) assert.deepEqual(roomRun(c.frames), order, 'the same order at every member')
+  for (const node of ['a', 'b']) {
+    const mine = order.map((x) => +x.split(':m')[1]).filter((k) => k % 2 == (node == 'a' ? 1 : 0))
+    assert.deepEqual(
+      mine,
+      [...mine].sort((p, q) => p - q),
+      "each node's in its send() order",
+    )
+  }
+  // The member on a moves to b, having had the first 20; 5 more go out meanwhile.
+  const sid = hello(cs[0].frames).sid
+  cs[0].sock.terminate()
+  await until(() => a.sessions[0].transport == null)
+  for (let i = N + 1; i <= N + 5; i++) await a.ll.to('fx').send('m' + i)
+  const g = encodeURIComponent(JSON.stringify({ fx: first + 19 }))
+  const moved = ws(b.port, `v=2&t=websocket&ack=0&o=1&sid=${sid}&g=${g}`)
+  await until(() => roomRun(moved.frames).length == N + 5 - 20, 10000, 'the rest on the other node')
+  assert.deepEqual(
+    roomRun(moved.frames).map((x) => x.split(':')[1]),
+    [...order.slice(20).map((x) => x.split(':')[1]), 'm61', 'm62', 'm63', 'm64', 'm65'],
+  )
+})
+
 test('maxSessionsPerAddress holds per node in cluster mode: one more is refused with 3929', async () => {
   const r = await start({ ...cluster(), maxSessionsPerAddress: 2 })
   for (let i = 0; i < 2; i++) hello((await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames)

@@ -11,7 +11,7 @@ function host(opts: LifelineOptions = {}, url = 'http://example.test/rt') {
   const h: { -readonly [K in keyof ContextHost]: ContextHost[K] } = {
     _url: url,
     _options: resolved(new FakeClock(), opts),
-    _receiver: { _inbox: new Inbox(opts.resume !== false) },
+    _receiver: { _inbox: new Inbox(opts.resume !== false), _rooms: new Map() },
     _selector: { _heartbeat: () => 20000 },
     _why: 'preferred',
   }
@@ -22,15 +22,15 @@ function host(opts: LifelineOptions = {}, url = 'http://example.test/rt') {
 test('a request names the version, the transport and the cursor; an opening one asks for a hello', () => {
   const h = host()
   const { t } = connection(new FakeClock(), POLL)
-  assert.equal(transportContext(h).url(t), 'http://example.test/rt?v=2&t=polling&ack=0&w=1')
+  assert.equal(transportContext(h).url(t), 'http://example.test/rt?v=2&t=polling&ack=0&w=1&g=%7B%7D')
   t.sid = 'S'
   h._why = 'websocket-refused'
   assert.equal(
     transportContext(h).url(t, true),
-    'http://example.test/rt?v=2&t=polling&ack=0&sid=S&o=1&hb=20000&why=websocket-refused&w=1',
+    'http://example.test/rt?v=2&t=polling&ack=0&sid=S&o=1&hb=20000&why=websocket-refused&w=1&g=%7B%7D',
   )
   const ws = connection(new FakeClock()).t
-  assert.equal(transportContext(h).url(ws), 'http://example.test/rt?v=2&t=websocket&ack=0')
+  assert.equal(transportContext(h).url(ws), 'http://example.test/rt?v=2&t=websocket&ack=0&g=%7B%7D')
 })
 
 test('the endpoint’s own query is kept, the token is encoded, and fire-and-forget says r=0', () => {
@@ -39,13 +39,21 @@ test('the endpoint’s own query is kept, the token is encoded, and fire-and-for
   const { t } = connection(new FakeClock(), POLL)
   assert.equal(
     transportContext(h).url(t, true),
-    'http://example.test/rt?room=a&v=2&t=polling&ack=0&o=1&hb=20000&why=preferred&token=a%20b%26c&r=0',
+    'http://example.test/rt?room=a&v=2&t=polling&ack=0&o=1&hb=20000&why=preferred&token=a%20b%26c&r=0&g=%7B%7D',
   )
   assert.equal(
     transportContext(h).url(t),
-    'http://example.test/rt?room=a&v=2&t=polling&ack=0&r=0',
+    'http://example.test/rt?room=a&v=2&t=polling&ack=0&r=0&g=%7B%7D',
     'the token only on opening',
   )
+})
+
+test('every request carries the room positions, as URL-encoded JSON (PROTOCOL.md §6.5)', () => {
+  const h = host()
+  h._receiver._rooms.set('fx rates', 1041).set('__proto__', 3)
+  const { t } = connection(new FakeClock(), POLL)
+  const g = new URL(transportContext(h).url(t)).searchParams.get('g')!
+  assert.deepEqual(JSON.parse(g), JSON.parse('{"fx rates":1041,"__proto__":3}'))
 })
 
 test('the cursor in a URL counts as an acknowledgement of what it covers', () => {

@@ -243,7 +243,7 @@ test('fire-and-forget (resume: false): nothing kept after it is written, no acks
   const { ll, of } = client({ resume: false })
   ll.send('a')
   await flush()
-  assert.match(made[0].url, /&r=0$/)
+  assert.match(made[0].url, /&r=0&g=%7B%7D$/)
   made[0].prove()
   await flush()
   assert.equal(ll.bufferedAmount, 0)

@@ -33,7 +33,10 @@ function receiver(opts: { resume?: boolean } = {}, C = WS) {
     _timer: clock.setTimeout,
     _clear: clock.clearTimeout,
   }
-  const r = new Receiver(host, { _deliver: (d) => void log.push('deliver ' + d) })
+  const r = new Receiver(host, {
+    _deliver: (d) => void log.push('deliver ' + d),
+    _emit: (type, e) => void log.push(type + ' ' + e.room),
+  })
   const { c, t } = connection(clock, C, SID)
   /** `c` said hello and now carries the session. */
   const carry = () => {
@@ -85,12 +88,64 @@ test('before a connection carries the session, messages are held on it, not coun
   const { r, host, log, c, feed } = receiver()
   feed(HELLO, 's1', 'mwelcome')
   assert.deepEqual(log, ['hello ' + SID])
-  assert.deepEqual(c._held, [[1, 'welcome']])
+  assert.deepEqual(c._held, [[1, 'welcome', '']])
   assert.equal(r._inbox._received, 0)
   host._active = c
   for (const [seq, d] of c._held!) r._accept(c, seq, d)
   assert.deepEqual(log.slice(1), ['deliver welcome'])
   assert.equal(r._inbox._received, 1)
+})
+
+test('room runs: each room’s messages by offset, duplicates dropped, positions kept, never acknowledged', async () => {
+  const { r, log, c, t, clock, carry, feed } = receiver()
+  carry()
+  feed('s1', 'mown', 'r41 ticker', 'mEUR 1', 'M["EUR 2","EUR 3"]', 'r7 two words', new Uint8Array([7]))
+  feed('r42 ticker', 'mEUR 2', 'mEUR 3', 'mEUR 4', 's2', 'mown2', 'r40 ticker', 'mstale')
+  assert.deepEqual(log, [
+    'deliver own',
+    'deliver EUR 1',
+    'deliver EUR 2',
+    'deliver EUR 3',
+    'deliver 7',
+    'deliver EUR 4',
+    'deliver own2',
+  ])
+  assert.deepEqual(
+    [...r._rooms],
+    [
+      ['ticker', 44],
+      ['two words', 7],
+    ],
+  )
+  assert.equal(r._inbox._received, 2, 'room messages are outside the session’s sequence')
+  assert.equal(c._room, 'ticker')
+  await clock.tick(ACK_DELAY)
+  assert.deepEqual(t.controls, ['a2'], 'only the session’s own are acknowledged')
+})
+
+test('a room reset moves the position and tells the app; a malformed room frame is bad', () => {
+  const { r, log, carry, feed } = receiver()
+  carry()
+  feed('r5 news', 'mfive', 'x90 news', 'r89 news', 'mold', 'r90 news', 'mnew', 'r news', 'r5', 'x1x a')
+  assert.deepEqual(log, [
+    'deliver five',
+    'roomreset news',
+    'deliver new',
+    'bad bad frame r news',
+    'bad bad frame r5',
+    'bad bad frame x1x a',
+  ])
+  assert.equal(r._rooms.get('news'), 90)
+})
+
+test('room messages held before a connection carries the session keep their room', () => {
+  const { r, host, log, c, feed } = receiver()
+  feed(HELLO, 'r3 news', 'mthree')
+  assert.deepEqual(c._held, [[3, 'three', 'news']])
+  host._active = c
+  for (const [seq, d, room] of c._held!) r._accept(c, seq, d, room)
+  assert.deepEqual(log.slice(1), ['deliver three'])
+  assert.equal(r._rooms.get('news'), 3)
 })
 
 test('messages for another session than the current one are dropped', () => {

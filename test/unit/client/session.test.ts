@@ -11,7 +11,7 @@ test('a new session: proven both ways, it activates; open fires once; queued mes
   ll.send('b')
   await flush()
   assert.equal(made.length, 1)
-  assert.match(made[0].url, /^http:\/\/example\.test\/rt\?v=2&t=websocket&ack=0&o=1&hb=25000&why=preferred$/)
+  assert.match(made[0].url, /^http:\/\/example\.test\/rt\?v=2&t=websocket&ack=0&o=1&hb=25000&why=preferred&g=%7B%7D$/)
   assert.equal(of('open').length, 0)
   made[0].hello('S'.repeat(22))
   await flush()
