@@ -42,6 +42,13 @@ local function lost(h)
   run_id = run_id or string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
   return rid ~= run_id
 end
+-- Why the caller may not write session h, or nil when it may: m is its HMGET, 'fen' first, and
+-- with open 'end' second (an ended session refuses too).
+local function refused(h, fence, m, open)
+  if not m[1] or lost(h) then return fail('gone') end
+  if m[1] ~= fence then return fail('fenced') end
+  if open and m[2] ~= '' then return fail('ended', m[2]) end
+end
 `
 
 /**
@@ -132,9 +139,8 @@ return {'ok'}`,
 export const APPEND = withHelpers(
   'append',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'out', 'ob', 'act', 'dlv', 'rcv', 'ib', 'lop', 'lof')
-if not m[1] or lost(KEYS[1]) then return fail('gone') end
-if m[1] ~= ARGV[1] then return fail('fenced') end
-if m[2] ~= '' then return fail('ended', m[2]) end
+local no = refused(KEYS[1], ARGV[1], m, true)
+if no then return no end
 local out, ob, n = tonumber(m[3]), tonumber(m[4]), #ARGV - 7
 if ARGV[7] ~= '' and m[9] == ARGV[7] then return {'ok', tonumber(m[10]), tonumber(m[10]) + n - 1} end
 local bytes = size(ARGV, 8, #ARGV)
@@ -233,8 +239,8 @@ return {'ok', rcv, n, m[4], tonumber(m[7])}`,
 export const INBOX = withHelpers(
   'inbox',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv')
-if not m[1] or lost(KEYS[1]) then return fail('gone') end
-if m[1] ~= ARGV[1] then return fail('fenced') end
+local no = refused(KEYS[1], ARGV[1], m)
+if no then return no end
 local rcv, dlv = tonumber(m[2]), tonumber(m[3])
 local from = math.max(tonumber(ARGV[2]), dlv + 1)
 local list = {}
@@ -246,8 +252,8 @@ return {'ok', from, rcv, list}`,
 export const DELIVERED = withHelpers(
   'delivered',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'rcv', 'dlv', 'ib')
-if not m[1] or lost(KEYS[1]) then return fail('gone') end
-if m[1] ~= ARGV[1] then return fail('fenced') end
+local no = refused(KEYS[1], ARGV[1], m)
+if no then return no end
 local dlv = tonumber(m[3])
 local k = math.min(tonumber(ARGV[2]), tonumber(m[2])) - dlv
 if k <= 0 then return {'ok', dlv} end
@@ -350,9 +356,8 @@ return {1, m[2]}`,
 export const MEMBER = withHelpers(
   'member',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end')
-if not m[1] or lost(KEYS[1]) then return fail('gone') end
-if m[1] ~= ARGV[1] then return fail('fenced') end
-if m[2] ~= '' then return fail('ended', m[2]) end
+local no = refused(KEYS[1], ARGV[1], m, true)
+if no then return no end
 if ARGV[4] == '1' then
   redis.call('SADD', KEYS[2], ARGV[2])
   follow(KEYS[1], KEYS[2])
@@ -374,9 +379,8 @@ return {'ok'}`,
 export const SESSION_ROOM = withHelpers(
   'session-room',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end', 'act')
-if not m[1] or lost(KEYS[1]) then return fail('gone') end
-if m[1] ~= ARGV[1] then return fail('fenced') end
-if m[2] ~= '' then return fail('ended', m[2]) end
+local no = refused(KEYS[1], ARGV[1], m, true)
+if no then return no end
 if ARGV[4] == '1' then
   redis.call('SADD', KEYS[2], ARGV[2])
   follow(KEYS[1], KEYS[2])
