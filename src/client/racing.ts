@@ -7,11 +7,15 @@ import type { TransportClass, TransportName } from './transports/transport'
 const MAX_UPGRADE_DELAY = 300000
 
 /**
- * The one candidate of an attempt still on its way, with none left to start, gets a twin if it has
- * not proven itself within `connectTimeout` divided by this: an opening request stalled in the
- * network costs a third of `connectTimeout`, not all of it.
+ * The last candidate of an attempt, with none left to start, gets a twin if it has not proven
+ * itself within `connectTimeout` divided by this, and so on while none proves itself (at most two
+ * on their way, the older given up for the next): an opening request stalled in the network costs
+ * a third of `connectTimeout`, not all of it, however many stall in a row.
  */
 const TWIN_AFTER = 3
+
+/** At most this many connections of one attempt are on their way at once. */
+const ON_THEIR_WAY = 2
 
 /** A proven connection cut after sitting idle for longer than this points at a proxy's idle timeout. */
 const MIN_LEARNED_IDLE = 2000
@@ -132,21 +136,21 @@ class Racing implements Selector {
     // Why the one before did not win yet, should this one win.
     if (previous) s._why = previous._stalled()
     if (s._queue.length) this._raceTimer = s._timer(() => s._launchNext(), s._options.raceDelay + s._rtt)
-    else if (!s._conns.length) this._twin(C)
+    else this._twin(C)
   }
 
   /**
-   * `C`, the one candidate of this attempt still on its way, gets a twin should it hang (both may go
-   * on; the first to prove itself wins), so that at most two are on their way at once. A WebSocket
-   * still opening is given up first: browsers open one at a time per host (RFC 6455 §4.1), so the
-   * twin would wait behind it.
+   * `C`, the last candidate of this attempt, gets a twin should it hang (both may go on; the first
+   * to prove itself wins), and the twin in turn. At most {@link ON_THEIR_WAY} are on their way at
+   * once: the oldest is given up for the next. A WebSocket still opening is given up first:
+   * browsers open one at a time per host (RFC 6455 §4.1), so the twin would wait behind it.
    */
   private _twin(C: TransportClass): void {
     const s = this._session
     s._clear(this._raceTimer)
     this._raceTimer = s._timer(() => {
       for (const x of s._conns.slice())
-        if (x._transport.isSocket && x._stage == Stage.Started) {
+        if ((x._transport.isSocket && x._stage == Stage.Started) || s._conns.length >= ON_THEIR_WAY) {
           s._why = x._stalled()
           s._drop(x)
         }

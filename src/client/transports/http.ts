@@ -13,6 +13,9 @@ type Abort = () => void
  */
 const UPLOAD_TYPE = 'text/plain;charset=iso-8859-1'
 
+/** An upload lost on the network is sent this many times in all before the transport gives up. */
+const UPLOAD_TRIES = 3
+
 /**
  * What the two HTTP transports share: uploads as POSTs, one at a time, with everything sent
  * meanwhile batched into the next; every request a CORS "simple request" (no custom headers,
@@ -54,8 +57,13 @@ export abstract class HttpTransport extends Transport {
     this._closing = true
   }
 
-  private _post(): void {
-    const body = this._bodies.shift()!
+  /**
+   * POST `body`, the next waiting one unless given; `tries` so far. One that failed on the network
+   * before the server answered it (a cut, a reset, an answer lost on the way) goes again on a new
+   * request, up to {@link UPLOAD_TRIES} times in all: the server drops what it already has of it
+   * (PROTOCOL.md §4.5), and the download, which works, is kept.
+   */
+  private _post(body = this._bodies.shift()!, tries = 1): void {
     let taken = false
     // The server answers only once it has taken the whole body: the next POST may go when the
     // answer's headers are in, not after its body (acks, pongs) is read, which in Chromium comes
@@ -70,7 +78,12 @@ export abstract class HttpTransport extends Transport {
     const abort = this._req(
       this._ctx.url(this),
       encode(body.frames),
-      (ok, got, status) => (ok ? next() : this._end('upload-' + (status || 'failed'))),
+      (ok, got, status) => {
+        if (ok) return next()
+        if (status || taken || tries >= UPLOAD_TRIES) return this._end('upload-' + (status || 'failed'))
+        this._posts.splice(this._posts.indexOf(abort), 1)
+        this._post(body, tries + 1)
+      },
       false,
       undefined,
       next,

@@ -83,29 +83,49 @@ test('a WebSocket still opening is given up for its twin, which would wait behin
   assert.equal(ll.transport, 'websocket')
 })
 
-// At most two on their way at once: a hung WebSocket and the polling raced after it get no twin,
-// and when one of two fails the other gets a twin in turn.
-test('two on their way get no twin; when one fails, the other gets a twin in turn', async () => {
+// At most two on their way at once: a hung WebSocket is given up for polling's twin, and when one
+// of two fails the other gets a twin in turn.
+test('a hung WebSocket goes for the polling twin; when one of two fails, the other gets a twin in turn', async () => {
   const { ll, clock, of } = client({ connectTimeout: 15000 }, [WS, POLL])
   await flush()
-  await clock.tick(5000)
+  await clock.tick(5399)
   assert.deepEqual(
     made.map((t) => t.name),
     ['websocket', 'polling'],
-    'the hung WebSocket and polling (started at 400 ms): two on their way, no twin',
+    'the hung WebSocket and polling (started at 400 ms): two on their way',
   )
-  made[0].drop('refused')
-  await clock.tick(4999)
-  assert.equal(made.length, 2)
   await clock.tick(1)
-  assert.equal(made[2].name, 'polling', 'polling alone on its way: its twin')
+  assert.equal(made[2].name, 'polling', 'a twin of polling, 5 s after it started')
+  assert.ok(made[0].stopped, 'the WebSocket still opening goes: two on their way')
   made[2].drop('refused')
-  await clock.tick(5000)
+  await clock.tick(4999)
+  assert.equal(made.length, 3)
+  await clock.tick(1)
   assert.equal(made[3].name, 'polling', 'the twin failed: the first polling, still on its way, gets another')
   made[3].prove(SID)
   assert.equal(ll.transport, 'polling')
   assert.ok(made[1].stopped, 'the hung one goes')
   assert.equal(of('reconnecting').length, 0, 'one attempt all along')
+})
+
+// Issue 25, seed 46 of the randomized network: after the first twin, two opening requests that both
+// stalled held the session until connectTimeout (15 s) again and again; no open in 60 s.
+test('twins roll on while none proves itself: each costs a third of connectTimeout, two on their way', async () => {
+  const { ll, clock, of } = client({ connectTimeout: 15000 }, [POLL])
+  await flush()
+  for (let n = 2; n <= 5; n++) {
+    await clock.tick(4999)
+    assert.equal(made.length, n - 1)
+    await clock.tick(1)
+    assert.equal(made.length, n, `twin ${n - 1} at ${(n - 1) * 5} s`)
+    assert.equal(made.filter((t) => !t.stopped).length, 2, 'the oldest goes for the next: two on their way')
+  }
+  assert.match(made[4].url, /why=polling-hung/)
+  made[4].prove(SID)
+  assert.equal(ll.transport, 'polling')
+  assert.equal(made.filter((t) => !t.stopped).length, 1)
+  assert.equal(of('reconnecting').length, 0, 'one attempt all along, no backoff')
+  assert.equal(of('open').length, 1)
 })
 
 test('a refused WebSocket moves on at once, without waiting for the race delay', async () => {
