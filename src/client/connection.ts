@@ -25,6 +25,8 @@ export class Connection {
   _nextSeq = 0
   /** The room whose messages come next on it (after an `r` frame, PROTOCOL.md §6.5); empty: the session's own. */
   _room = ''
+  /** When it started. */
+  _startedAt = 0
   /** When the proof ping went out, and when it was answered. */
   _probedAt = 0
   _provenAt = 0

@@ -145,18 +145,26 @@ class Racing implements Selector {
    * once: the oldest is given up for the next. A WebSocket still opening is given up first:
    * browsers open one at a time per host (RFC 6455 §4.1), so the twin would wait behind it.
    */
-  private _twin(C: TransportClass): void {
+  private _twin(C: TransportClass, left?: Connection): void {
     const s = this._session
+    const o = s._options
+    // The one left on its way when its twin failed is twinned once it has been on its way that
+    // long, not that long after the failure (but not at once either: a run of fast failures
+    // would spin).
+    const wait = o.connectTimeout / TWIN_AFTER - (left ? s._now() - left._startedAt : 0)
     s._clear(this._raceTimer)
-    this._raceTimer = s._timer(() => {
-      for (const x of s._conns.slice())
-        if ((x._transport.isSocket && x._stage == Stage.Started) || s._conns.length >= ON_THEIR_WAY) {
-          s._why = x._stalled()
-          s._drop(x)
-        }
-      s._queue.push(C)
-      s._launchNext()
-    }, s._options.connectTimeout / TWIN_AFTER)
+    this._raceTimer = s._timer(
+      () => {
+        for (const x of s._conns.slice())
+          if ((x._transport.isSocket && x._stage == Stage.Started) || s._conns.length >= ON_THEIR_WAY) {
+            s._why = x._stalled()
+            s._drop(x)
+          }
+        s._queue.push(C)
+        s._launchNext()
+      },
+      Math.max(wait, o.minDelay),
+    )
   }
 
   _proven(c: Connection): void {
@@ -224,7 +232,7 @@ class Racing implements Selector {
     // One of two on their way failed: the other gets a twin in turn, should it hang too.
     const left = s._conns[0]
     if (!s._active && !s._queue.length && s._conns.length == 1 && left._stage < Stage.Proven)
-      this._twin(left._transport.constructor as TransportClass)
+      this._twin(left._transport.constructor as TransportClass, left)
     if (early && byNetwork) return { reason: c._name + '-early-close' }
     return { reason, byNetwork }
   }

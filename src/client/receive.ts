@@ -121,9 +121,10 @@ export class Receiver {
     } catch (e) {
       // Malformed: reported below like any bad frame.
     }
-    if (type == FrameType.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string'))
-      for (const m of x) this._data(c, m)
-    else if (type == FrameType.Open && isHello(x)) this._session._hello(c, x)
+    if (type == FrameType.Batch && Array.isArray(x) && x.every((m) => typeof m == 'string')) {
+      // One that was bad ends the connection: the rest of the batch is not looked at.
+      for (const m of x) if (!c._transport._done) this._data(c, m)
+    } else if (type == FrameType.Open && isHello(x)) this._session._hello(c, x)
     else this._session._bad(c, 'bad frame ' + (type + body).slice(0, 16))
   }
 

@@ -157,6 +157,7 @@ export class Session {
     const t = new C(this._ctx)
     t.sid = this._sessionId || undefined
     const c = new Connection(t, t.sid)
+    c._startedAt = this._now()
     c._deadline = this._timer(() => this._lose(c, c._stalled()), this._options.connectTimeout)
     t.on('open', () => {
       if (c._stage == Stage.Started) c._stage = Stage.Connected

@@ -156,7 +156,8 @@ export abstract class HttpTransport extends Transport {
             let seen = 0
             const pump = (): Promise<void> =>
               reader!.read().then((r) => {
-                if (r.done) return finish(true)
+                // Ended short of its Content-Length: cut, though the browser may call it done.
+                if (r.done) return finish(length < 0 || seen == length)
                 bytes(r.value)
                 if ((seen += r.value.length) == length) return finish(true)
                 if (!over) return pump()

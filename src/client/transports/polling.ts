@@ -33,6 +33,10 @@ export class PollingTransport extends HttpTransport {
         for (const f of frames) this._frame(f)
         return this._end('' + (status || 'failed'))
       }
+      // An opening poll's answer has the hello: one without (an empty 200 from a proxy, or an
+      // answer cut after its headers) opened nothing, and a later poll's messages would come
+      // before any hello.
+      if (first && !frames.length) return this._end('empty')
       if (first) this.emit('open')
       // The next poll goes out before the app's handlers run, so a reply they send finds it
       // already at the server (issue 19); its cursor counts this answer's messages.

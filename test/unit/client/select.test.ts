@@ -84,7 +84,8 @@ test('a WebSocket still opening is given up for its twin, which would wait behin
 })
 
 // At most two on their way at once: a hung WebSocket is given up for polling's twin, and when one
-// of two fails the other gets a twin in turn.
+// of two fails the other gets a twin in turn, a third of connectTimeout after it started (issue 25,
+// a fresh seed: the twin came that long after the failure, and a hung poll held the session 10 s).
 test('a hung WebSocket goes for the polling twin; when one of two fails, the other gets a twin in turn', async () => {
   const { ll, clock, of } = client({ connectTimeout: 15000 }, [WS, POLL])
   await flush()
@@ -98,10 +99,10 @@ test('a hung WebSocket goes for the polling twin; when one of two fails, the oth
   assert.equal(made[2].name, 'polling', 'a twin of polling, 5 s after it started')
   assert.ok(made[0].stopped, 'the WebSocket still opening goes: two on their way')
   made[2].drop('refused')
-  await clock.tick(4999)
-  assert.equal(made.length, 3)
+  await clock.tick(499)
+  assert.equal(made.length, 3, 'not at once after a failure: minDelay')
   await clock.tick(1)
-  assert.equal(made[3].name, 'polling', 'the twin failed: the first polling, still on its way, gets another')
+  assert.equal(made[3].name, 'polling', 'the twin failed: the first polling, on its way 5 s already, gets another')
   made[3].prove(SID)
   assert.equal(ll.transport, 'polling')
   assert.ok(made[1].stopped, 'the hung one goes')
@@ -345,4 +346,25 @@ test('a demoted transport that then stays up is no longer demoted', async () => 
   made[3].prove(SID)
   await clock.tick(10000)
   assert.match(storage.getItem('lifeline:http://example.test/rt')!, /"d":\{"websocket":0\}/)
+})
+
+test('the one left when its twin failed gets the next twin a third of connectTimeout after it started', async () => {
+  const { ll, clock } = client({ connectTimeout: 15000 }, [POLL])
+  await flush()
+  await clock.tick(5000)
+  assert.equal(made.length, 2)
+  await clock.tick(1000)
+  made[1].drop('refused')
+  await clock.tick(499)
+  assert.equal(made.length, 2, 'the first, on its way 6 s, is past a third: its twin after minDelay')
+  await clock.tick(1)
+  assert.equal(made.length, 3)
+  await clock.tick(1000)
+  made[2].drop('refused')
+  await clock.tick(499)
+  assert.equal(made.length, 3)
+  await clock.tick(1)
+  assert.equal(made.length, 4, 'and again')
+  made[3].prove(SID)
+  assert.equal(ll.transport, 'polling')
 })

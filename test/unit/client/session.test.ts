@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { LifelineCore, LifelineError } from '../../../src/client/index'
-import { FakeClock, client, flush, made, WS } from './fakes'
+import { FakeClock, Lifeline, POLL, client, flush, made, WS } from './fakes'
 
 test('a new session: proven both ways, it activates; open fires once; queued messages go together', async () => {
   const { ll, clock, of } = client()
@@ -401,4 +401,18 @@ test('a session that never opened is no reset: its 3901 starts the first session
   )
   assert.deepEqual(made.at(-1)!.texts, ['queued'], 'what the app queued goes on the first session it gets')
   assert.equal(ll.sessionId, 'B'.repeat(22))
+})
+
+// Issue 25, a fresh seed of the randomized network: a poll's batch of 2,340 messages on a
+// connection without a hello was 2,340 protocol errors and 2,340 reconnect attempts in one task,
+// and the backoff that followed held the session 40 s.
+test('a batch of messages before any hello is one protocol error and one reconnect, not one per message', async () => {
+  const { ll, of } = client({}, [POLL])
+  await flush()
+  made[0].emit('open')
+  made[0].emit('batch', ['s5', 'M["a","b","c","d"]'], () => {})
+  assert.equal(of('error').length, 1)
+  assert.equal(of('reconnecting').length, 1)
+  assert.ok(made[0].stopped)
+  assert.equal(ll.readyState, Lifeline.CONNECTING)
 })
