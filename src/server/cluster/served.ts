@@ -399,6 +399,10 @@ export class Served implements LinkOwner, RoomReader {
     let first = 0
     const msgs: StoredMessage[] = []
     const after: string[] = []
+    // A connection's first upload: `u<k>`, then `s<oldest unacknowledged>` (PROTOCOL.md §6.2), so
+    // everything before `kept` was acknowledged to the client. (On a WebSocket the two come apart.)
+    let used = false
+    let kept = 0
     const add = (m: StoredMessage) => {
       const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
       if (n > o.maxMessageSize)
@@ -414,14 +418,19 @@ export class Served implements LinkOwner, RoomReader {
         if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
         else if (f[0] == FrameType.Message) add(f.slice(1))
         else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
-        else if (f[0] == FrameType.Seq && num(f) >= 1) seq = num(f)
-        else if (f[0] == FrameType.Close) {
+        else if (f[0] == FrameType.Seq && num(f) >= 1) {
+          seq = num(f)
+          if (used && !kept) kept = seq
+        } else if (f[0] == FrameType.Use && num(f) >= 1) {
+          used = true
+          after.push(f)
+        } else if (f[0] == FrameType.Close) {
           // Checked as in one process, before anything of the body is kept.
           const bad = clientClose(f)
           if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
           after.push(f)
         } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
-        else if ((f[0] == FrameType.Use && num(f) >= 1) || (f[0] == FrameType.Ack && num(f) >= 0)) after.push(f)
+        else if (f[0] == FrameType.Ack && num(f) >= 0) after.push(f)
         else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
       }
     } catch (e) {
@@ -429,9 +438,15 @@ export class Served implements LinkOwner, RoomReader {
       return this._ended(e.code, e.message)
     }
     if (link) link.inSeq = seq
-    // Messages, or the first frame of all (it confirms the session), are kept before anything is acknowledged.
-    if (msgs.length || !this._confirmed) {
+    // Messages, or the first frame of all (it confirms the session), are kept before anything is
+    // acknowledged; a connection's first upload asks what Redis has even without messages.
+    if (msgs.length || !this._confirmed || kept) {
       const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
+      // Redis has fewer messages than the client was told it kept: it lost some. Found here, not
+      // by the gap the next upload makes: a node that never saw Redis keep more took that for an
+      // upload that overtook the one before it, and refused it with 503 again and again (issue 26).
+      if ((r.status == 'ok' || r.status == 'gap') && this._reliable && r.received < kept - 1)
+        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
       if (r.status == 'gap') {
         // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
         if (replies && r.received >= this._received)
