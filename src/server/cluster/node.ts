@@ -178,7 +178,7 @@ export class ClusterNode {
       if (served) served._switched(h.active || '', this.store.node)
       this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
     } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
-    else if (h.kind == 'r' && served) void served._roomsChanged()
+    else if (h.kind == 'r' && served) void served._rooms._changed()
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)

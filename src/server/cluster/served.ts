@@ -1,6 +1,7 @@
 // What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
 // (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
-// client frames arriving on them, kept in Redis before they are acknowledged.
+// client frames arriving on them, kept in Redis before they are acknowledged. Its room runs, from
+// each room's log, are served-rooms.ts's.
 import { Code, FrameType, closeFrame, messageFrames, num, parseBatch, type Frame } from '../../protocol/frames'
 import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
 import { clientClose } from '../inbound'
@@ -8,7 +9,8 @@ import type { Link, LinkOwner } from '../link'
 import { ServerLiveness } from '../liveness'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
-import type { RoomFeeds, RoomReader } from './feeds'
+import type { RoomFeeds } from './feeds'
+import { ServedRooms } from './served-rooms'
 
 /** What a served session needs from its node. @internal */
 export interface ServedHost extends NodeParts {
@@ -29,7 +31,7 @@ const GAP_WAIT = 20
 const READ_MAX = 1000
 
 /** @internal */
-export class Served implements LinkOwner, RoomReader {
+export class Served implements LinkOwner {
   closed = false
   /** Links here by kind, and which of them carries the session (Redis decides, `activate`). */
   _links: Partial<Record<Link['name'], Link>> = {}
@@ -60,18 +62,8 @@ export class Served implements LinkOwner, RoomReader {
   private _byClient = false
   /** Settles once the last attached link is active or standby, and has written what there was. */
   _settled: Promise<void> = Promise.resolve()
-  /**
-   * For a client that holds its room positions (PROTOCOL.md §6.5): per room, the next offset to
-   * write on the active link here. Undefined until such a link is active here.
-   */
-  private _roomNext?: Map<string, number>
-  /** The room positions each kind of link's request carried, until used. */
-  private _got: Partial<Record<Link['name'], ReadonlyMap<string, number>>> = {}
-  /** The room whose run the active link is in (`r` frame), and the offset its next message would take. */
-  private _run = ''
-  private _runNext = 0
-  private _roomsPumping = false
-  private _roomsAgain = false
+  /** Room runs on the active link here, for a client that holds its room positions (PROTOCOL.md §6.5). */
+  readonly _rooms = new ServedRooms(this)
 
   constructor(
     readonly id: string,
@@ -86,7 +78,7 @@ export class Served implements LinkOwner, RoomReader {
   _attach(l: Link, cursor: number, got?: ReadonlyMap<string, number>): void {
     const old = this._links[l.name]
     this._links[l.name] = l
-    this._got[l.name] = got
+    this._rooms._arrived(l.name, got)
     if (old && old != l) old.end()
     this._settled = this._activate(l, cursor, 0, this._deadActive).catch((e) => this._oops(e))
     this._deadActive = ''
@@ -100,12 +92,9 @@ export class Served implements LinkOwner, RoomReader {
       this._active = l.name
       this._host.active(this.id, l.name)
       this._next = cursor + 1
-      // A link's room positions are used once (a `u` on it later goes on from what was written).
-      const got = this._got[l.name]
-      delete this._got[l.name]
-      if (got) await this._roomsFrom(got)
+      await this._rooms._carried(l.name)
       await this.pump()
-      await this.pumpRooms()
+      await this._rooms._pump()
     } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
   }
 
@@ -118,7 +107,7 @@ export class Served implements LinkOwner, RoomReader {
     }
     this._host.store.detach(this.id, l.name).catch(() => {})
     if (!Object.keys(this._links).length) {
-      this._unfollow()
+      this._rooms._unfollow()
       this._host.idle(this)
     }
   }
@@ -132,10 +121,11 @@ export class Served implements LinkOwner, RoomReader {
       this._host.active(this.id, this._active)
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
-      this._run = ''
-      const got = this._got[kind as Link['name']]
-      delete this._got[kind as Link['name']]
-      void (got ? this._roomsFrom(got) : Promise.resolve()).then(() => this.pump()).then(() => this.pumpRooms())
+      this._rooms._own()
+      void this._rooms
+        ._carried(this._active)
+        .then(() => this.pump())
+        .then(() => this._rooms._pump())
     } else if (this._active) this._active = undefined
   }
 
@@ -156,7 +146,7 @@ export class Served implements LinkOwner, RoomReader {
    */
   private _written(l: Link, first: number, messages: StoredMessage[]): void {
     l.write(withSeq(first, messages))
-    this._run = ''
+    this._rooms._own()
     this._next = first + messages.length
     this._highest = Math.max(this._highest, this._next - 1)
     if (!this._reliable) this._host.store.ackOutgoing(this.id, this._next - 1).catch(() => {})
@@ -211,98 +201,10 @@ export class Served implements LinkOwner, RoomReader {
     }
   }
 
-  /**
-   * A link carrying the session starts here: each of its rooms goes on after the client's position
-   * (`got`), or from where the session joined if that is later or the client has none.
-   */
-  private async _roomsFrom(got: ReadonlyMap<string, number>): Promise<void> {
-    const joined = await this._host.store.rooms.joined(this.id)
-    const next = new Map<string, number>()
-    for (const [room, from] of joined) {
-      const p = got.get(room)
-      next.set(room, Math.max(from, p === undefined ? 0 : p + 1))
-    }
-    this._follow(next)
-    this._run = ''
-  }
-
-  /** The session joined or left a room (an `r` hint): new rooms start where it joined. */
-  async _roomsChanged(): Promise<void> {
-    if (!this._roomNext) return
-    const joined = await this._host.store.rooms.joined(this.id)
-    const next = new Map<string, number>()
-    for (const [room, from] of joined) next.set(room, this._roomNext.get(room) ?? from)
-    this._follow(next)
-    await this.pumpRooms()
-  }
-
-  /** Follow exactly the rooms of `next` from now on. */
-  private _follow(next: Map<string, number>): void {
-    const feeds = this._host.feeds
-    for (const room of this._roomNext ? this._roomNext.keys() : []) if (!next.has(room)) feeds.remove(room, this)
-    for (const room of next.keys()) feeds.add(room, this)
-    this._roomNext = next
-  }
-
-  /** Message `offset` of `room` was published: written at once when it is the next; a gap is read from the log. */
-  _roomMessage(room: string, offset: number, m: StoredMessage): void {
-    const next = this._roomNext && this._roomNext.get(room)
-    if (next === undefined || offset < next) return
-    const l = this._active && this._links[this._active]
-    if (offset > next || this._roomsPumping || !l || !l.ready()) return void this.pumpRooms()
-    this._writeRoom(l, room, offset, [m])
-  }
-
-  /** Write each room's messages past what the active link here has, from the room's log. */
-  async pumpRooms(): Promise<void> {
-    if (!this._roomNext || this.closed) return
-    if (this._roomsPumping) return void (this._roomsAgain = true)
-    this._roomsPumping = true
-    try {
-      do {
-        this._roomsAgain = false
-        for (const [room, next] of [...this._roomNext]) {
-          if (!this._ready()) return
-          const r = await this._host.store.rooms.logs.read(room, next, READ_MAX)
-          const l = this._ready()
-          if (!l) return
-          if (this._roomNext.get(room) !== next) {
-            this._roomsAgain = true
-            continue
-          }
-          if (r.status == 'reset') {
-            l.write([FrameType.RoomReset + r.next + ' ' + room])
-            this._roomNext.set(room, r.next)
-            this._run = ''
-          } else if (r.upto >= next) {
-            // Runs of consecutive offsets: latest values a newer one of their key replaced are left out.
-            for (const run of r.runs) this._writeRoom(l, room, run.first, run.messages)
-            this._roomNext.set(room, r.upto + 1)
-            if (r.upto - next + 1 >= READ_MAX) this._roomsAgain = true
-          }
-        }
-      } while (this._roomsAgain)
-    } catch (e) {
-      this._host.log('warn', 'cluster: reading a room failed:', e)
-    } finally {
-      this._roomsPumping = false
-    }
-  }
-
   /** The active link here, if it can take frames now. */
-  private _ready(): Link | undefined {
+  _ready(): Link | undefined {
     const l = this._active && this._links[this._active]
     return l && l.ready() ? l : undefined
-  }
-
-  /** Write `room`'s messages from offset `first` on `l`, with an `r` frame unless its run goes on. */
-  private _writeRoom(l: Link, room: string, first: number, messages: StoredMessage[]): void {
-    const frames: Frame[] = this._run == room && this._runNext == first ? [] : [FrameType.Room + first + ' ' + room]
-    l.write(messageFrames(messages, 0, messages.length, frames))
-    this._run = room
-    this._runNext = first + messages.length
-    this._roomNext!.set(room, this._runNext)
-    this._lastOut = Date.now()
   }
 
   /** The session ended: tell every link here (not when its client closed it) and let them go. */
@@ -315,14 +217,8 @@ export class Served implements LinkOwner, RoomReader {
       l!.end()
     }
     this._links = {}
-    this._unfollow()
+    this._rooms._unfollow()
     this._host.idle(this)
-  }
-
-  /** Stop taking room messages here. */
-  private _unfollow(): void {
-    for (const room of this._roomNext ? this._roomNext.keys() : []) this._host.feeds.remove(room, this)
-    this._roomNext = undefined
   }
 
   /** Drop every link without a word: the client resumes on another node. */
@@ -330,7 +226,7 @@ export class Served implements LinkOwner, RoomReader {
     this.closed = true
     for (const l of Object.values(this._links)) l!.end(true)
     this._links = {}
-    this._unfollow()
+    this._rooms._unfollow()
     clearTimeout(this._ackT)
   }
 
