@@ -1,15 +1,14 @@
 // What one node holds of a session in cluster mode (docs/cluster-design.md §6): its links here
-// (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis, and the
-// client frames arriving on them, kept in Redis before they are acknowledged. Its room runs, from
-// each room's log, are served-rooms.ts's.
-import { Code, FrameType, closeFrame, messageFrames, num, parseBatch, type Frame } from '../../protocol/frames'
-import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
-import { clientClose } from '../inbound'
+// (WebSocket, stream, the poll waiting), fed from the session's outgoing log in Redis. The client
+// frames arriving on them are served-inbound.ts's, its room runs (from each room's log)
+// served-rooms.ts's.
+import { Code, FrameType, closeFrame, messageFrames, type Frame } from '../../protocol/frames'
 import type { Link, LinkOwner } from '../link'
 import { ServerLiveness } from '../liveness'
 import type { NodeParts } from './owned'
 import type { StoredMessage } from './records'
 import type { RoomFeeds } from './feeds'
+import { ServedInbound } from './served-inbound'
 import { ServedRooms } from './served-rooms'
 
 /** What a served session needs from its node. @internal */
@@ -24,9 +23,6 @@ export interface ServedHost extends NodeParts {
   feeds: RoomFeeds
 }
 
-/** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
-const GAP_TRIES = 25
-const GAP_WAIT = 20
 /** Messages read from the log per round trip. */
 const READ_MAX = 1000
 
@@ -42,14 +38,6 @@ export class Served implements LinkOwner {
   private _highest = 0
   private _pumping = false
   private _pumpAgain = false
-  /** Client frames are handled one batch after another, in order. */
-  private _chain: Promise<unknown> = Promise.resolve()
-  /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
-  private _received = 0
-  /** Whether this node has recorded the session's first frame (it confirms the session). */
-  private _confirmed = false
-  private _acked = 0
-  private _ackT?: NodeJS.Timeout
   _lastOut = Date.now()
   _lastIn = Date.now()
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
@@ -59,11 +47,13 @@ export class Served implements LinkOwner {
   /** The active link the request found on a node that is gone (replaceable), for the next attach. */
   _deadActive = ''
   /** The client closed the session here: its links end without a close frame. */
-  private _byClient = false
+  _byClient = false
   /** Settles once the last attached link is active or standby, and has written what there was. */
   _settled: Promise<void> = Promise.resolve()
   /** Room runs on the active link here, for a client that holds its room positions (PROTOCOL.md §6.5). */
   readonly _rooms = new ServedRooms(this)
+  /** The client frames arriving here, kept in Redis before they are acknowledged. */
+  readonly _inbound = new ServedInbound(this)
 
   constructor(
     readonly id: string,
@@ -227,44 +217,17 @@ export class Served implements LinkOwner {
     for (const l of Object.values(this._links)) l!.end(true)
     this._links = {}
     this._rooms._unfollow()
-    clearTimeout(this._ackT)
+    this._inbound._stop()
   }
 
-  /**
-   * Frames on a WebSocket here. Those still queued when their link has gone (a store write under
-   * it failed, a new link replaced it) are dropped: the link numbered them past what Redis may
-   * have kept, and the client sends again, on its next link, all that was not acknowledged. Kept,
-   * they made a gap, and the session ended with 1002 after a Redis restart (issue 26).
-   */
+  /** Frames on a link here (`ServedInbound._receive`). */
   _receive(frames: Frame[], via: Link): void {
-    this._lastIn = Date.now()
-    this._chain = this._chain
-      .then(() => this._links[via.name] == via && this.frames(frames, via.name, via))
-      .catch((e) => this._oops(e))
+    this._inbound._receive(frames, via)
   }
 
-  /**
-   * A POST body here (its `ack` first); resolves to the response's frames. A body that overtook
-   * the one before it (two requests on two connections, maybe two nodes) is tried again every
-   * GAP_WAIT ms, out of the session's chain so that the one it waits for can be taken meanwhile
-   * on this node; after GAP_TRIES it is refused (HTTP 503), and the client, which keeps it until
-   * acknowledged, sends it again. Answered 200 instead, it freed the client's slot for the next
-   * body, a gap too, and the messages were never sent again (issue 25).
-   */
-  _post(frames: Frame[], ask: { ack: number; t: string }, tries = 0): Promise<Frame[] | null> {
-    const replies: Frame[] = []
-    const kind = ask.t as Link['name']
-    const done = this._chain
-      .then(() => this._host.store.ackOutgoing(this.id, ask.ack))
-      .then(() => this.frames(frames, kind, undefined, replies))
-      // A body that broke the protocol or a bound ended the session: HTTP 400, as in one process.
-      .then((ok) => (ok ? replies : null))
-    // A body refused for a gap is the client's to send again: nothing here went wrong.
-    this._chain = done.catch((e) => e instanceof Early || this._oops(e))
-    return done.catch((e) => {
-      if (!(e instanceof Early) || tries >= GAP_TRIES) throw e
-      return new Promise((wake) => setTimeout(wake, GAP_WAIT)).then(() => this._post(frames, ask, tries + 1))
-    })
+  /** A POST body here (its `ack` first); resolves to the response's frames (`ServedInbound._post`). */
+  _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
+    return this._inbound._post(frames, ask)
   }
 
   _end(code: number, reason: string): void {
@@ -278,180 +241,16 @@ export class Served implements LinkOwner {
    * A store write failed (Redis away): whether it was kept is unknown, so every link here ends and
    * is let go at once, not when its socket closes, so that nothing queued behind it is taken.
    */
-  private _oops(e: unknown): void {
+  _oops(e: unknown): void {
     this._host.log('warn', 'cluster: frames not handled:', e)
     for (const l of Object.values(this._links)) {
       l!.end(true)
       this._detach(l!)
     }
   }
-
-  /** Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close. */
-  /** Whether the frames were taken: false when they ended the session (a protocol error, a bound). */
-  async frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
-    const store = this._host.store
-    const o = this._host.o
-    let seq = link ? link.inSeq : 0
-    let first = 0
-    const msgs: StoredMessage[] = []
-    const after: string[] = []
-    // A connection's first upload: `u<k>`, then `s<oldest unacknowledged>` (PROTOCOL.md §6.2), so
-    // everything before `kept` was acknowledged to the client. (On a WebSocket the two come apart.)
-    let used = false
-    let kept = 0
-    const add = (m: StoredMessage) => {
-      const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
-      if (n > o.maxMessageSize)
-        throw new Bad(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
-      if (!seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: message before sequence marker')
-      if (!msgs.length) first = seq
-      else if (first + msgs.length != seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: two runs in one body')
-      msgs.push(m)
-      seq++
-    }
-    try {
-      for (const f of frames) {
-        if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
-        else if (f[0] == FrameType.Message) add(f.slice(1))
-        else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
-        else if (f[0] == FrameType.Seq && num(f) >= 1) {
-          seq = num(f)
-          if (used && !kept) kept = seq
-        } else if (f[0] == FrameType.Use && num(f) >= 1) {
-          used = true
-          after.push(f)
-        } else if (f[0] == FrameType.Close) {
-          // Checked as in one process, before anything of the body is kept.
-          const bad = clientClose(f)
-          if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
-          after.push(f)
-        } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
-        else if (f[0] == FrameType.Ack && num(f) >= 0) after.push(f)
-        else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
-      }
-    } catch (e) {
-      if (!(e instanceof Bad)) throw e
-      return this._ended(e.code, e.message)
-    }
-    if (link) link.inSeq = seq
-    // Messages, or the first frame of all (it confirms the session), are kept before anything is
-    // acknowledged; a connection's first upload asks what Redis has even without messages.
-    if (msgs.length || !this._confirmed || kept) {
-      const r = await store.recordIncoming(this.id, first || seq || 1, msgs)
-      // Redis has fewer messages than the client was told it kept: it lost some. Found here, not
-      // by the gap the next upload makes: a node that never saw Redis keep more took that for an
-      // upload that overtook the one before it, and refused it with 503 again and again (issue 26).
-      if ((r.status == 'ok' || r.status == 'gap') && this._reliable && r.received < kept - 1)
-        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
-      if (r.status == 'gap') {
-        // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
-        if (replies && r.received >= this._received)
-          throw new Early('upload before the one it follows, which did not come')
-        // A WebSocket's frames are taken in order, and a client rewinds from what it was told
-        // Redis has: a gap means Redis lost messages it had acknowledged (docs/scaling.md).
-        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
-      }
-      if (r.status == 'overflow')
-        return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
-      if (r.status != 'ok') {
-        // Gone or ended meanwhile: the links here hear how.
-        await this.pump()
-        return true
-      }
-      // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
-      // the client never sent, and it would end the connection (ack beyond what was sent).
-      this._confirmed = true
-      this._received = Math.max(this._received, r.received)
-      this._host.received(this.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
-      if (!replies) this._ackLater(r.received)
-    }
-    for (const f of after) {
-      const type = f[0]
-      if (type == FrameType.Ack) {
-        // The client has messages Redis no longer knows it sent: their numbers would be used again.
-        if ((await store.ackOutgoing(this.id, num(f))).status == 'ahead') return this._lost(LOST, replies)
-      } else if (type == FrameType.Ping) {
-        const pong = FrameType.Pong + f.slice(1)
-        if (replies) replies.push(pong)
-        else if (link && link.ready()) link.write([pong])
-      } else if (type == FrameType.Use) {
-        const r = await store.activate(this.id, kind, num(f))
-        if (r.status == 'active') this._switched(kind + ' ' + r.holder, store.node)
-      } else if (type == FrameType.Close) {
-        const [code, reason] = clientClose(f) as [number, string]
-        // As in one process: the client said it; nothing is said back (nor on the `e` hint it brings).
-        this._byClient = true
-        await store.close(this.id, null, code, reason, false)
-        this._bye(code, reason)
-      }
-    }
-    // The acknowledgement last, after the pongs, as in one process.
-    if (replies) replies.push(FrameType.Ack + this._received)
-    return true
-  }
-
-  /** End the session for what the client sent; its frames were not taken. */
-  private _ended(code: number, reason: string): false {
-    this._end(code, reason)
-    return false
-  }
-
-  /**
-   * End the session with 3901: Redis lost what it had acknowledged. A POST is answered with the
-   * close (200, as for a session gone), not refused as a protocol error.
-   */
-  private _lost(reason: string, replies?: Frame[]): boolean {
-    this._end(Code.SESSION_EXPIRED, reason)
-    if (!replies) return false
-    replies.push(closeFrame(Code.SESSION_EXPIRED, reason, this._version))
-    return true
-  }
-
-  /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
-  private _ackLater(received: number): void {
-    this._received = Math.max(this._received, received)
-    if (this._received - this._acked >= ACK_MESSAGES) this._ackNow()
-    else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), ACK_DELAY)
-  }
-
-  private _ackNow(): void {
-    clearTimeout(this._ackT)
-    this._ackT = undefined
-    const l = this._links.websocket
-    if (l && l.ready() && this._received > this._acked) {
-      this._acked = this._received
-      l.write([FrameType.Ack + this._received])
-    }
-  }
 }
-
-/**
- * Why a session ends with 3901 when Redis lost writes it had acknowledged (durable or not): what
- * the client has and what Redis has no longer agree, and resuming would lose or double messages.
- */
-const LOST = 'session lost: Redis lost acknowledged messages'
-
-/** A client's frame that ends its session with `code`. */
-class Bad extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-/** A POST body whose first message is beyond what Redis has, after waiting for the one before it. */
-class Early extends Error {}
 
 /** `s<first>` and the messages (text batched into `M` frames). */
 function withSeq(first: number, messages: StoredMessage[]): Frame[] {
   return messageFrames(messages, 0, messages.length, [FrameType.Seq + first])
-}
-
-/** The texts of an `M` frame; a malformed one ends the session. */
-function batch(f: string): string[] {
-  const list = parseBatch(f)
-  if (list) return list
-  throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
 }
