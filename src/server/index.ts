@@ -5,7 +5,7 @@
 export { LifelineServer } from './server'
 export type { ServerEvents, RoomTarget, RoomSendOptions } from './server'
 export { ServerSession } from './session'
-export type { ServerSessionEvents, MessageMeta, SessionData } from './session'
+export type { ServerSessionEvents, MessageMeta, SessionData } from './session-api'
 export type { Json } from '../client/events'
 export { SERVER_DEFAULTS } from './options'
 export type { ServerOptions, AuthResult, Upstream, UpstreamTarget, ServerLogger, TransportName } from './options'

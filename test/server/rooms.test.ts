@@ -5,8 +5,7 @@ import { test, after, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { hello, linkOf, req, start, stopAll, storeCluster, ws, until } from './raw'
 import { eachStore } from './stores'
-import { Lifeline } from '../../src/client/index'
-import { NodeWS, clock } from './client'
+import { nodeClient } from './client'
 
 after(stopAll)
 
@@ -248,13 +247,7 @@ eachStore((store) => {
     it(`${t}: the real client gets every room message once, in order, through drops; then a roomreset`, async () => {
       const r = await start({ roomHistorySize: 50 }, false)
       r.ll.on('connection', (s) => s.join('ticker'))
-      const ll = new Lifeline(`http://127.0.0.1:${r.port}/rt`, {
-        WebSocket: NodeWS as unknown as typeof WebSocket,
-        transports: [t],
-        storage: null,
-        clock,
-        minDelay: 20,
-      })
+      const ll = nodeClient(`http://127.0.0.1:${r.port}/rt`, t)
       const heard: string[] = []
       const resets: string[] = []
       ll.on('message', (e) => heard.push(String(e.data)))

@@ -178,7 +178,7 @@ export class ClusterNode {
       if (served) served._switched(h.active || '', this.store.node)
       this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
     } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
-    else if (h.kind == 'r' && served) void served._roomsChanged()
+    else if (h.kind == 'r' && served) void served._rooms._changed()
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)
@@ -233,6 +233,10 @@ export class ClusterNode {
     if (!sid) {
       if (this._ending.size) await Promise.all([...this._ending])
       sid = randomBytes(16).toString('base64url')
+      // The client's `ack` counts an old session's messages (its first request after a reset goes
+      // before the new hello): this one has sent none. Taken as the cursor, a stream or WebSocket
+      // skipped the new session's first messages, waiting for seq `ack + 1` (issue 26).
+      ask.ack = 0
       // Both limits hold across the cluster (census.ts): every node counts in the same sets.
       const admitted = await store.census.admit(sid, ask.address, o.maxSessions, o.maxSessionsPerAddress)
       if (admitted == 'full') return refuseSession(this._host, Code.TRY_AGAIN_LATER, ask.version)

@@ -1,6 +1,6 @@
 // A session as its owner node sees it in cluster mode (docs/cluster-design.md §5-§7): the app's
 // handlers run here; what it sends is numbered by Redis (appendOutgoing); what the client sent is
-// read from Redis, wherever it arrived, and handed to the app once, in order.
+// read from Redis, wherever it arrived, and handed to the app once, in order (owned-inbox.ts).
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -8,8 +8,9 @@ import { LifelineError } from '../../protocol/errors'
 import { Code } from '../../protocol/frames'
 import { checkRoom } from '../rooms'
 import type { ServerResolved, TransportName } from '../options'
-import { checkClose, emitSafely, payload, type ServerSessionEvents } from '../session'
+import { checkClose, emitSafely, payload, type ServerSessionEvents } from '../session-api'
 import type { Counters } from '../stats'
+import { OwnedInbox } from './owned-inbox'
 import type { Refusal, StoredMessage } from './records'
 import type { ClusterStore } from './store'
 
@@ -46,8 +47,6 @@ export interface OwnerHost extends NodeParts {
   appended(sid: string, first: number, messages: StoredMessage[]): void
 }
 
-/** How long handed messages may go uncommitted when nothing is sent to carry the commit, ms. */
-const COMMIT_DELAY = 100
 /** How long a store write waits before it is tried again while Redis is away, ms. */
 const RETRY_MS = 200
 /** The local close code of a session another node took over (never sent to the client). */
@@ -101,13 +100,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
    * for a retry of one of its own and not made (issue 26).
    */
   private readonly _nonce = randomBytes(6).toString('base64url')
-  /** Client messages handed to the app, and the part of them committed in Redis. */
-  private _handed: number
-  private _committed: number
-  private _pulling = false
-  private _pullAgain = false
-  private _paused = false
-  private _commitT?: NodeJS.Timeout
+  /** What the client sent, handed to the app once and in order, and its receipt in Redis. */
+  private readonly _inbox: OwnedInbox
 
   constructor(
     readonly id: string,
@@ -121,12 +115,12 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     readonly _fence: number,
     delivered: number,
     /** Messages up to this one may have been handed to the app by the node that died. */
-    private _redeliverUpTo: number,
-    private _host: OwnerHost,
+    redeliverUpTo: number,
+    readonly _host: OwnerHost,
     sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
     super()
-    this._handed = this._committed = delivered
+    this._inbox = new OwnedInbox(this, delivered, redeliverUpTo)
     this._out = sending
     this._hb = _host.o.heartbeatInterval
   }
@@ -200,12 +194,11 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   pause(): void {
-    this._paused = true
+    this._inbox._pause()
   }
 
   resume(): void {
-    this._paused = false
-    this._pull()
+    this._inbox._resume()
   }
 
   /** End it in Redis: what was sent first stays readable as last words (not after an overflow). */
@@ -222,7 +215,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   _over(code: number, reason: string, ended = true): void {
     if (this.closed) return
     this.closed = true
-    clearTimeout(this._commitT)
+    this._inbox._stop()
     this._host.gone(this, ended)
     this.emit('close', code, reason)
   }
@@ -252,56 +245,18 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /** Hand the app what the client sent that it has not had, from Redis, in order. */
-  async _pull(): Promise<void> {
-    if (this._pulling) return void (this._pullAgain = true)
-    this._pulling = true
-    try {
-      do {
-        this._pullAgain = false
-        if (this.closed || this._paused) return
-        const r = await this._host.store.readIncoming(this.id, this._fence, this._handed + 1)
-        if (r.status != 'ok') return this._refused(r)
-        if (r.messages.length) this._confirm()
-        this._hand(r.first, r.messages)
-        if (r.messages.length && r.first + r.messages.length <= r.received) this._pullAgain = true
-      } while (this._pullAgain)
-    } catch (e) {
-      // Redis away: the node's reconcile pass reads the inbox again.
-      this._host.log('warn', 'cluster: reading the inbox failed:', e)
-    } finally {
-      this._pulling = false
-      this._commitLater()
-    }
+  _pull(): Promise<void> {
+    return this._inbox._pull()
   }
 
-  /**
-   * Client messages from seq `first` that a link on this node has just kept in Redis: handed at
-   * once when they are the next ones (no read back), otherwise read from the inbox.
-   */
+  /** Client messages from seq `first` that a link on this node has just kept in Redis. */
   _arrived(first: number, messages: StoredMessage[]): void {
-    if (this._pulling || this._paused || this.closed || first > this._handed + 1) return void this._pull()
-    this._confirm()
-    this._hand(first, messages)
-    this._commitLater()
-  }
-
-  private _hand(first: number, messages: StoredMessage[]): void {
-    // A node that ran again after a freeze past its lease hands nothing: another may own it now.
-    if (!this._host.held()) return
-    for (let i = 0; i < messages.length && !this.closed && !this._paused; i++) {
-      const seq = first + i
-      if (seq <= this._handed) continue
-      this._handed = seq
-      this._heardAt = Date.now()
-      const m = messages[i]
-      this._host.stats.in(m.length)
-      this._emitMessage(m, typeof m != 'string', seq)
-    }
+    this._inbox._arrived(first, messages)
   }
 
   /** Deliver one message to the app (`onRequest` answers requests here, as on `ServerSession`). */
   _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
-    this._emitSafely('message', d, binary, { seq, redelivered: seq <= this._redeliverUpTo })
+    this._emitSafely('message', d, binary, { seq, redelivered: seq <= this._inbox._redeliverUpTo })
   }
 
   /** Emit to the app's listeners from inside frame handling. */
@@ -339,35 +294,20 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._batch = []
     const bytes = batch.reduce((n, m) => n + (typeof m == 'string' ? Buffer.byteLength(m) : m.length), 0)
     // The receipt of what the app was handed rides with its replies: kept, or lost, together.
-    const handed = this._handed
-    const delivered = handed > this._committed ? handed : undefined
+    const delivered = this._inbox._receipt()
     // One id for every try of this write: one whose answer was lost is not made twice.
     const op = this._fence + ':' + this._nonce + ':' + ++this._appends
     this._write(async () => {
       const r = await this._host.store.appendOutgoing(this.id, this._fence, batch, delivered, op)
       this._batchBytes -= bytes
       if (r.status != 'ok') return this._refused(r)
-      if (delivered) this._committed = Math.max(this._committed, delivered)
+      if (delivered) this._inbox._committedTo(delivered)
       const out = this._out
       // Room messages may have been numbered in between: Redis's numbers win.
       out.sent = Math.max(out.sent, r.last + this._batch.length)
       out.bytes = r.bufferedAmount < 0 ? out.bytes + bytes : r.bufferedAmount
       this._host.appended(this.id, r.first, batch)
     }, this._host.follow(this))
-  }
-
-  private _commitLater(): void {
-    if (this._commitT || this._handed <= this._committed || this.closed) return
-    this._commitT = setTimeout(() => {
-      this._commitT = undefined
-      const n = this._handed
-      if (n <= this._committed || this.closed) return
-      this._write(async () => {
-        const r = await this._host.store.deliveredIncoming(this.id, this._fence, n)
-        if (r.status != 'ok') return this._refused(r)
-        this._committed = Math.max(this._committed, n)
-      })
-    }, COMMIT_DELAY)
   }
 
   /**

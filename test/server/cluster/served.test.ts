@@ -1,11 +1,12 @@
 // The link side of cluster mode (src/server/cluster/served.ts) against a real redis-server, with
-// the node in this process: what a WebSocket's frames do when Redis fails under them.
+// the node in this process: what a WebSocket's frames and uploads do when Redis fails under them.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
-import { start, stopAll, ws } from '../raw'
+import { start, stopAll, ws, until } from '../raw'
 import { createClient } from 'redis'
 import { texts } from '../../support/peers'
+import { nodeClient } from '../client'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -77,4 +78,71 @@ for (const lost of ['incoming', 'outgoing'] as const)
     await client.quit()
     const bye = (await a.until((f) => typeof f == 'string' && f[0] == 'c', 10000)) as string
     assert.match(bye, /^c3901 session lost: Redis lost acknowledged messages/)
+  })
+
+/** What a lagging replica would hold of session `sid`: its hash as it was after the first client message. */
+async function loseIncoming(prefix: string, sid: string): Promise<string> {
+  const client = createClient({ url: redis.url })
+  client.on('error', () => {})
+  await client.connect()
+  const h = prefix + 's:{' + sid + '}'
+  await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
+  await client.del(h + ':i')
+  await client.quit()
+  return h
+}
+
+/** The `end` field of a session's hash (`code reason`), read straight from Redis. */
+async function endOf(h: string): Promise<string> {
+  const client = createClient({ url: redis.url })
+  client.on('error', () => {})
+  await client.connect()
+  const end = await client.hGet(h, 'end')
+  await client.quit()
+  return end || ''
+}
+
+// Regression (issue 26, docs/scaling.md "Not done yet"): over HTTP, after Redis lost client
+// messages it had acknowledged, the client's next upload starts past what Redis has, which is also
+// what an upload that overtook the one before it looks like. On a node that never saw Redis keep
+// more, it was held, refused with 503, sent again on a new connection, refused again, for as long
+// as the client kept trying: the session neither resumed nor ended. A connection's first upload
+// (`u<k>` then `s<oldest unacknowledged>`, PROTOCOL.md §6.2) shows what the client was told was
+// kept: the session now ends with 3901 there, and the client starts a new one with a `reset`.
+// Regression too: that new session's stream or WebSocket wrote nothing (its first request carried
+// the old session's `ack`, taken as the new one's cursor).
+for (const t of ['websocket', 'stream', 'polling'] as const)
+  test(`${t}: Redis lost acknowledged client messages: the session ends with 3901, the new one works`, async () => {
+    const prefix = 'lostreal' + t + ':'
+    const cluster = { redis: redis.url, nodeLease: 5000, prefix }
+    const [a, b] = [await start({ cluster }), await start({ cluster })]
+    // Every HTTP request goes to node a, until the balancer sends them all to b (say a was drained).
+    let port = a.port
+    const refused: number[] = []
+    const balanced = (async (url: string, init: RequestInit) => {
+      const res = await fetch(url.replace(':' + a.port + '/', ':' + port + '/'), init)
+      if (res.status != 200) refused.push(res.status)
+      return res
+    }) as typeof fetch
+    const ll = nodeClient(`http://127.0.0.1:${a.port}/rt`, t, { fetch: balanced })
+    const heard: string[] = []
+    const resets: string[] = []
+    let delivered = 0
+    ll.on('message', (e) => heard.push(String(e.data)))
+    ll.on('reset', (e) => resets.push(e.reason))
+    ll.on('delivered', (e) => (delivered = e.seq))
+    for (const m of ['m1', 'm2', 'm3']) ll.send(m)
+    await until(() => delivered == 3 && heard.length == 3, 10000, 'three echoes, acknowledged')
+    const h = await loseIncoming(prefix, a.sessions[0].id)
+    port = b.port
+    ll.send('m4')
+    await until(() => resets.length > 0, 10000, 'a reset').catch((e) => {
+      throw new Error(e.message + '; HTTP statuses other than 200: ' + refused.join(' '))
+    })
+    assert.deepEqual(resets, ['session-closed-3901'])
+    assert.match(await endOf(h), /^3901 session lost: Redis lost acknowledged messages/)
+    ll.send('m5')
+    await until(() => heard.includes('m5'), 10000, 'the echo of m5 in the new session')
+    assert.deepEqual(heard, ['m1', 'm2', 'm3', 'm5'])
+    ll.close()
   })

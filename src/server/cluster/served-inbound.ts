@@ -1,0 +1,261 @@
+// The client frames a session served on this node takes (PROTOCOL.md §6), in cluster mode: on a
+// WebSocket here, or in a POST body. Messages are kept in Redis before anything is acknowledged,
+// then acks, `u`, pings and the close are done; what Redis answers shows a gap, a bound crossed,
+// or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts.
+import { Code, FrameType, closeFrame, num, parseBatch, type Frame } from '../../protocol/frames'
+import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
+import { clientClose } from '../inbound'
+import type { Link } from '../link'
+import type { StoredMessage } from './records'
+import type { ServedHost } from './served'
+
+/** What the client frames need of the session served here (served.ts). @internal */
+export interface InboundHost {
+  readonly id: string
+  readonly _host: ServedHost
+  readonly _links: Partial<Record<Link['name'], Link>>
+  /** Whether the client acknowledges and resumes. */
+  readonly _reliable: boolean
+  /** Protocol version the client speaks (for close codes). */
+  readonly _version: number
+  _lastIn: number
+  /** The client closed the session: its links end without a close frame. */
+  _byClient: boolean
+  /** The active link changed: "kind node". */
+  _switched(active: string, node: string): void
+  /** The session ended: tell every link here and let them go. */
+  _bye(code: number, reason: string): void
+  /** End the session in Redis, then here. */
+  _end(code: number, reason: string): void
+  /** Write what the log has beyond what the active link here has written. */
+  pump(): Promise<void>
+  /** A store write failed: every link here ends. */
+  _oops(e: unknown): void
+}
+
+/** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
+const GAP_TRIES = 25
+const GAP_WAIT = 20
+
+/** @internal */
+export class ServedInbound {
+  /** Client frames are handled one batch after another, in order. */
+  private _chain: Promise<unknown> = Promise.resolve()
+  /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
+  private _received = 0
+  /** Whether this node has recorded the session's first frame (it confirms the session). */
+  private _confirmed = false
+  private _acked = 0
+  private _ackT?: NodeJS.Timeout
+
+  constructor(private readonly _s: InboundHost) {}
+
+  /**
+   * Frames on a WebSocket here. Those still queued when their link has gone (a store write under
+   * it failed, a new link replaced it) are dropped: the link numbered them past what Redis may
+   * have kept, and the client sends again, on its next link, all that was not acknowledged. Kept,
+   * they made a gap, and the session ended with 1002 after a Redis restart (issue 26).
+   */
+  _receive(frames: Frame[], via: Link): void {
+    this._s._lastIn = Date.now()
+    this._chain = this._chain
+      .then(() => this._s._links[via.name] == via && this._frames(frames, via.name, via))
+      .catch((e) => this._s._oops(e))
+  }
+
+  /**
+   * A POST body here (its `ack` first); resolves to the response's frames. A body that overtook
+   * the one before it (two requests on two connections, maybe two nodes) is tried again every
+   * GAP_WAIT ms, out of the session's chain so that the one it waits for can be taken meanwhile
+   * on this node; after GAP_TRIES it is refused (HTTP 503), and the client, which keeps it until
+   * acknowledged, sends it again. Answered 200 instead, it freed the client's slot for the next
+   * body, a gap too, and the messages were never sent again (issue 25).
+   */
+  _post(frames: Frame[], ask: { ack: number; t: string }, tries = 0): Promise<Frame[] | null> {
+    const replies: Frame[] = []
+    const kind = ask.t as Link['name']
+    const done = this._chain
+      .then(() => this._s._host.store.ackOutgoing(this._s.id, ask.ack))
+      .then(() => this._frames(frames, kind, undefined, replies))
+      // A body that broke the protocol or a bound ended the session: HTTP 400, as in one process.
+      .then((ok) => (ok ? replies : null))
+    // A body refused for a gap is the client's to send again: nothing here went wrong.
+    this._chain = done.catch((e) => e instanceof Early || this._s._oops(e))
+    return done.catch((e) => {
+      if (!(e instanceof Early) || tries >= GAP_TRIES) throw e
+      return new Promise((wake) => setTimeout(wake, GAP_WAIT)).then(() => this._post(frames, ask, tries + 1))
+    })
+  }
+
+  /**
+   * Client frames (PROTOCOL.md §6): messages kept in Redis first, then acks, `u`, pings, the close.
+   * Whether the frames were taken: false when they ended the session (a protocol error, a bound).
+   */
+  private async _frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
+    const s = this._s
+    const store = s._host.store
+    const o = s._host.o
+    let seq = link ? link.inSeq : 0
+    let first = 0
+    const msgs: StoredMessage[] = []
+    const after: string[] = []
+    // A connection's first upload: `u<k>`, then `s<oldest unacknowledged>` (PROTOCOL.md §6.2), so
+    // everything before `kept` was acknowledged to the client. (On a WebSocket the two come apart.)
+    let used = false
+    let kept = 0
+    const add = (m: StoredMessage) => {
+      const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
+      if (n > o.maxMessageSize)
+        throw new Bad(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
+      if (!seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: message before sequence marker')
+      if (!msgs.length) first = seq
+      else if (first + msgs.length != seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: two runs in one body')
+      msgs.push(m)
+      seq++
+    }
+    try {
+      for (const f of frames) {
+        if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
+        else if (f[0] == FrameType.Message) add(f.slice(1))
+        else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
+        else if (f[0] == FrameType.Seq && num(f) >= 1) {
+          seq = num(f)
+          if (used && !kept) kept = seq
+        } else if (f[0] == FrameType.Use && num(f) >= 1) {
+          used = true
+          after.push(f)
+        } else if (f[0] == FrameType.Close) {
+          // Checked as in one process, before anything of the body is kept.
+          const bad = clientClose(f)
+          if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
+          after.push(f)
+        } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
+        else if (f[0] == FrameType.Ack && num(f) >= 0) after.push(f)
+        else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
+      }
+    } catch (e) {
+      if (!(e instanceof Bad)) throw e
+      return this._ended(e.code, e.message)
+    }
+    if (link) link.inSeq = seq
+    // Messages, or the first frame of all (it confirms the session), are kept before anything is
+    // acknowledged; a connection's first upload asks what Redis has even without messages.
+    if (msgs.length || !this._confirmed || kept) {
+      const r = await store.recordIncoming(s.id, first || seq || 1, msgs)
+      // Redis has fewer messages than the client was told it kept: it lost some. Found here, not
+      // by the gap the next upload makes: a node that never saw Redis keep more took that for an
+      // upload that overtook the one before it, and refused it with 503 again and again (issue 26).
+      if ((r.status == 'ok' || r.status == 'gap') && s._reliable && r.received < kept - 1)
+        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
+      if (r.status == 'gap') {
+        // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
+        if (replies && r.received >= this._received)
+          throw new Early('upload before the one it follows, which did not come')
+        // A WebSocket's frames are taken in order, and a client rewinds from what it was told
+        // Redis has: a gap means Redis lost messages it had acknowledged (docs/scaling.md).
+        return this._lost(LOST + ' (it has ' + r.received + ')', replies)
+      }
+      if (r.status == 'overflow')
+        return this._ended(Code.BUFFER_OVERFLOW, 'buffer overflow: inbox over maxBufferedAmount')
+      if (r.status != 'ok') {
+        // Gone or ended meanwhile: the links here hear how.
+        await s.pump()
+        return true
+      }
+      // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
+      // the client never sent, and it would end the connection (ack beyond what was sent).
+      this._confirmed = true
+      this._received = Math.max(this._received, r.received)
+      s._host.received(s.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
+      if (!replies) this._ackLater(r.received)
+    }
+    for (const f of after) {
+      const type = f[0]
+      if (type == FrameType.Ack) {
+        // The client has messages Redis no longer knows it sent: their numbers would be used again.
+        if ((await store.ackOutgoing(s.id, num(f))).status == 'ahead') return this._lost(LOST, replies)
+      } else if (type == FrameType.Ping) {
+        const pong = FrameType.Pong + f.slice(1)
+        if (replies) replies.push(pong)
+        else if (link && link.ready()) link.write([pong])
+      } else if (type == FrameType.Use) {
+        const r = await store.activate(s.id, kind, num(f))
+        if (r.status == 'active') s._switched(kind + ' ' + r.holder, store.node)
+      } else if (type == FrameType.Close) {
+        const [code, reason] = clientClose(f) as [number, string]
+        // As in one process: the client said it; nothing is said back (nor on the `e` hint it brings).
+        s._byClient = true
+        await store.close(s.id, null, code, reason, false)
+        s._bye(code, reason)
+      }
+    }
+    // The acknowledgement last, after the pongs, as in one process.
+    if (replies) replies.push(FrameType.Ack + this._received)
+    return true
+  }
+
+  /** End the session for what the client sent; its frames were not taken. */
+  private _ended(code: number, reason: string): false {
+    this._s._end(code, reason)
+    return false
+  }
+
+  /**
+   * End the session with 3901: Redis lost what it had acknowledged. A POST is answered with the
+   * close (200, as for a session gone), not refused as a protocol error.
+   */
+  private _lost(reason: string, replies?: Frame[]): boolean {
+    this._s._end(Code.SESSION_EXPIRED, reason)
+    if (!replies) return false
+    replies.push(closeFrame(Code.SESSION_EXPIRED, reason, this._s._version))
+    return true
+  }
+
+  /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
+  private _ackLater(received: number): void {
+    this._received = Math.max(this._received, received)
+    if (this._received - this._acked >= ACK_MESSAGES) this._ackNow()
+    else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), ACK_DELAY)
+  }
+
+  private _ackNow(): void {
+    clearTimeout(this._ackT)
+    this._ackT = undefined
+    const l = this._s._links.websocket
+    if (l && l.ready() && this._received > this._acked) {
+      this._acked = this._received
+      l.write([FrameType.Ack + this._received])
+    }
+  }
+
+  /** The session is over here: no `a` is written any more. */
+  _stop(): void {
+    clearTimeout(this._ackT)
+  }
+}
+
+/**
+ * Why a session ends with 3901 when Redis lost writes it had acknowledged (durable or not): what
+ * the client has and what Redis has no longer agree, and resuming would lose or double messages.
+ */
+const LOST = 'session lost: Redis lost acknowledged messages'
+
+/** A client's frame that ends its session with `code`. */
+class Bad extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A POST body whose first message is beyond what Redis has, after waiting for the one before it. */
+class Early extends Error {}
+
+/** The texts of an `M` frame; a malformed one ends the session. */
+function batch(f: string): string[] {
+  const list = parseBatch(f)
+  if (list) return list
+  throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
+}

@@ -1,0 +1,146 @@
+// The room runs of a session served on this node (issue 27, PROTOCOL.md §6.5), for a client that
+// holds its room positions: per room, the next offset to write on the active link here, read from
+// the room's log in Redis or handed over as it is published (feeds.ts). What one process does with
+// room-cursors.ts, over Redis. The session's own messages are served.ts's.
+import { FrameType, messageFrames, type Frame } from '../../protocol/frames'
+import type { Link } from '../link'
+import type { RoomFeeds, RoomReader } from './feeds'
+import type { StoredMessage } from './records'
+import type { ClusterStore } from './store'
+
+/** What the room runs need of the session they belong to (served.ts). @internal */
+export interface RoomRunsHost {
+  readonly id: string
+  readonly closed: boolean
+  readonly _host: { store: ClusterStore; feeds: RoomFeeds; log(level: 'warn', ...args: unknown[]): void }
+  /** The active link here, if it can take frames now. */
+  _ready(): Link | undefined
+  /** When something was last written to the client here. */
+  _lastOut: number
+}
+
+/** Messages read from a room's log per round trip. */
+const READ_MAX = 1000
+
+/** @internal */
+export class ServedRooms implements RoomReader {
+  /** Per room, the next offset to write on the active link here. Undefined until such a link is active here. */
+  private _next?: Map<string, number>
+  /** The room positions each kind of link's request carried, until used. */
+  private _got: Partial<Record<Link['name'], ReadonlyMap<string, number>>> = {}
+  /** The room whose run the active link is in (`r` frame), and the offset its next message would take. */
+  private _run = ''
+  private _runNext = 0
+  private _pumping = false
+  private _again = false
+
+  constructor(private readonly _s: RoomRunsHost) {}
+
+  /** A link of `kind` arrived with the client's positions (`got`, from its request; undefined: none). */
+  _arrived(kind: Link['name'], got?: ReadonlyMap<string, number>): void {
+    this._got[kind] = got
+  }
+
+  /**
+   * A link of `kind` carries the session here now. Its positions are used once (a `u` on it later
+   * goes on from what was written): each room goes on after the client's position, or from where
+   * the session joined if that is later or the client has none.
+   */
+  async _carried(kind: Link['name']): Promise<void> {
+    const got = this._got[kind]
+    delete this._got[kind]
+    if (!got) return
+    const joined = await this._s._host.store.rooms.joined(this._s.id)
+    const next = new Map<string, number>()
+    for (const [room, from] of joined) {
+      const p = got.get(room)
+      next.set(room, Math.max(from, p === undefined ? 0 : p + 1))
+    }
+    this._follow(next)
+    this._run = ''
+  }
+
+  /** Messages of the session's own sequence were written (or a new link starts): a room needs its `r` frame again. */
+  _own(): void {
+    this._run = ''
+  }
+
+  /** The session joined or left a room (an `r` hint): new rooms start where it joined. */
+  async _changed(): Promise<void> {
+    if (!this._next) return
+    const joined = await this._s._host.store.rooms.joined(this._s.id)
+    const next = new Map<string, number>()
+    for (const [room, from] of joined) next.set(room, this._next.get(room) ?? from)
+    this._follow(next)
+    await this._pump()
+  }
+
+  /** Follow exactly the rooms of `next` from now on. */
+  private _follow(next: Map<string, number>): void {
+    const feeds = this._s._host.feeds
+    for (const room of this._next ? this._next.keys() : []) if (!next.has(room)) feeds.remove(room, this)
+    for (const room of next.keys()) feeds.add(room, this)
+    this._next = next
+  }
+
+  /** Stop taking room messages here. */
+  _unfollow(): void {
+    for (const room of this._next ? this._next.keys() : []) this._s._host.feeds.remove(room, this)
+    this._next = undefined
+  }
+
+  /** Message `offset` of `room` was published: written at once when it is the next; a gap is read from the log. */
+  _roomMessage(room: string, offset: number, m: StoredMessage): void {
+    const next = this._next && this._next.get(room)
+    if (next === undefined || offset < next) return
+    const l = this._s._ready()
+    if (offset > next || this._pumping || !l) return void this._pump()
+    this._write(l, room, offset, [m])
+  }
+
+  /** Write each room's messages past what the active link here has, from the room's log. */
+  async _pump(): Promise<void> {
+    if (!this._next || this._s.closed) return
+    if (this._pumping) return void (this._again = true)
+    this._pumping = true
+    try {
+      do {
+        this._again = false
+        for (const [room, next] of [...this._next]) {
+          if (!this._s._ready()) return
+          const r = await this._s._host.store.rooms.logs.read(room, next, READ_MAX)
+          const l = this._s._ready()
+          if (!l) return
+          if (this._next.get(room) !== next) {
+            this._again = true
+            continue
+          }
+          if (r.status == 'reset') {
+            l.write([FrameType.RoomReset + r.next + ' ' + room])
+            this._next.set(room, r.next)
+            this._run = ''
+          } else if (r.upto >= next) {
+            // Runs of consecutive offsets: latest values a newer one of their key replaced are left out.
+            for (const run of r.runs) this._write(l, room, run.first, run.messages)
+            this._next.set(room, r.upto + 1)
+            if (r.upto - next + 1 >= READ_MAX) this._again = true
+          }
+        }
+      } while (this._again)
+    } catch (e) {
+      this._s._host.log('warn', 'cluster: reading a room failed:', e)
+    } finally {
+      this._pumping = false
+    }
+  }
+
+  /** Write `room`'s messages from offset `first` on `l`, with an `r` frame unless its run goes on. */
+  private _write(l: Link, room: string, first: number, messages: StoredMessage[]): void {
+    const frames: Frame[] = this._run == room && this._runNext == first ? [] : [FrameType.Room + first + ' ' + room]
+    l.write(messageFrames(messages, 0, messages.length, frames))
+    this._run = room
+    this._runNext = first + messages.length
+    this._next!.set(room, this._runNext)
+    this._s._lastOut = Date.now()
+  }
+}

@@ -1,0 +1,89 @@
+// The client frames a served session takes (src/server/cluster/served-inbound.ts), over a fake store
+// that keeps client messages as the record script does: a POST answered with its `a`, a connection's
+// first upload that shows Redis lost what it acknowledged (3901), an upload that overtook the one
+// before it refused after a while, a broken frame ending the session.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ServedInbound, type InboundHost } from '../../../../src/server/cluster/served-inbound'
+import type { ClusterStore } from '../../../../src/server/cluster/store'
+import type { StoredMessage } from '../../../../src/server/cluster/records'
+import type { ServedHost } from '../../../../src/server/cluster/served'
+
+/** A served session whose inbox in Redis has `received` messages. */
+function served(received: number, reliable = true) {
+  const ended: string[] = []
+  let rcv = received
+  const store = {
+    node: 'n1',
+    recordIncoming: async (_sid: string, first: number, messages: StoredMessage[]) => {
+      if (reliable && messages.length && first > rcv + 1) return { status: 'gap', received: rcv }
+      const fresh = messages.length - Math.max(0, Math.min(messages.length, rcv - first + 1))
+      rcv += fresh
+      return { status: 'ok', received: rcv, fresh, owner: '', delivered: 0 }
+    },
+    ackOutgoing: async () => ({ status: 'ok', ack: 0 }),
+    activate: async () => ({ status: 'standby' }),
+  } as unknown as ClusterStore
+  const node = { store, o: { maxMessageSize: 100 }, received: () => {}, log: () => {} } as unknown as ServedHost
+  const host: InboundHost = {
+    id: 'sid',
+    _host: node,
+    _links: {},
+    _reliable: reliable,
+    _version: 2,
+    _lastIn: 0,
+    _byClient: false,
+    _switched: () => {},
+    _bye: () => {},
+    _end: (code, reason) => void ended.push(code + ' ' + reason),
+    pump: async () => {},
+    _oops: (e) => assert.fail(String(e)),
+  }
+  return { inbound: new ServedInbound(host), ended }
+}
+
+const ask = { ack: 0, t: 'stream' }
+
+test('a POST body is kept and answered with what Redis has received', async () => {
+  const { inbound, ended } = served(0)
+  assert.deepEqual(await inbound._post(['s1', 'u1', 's1', 'ma', 'mb', 'p7'], ask), ['q7', 'a2'])
+  assert.deepEqual(await inbound._post(['s2', 'mb', 'mc'], ask), ['a3'], 'b again: dropped')
+  assert.deepEqual(ended, [])
+})
+
+// Regression (issue 26): after Redis lost client messages it had acknowledged, the client's uploads
+// were refused with 503 again and again (test/server/cluster/served.test.ts has the whole story).
+test('a first upload (`u`, then `s<oldest unacknowledged>`) past what Redis has ends the session: 3901', async () => {
+  const { inbound, ended } = served(1)
+  const replies = await inbound._post(['s4', 'u2', 's4'], ask)
+  const lost = '3901 session lost: Redis lost acknowledged messages (it has 1)'
+  assert.deepEqual(ended, [lost])
+  assert.equal(replies![0], 'c' + lost, 'the POST is answered with the close')
+  const fine = served(3)
+  assert.deepEqual(
+    await fine.inbound._post(['s4', 'u2', 's4'], ask),
+    ['a3'],
+    'Redis has all before 4: the session goes on',
+  )
+  const loose = served(1, false)
+  assert.deepEqual(await loose.inbound._post(['s4', 'u2', 's4'], ask), ['a1'], 'fire-and-forget: gaps are allowed')
+  assert.deepEqual([fine.ended, loose.ended], [[], []])
+})
+
+test('a later upload (no `u`) waits for the one before it; refused (503) if that never comes', async () => {
+  const { inbound, ended } = served(1)
+  const t0 = Date.now()
+  await assert.rejects(inbound._post(['s4', 'md'], ask), /upload before the one it follows/)
+  assert.ok(Date.now() - t0 >= 400, 'tried again for about 0.5 s')
+  const late = served(1)
+  const waiting = late.inbound._post(['s3', 'mc'], ask)
+  assert.deepEqual(await late.inbound._post(['s2', 'mb'], ask), ['a2'])
+  assert.deepEqual(await waiting, ['a3'], 'taken once the one before it came')
+  assert.deepEqual([ended, late.ended], [[], []])
+})
+
+test('a frame that breaks the protocol ends the session (1002) and the POST gets no answer frames (400)', async () => {
+  const { inbound, ended } = served(0)
+  assert.equal(await inbound._post(['s1', 'zzz'], ask), null)
+  assert.deepEqual(ended, ['1002 protocol error: unknown frame "zzz"'])
+})

@@ -1,0 +1,95 @@
+// A served session's room runs (src/server/cluster/served-rooms.ts) over a fake store and feeds:
+// where each room starts from the client's positions, `r` frames only where the run changes, a gap
+// in what is published read from the log, `x` when the log no longer reaches back.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ServedRooms, type RoomRunsHost } from '../../../../src/server/cluster/served-rooms'
+import { RoomFeeds } from '../../../../src/server/cluster/feeds'
+import type { RoomRead } from '../../../../src/server/cluster/room-log'
+import type { ClusterStore } from '../../../../src/server/cluster/store'
+import type { Frame } from '../../../../src/protocol/frames'
+import type { Link } from '../../../../src/server/link'
+
+/** Rooms as logs of `<room><offset>` from `first`: what a read of the store answers. */
+function fake(joined: Record<string, number>, logs: Record<string, { first: number; next: number }>) {
+  const reads: string[] = []
+  const written: Frame[] = []
+  const link = { name: 'stream', ready: () => true, write: (f: Frame[]) => void written.push(...f) } as unknown as Link
+  const read = async (room: string, from: number): Promise<RoomRead> => {
+    reads.push(room + ' ' + from)
+    const log = logs[room]
+    if (from < log.first) return { status: 'reset', next: log.next }
+    const messages = Array.from({ length: Math.max(0, log.next - from) }, (_, i) => room + (from + i))
+    return {
+      status: 'ok',
+      next: log.next,
+      upto: log.next - 1,
+      runs: messages.length ? [{ first: from, messages }] : [],
+    }
+  }
+  const store = {
+    rooms: { joined: async () => new Map(Object.entries(joined)), logs: { follow: async () => {}, read } },
+  } as unknown as ClusterStore
+  const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
+  const host: RoomRunsHost = {
+    id: 'sid',
+    closed: false,
+    _host: { store, feeds, log: () => {} },
+    _ready: () => link,
+    _lastOut: 0,
+  }
+  return { rooms: new ServedRooms(host), reads, written, host }
+}
+
+test('each room goes on after the client’s position, or from its join; `r` again only when the run turns', async () => {
+  const { rooms, reads, written } = fake({ a: 3, b: 100 }, { a: { first: 1, next: 6 }, b: { first: 1, next: 101 } })
+  rooms._arrived('stream', new Map([['a', 4]]))
+  await rooms._carried('stream')
+  await rooms._pump()
+  assert.deepEqual(reads, ['a 5', 'b 100'], 'a after the position 4; b from its join (no position)')
+  assert.deepEqual(written, ['r5 a', 'ma5', 'r100 b', 'mb100'])
+  written.length = 0
+  rooms._roomMessage('b', 101, 'b101')
+  rooms._roomMessage('b', 100, 'old')
+  assert.deepEqual(written, ['mb101'], 'the run of b goes on: no header; an offset already written is dropped')
+  rooms._own()
+  rooms._roomMessage('b', 102, 'b102')
+  assert.deepEqual(written, ['mb101', 'r102 b', 'mb102'], "after the session's own messages, a header again")
+})
+
+test('positions are used once per link; a published offset past the next is read from the log', async () => {
+  const logs = { a: { first: 1, next: 3 } }
+  const { rooms, reads, written } = fake({ a: 1 }, logs)
+  rooms._arrived('stream', new Map([['a', 1]]))
+  await rooms._carried('stream')
+  await rooms._carried('stream')
+  await rooms._pump()
+  assert.deepEqual(written, ['r2 a', 'ma2'])
+  logs.a.next = 5
+  rooms._roomMessage('a', 4, 'a4')
+  await new Promise((r) => setImmediate(r))
+  assert.deepEqual(reads, ['a 2', 'a 3'])
+  assert.deepEqual(written, ['r2 a', 'ma2', 'M["a3","a4"]'])
+})
+
+test('a position the log no longer reaches: a room reset (`x`), then the room from there', async () => {
+  const logs = { a: { first: 10, next: 12 } }
+  const { rooms, written } = fake({ a: 1 }, logs)
+  rooms._arrived('stream', new Map([['a', 3]]))
+  await rooms._carried('stream')
+  await rooms._pump()
+  assert.deepEqual(written, ['x12 a'])
+  rooms._roomMessage('a', 12, 'a12')
+  assert.deepEqual(written, ['x12 a', 'r12 a', 'ma12'])
+})
+
+test('unfollowed: no room is written, and the feeds no longer hand it messages', async () => {
+  const { rooms, written, host } = fake({ a: 1 }, { a: { first: 1, next: 1 } })
+  rooms._arrived('stream', new Map())
+  await rooms._carried('stream')
+  rooms._unfollow()
+  rooms._roomMessage('a', 1, 'a1')
+  await rooms._pump()
+  ;(host._host.feeds as unknown as { _hand(r: string, o: number, m: string): void })._hand('a', 1, 'a1')
+  assert.deepEqual(written, [])
+})
