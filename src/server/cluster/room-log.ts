@@ -2,8 +2,9 @@
 // entry ids `<offset>-0`, appended by one script in the room's own hash slot that also publishes
 // each message (SPUBLISH on a Redis Cluster, to the room's shard), so the channel's order is
 // offset order and a room message costs one write whatever the room's size. A member's position is
-// an offset its client holds; nothing is written per member per message. Used for members whose clients hold their positions (PROTOCOL.md §6.5);
-// the others still get each message in their own log (cluster/rooms.ts).
+// an offset its client holds; nothing is written per member per message. Used for members whose
+// clients hold their positions (PROTOCOL.md §6.5); the others still get each message in their own
+// log (cluster/rooms.ts).
 import { Script, runScript, type RedisArg, type RedisLink, type RedisReply } from './redis'
 import { int, pack, unpack, type StoredMessage } from './records'
 

@@ -45,6 +45,8 @@ test('the cluster option is checked: bad values throw LL_ERR_INVALID_OPTION', ()
     { redis: 'redis://h', prefix: 'a b' },
     { redis: 'redis://h', fanoutChunk: 0 },
     { redis: 'redis://h', durable: 'yes' },
+    { redis: { rootNodes: [] } },
+    { redis: { rootNodes: 'redis://h:7000' } },
   ]
   for (const c of bad)
     assert.throws(
