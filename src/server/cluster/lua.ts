@@ -397,33 +397,36 @@ return {'ok'}`,
 /**
  * Fan a room message out into the logs of the members named (some of the room, all in one hash
  * slot on a Redis Cluster, so that a script keeps to one slot and Redis is never held long by
- * one), each once: a member whose own rooms no longer hold the room is skipped. KEYS: per member,
- * its hash, out list and rooms. ARGV: room, maxBytes, maxCount, channel prefix, overflow reason,
- * number of messages k, k messages, then each member's sid in the order of KEYS. A member past
- * its bounds is ended with 3900 (BUFFER_OVERFLOW). Wakes each active link's node once, naming its
- * sessions. Replies delivered count, the sids ended for overflow, and those gone or ended (the
- * caller takes both out of the room's set, in the room's slot).
+ * one), each once: a member whose own rooms no longer hold the room is skipped. KEYS: the first
+ * member's hash (it routes the script to the members' slot; the others' keys are in that slot
+ * too). ARGV: key prefix, room, maxBytes, maxCount, channel prefix, overflow reason, number of
+ * messages k, k messages, sids... A member past its bounds is ended with 3900 (BUFFER_OVERFLOW).
+ * Wakes each active link's node once, naming its sessions. Replies delivered count, the sids
+ * ended for overflow, and those gone or ended (the caller takes both out of the room's set, in
+ * the room's slot).
  */
 export const FANOUT = withHelpers(
   'fanout',
-  `local n = tonumber(ARGV[6])
-local bytes = size(ARGV, 7, 6 + n)
+  `local n = tonumber(ARGV[7])
+local bytes = size(ARGV, 8, 7 + n)
 local wake, over, gone, delivered = {}, {}, {}, 0
-for j = 1, #KEYS / 3 do
-  local h, o, sid = KEYS[3 * j - 2], KEYS[3 * j - 1], ARGV[6 + n + j]
+for j = 8 + n, #ARGV do
+  local sid = ARGV[j]
+  local h = ARGV[1] .. '{' .. sid .. '}'
   local m = redis.call('HMGET', h, 'out', 'ob', 'end', 'act', 'own')
   if not m[1] or m[3] ~= '' or lost(h) then
     gone[#gone + 1] = sid
-  elseif redis.call('SISMEMBER', KEYS[3 * j], ARGV[1]) == 1 then
+  elseif redis.call('SISMEMBER', h .. ':r', ARGV[2]) == 1 then
+    local o = h .. ':o'
     local len = redis.call('LLEN', o)
-    if tonumber(m[2]) + bytes > tonumber(ARGV[2]) or len + n > tonumber(ARGV[3]) then
-      redis.call('HSET', h, 'end', '3900 ' .. ARGV[5])
+    if tonumber(m[2]) + bytes > tonumber(ARGV[3]) or len + n > tonumber(ARGV[4]) then
+      redis.call('HSET', h, 'end', '3900 ' .. ARGV[6])
       over[#over + 1] = sid
       for _, node in ipairs({m[5], node_of(m[4]) or ''}) do
-        if node ~= '' then redis.call('PUBLISH', ARGV[4] .. node, 'e ' .. sid) end
+        if node ~= '' then redis.call('PUBLISH', ARGV[5] .. node, 'e ' .. sid) end
       end
     else
-      push(o, ARGV, 7, 6 + n)
+      push(o, ARGV, 8, 7 + n)
       if len == 0 then follow(h, o) end
       redis.call('HSET', h, 'out', tonumber(m[1]) + n, 'ob', tonumber(m[2]) + bytes)
       delivered = delivered + 1
@@ -437,7 +440,7 @@ for j = 1, #KEYS / 3 do
     end
   end
 end
-for node, list in pairs(wake) do redis.call('PUBLISH', ARGV[4] .. node, table.concat(list, ' ')) end
+for node, list in pairs(wake) do redis.call('PUBLISH', ARGV[5] .. node, table.concat(list, ' ')) end
 return {delivered, over, gone}`,
 )
 

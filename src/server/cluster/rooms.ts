@@ -125,6 +125,7 @@ export class ClusterRooms {
     const members = await this.members(room)
     const packed = messages.map(pack)
     const head = [
+      this.o.prefix + 's:',
       room,
       String(this.o.maxBufferedAmount),
       String(this.o.maxQueueLength),
@@ -138,13 +139,9 @@ export class ClusterRooms {
     const out: string[] = []
     const groups = this._groups(members, chunk)
     for (let i = 0; i < groups.length; i += SLOT_WAVE) {
-      const wave = groups.slice(i, i + SLOT_WAVE).map((sids) => {
-        const keys = sids.flatMap((sid) => {
-          const h = this._session(sid)
-          return [h, h + ':o', h + ':r']
-        })
-        return this._run(S.FANOUT, keys, [...head, ...sids])
-      })
+      const wave = groups
+        .slice(i, i + SLOT_WAVE)
+        .map((sids) => this._run(S.FANOUT, [this._session(sids[0])], [...head, ...sids]))
       for (const r of await Promise.all(wave)) {
         delivered += int(r[0])
         for (const sid of r[1] as RedisReply[]) overflowed.push(String(sid))
