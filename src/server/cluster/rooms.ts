@@ -8,7 +8,7 @@ import * as S from './lua'
 import type { ClusterRoomLogs } from './room-log'
 import { keySlot } from './slot'
 
-/** Fan-out scripts in flight at once on a Redis Cluster, where each member's slot may need its own. */
+/** Fan-out scripts in flight at once (on a Redis Cluster each slot of members needs one of its own). */
 const SLOT_WAVE = 32
 
 /** The store's options that rooms use: the key prefix and a member's bounds. */
