@@ -150,6 +150,7 @@ test('room logs: joins in the room’s slot, appends out on its shard channel; u
   const heard: string[] = []
   const logs = b.rooms.logs
   await logs.follow('fx', (offset, m) => heard.push(offset + ' ' + m))
+  assert.equal(await a.rooms.logs.head('fx'), from)
   const { first } = await a.rooms.logs.append('fx', ['EUR 1', 'GBP 1'], ['EUR', 'GBP'])
   assert.equal(first, from)
   await until(() => heard.length == 2, 2000)
@@ -179,6 +180,7 @@ test('census and leases on the cluster: counts in one slot, a dead node’s sess
   assert.equal(await a.census.count(), 5)
   const dead = await store(cluster, 'nodeDead', { nodeLease: 300 })
   assert.equal(await dead.lease.heartbeat(), true)
+  assert.equal(await dead.lease.heartbeat(), true, 'renewed')
   await dead.lease.owns(sids[1])
   await until(async () => !(await a.lease.alive('nodeDead')), 2000)
   assert.deepEqual(await a.lease.orphans(10), [['nodeDead', sids[1]]])
