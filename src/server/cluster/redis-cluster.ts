@@ -4,10 +4,7 @@
 // Node hints use plain pub/sub (the cluster bus carries a PUBLISH to every shard); room channels
 // use sharded pub/sub (SSUBSCRIBE, on the shard of the room's slot).
 import { LifelineError } from '../../protocol/errors'
-import { connectRedis, flatten, fromNodeRedis, loadRedis, type RedisArg, type RedisLink } from './redis'
-
-/** node-redis's RESP type for bulk strings ('$'), mapped to Buffer so binary messages survive. */
-const BLOB_STRING = 36
+import { BLOB_STRING, connectRedis, flatten, fromNodeRedis, loadRedis, type RedisArg, type RedisLink } from './redis'
 
 /** Commands the store sends that name no key: they go to any master. */
 const KEYLESS = new Set(['CONFIG', 'INFO', 'PING', 'SCRIPT', 'TIME'])

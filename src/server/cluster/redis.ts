@@ -78,8 +78,8 @@ export async function runScript(
   }
 }
 
-/** node-redis's RESP type for bulk strings ('$'), mapped to Buffer so binary messages survive. */
-const BLOB_STRING = 36
+/** node-redis's RESP type for bulk strings ('$'), mapped to Buffer so binary messages survive. @internal */
+export const BLOB_STRING = 36
 
 /** The part of a node-redis v6 client the adapter uses. */
 interface NodeRedisClient {
