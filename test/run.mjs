@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { ensure, has } from './support/system.mjs'
 import { apacheBinary, haproxyBinary, nginxBinary } from './support/proxies.mjs'
 import engineList from './support/engines.cjs'
-import { redisBinary } from './support/redis.mjs'
+import { redisBinary, redisCliBinary } from './support/redis.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 process.chdir(root)
@@ -112,9 +112,11 @@ async function main() {
       ['haproxy', haproxyBinary],
     ])
       if (!ensure([pkg], () => !!found())) record(pkg, { passed: 0, failed: 1 })
-  // The cluster tests run a real redis-server; without it they fail, saying how to install it.
+  // The cluster tests run a real redis-server, and redis-cli makes a Redis Cluster of three; without
+  // them they fail, saying how to install them.
   const cluster = want('server') || named.some((f) => /^test\/(server|proxy)\//.test(f))
-  if (cluster && !ensure(['redis-server'], () => !!redisBinary())) record('redis', { passed: 0, failed: 1 })
+  const redis = () => !!redisBinary() && !!redisCliBinary()
+  if (cluster && !ensure(['redis-server', 'redis-tools'], redis)) record('redis', { passed: 0, failed: 1 })
   // Tomcat 10 is the upstream of the gateway and plain-mode browser tests; without it they skip.
   if (want('browser') && !(await import('./support/tomcat.mjs')).ensureTomcat())
     console.log('[test] Tomcat tests will be skipped')

@@ -31,10 +31,11 @@ const running = new Set<Running>()
 
 /**
  * The store every `start()` uses unless its options say otherwise: memory (one process), or in
- * cluster mode a one-node cluster on the Redis at this URL (test/server/stores.ts sets it).
+ * cluster mode a one-node cluster on the Redis at this URL, or on the Redis Cluster of these
+ * `{ rootNodes }` (test/server/stores.ts sets it).
  */
-let storeUrl: string | null = null
-export const useStore = (url: string | null) => void (storeUrl = url)
+let storeUrl: string | { rootNodes: object[] } | null = null
+export const useStore = (url: typeof storeUrl) => void (storeUrl = url)
 /** Whether servers are started as cluster nodes (on Redis) now. */
 export const onRedis = () => storeUrl != null
 /** Keys of each server's own: several share one Redis. */

@@ -402,6 +402,55 @@ eachStore(() => {
     }
   })
 
+  it('three nodes with positions: every room message once, in offset order; resumed on another node', async () => {
+    const all = await nodes(3)
+    const members = []
+    for (let i = 0; i < 9; i++) members.push(await member(all[i % 3], G({})))
+    for (const m of members) m.s.join('fx')
+    // Each node's message comes after its own joins: once all three are in, every member is.
+    for (const n of all) await n.ll.to('fx').send('w')
+    const N = 15
+    const sends: Promise<number>[] = []
+    for (let i = 0; i < N; i++) all.forEach((n, k) => sends.push(n.ll.to('fx').send(k + ':' + i)))
+    assert.ok(
+      (await Promise.all(sends)).every((n) => n == 9),
+      'every send counts the nine',
+    )
+    /** `fx`'s messages after the joins, as [offset, text]. */
+    const got = (frames: unknown[]) =>
+      tagged(frames)
+        .map((t) => t.split(':'))
+        .filter(([room, , m]) => room == 'fx' && m != 'w')
+        .map(([, offset, ...m]) => [+offset, m.join(':')] as [number, string])
+    for (const { c } of members)
+      await until(() => got(c.frames).length >= 3 * N, 10000, 'every message at every member')
+    const order = got(members[0].c.frames)
+    for (const { c } of members) assert.deepEqual(got(c.frames), order, 'the same offsets and messages everywhere')
+    assert.deepEqual(
+      order.map(([offset]) => offset - order[0][0]),
+      [...Array(3 * N).keys()],
+      'consecutive offsets',
+    )
+    for (let k = 0; k < 3; k++) {
+      const mine = order.map(([, m]) => m).filter((m) => m.startsWith(k + ':'))
+      assert.deepEqual(mine, run(k + ':', 0, N), "node's send() order")
+    }
+    // Away with its position at the 10th, back on another node while more go out: the rest once, in order.
+    const { c, s } = members[0]
+    c.sock.terminate()
+    await until(() => s.transport == null)
+    for (let i = N; i < N + 5; i++) for (const n of all) await n.ll.to('fx').send('late' + i)
+    const back = ws(all[1].port, G({ fx: order[9][0] }) + '&sid=' + s.id)
+    await until(() => got(back.frames).length == 3 * N - 10 + 15, 10000, 'the rest')
+    assert.deepEqual(got(back.frames).slice(0, 3 * N - 10), order.slice(10))
+    assert.deepEqual(
+      got(back.frames)
+        .slice(3 * N - 10)
+        .map(([, m]) => m),
+      [...Array(15).keys()].map((j) => 'late' + (N + Math.floor(j / 3))),
+    )
+  })
+
   it("one node's messages to a session and to its rooms reach the session in the order it sent them", async () => {
     const [a] = await nodes(1)
     const members = []

@@ -6,11 +6,15 @@
 //   await redis.kill()       // kill -9: what was acknowledged must be in the AOF
 //   await redis.start()      // same port and dir: the AOF is loaded again
 //   await redis.remove()     // stop and delete the dir
-import { spawn, spawnSync } from 'node:child_process'
+//
+//   const cluster = await startRedisCluster()         // three masters, every slot served
+//   ... createCluster({ rootNodes: cluster.rootNodes }) ...
+//   await cluster.remove()   // stop all three by pid, delete their dirs
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { exited, freePort, freeze, stopChild, thaw, track, until } from './processes.mjs'
 
 /** The redis-server binary: `REDIS_SERVER_BIN`, /usr/bin/redis-server, or on the PATH; undefined when missing. */
@@ -30,7 +34,7 @@ const START_MS = 10000
  * acknowledged (`appendfsync always`; `fsync: 'everysec'` or `'no'` for the weaker settings), no
  * RDB snapshots to muddy what survives, loopback only.
  */
-function redisConf({ port, dir, fsync }) {
+function redisConf({ port, dir, fsync, cluster }) {
   return `# Written by test/support/redis.mjs; everything it writes stays in ${dir}.
 bind 127.0.0.1
 port ${port}
@@ -44,19 +48,28 @@ appendfsync ${fsync}
 appenddirname appendonly
 # Redis 7 refuses to write new AOF data if a rewrite is slow; keep the rewrite out of the tests' way.
 auto-aof-rewrite-percentage 0
+${cluster ? clusterConf(port, dir) : ''}`
+}
+
+/** A cluster node's lines: its own nodes-<port>.conf in its dir; a node unreachable for 2 s counts as failing. */
+function clusterConf(port, dir) {
+  return `cluster-enabled yes
+cluster-config-file ${join(dir, 'nodes-' + port + '.conf')}
+cluster-node-timeout 2000
 `
 }
 
 /**
- * Start a redis-server; resolves once it answers PING with PONG (not LOADING).
- * @param {{ fsync?: 'always' | 'everysec' | 'no' }} [options]
+ * Start a redis-server; resolves once it answers PING with PONG (not LOADING). `cluster`: with
+ * `cluster-enabled yes`, serving no slot until `startRedisCluster` gives it some.
+ * @param {{ fsync?: 'always' | 'everysec' | 'no', cluster?: boolean }} [options]
  */
-export async function startRedis({ fsync = 'always' } = {}) {
+export async function startRedis({ fsync = 'always', cluster = false } = {}) {
   const bin = redisBinary()
   if (!bin) throw new Error('redis-server is not installed: run `sudo apt-get install -y redis-server`')
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-redis-'))
   const port = await freePort()
-  writeFileSync(join(dir, 'redis.conf'), redisConf({ port, dir, fsync }))
+  writeFileSync(join(dir, 'redis.conf'), redisConf({ port, dir, fsync, cluster }))
   const redis = {
     port,
     dir,
@@ -140,4 +153,67 @@ export function ping(port) {
     })
     socket.on('error', () => done(false))
   })
+}
+
+/** The redis-cli binary (Debian's redis-tools, which redis-server depends on), next to redis-server. */
+export function redisCliBinary() {
+  const server = redisBinary()
+  const cli = server && join(dirname(server), 'redis-cli')
+  return cli && existsSync(cli) ? cli : undefined
+}
+
+/** How long `redis-cli --cluster create` and the nodes' agreement on every slot may take. */
+const CLUSTER_MS = 20000
+
+/**
+ * A Redis Cluster of three masters and no replicas on loopback: three `startRedis({ cluster: true })`
+ * (each its port, dir, nodes-<port>.conf and pid), joined by `redis-cli --cluster create`; resolves
+ * once every node's `CLUSTER INFO` says `cluster_state:ok`. On failure the nodes are stopped.
+ * @param {{ fsync?: 'always' | 'everysec' | 'no' }} [options]
+ */
+export async function startRedisCluster({ fsync = 'always' } = {}) {
+  const cli = redisCliBinary()
+  if (!cli) throw new Error('redis-cli is not installed: run `sudo apt-get install -y redis-tools`')
+  const nodes = []
+  const cluster = {
+    nodes,
+    /** `host:port` of each master. */
+    get addresses() {
+      return nodes.map((n) => '127.0.0.1:' + n.port)
+    },
+    /** node-redis `createCluster({ rootNodes })`, the `cluster.redis` option of a Lifeline server. */
+    get rootNodes() {
+      return nodes.map((n) => ({ url: n.url }))
+    },
+    /** The redis-server processes' pids. */
+    get pids() {
+      return nodes.map((n) => n.pid)
+    },
+    /** Stop every node by its pid and delete its dir. */
+    remove: () => Promise.all(nodes.map((n) => n.remove())),
+  }
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis({ fsync, cluster: true }))
+    const create = ['--cluster', 'create', ...cluster.addresses, '--cluster-replicas', '0', '--cluster-yes']
+    await run(cli, create)
+    const ok = async () => {
+      for (const n of nodes)
+        if (!/cluster_state:ok/.test(await run(cli, ['-p', String(n.port), 'cluster', 'info']))) return false
+      return true
+    }
+    if (!(await until(ok, CLUSTER_MS))) throw new Error('the Redis Cluster did not reach cluster_state:ok')
+  } catch (e) {
+    await cluster.remove()
+    throw e
+  }
+  return cluster
+}
+
+/** Run `bin` with `args` (bounded by CLUSTER_MS); resolves to what it printed, rejects on failure. */
+function run(bin, args) {
+  return new Promise((resolve, reject) =>
+    execFile(bin, args, { timeout: CLUSTER_MS }, (e, stdout, stderr) =>
+      e ? reject(new Error(`${bin} ${args.join(' ')}: ${e.message} ${stderr}`)) : resolve(stdout),
+    ),
+  )
 }

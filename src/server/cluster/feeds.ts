@@ -3,7 +3,8 @@
 // published there to every such session's active link here. The stream in Redis is the truth: a
 // session that sees an offset past the one it expects reads the gap from it (served.ts), and the
 // node's periodic pass reads what a room has past the last offset published here (`reconcile`),
-// so a publish lost with nothing after it (a subscriber reconnecting) is late, not lost.
+// so a publish lost with nothing after it (a subscriber reconnecting) is late, not lost. A room
+// with no session here for a whole pass is unsubscribed.
 import type { StoredMessage } from './records'
 import type { ClusterStore } from './store'
 
@@ -11,55 +12,99 @@ import type { ClusterStore } from './store'
 export interface RoomReader {
   /** Message `offset` of `room` was published. */
   _roomMessage(room: string, offset: number, m: StoredMessage): void
+  /** Write what its rooms' logs hold past what it has written. */
+  pumpRooms(): Promise<void>
+}
+
+/** One room followed here. */
+interface Feed {
+  readers: Set<RoomReader>
+  /** The highest offset published here (0: none yet). */
+  seen: number
+  /** Readers that came while the subscription was on its way: they read the log again once it is on. */
+  waiting?: Set<RoomReader>
+  /** No reader at the last pass: unsubscribed at the next if none came meanwhile. */
+  idle: boolean
 }
 
 /** @internal */
 export class RoomFeeds {
-  private _rooms = new Map<string, Set<RoomReader>>()
-  /** Per room, the highest offset published here (0: none yet). */
-  private _seen = new Map<string, number>()
+  private _feeds = new Map<string, Feed>()
+  /** Unsubscriptions on their way, by room: a new subscription to it waits for its own. */
+  private _leaving = new Map<string, Promise<void>>()
 
   constructor(
     private readonly _node: { store: ClusterStore; _host: { log(level: 'warn', ...args: unknown[]): void } },
   ) {}
 
-  /**
-   * `s` (its active link is here) wants `room`'s messages. The node subscribes on the first; the
-   * subscription stays for the node's life (the Redis link has no unsubscribe yet).
-   */
+  /** `s` (its active link is here) wants `room`'s messages. The node subscribes on the first. */
   add(room: string, s: RoomReader): void {
-    let readers = this._rooms.get(room)
-    if (!readers) {
-      this._rooms.set(room, (readers = new Set()))
-      this._node.store.rooms.logs
-        .follow(room, (offset, m) => this._hand(room, offset, m))
-        .catch((e) => this._node._host.log('warn', 'cluster: following room failed:', e))
-    }
-    readers.add(s)
+    let feed = this._feeds.get(room)
+    if (!feed) this._feeds.set(room, (feed = this._follow(room)))
+    feed.readers.add(s)
+    feed.idle = false
+    // A message published before the subscription took effect reached nobody here.
+    if (feed.waiting) feed.waiting.add(s)
   }
 
   remove(room: string, s: RoomReader): void {
-    const readers = this._rooms.get(room)
-    if (readers) readers.delete(s)
+    const feed = this._feeds.get(room)
+    if (feed) feed.readers.delete(s)
+  }
+
+  /** Rooms followed here (for tests and stats). */
+  get rooms(): string[] {
+    return [...this._feeds.keys()]
+  }
+
+  private _follow(room: string): Feed {
+    const feed: Feed = { readers: new Set(), seen: 0, waiting: new Set(), idle: false }
+    const logs = this._node.store.rooms.logs
+    const after = this._leaving.get(room) || Promise.resolve()
+    after
+      .then(() => logs.follow(room, (offset, m) => this._hand(room, offset, m)))
+      .then(() => {
+        for (const r of feed.waiting || []) if (feed.readers.has(r)) void r.pumpRooms()
+      })
+      .catch((e) => this._node._host.log('warn', 'cluster: following room failed:', e))
+      .finally(() => (feed.waiting = undefined))
+    return feed
   }
 
   private _hand(room: string, offset: number, m: StoredMessage): void {
-    this._seen.set(room, Math.max(this._seen.get(room) || 0, offset))
-    for (const r of this._rooms.get(room) || []) r._roomMessage(room, offset, m)
+    const feed = this._feeds.get(room)
+    if (!feed) return
+    feed.seen = Math.max(feed.seen, offset)
+    for (const r of feed.readers) r._roomMessage(room, offset, m)
   }
 
   /**
    * Hand over what each room with readers here has past the last offset published here: one read
-   * per room, whatever its readers (the node's periodic pass and a subscriber's reconnect).
+   * per room, whatever its readers (the node's periodic pass and a subscriber's reconnect). A room
+   * with no reader here since the last pass is unsubscribed (a poll's link comes and goes: not
+   * at once).
    */
   async reconcile(): Promise<void> {
     const logs = this._node.store.rooms.logs
-    for (const [room, readers] of this._rooms) {
-      const seen = this._seen.get(room)
-      if (!readers.size || !seen) continue
-      const r = await logs.read(room, seen + 1)
+    for (const [room, feed] of [...this._feeds]) {
+      if (!feed.readers.size) {
+        if (feed.idle && !feed.waiting) this._unfollow(room)
+        feed.idle = true
+        continue
+      }
+      if (!feed.seen) continue
+      const r = await logs.read(room, feed.seen + 1)
       // A reset: the readers find it out themselves when their next read says so.
       if (r.status == 'ok') for (const run of r.runs) run.messages.forEach((m, i) => this._hand(room, run.first + i, m))
     }
+  }
+
+  private _unfollow(room: string): void {
+    this._feeds.delete(room)
+    const gone = this._node.store.rooms.logs
+      .unfollow(room)
+      .catch((e) => this._node._host.log('warn', 'cluster: unsubscribing from a room failed:', e))
+    this._leaving.set(room, gone)
+    void gone.then(() => this._leaving.get(room) == gone && this._leaving.delete(room))
   }
 }

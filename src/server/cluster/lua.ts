@@ -1,7 +1,8 @@
 // The Lua scripts of the cluster store. Each runs atomically in Redis, so a sequence number is
 // assigned, a bound checked and a fencing token compared in one step with the write they guard.
-// Every session script touches only the keys of one session, `{sid}`-tagged, so they all hash to
-// one slot (Redis Cluster runs them); the room fan-out is the one exception (docs/cluster-design.md).
+// Every script touches the keys of one hash slot only, so a Redis Cluster runs them: a session's
+// keys are `{sid}`-tagged, a room's `{room}`-tagged, and the room fan-out runs once per slot of
+// its members (docs/cluster-design.md). Hints to nodes are plain PUBLISH, which names no key.
 // Redis 7.0 only: nothing newer, so Valkey runs them too.
 import { Script } from './redis'
 
@@ -350,21 +351,20 @@ return {1, m[2]}`,
 )
 
 /**
- * Join or leave a room. KEYS: hash, session's rooms, room's members. ARGV: fence, room, sid,
- * 1 to join / 0 to leave. (Two slots: the session's and the room's; for clients before room logs.)
+ * The session's side of joining or leaving a room, for a client before room logs (the room's set of
+ * members, in the room's slot, is changed apart: the fan-out reads it, then asks each member's
+ * own rooms). KEYS: hash, session's rooms. ARGV: fence, room, 1 to join / 0 to leave.
  */
 export const MEMBER = withHelpers(
   'member',
   `local m = redis.call('HMGET', KEYS[1], 'fen', 'end')
 local no = refused(KEYS[1], ARGV[1], m, true)
 if no then return no end
-if ARGV[4] == '1' then
+if ARGV[3] == '1' then
   redis.call('SADD', KEYS[2], ARGV[2])
   follow(KEYS[1], KEYS[2])
-  redis.call('SADD', KEYS[3], ARGV[3])
 else
   redis.call('SREM', KEYS[2], ARGV[2])
-  redis.call('SREM', KEYS[3], ARGV[3])
 end
 return {'ok'}`,
 )
@@ -395,39 +395,38 @@ return {'ok'}`,
 )
 
 /**
- * Fan a room message out into the logs of the members named (a chunk of the room, so that Redis
- * is never held long by one script), each once: a sid no longer in the room is skipped. KEYS:
- * room's members. ARGV: key prefix, maxBytes, maxCount, channel prefix, overflow reason, number of
- * messages k, k messages, sids... Members gone or ended leave the room; a member past its bounds
- * is ended with 3900 (BUFFER_OVERFLOW). Wakes each active link's node once, naming its sessions. Replies delivered
- * count + the sids ended for overflow.
+ * Fan a room message out into the logs of the members named (some of the room, all in one hash
+ * slot on a Redis Cluster, so that a script keeps to one slot and Redis is never held long by
+ * one), each once: a member whose own rooms no longer hold the room is skipped. KEYS: the first
+ * member's hash (it routes the script to the members' slot; the others' keys are in that slot
+ * too). ARGV: key prefix, room, maxBytes, maxCount, channel prefix, overflow reason, number of
+ * messages k, k messages, sids... A member past its bounds is ended with 3900 (BUFFER_OVERFLOW).
+ * Wakes each active link's node once, naming its sessions. Replies delivered count, the sids
+ * ended for overflow, and those gone or ended (the caller takes both out of the room's set, in
+ * the room's slot).
  */
 export const FANOUT = withHelpers(
   'fanout',
-  `local n = tonumber(ARGV[6])
-local members = {}
-for j = 7 + n, #ARGV do
-  if redis.call('SISMEMBER', KEYS[1], ARGV[j]) == 1 then members[#members + 1] = ARGV[j] end
-end
-local bytes = size(ARGV, 7, 6 + n)
-local wake, over, delivered = {}, {}, 0
-for _, sid in ipairs(members) do
+  `local n = tonumber(ARGV[7])
+local bytes = size(ARGV, 8, 7 + n)
+local wake, over, gone, delivered = {}, {}, {}, 0
+for j = 8 + n, #ARGV do
+  local sid = ARGV[j]
   local h = ARGV[1] .. '{' .. sid .. '}'
   local m = redis.call('HMGET', h, 'out', 'ob', 'end', 'act', 'own')
   if not m[1] or m[3] ~= '' or lost(h) then
-    redis.call('SREM', KEYS[1], sid)
-  else
+    gone[#gone + 1] = sid
+  elseif redis.call('SISMEMBER', h .. ':r', ARGV[2]) == 1 then
     local o = h .. ':o'
     local len = redis.call('LLEN', o)
-    if tonumber(m[2]) + bytes > tonumber(ARGV[2]) or len + n > tonumber(ARGV[3]) then
-      redis.call('HSET', h, 'end', '3900 ' .. ARGV[5])
-      redis.call('SREM', KEYS[1], sid)
+    if tonumber(m[2]) + bytes > tonumber(ARGV[3]) or len + n > tonumber(ARGV[4]) then
+      redis.call('HSET', h, 'end', '3900 ' .. ARGV[6])
       over[#over + 1] = sid
       for _, node in ipairs({m[5], node_of(m[4]) or ''}) do
-        if node ~= '' then redis.call('PUBLISH', ARGV[4] .. node, 'e ' .. sid) end
+        if node ~= '' then redis.call('PUBLISH', ARGV[5] .. node, 'e ' .. sid) end
       end
     else
-      push(o, ARGV, 7, 6 + n)
+      push(o, ARGV, 8, 7 + n)
       if len == 0 then follow(h, o) end
       redis.call('HSET', h, 'out', tonumber(m[1]) + n, 'ob', tonumber(m[2]) + bytes)
       delivered = delivered + 1
@@ -441,8 +440,8 @@ for _, sid in ipairs(members) do
     end
   end
 end
-for node, list in pairs(wake) do redis.call('PUBLISH', ARGV[4] .. node, table.concat(list, ' ')) end
-return {delivered, over}`,
+for node, list in pairs(wake) do redis.call('PUBLISH', ARGV[5] .. node, table.concat(list, ' ')) end
+return {delivered, over, gone}`,
 )
 
 function withHelpers(name: string, body: string): Script {

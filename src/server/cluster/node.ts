@@ -13,7 +13,8 @@ import type { ServerResolved, TransportName } from '../options'
 import type { Counters } from '../stats'
 import type { ClusterResolved } from './options'
 import { ClusterSession, type OwnerHost } from './owned'
-import { connectRedis, fromNodeRedis, isDurable, type RedisLink } from './redis'
+import { isDurable, loadScripts } from './redis'
+import { openLink } from './redis-cluster'
 import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
 import { Publisher } from './publisher'
 import { RoomFeeds } from './feeds'
@@ -59,6 +60,8 @@ export class ClusterNode {
   private _pending = new Set<Promise<unknown>>()
   /** Closes made here that a new session must come after (as in one process, a closed one's place is free). */
   private _ending = new Set<Promise<unknown>>()
+  /** The same by session: a request for one closed here reads it once its end is in Redis. */
+  private _closing = new Map<string, Promise<unknown>>()
   /** Room messages from here, one fan-out at a time, in the order they were sent. */
   private _publisher = new Publisher(async (room, messages, keys) => {
     // Once in the room's log for members whose clients hold their positions (one write), then into
@@ -114,7 +117,11 @@ export class ClusterNode {
         if (s) s._appended(first, messages)
       },
       track: (p) => tracked(this._pending, p),
-      ending: (p) => tracked(this._ending, p),
+      ending: (p, sid) => {
+        tracked(this._ending, p)
+        this._closing.set(sid, p)
+        void p.finally(() => this._closing.get(sid) == p && this._closing.delete(sid))
+      },
       follow: (s, room) => this._publisher.follow(room ? [...roomsOf(s), room] : roomsOf(s)),
     }
     this._servedHost = {
@@ -143,9 +150,7 @@ export class ClusterNode {
   }
 
   private async _start(): Promise<void> {
-    const r = this.c.redis
-    const link: RedisLink =
-      typeof r == 'string' ? await connectRedis(r) : isLink(r) ? (r as RedisLink) : fromNodeRedis(r)
+    const link = await openLink(this.c.redis)
     const o = this._host.o
     const durable = this.c.durable ?? (await isDurable(link))
     if (!durable)
@@ -160,6 +165,7 @@ export class ClusterNode {
       roomHistorySize: o.roomHistorySize,
       roomHistoryAge: o.roomHistoryAge,
     })
+    await loadScripts(link)
     if (!(await this.store.lease.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
     await this.store.listen((h) => this._hint(h))
     // Hints sent while the subscriber was away are lost: the logs are read again.
@@ -257,6 +263,7 @@ export class ClusterNode {
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
+      await this._closing.get(sid)
       const info = await store.session(sid)
       // As in one process: a session made without an Origin is bound to the first that shows up.
       if (info && !info.end && !info.org && ask.origin) info.org = await store.bindOrigin(sid, ask.origin)
@@ -427,9 +434,4 @@ function tracked(set: Set<Promise<unknown>>, p: Promise<unknown>): void {
 
 function endOf(info: Record<string, string> | null): { status: 'ended'; end: string } | { status: 'gone' } {
   return info && info.end ? { status: 'ended', end: info.end } : { status: 'gone' }
-}
-
-function isLink(r: object): boolean {
-  const l = r as Partial<RedisLink>
-  return typeof l.command == 'function' && typeof l.subscribe == 'function' && typeof l.onReady == 'function'
 }

@@ -12,9 +12,10 @@ import type { RedisLink } from './redis'
 export interface ClusterOptions {
   /**
    * A `redis://` URL (node-redis is loaded on demand: `npm install redis`), a connected node-redis
-   * 6 client the app already has, or any {@link RedisLink}.
+   * 6 client the app already has, or any {@link RedisLink}. A Redis Cluster: `{ rootNodes: [{ url }] }`
+   * (node-redis `createCluster` options, `defaults` included) or a connected `createCluster` client.
    */
-  redis: string | RedisLink | object
+  redis: string | RedisLink | { rootNodes: object[]; defaults?: object } | object
   /** Prefix of every key and channel, so several apps can share one Redis. @default 'll:' */
   prefix?: string
   /**
@@ -46,6 +47,8 @@ export function checkCluster(c: unknown): ClusterResolved {
   if (typeof o.redis == 'string') {
     if (!/^rediss?:\/\//.test(o.redis)) throw bad('redis: a redis:// or rediss:// URL, a client or a RedisLink')
   } else if (!o.redis || typeof o.redis != 'object') throw bad('redis: a redis:// or rediss:// URL, a client')
+  else if ('rootNodes' in o.redis && !(Array.isArray(o.redis.rootNodes) && o.redis.rootNodes.length))
+    throw bad('redis.rootNodes: an array of at least one { url } (a Redis Cluster)')
   if (typeof o.prefix != 'string' || !/^[\w.:-]{0,64}$/.test(o.prefix)) throw bad('prefix: up to 64 of [A-Za-z0-9_.:-]')
   // Renewed every third of it: below 300 ms a busy event loop misses renewals and fences itself.
   if (!(Number.isInteger(o.nodeLease) && o.nodeLease >= 300)) throw bad('nodeLease: an integer of at least 300 ms')

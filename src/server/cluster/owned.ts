@@ -36,8 +36,11 @@ export interface OwnerHost extends NodeParts {
   held(): boolean
   /** A room change the next room message from this node must wait for. */
   track(p: Promise<unknown>): void
-  /** A close in Redis that a new session made on this node must wait for (it frees a place in the census). */
-  ending(p: Promise<unknown>): void
+  /**
+   * A close of session `sid` in Redis that a new session made on this node must wait for (it frees
+   * a place in the census), and a request for `sid` here (the app closed it: it is over).
+   */
+  ending(p: Promise<unknown>, sid: string): void
   /**
    * A write of `s` to its log or its rooms (and `room`) is made now: what it must follow, the room
    * messages this node sent before to any of them (undefined: none is on its way to Redis).
@@ -207,7 +210,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._flush()
     const keep = this.reliable && code != Code.BUFFER_OVERFLOW
     const close = () => this._host.store.close(this.id, this._fence, code, reason, keep)
-    this._host.ending(this._write(close, this._host.follow(this)))
+    this._host.ending(this._write(close, this._host.follow(this)), this.id)
     this._over(code, reason)
   }
 

@@ -20,14 +20,25 @@ export interface RedisLink {
   command(args: RedisArg[]): Promise<RedisReply>
   /**
    * Listen to a pub/sub channel on a connection of its own. Pub/sub is a hint: the store reads
-   * the truth from the stored log after every hint and after every `onReady`.
+   * the truth from the stored log after every hint and after every `onReady`. `sharded`: a
+   * Redis 7 shard channel (SSUBSCRIBE), asked for only when `cluster` is true.
    */
-  subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<void>
+  subscribe(channel: string, onMessage: (message: Buffer) => void, sharded?: boolean): Promise<void>
+  /** Stop listening to `channel` (without it, a node keeps every room channel it ever followed). */
+  unsubscribe?(channel: string, sharded?: boolean): Promise<void>
+  /**
+   * True on a Redis Cluster: the store then keeps each script to one hash slot (the room fan-out
+   * runs one script per slot of its members) and publishes room messages with SPUBLISH.
+   */
+  readonly cluster?: boolean
   /** Called after the subscriber (re)connected: hints sent meanwhile may be lost. */
   onReady(fn: () => void): void
   /** Close both connections. */
   quit(): Promise<void>
 }
+
+/** Every script made, for `loadScripts`. */
+const SCRIPTS: Script[] = []
 
 /** A Lua script and its SHA1, run with EVALSHA (EVAL when the server's script cache is empty). */
 export class Script {
@@ -37,7 +48,18 @@ export class Script {
     readonly source: string,
   ) {
     this.sha = createHash('sha1').update(source).digest('hex')
+    SCRIPTS.push(this)
   }
+}
+
+/**
+ * Load every script into Redis' cache (SCRIPT LOAD; on a Redis Cluster node-redis sends it to every
+ * master). Without it the first run of each on each server costs a NOSCRIPT and a second round
+ * trip, which let a write overtake another sent before it (an app's close() and the request
+ * after it). A Redis that refuses is left to that fallback.
+ */
+export async function loadScripts(link: RedisLink): Promise<void> {
+  await Promise.all(SCRIPTS.map((s) => link.command(['SCRIPT', 'LOAD', s.source]))).catch(() => {})
 }
 
 /** Run `script` over `keys` with `args`: EVALSHA, then EVAL if Redis has not seen it (a restart empties its cache). */
@@ -56,8 +78,8 @@ export async function runScript(
   }
 }
 
-/** node-redis's RESP type for bulk strings ('$'), mapped to Buffer so binary messages survive. */
-const BLOB_STRING = 36
+/** node-redis's RESP type for bulk strings ('$'), mapped to Buffer so binary messages survive. @internal */
+export const BLOB_STRING = 36
 
 /** The part of a node-redis v6 client the adapter uses. */
 interface NodeRedisClient {
@@ -66,6 +88,9 @@ interface NodeRedisClient {
   duplicate(): NodeRedisClient
   connect(): Promise<unknown>
   subscribe(channel: string, fn: (message: Buffer) => void, bufferMode: true): Promise<void>
+  unsubscribe(channel: string): Promise<void>
+  sSubscribe(channel: string, fn: (message: Buffer) => void, bufferMode: true): Promise<void>
+  sUnsubscribe(channel: string): Promise<void>
   on(event: 'ready' | 'error', fn: (...args: unknown[]) => void): unknown
   quit?(): Promise<unknown>
   close?(): Promise<unknown>
@@ -102,8 +127,13 @@ export function fromNodeRedis(client: unknown): RedisLink {
   }
   return {
     command: async (args) => flatten(await commands.sendCommand(args)),
-    async subscribe(channel, onMessage) {
-      await (await sub()).subscribe(channel, onMessage, true)
+    async subscribe(channel, onMessage, sharded) {
+      const x = await sub()
+      await (sharded ? x.sSubscribe(channel, onMessage, true) : x.subscribe(channel, onMessage, true))
+    },
+    async unsubscribe(channel, sharded) {
+      const x = await sub()
+      await (sharded ? x.sUnsubscribe(channel) : x.unsubscribe(channel))
     },
     onReady: (fn) => ready.push(fn),
     async quit() {
@@ -120,7 +150,7 @@ export function fromNodeRedis(client: unknown): RedisLink {
  * node-redis turns some replies into objects or Maps (HGETALL, CONFIG GET) even through
  * sendCommand; the store reads them as Redis sends them, flat arrays of field and value.
  */
-function flatten(reply: unknown): RedisReply {
+export function flatten(reply: unknown): RedisReply {
   if (reply === null || typeof reply == 'number' || typeof reply == 'string' || Buffer.isBuffer(reply)) return reply
   if (Array.isArray(reply)) return reply.map(flatten)
   if (typeof reply == 'bigint' || typeof reply == 'boolean') return Number(reply)
@@ -149,14 +179,18 @@ export async function isDurable(link: RedisLink): Promise<boolean> {
  * installed by apps that use the cluster mode (`npm install redis`).
  */
 export async function connectRedis(url: string): Promise<RedisLink> {
-  let mod: { createClient(o: object): NodeRedisClient }
-  try {
-    mod = (await import('redis')) as unknown as typeof mod
-  } catch (e) {
-    throw new LifelineError('LL_ERR_INVALID_OPTION', 'cluster.redis needs the `redis` package: npm install redis')
-  }
+  const mod = await loadRedis<{ createClient(o: object): NodeRedisClient }>()
   const client = mod.createClient({ url })
   client.on('error', () => {})
   await client.connect()
   return fromNodeRedis(client)
+}
+
+/** node-redis, loaded on demand (an optional peer dependency). @internal */
+export async function loadRedis<T>(): Promise<T> {
+  try {
+    return (await import('redis')) as unknown as T
+  } catch (e) {
+    throw new LifelineError('LL_ERR_INVALID_OPTION', 'cluster.redis needs the `redis` package: npm install redis')
+  }
 }

@@ -1,9 +1,10 @@
 // Rooms as logs in Redis (issue 27, docs/scaling.md "Rooms in Redis"): one Redis Stream per room,
 // entry ids `<offset>-0`, appended by one script in the room's own hash slot that also publishes
-// each message, so the channel's order is offset order and a room message costs one write
-// whatever the room's size. A member's position is an offset its client holds; nothing is written
-// per member per message. Used for members whose clients hold their positions (PROTOCOL.md §6.5);
-// the others still get each message in their own log (cluster/rooms.ts).
+// each message (SPUBLISH on a Redis Cluster, to the room's shard), so the channel's order is
+// offset order and a room message costs one write whatever the room's size. A member's position is
+// an offset its client holds; nothing is written per member per message. Used for members whose
+// clients hold their positions (PROTOCOL.md §6.5); the others still get each message in their own
+// log (cluster/rooms.ts).
 import { Script, runScript, type RedisArg, type RedisLink, type RedisReply } from './redis'
 import { int, pack, unpack, type StoredMessage } from './records'
 
@@ -24,8 +25,9 @@ end
 `
 
 /**
- * Append to a room. KEYS: head hash, stream. ARGV: size, age ms, channel, then per message its
- * latest-value key (`-` none, `+<key>`) and the packed message.
+ * Append to a room. KEYS: head hash, stream. ARGV: size, age ms, channel, `s` to publish with
+ * SPUBLISH (a Redis Cluster: the channel is in the room's slot) or `p` with PUBLISH, then per
+ * message its latest-value key (`-` none, `+<key>`) and the packed message.
  * Each message gets the next offset, is added with Redis' time, and is published as
  * `<offset> <packed>`; then the stream is trimmed to `size` and, a hundred at most per call, of
  * entries older than `age`. Replies the first and last offsets.
@@ -35,10 +37,12 @@ export const ROOM_APPEND = new Script(
   TIME +
     `local n = next_of(KEYS[1])
 local first = n
-for i = 4, #ARGV, 2 do
+local publish = 'PUBLISH'
+if ARGV[4] == 's' then publish = 'SPUBLISH' end
+for i = 5, #ARGV, 2 do
   if ARGV[i] == '-' then redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i + 1], 't', now)
   else redis.call('XADD', KEYS[2], id(n), 'd', ARGV[i + 1], 't', now, 'k', string.sub(ARGV[i], 2)) end
-  redis.call('PUBLISH', ARGV[3], string.format('%.0f', n) .. ' ' .. ARGV[i + 1])
+  redis.call(publish, ARGV[3], string.format('%.0f', n) .. ' ' .. ARGV[i + 1])
   n = n + 1
 end
 redis.call('HSET', KEYS[1], 'next', string.format('%.0f', n))
@@ -143,7 +147,7 @@ export class ClusterRoomLogs {
     messages: StoredMessage[],
     keys: Array<string | undefined> = [],
   ): Promise<{ first: number; last: number }> {
-    const args: RedisArg[] = [String(this._size), String(this._age), this.channel(room)]
+    const args: RedisArg[] = [String(this._size), String(this._age), this.channel(room), this._sharded ? 's' : 'p']
     messages.forEach((m, i) => args.push(keys[i] === undefined ? '-' : '+' + keys[i], pack(m)))
     const r = (await runScript(this._link, ROOM_APPEND, this.keys(room), args)) as RedisReply[]
     return { first: int(r[0]), last: int(r[1]) }
@@ -180,11 +184,25 @@ export class ClusterRoomLogs {
     return { status: 'ok', next, upto: int(r[2]), runs }
   }
 
-  /** Follow `room`'s channel: `fn(offset, message)` for each message published (a hint: the stream is the truth). */
+  /**
+   * Follow `room`'s channel: `fn(offset, message)` for each message published (a hint: the stream
+   * is the truth). On a Redis Cluster a shard channel, on the shard that holds the room.
+   */
   follow(room: string, fn: (offset: number, message: StoredMessage) => void): Promise<void> {
-    return this._link.subscribe(this.channel(room), (b) => {
+    const heard = (b: Buffer) => {
       const sp = b.indexOf(0x20)
       fn(+b.toString('latin1', 0, sp), unpack(b.subarray(sp + 1)))
-    })
+    }
+    return this._link.subscribe(this.channel(room), heard, this._sharded)
+  }
+
+  /** Stop following `room`'s channel (a link that cannot unsubscribe keeps it). */
+  async unfollow(room: string): Promise<void> {
+    if (this._link.unsubscribe) await this._link.unsubscribe(this.channel(room), this._sharded)
+  }
+
+  /** Room channels are shard channels on a Redis Cluster (plain ones on one server, as before). */
+  private get _sharded(): boolean {
+    return !!this._link.cluster
   }
 }

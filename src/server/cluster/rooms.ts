@@ -1,10 +1,15 @@
 // Rooms in cluster mode (docs/cluster-design.md §10): a room is a set of session ids in Redis, in
-// its own hash slot; a session's own set of rooms sits with its other keys. A room message goes into
-// every member's outgoing log, so it resumes with the member's own messages. Held by the store.
+// its own hash slot; a session's own set of rooms sits with its other keys. For clients before room
+// logs (and for broadcast()), a room message goes into every member's outgoing log, so it resumes
+// with the member's own messages: one script per slot of members on a Redis Cluster. Held by the store.
 import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script } from './redis'
 import { int, pack, refusal, status, type Refusal, type StoredMessage } from './records'
 import * as S from './lua'
 import type { ClusterRoomLogs } from './room-log'
+import { keySlot } from './slot'
+
+/** Fan-out scripts in flight at once (on a Redis Cluster each slot of members needs one of its own). */
+const SLOT_WAVE = 32
 
 /** The store's options that rooms use: the key prefix and a member's bounds. */
 export interface RoomLimits {
@@ -55,9 +60,17 @@ export class ClusterRooms {
     return r
   }
 
+  /**
+   * A client before room logs joins or leaves: the room's set (where the fan-out finds members)
+   * and the session's own rooms (which the fan-out asks, in the session's slot) in two steps, in
+   * the order that never has the fan-out take a member that is not in: the room's set first on a
+   * join, last on a leave.
+   */
   private async _member(sid: string, fence: number, room: string, join: string) {
     const h = this._session(sid)
-    const r = await this._run(S.MEMBER, [h, h + ':r', this._key(room)], [String(fence), room, sid, join])
+    if (join == '1') await this._link.command(['SADD', this._key(room), sid])
+    const r = await this._run(S.MEMBER, [h, h + ':r'], [String(fence), room, join])
+    if (join == '0' || status(r) != 'ok') await this._link.command(['SREM', this._key(room), sid])
     return status(r) == 'ok' ? { status: 'ok' as const } : refusal(r)
   }
 
@@ -77,7 +90,6 @@ export class ClusterRooms {
     return rooms
   }
 
-  /** Room members (sids). */
   /** How many sessions are in `room` (those ended meanwhile until a fan-out or their close removes them). */
   async count(room: string): Promise<number> {
     const [a, b] = await Promise.all([this._key(room), this._logKey(room)].map((k) => this._link.command(['SCARD', k])))
@@ -89,18 +101,20 @@ export class ClusterRooms {
     return int((await this._link.command(['SCARD', this._logKey(room)])) as RedisReply)
   }
 
+  /** Members that get room messages in their own log (sids). */
   async members(room: string): Promise<string[]> {
     return ((await this._link.command(['SMEMBERS', this._key(room)])) as RedisReply[]).map(String)
   }
 
   /**
    * Put `messages` into the log of every member of `room`: the members as they are now, in
-   * chunks of `chunk` per script (one script blocks Redis for ~12 us per member: 10,000 in one
-   * would hold every other client for 120 ms). Each member gets them once. Two publishes side by
-   * side may reach a member in either order, even from one caller: each reads the members, whose
-   * order in the set changes as others join and leave (issue 27); a node runs one at a time per
-   * room (publisher.ts). Replies how many members took them, and which were ended for passing
-   * their bounds.
+   * scripts of `chunk` at most (one script blocks Redis for ~12 us per member: 10,000 in one
+   * would hold every other client for 120 ms), and on a Redis Cluster of one hash slot each
+   * (`SLOT_WAVE` of them at a time). Each member gets them once. Two publishes side by side may
+   * reach a member in either order, even from one caller: each reads the members, whose order in
+   * the set changes as others join and leave (issue 27); a node runs one at a time per room
+   * (publisher.ts). Replies how many members took them, and which were ended for passing their
+   * bounds.
    */
   async publish(
     room: string,
@@ -112,6 +126,7 @@ export class ClusterRooms {
     const packed = messages.map(pack)
     const head = [
       this.o.prefix + 's:',
+      room,
       String(this.o.maxBufferedAmount),
       String(this.o.maxQueueLength),
       this.o.prefix + 'n:',
@@ -121,12 +136,41 @@ export class ClusterRooms {
     ]
     let delivered = 0
     const overflowed: string[] = []
-    for (let i = 0; i < members.length; i += chunk) {
-      const r = await this._run(S.FANOUT, [this._key(room)], [...head, ...members.slice(i, i + chunk)])
-      delivered += int(r[0])
-      for (const sid of r[1] as RedisReply[]) overflowed.push(String(sid))
+    const out: string[] = []
+    const groups = this._groups(members, chunk)
+    for (let i = 0; i < groups.length; i += SLOT_WAVE) {
+      const wave = groups
+        .slice(i, i + SLOT_WAVE)
+        .map((sids) => this._run(S.FANOUT, [this._session(sids[0])], [...head, ...sids]))
+      for (const r of await Promise.all(wave)) {
+        delivered += int(r[0])
+        for (const sid of r[1] as RedisReply[]) overflowed.push(String(sid))
+        for (const sid of [...(r[1] as RedisReply[]), ...(r[2] as RedisReply[])]) out.push(String(sid))
+      }
     }
+    // Ended, gone or past their bounds: out of the room (its set is in the room's slot).
+    if (out.length) await this._link.command(['SREM', this._key(room), ...out])
     return { delivered, overflowed }
+  }
+
+  /** `members` in groups of `chunk` at most, each of one hash slot on a Redis Cluster. */
+  private _groups(members: string[], chunk: number): string[][] {
+    const groups: string[][] = []
+    const put = (sids: string[]) => {
+      for (let i = 0; i < sids.length; i += chunk) groups.push(sids.slice(i, i + chunk))
+    }
+    if (!this._link.cluster) put(members)
+    else {
+      const bySlot = new Map<number, string[]>()
+      for (const sid of members) {
+        const slot = keySlot(this._session(sid))
+        const same = bySlot.get(slot)
+        if (same) same.push(sid)
+        else bySlot.set(slot, [sid])
+      }
+      for (const sids of bySlot.values()) put(sids)
+    }
+    return groups
   }
 
   /** Session `sid` ended: out of each of `rooms` (their sets live in other slots: one by one). */

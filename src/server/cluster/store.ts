@@ -107,6 +107,9 @@ export class ClusterStore {
       throw new LifelineError('LL_ERR_INVALID_OPTION', 'node id must be 1-64 of [A-Za-z0-9_.:-]')
   }
 
+  /** The hint channel listened to. */
+  private _listening = ''
+
   // Keys: a session's all carry `{sid}`, so they share one hash slot.
   private _h = (sid: string) => this.o.prefix + 's:{' + sid + '}'
   /** This node's id: a new one each time it joins again after its lease lapsed (`NodeLease.rejoin`). */
@@ -122,8 +125,15 @@ export class ClusterStore {
     return runScript(this.link, script, keys, args) as Promise<RedisReply[]>
   }
 
-  /** Listen to this node's hints. */
+  /**
+   * Listen to this node's hints (plain pub/sub, on a Redis Cluster too: the scripts that send them
+   * run in their sessions' slots, and a PUBLISH reaches every shard). A node that joined again as
+   * a new one stops listening on its old channel.
+   */
   async listen(onHint: (hint: Hint) => void): Promise<void> {
+    const old = this._listening
+    this._listening = this.channel
+    if (old && old != this.channel && this.link.unsubscribe) await this.link.unsubscribe(old).catch(() => {})
     await this.link.subscribe(this.channel, (message) => {
       const [kind, ...rest] = message.toString().split(' ')
       if (kind == 'w') for (let i = 0; i + 1 < rest.length; i += 2) onHint({ kind, sid: rest[i], seq: +rest[i + 1] })

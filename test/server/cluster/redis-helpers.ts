@@ -1,17 +1,28 @@
-// Shared by the cluster store tests: one real redis-server per test file, and stores (one per
-// "node") on their own node-redis connections to it.
+// Shared by the cluster store tests: one real redis-server (or Redis Cluster) per test file, and
+// stores (one per "node") on their own node-redis connections to it.
 import { createClient } from 'redis'
 import { fromNodeRedis, type RedisLink } from '../../../src/server/cluster/redis'
+import { connectRedisCluster } from '../../../src/server/cluster/redis-cluster'
 import { ClusterStore, type StoreOptions } from '../../../src/server/cluster/store'
 
 const links: RedisLink[] = []
 
-/** A store named `node` on its own connection to `url`; closed by `closeStores()`. */
-export async function store(url: string, node: string, options: StoreOptions = {}): Promise<ClusterStore> {
-  const client = createClient({ url })
-  client.on('error', () => {})
-  await client.connect()
-  const link = fromNodeRedis(client)
+/**
+ * A store named `node` on its own connection to `url`, or to the Redis Cluster of `{ rootNodes }`;
+ * closed by `closeStores()`.
+ */
+export async function store(
+  url: string | { rootNodes: object[] },
+  node: string,
+  options: StoreOptions = {},
+): Promise<ClusterStore> {
+  let link: RedisLink
+  if (typeof url == 'string') {
+    const client = createClient({ url })
+    client.on('error', () => {})
+    await client.connect()
+    link = fromNodeRedis(client)
+  } else link = await connectRedisCluster(url)
   links.push(link)
   return new ClusterStore(link, { node, prefix: 'test:', ...options })
 }

@@ -1,11 +1,12 @@
 // test/support/redis.mjs does what the cluster tests rely on: a real redis-server of its own, durable
-// under kill -9 with `appendfsync always`, restartable on the same port and dir, freezable.
+// under kill -9 with `appendfsync always`, restartable on the same port and dir, freezable; and a
+// real three-master Redis Cluster, stopped by its pids.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createClient } from 'redis'
-import { ping, startRedis } from '../../support/redis.mjs'
+import { createClient, createCluster } from 'redis'
+import { ping, startRedis, startRedisCluster } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
 
 let redis
@@ -98,4 +99,53 @@ test('pause() freezes it (SIGSTOP) with its port open, resume() lets it answer a
 test('refuses to signal a process it did not start', async () => {
   const { signal } = await import('../../support/processes.mjs')
   assert.throws(() => signal({ pid: process.pid }, 'SIGSTOP'), /not a running process this test started/)
+})
+
+test('startRedisCluster: three masters on loopback serve every slot; remove() stops them by pid', async () => {
+  const cluster = await startRedisCluster()
+  const { nodes } = cluster
+  try {
+    assert.equal(new Set(cluster.pids).size, 3)
+    assert.deepEqual(
+      cluster.addresses,
+      nodes.map((n) => '127.0.0.1:' + n.port),
+    )
+    const client = createCluster({ rootNodes: cluster.rootNodes })
+    client.on('error', () => {})
+    await client.connect()
+    try {
+      assert.equal(client.masters.length, 3)
+      const served = client.slots.reduce((n, shard) => n + (shard ? 1 : 0), 0)
+      assert.equal(served, 16384, 'every slot has a master')
+      // Keys spread over the three shards; each is read back through the shard that holds it.
+      const shards = new Set()
+      for (let i = 0; i < 30; i++) {
+        await client.set('k{' + i + '}', String(i))
+        assert.equal(await client.get('k{' + i + '}'), String(i))
+        shards.add(
+          client.slots[await client.sendCommand('k', false, ['CLUSTER', 'KEYSLOT', 'k{' + i + '}'])].master.port,
+        )
+      }
+      assert.equal(shards.size, 3, 'keys on all three masters')
+      await assert.rejects(client.sendCommand('a{1}', false, ['EVAL', 'return 1', '2', 'a{1}', 'a{2}']), /CROSSSLOT/)
+      for (const n of nodes) {
+        const own = createClient({ url: n.url })
+        own.on('error', () => {})
+        await own.connect()
+        assert.match(await own.sendCommand(['CLUSTER', 'INFO']), /cluster_state:ok/)
+        const file = (await own.configGet('cluster-config-file'))['cluster-config-file']
+        assert.equal(file, join(n.dir, 'nodes-' + n.port + '.conf'))
+        own.destroy()
+      }
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await cluster.remove()
+  }
+  for (const n of nodes) {
+    assert.equal(n.child, undefined, 'stopped: port ' + n.port)
+    assert.equal(await ping(n.port), false)
+    assert.equal(existsSync(n.dir), false, 'its dir deleted')
+  }
 })

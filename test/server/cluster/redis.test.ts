@@ -3,7 +3,17 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
-import { connectRedis, fromNodeRedis, runScript, Script, type RedisLink } from '../../../src/server/cluster/redis'
+import {
+  connectRedis,
+  fromNodeRedis,
+  loadScripts,
+  runScript,
+  Script,
+  type RedisLink,
+} from '../../../src/server/cluster/redis'
+import { APPEND } from '../../../src/server/cluster/lua'
+import { ROOM_APPEND } from '../../../src/server/cluster/room-log'
+import { until } from '../../support/processes.mjs'
 import { LifelineError } from '../../../src/protocol/errors'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
@@ -52,4 +62,24 @@ test('fromNodeRedis refuses what is not a node-redis client, with a stable code'
       () => fromNodeRedis(bad),
       (e: unknown) => e instanceof LifelineError && e.code == 'LL_ERR_INVALID_OPTION',
     )
+})
+
+test('loadScripts puts every script in the script cache: a first EVALSHA needs no second round trip', async () => {
+  await link.command(['SCRIPT', 'FLUSH'])
+  await loadScripts(link)
+  assert.deepEqual(await link.command(['SCRIPT', 'EXISTS', APPEND.sha, ROOM_APPEND.sha]), [1, 1])
+})
+
+test('subscribe and unsubscribe, plain and sharded (SSUBSCRIBE), on the duplicate connection', async () => {
+  const heard: string[] = []
+  await link.subscribe('plain', (m) => heard.push('plain ' + m))
+  await link.subscribe('shard', (m) => heard.push('shard ' + m), true)
+  await link.command(['PUBLISH', 'plain', '1'])
+  await link.command(['SPUBLISH', 'shard', '2'])
+  await until(() => heard.length == 2, 2000)
+  await link.unsubscribe!('plain')
+  await link.unsubscribe!('shard', true)
+  assert.deepEqual(await link.command(['PUBLISH', 'plain', '3']), 0, 'nobody listens')
+  assert.deepEqual(await link.command(['SPUBLISH', 'shard', '4']), 0, 'nobody listens')
+  assert.deepEqual(heard, ['plain 1', 'shard 2'])
 })

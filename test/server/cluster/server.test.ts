@@ -45,6 +45,8 @@ test('the cluster option is checked: bad values throw LL_ERR_INVALID_OPTION', ()
     { redis: 'redis://h', prefix: 'a b' },
     { redis: 'redis://h', fanoutChunk: 0 },
     { redis: 'redis://h', durable: 'yes' },
+    { redis: { rootNodes: [] } },
+    { redis: { rootNodes: 'redis://h:7000' } },
   ]
   for (const c of bad)
     assert.throws(
@@ -319,4 +321,28 @@ test('requests that take one orphaned session over at once make one owner: one c
   assert.deepEqual(log.status == 'ok' && log.messages, ['a', 'b', 'c', 'd'], 'every reply once, in order')
   assert.equal(b.sessions.length, 1, 'one connection event')
   assert.deepEqual(b.received.get(b.sessions[0]), ['a', 'b', 'c', 'd'])
+})
+
+test('a room’s channel is dropped a pass after the node serves no member of it; taken again for one back', async () => {
+  const prefix = 't' + Math.random().toString(36).slice(2, 8) + ':'
+  const r = await start({ cluster: { redis: redis.url, prefix, nodeLease: 600 } }, false)
+  const c = ws(r.port, 'v=2&t=websocket&ack=0&o=1&g=' + encodeURIComponent('{}'))
+  await c.hello()
+  c.sock.send('u1')
+  c.sock.send('p')
+  await until(() => r.sessions.length == 1)
+  const s = r.sessions[0]
+  const probe = await store(redis.url, 'probe')
+  const subscribers = async () => ((await probe.link.command(['PUBSUB', 'NUMSUB', prefix + 'rc:{fx}'])) as number[])[1]
+  s.join('fx')
+  await until(async () => (await subscribers()) == 1, 5000, 'subscribed')
+  await r.ll.to('fx').send('one')
+  await c.until((f) => f === 'mone')
+  s.leave('fx')
+  // Unsubscribed after a whole reconcile pass (every nodeLease) with no member here.
+  await until(async () => (await subscribers()) == 0, 5000, 'unsubscribed')
+  s.join('fx')
+  await until(async () => (await subscribers()) == 1, 5000, 'subscribed again')
+  await r.ll.to('fx').send('two')
+  await c.until((f) => f === 'mtwo')
 })

@@ -436,3 +436,19 @@ test('an append tried again with the same id is answered as before and made once
     bufferedAmount: 5,
   })
 })
+
+test('a node that joined again as a new one hears hints on its new channel only', async () => {
+  const n = await store(redis.url, 'nodeRejoin')
+  await n.lease.heartbeat()
+  const heard: string[] = []
+  const listen = () => n.listen((h) => heard.push(h.sid))
+  await listen()
+  const old = n.channel
+  await n.lease.rejoin(listen)
+  assert.notEqual(n.channel, old)
+  // Published in this order on one connection: the old one's would arrive first.
+  await n.link.command(['PUBLISH', old, 'e to-the-old-id'])
+  await n.link.command(['PUBLISH', n.channel, 'e to-the-new-id'])
+  assert.ok(await until(() => heard.length > 0, 2000))
+  assert.deepEqual(heard, ['to-the-new-id'])
+})

@@ -1,12 +1,16 @@
 // The rooms one node follows (src/server/cluster/feeds.ts), over a fake store: one subscription per
-// room whatever its readers, each published message to every reader of that room only.
+// room whatever its readers, each published message to every reader of that room only; a room
+// with no reader for a whole pass unsubscribed, and subscribed again only after that is done.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RoomFeeds, type RoomReader } from '../../../../src/server/cluster/feeds'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 
-test('a room is subscribed once, for its first reader; its messages reach its readers, not those removed', () => {
+/** Let the promises queued so far settle. */
+const tick = () => new Promise((ok) => setImmediate(ok))
+
+test('a room is subscribed once, for its first reader; its messages reach its readers, not those removed', async () => {
   const subscribed: Record<string, (offset: number, m: StoredMessage) => void> = {}
   const store = {
     rooms: {
@@ -17,12 +21,15 @@ test('a room is subscribed once, for its first reader; its messages reach its re
   const heard: string[] = []
   const reader = (name: string): RoomReader => ({
     _roomMessage: (room, o, m) => void heard.push(`${name} ${room} ${o} ${m}`),
+    pumpRooms: async () => {},
   })
   const [a, b] = [reader('a'), reader('b')]
   feeds.add('fx', a)
+  await tick()
   const first = subscribed.fx
   feeds.add('fx', b)
   feeds.add('news', a)
+  await tick()
   assert.equal(subscribed.fx, first, 'one subscription for the room')
   subscribed.fx(7, 'EUR')
   feeds.remove('fx', a)
@@ -47,12 +54,77 @@ test('reconcile hands over what a room has past the last offset published here, 
   } as unknown as ClusterStore
   const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
   const heard: string[] = []
-  const reader = (name: string): RoomReader => ({ _roomMessage: (room, o, m) => void heard.push(`${name} ${o} ${m}`) })
+  const reader = (name: string): RoomReader => ({
+    _roomMessage: (room, o, m) => void heard.push(`${name} ${o} ${m}`),
+    pumpRooms: async () => {},
+  })
   feeds.add('fx', reader('a'))
   feeds.add('fx', reader('b'))
   feeds.add('quiet', reader('c'))
+  await tick()
   subscribed.fx(7, 'EUR')
   await feeds.reconcile()
   assert.deepEqual(reads, ['fx 8'], 'a room with nothing published here yet is not read')
   assert.deepEqual(heard, ['a 7 EUR', 'b 7 EUR', 'a 8 lost', 'b 8 lost', 'a 9 too', 'b 9 too'])
+})
+
+test('readers that came while the subscription was on its way read the log again once it is on', async () => {
+  let subscribe!: () => void
+  const store = {
+    rooms: { logs: { follow: () => new Promise<void>((ok) => (subscribe = ok)) } },
+  } as unknown as ClusterStore
+  const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
+  const pumped: string[] = []
+  const reader = (name: string): RoomReader => ({
+    _roomMessage: () => {},
+    pumpRooms: async () => void pumped.push(name),
+  })
+  const [a, b, c] = [reader('a'), reader('b'), reader('c')]
+  feeds.add('fx', a)
+  feeds.add('fx', b)
+  feeds.remove('fx', b)
+  await tick()
+  assert.deepEqual(pumped, [])
+  subscribe()
+  await tick()
+  assert.deepEqual(pumped, ['a'], 'b left before: not read for')
+  feeds.add('fx', c)
+  await tick()
+  assert.deepEqual(pumped, ['a'], 'a reader after the subscription is on needs no read of its own')
+})
+
+test('a room without readers for a whole pass is unsubscribed; following it again waits for that', async () => {
+  const calls: string[] = []
+  let unsubscribed!: () => void
+  const store = {
+    rooms: {
+      logs: {
+        follow: async (room: string) => void calls.push('follow ' + room),
+        unfollow: (room: string) => {
+          calls.push('unfollow ' + room)
+          return new Promise<void>((ok) => (unsubscribed = ok))
+        },
+      },
+    },
+  } as unknown as ClusterStore
+  const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
+  const a: RoomReader = { _roomMessage: () => {}, pumpRooms: async () => {} }
+  feeds.add('fx', a)
+  await tick()
+  feeds.remove('fx', a)
+  await feeds.reconcile()
+  assert.deepEqual(feeds.rooms, ['fx'], 'one pass without readers: kept (a poll comes back)')
+  feeds.add('fx', a)
+  feeds.remove('fx', a)
+  await feeds.reconcile()
+  assert.deepEqual(feeds.rooms, ['fx'], 'a reader came meanwhile: kept')
+  await feeds.reconcile()
+  assert.deepEqual(feeds.rooms, [])
+  assert.deepEqual(calls, ['follow fx', 'unfollow fx'])
+  feeds.add('fx', a)
+  await tick()
+  assert.deepEqual(calls, ['follow fx', 'unfollow fx'], 'not subscribed again before the unsubscribe is done')
+  unsubscribed()
+  await tick()
+  assert.deepEqual(calls, ['follow fx', 'unfollow fx', 'follow fx'])
 })
