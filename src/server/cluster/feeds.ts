@@ -13,7 +13,7 @@ export interface RoomReader {
   /** Message `offset` of `room` was published. */
   _roomMessage(room: string, offset: number, m: StoredMessage): void
   /** Write what its rooms' logs hold past what it has written. */
-  pumpRooms(): Promise<void>
+  _pump(): Promise<void>
 }
 
 /** One room followed here. */
@@ -64,7 +64,7 @@ export class RoomFeeds {
     after
       .then(() => logs.follow(room, (offset, m) => this._hand(room, offset, m)))
       .then(() => {
-        for (const r of feed.waiting || []) if (feed.readers.has(r)) void r.pumpRooms()
+        for (const r of feed.waiting || []) if (feed.readers.has(r)) void r._pump()
       })
       .catch((e) => this._node._host.log('warn', 'cluster: following room failed:', e))
       .finally(() => (feed.waiting = undefined))

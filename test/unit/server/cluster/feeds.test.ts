@@ -21,7 +21,7 @@ test('a room is subscribed once, for its first reader; its messages reach its re
   const heard: string[] = []
   const reader = (name: string): RoomReader => ({
     _roomMessage: (room, o, m) => void heard.push(`${name} ${room} ${o} ${m}`),
-    pumpRooms: async () => {},
+    _pump: async () => {},
   })
   const [a, b] = [reader('a'), reader('b')]
   feeds.add('fx', a)
@@ -56,7 +56,7 @@ test('reconcile hands over what a room has past the last offset published here, 
   const heard: string[] = []
   const reader = (name: string): RoomReader => ({
     _roomMessage: (room, o, m) => void heard.push(`${name} ${o} ${m}`),
-    pumpRooms: async () => {},
+    _pump: async () => {},
   })
   feeds.add('fx', reader('a'))
   feeds.add('fx', reader('b'))
@@ -77,7 +77,7 @@ test('readers that came while the subscription was on its way read the log again
   const pumped: string[] = []
   const reader = (name: string): RoomReader => ({
     _roomMessage: () => {},
-    pumpRooms: async () => void pumped.push(name),
+    _pump: async () => void pumped.push(name),
   })
   const [a, b, c] = [reader('a'), reader('b'), reader('c')]
   feeds.add('fx', a)
@@ -108,7 +108,7 @@ test('a room without readers for a whole pass is unsubscribed; following it agai
     },
   } as unknown as ClusterStore
   const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
-  const a: RoomReader = { _roomMessage: () => {}, pumpRooms: async () => {} }
+  const a: RoomReader = { _roomMessage: () => {}, _pump: async () => {} }
   feeds.add('fx', a)
   await tick()
   feeds.remove('fx', a)
