@@ -15,9 +15,9 @@ const ll = new LifelineServer({
   path: '/rt',
   origins: '*',
   ...(redisUrl == '-' ? {} : { cluster: { redis: redisUrl } }),
-  // Every peer comes from 127.0.0.1, and the room is built one session at a time.
+  // Every peer comes from 127.0.0.1. Otherwise the defaults (sessionTtl 60 s: each session's keys
+  // renewed every 20 s, as in a deployment).
   maxSessionsPerAddress: 100000,
-  sessionTtl: 600000,
 })
 let connections = 0
 ll.on('connection', (s) => {
