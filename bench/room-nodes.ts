@@ -93,6 +93,8 @@ export function serveAsks(api: NodeApi): void {
     if (m.cmd == 'send') return process.send!({ id: m.id, ...(await sendOne(api, 0, m.data, 0)) })
     process.send!({ id: m.id, sent: await publish(api, m) })
   })
+  // The parent gone (it crashed, or was killed): nothing is left to answer.
+  process.on('disconnect', () => process.exit(0))
   process.on('SIGTERM', () => {
     api.close()
     // Give a cluster node a moment to let its sessions go in Redis; the bench removes Redis next.
@@ -120,6 +122,8 @@ export class Nodes {
     try {
       for (let i = 0; i < count; i++) {
         const child = fork(script, args, { execArgv: ['--import', 'tsx'] })
+        // A send to a node that died emits this; the ask then fails on the exit, and the bench says so.
+        child.on('error', (e) => console.error(`node ${i} (pid ${child.pid}):`, e.message))
         children.push(child)
         ports.push((await nextMessage(child, (m: { port?: number }) => !!m.port, START_MS, 'node start')).port)
       }
@@ -133,6 +137,7 @@ export class Nodes {
   ask(node: number, m: object, ms = ASK_MS): Promise<any> {
     const id = ++this._asked
     const child = this.children[node]
+    if (!child.connected) return Promise.reject(new Error(`node ${node} (pid ${child.pid}) has exited`))
     child.send({ id, ...m })
     return nextMessage(child, (r: { id?: number }) => r.id == id, ms, 'node ' + node)
   }

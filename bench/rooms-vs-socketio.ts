@@ -50,6 +50,7 @@ async function abort(why: string): Promise<never> {
 }
 const watchdog = setTimeout(() => abort(`not done within ${DEADLINE_MS / 1000} s`), DEADLINE_MS)
 process.on('SIGINT', () => abort('interrupted'))
+process.on('uncaughtException', (e) => abort('failed: ' + (e.stack || e)))
 process.on('SIGTERM', () => abort('terminated'))
 
 console.log(

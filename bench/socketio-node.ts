@@ -21,6 +21,9 @@ if (redisUrl != '-') {
   await Promise.all([pub.connect(), sub.connect()])
   io.adapter(createAdapter(pub, sub))
 }
+// The Redis adapter does not catch a failed PUBLISH (a command timed out under load): as an app in
+// production would, this node logs it and goes on instead of crashing.
+process.on('unhandledRejection', (e) => console.error('[socket.io node]', process.pid, String(e)))
 let connections = 0
 io.on('connection', (socket) => {
   socket.join(ROOM)
