@@ -19,7 +19,7 @@ export async function usedMemory(info: Info): Promise<number> {
   return infoField(await info('memory'), 'used_memory')
 }
 
-/** How often `settledMemory` reads used_memory, how many equal readings in a row settle it, and for how long at most. */
+/** How often `settledMemory` reads used_memory, how many equal readings settle it, for how long at most. */
 const SETTLE = { everyMs: 100, same: 3, maxMs: 5000 }
 
 /** `used_memory` once it has stopped changing (3 equal readings 100 ms apart, at most 5 s), bytes. */

@@ -23,7 +23,9 @@ if (redisUrl != '-') {
 }
 // The Redis adapter does not catch a failed PUBLISH (a command timed out under load): as an app in
 // production would, this node logs it and goes on instead of crashing.
-process.on('unhandledRejection', (e) => console.error('[socket.io node]', process.pid, String(e)))
+process.on('unhandledRejection', (e) =>
+  console.error('[socket.io node]', process.pid, (e as Error)?.constructor?.name, (e as Error)?.message),
+)
 let connections = 0
 io.on('connection', (socket) => {
   socket.join(ROOM)

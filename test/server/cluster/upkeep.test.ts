@@ -23,7 +23,7 @@ const WATCH_MS = 2 * SESSION_TTL
 // Regression (issue 27): every session with a link here was renewed every third tick (every
 // nodeLease, 5 s by default), not every sessionTtl / 3 as docs/cluster-design.md says: two scripts
 // per session every 5 s, Redis's steady work for an idle room of 10,000 members.
-test('a session with a link here is renewed every sessionTtl / 3, not every nodeLease, and outlives its TTL', async () => {
+test('a session with a link here is renewed every sessionTtl / 3, not every nodeLease; outlives its TTL', async () => {
   const node = await start({
     sessionTtl: SESSION_TTL,
     cluster: { redis: redis.url, nodeLease: NODE_LEASE, prefix: 'upkeep:' },
