@@ -1,6 +1,7 @@
 // The table bench/cluster-server.ts prints: ratios and differences from one run, cluster over in memory.
 import type { Percentiles, Transport } from './cluster-peers'
 import type { Broadcast } from './cluster-room'
+import type { Trouble } from './room-peers'
 
 type Rates = { memory: number; redis: number }
 
@@ -18,7 +19,7 @@ export interface ClusterResults {
     joined: number
     setupMs: number
     incomplete: Array<{ broadcast: number; missingByNode: number[]; atDeadline: number; eventually: number }>
-    trouble: { gaps: number; duplicates: number; closeFrames: number; closed: number; firstClose: string }
+    trouble: Trouble
     broadcasts: Broadcast[]
   }
 }
@@ -87,7 +88,8 @@ export function printTable(r: ClusterResults): void {
         ` deadline, missing per node ${x.missingByNode.join(' / ')}; ${x.eventually} by the end of the run`,
     )
   const t = room.trouble
-  if (t.gaps || t.duplicates || t.closeFrames || t.closed) console.log(`  TROUBLE: ${JSON.stringify(t)}`)
+  if (t.gaps || t.duplicates || t.skipped || t.backwards || t.closeFrames || t.closed)
+    console.log(`  TROUBLE: ${JSON.stringify(t)}`)
   const rows = room.broadcasts.map((x) => [
     'from node ' + x.node,
     x.delivered,

@@ -8,6 +8,9 @@ import type { Served } from './served'
 /** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
 export const ALL = '\u0000all'
 
+/** A session with a link here has its keys renewed this many times per `sessionTtl`. */
+const TOUCHES_PER_TTL = 3
+
 /** Orphaned sessions a node takes over per tick, at most. */
 const SWEEP_MAX = 200
 
@@ -122,7 +125,13 @@ export class Upkeep {
       active.write([FrameType.Ping])
       s._lastOut = now
     }
-    if (this._ticks % 3 == 0) n.store.touch(s.id).catch(() => {})
+    // Every sessionTtl / 3 per session (docs/cluster-design.md "TTL"), not every third tick: a
+    // renewal is two scripts' work per session (its keys, the census), and every nodeLease (5 s) it
+    // was a steady load on Redis that grew with the sessions (bench/README.md "Rooms against socket.io").
+    if (now - s._touchedAt >= n._host.o.sessionTtl / TOUCHES_PER_TTL) {
+      s._touchedAt = now
+      n.store.touch(s.id).catch(() => {})
+    }
   }
 
   reconcile(): void {
