@@ -17,16 +17,7 @@ async function flow(t: Name | Name[], count: number) {
   ll.on('reconnecting', (e) => cuts.push(e.cause))
   ll.on('reset', () => resets++)
   await next(ll, 'open')
-  let done = false
-  let kills = 0
-  const killer = (async () => {
-    for (let i = 0; !done; i = (i + 1) % 3) {
-      await new Promise((r) => setTimeout(r, 1200))
-      if (done) break
-      await ctl('clusterKill', { i, restartMs: 300 })
-      kills++
-    }
-  })()
+  const killer = killInTurn()
   const t0 = Date.now()
   for (let i = 0; i < count; i++) {
     ll.send(numbered(i, 'text', 0))
@@ -34,10 +25,8 @@ async function flow(t: Name | Name[], count: number) {
     if (i % 50 == 49) await new Promise((r) => setTimeout(r, 40))
   }
   await until(() => got.next >= count || got.violations.length > 0, 120000, `client got ${count} (has ${got.next})`)
-  done = true
-  await killer
-  const { log } = await ctl<{ log: string }>('clusterLog')
-  const takeovers = log.split('took a session over').length - 1
+  const kills = await killer.stop()
+  const takeovers = await takeoversSoFar()
   console.log(
     `[cluster] ${[...used].join('+')}: ${count} each way in ${Date.now() - t0} ms through ${kills} kill -9 ` +
       `(${takeovers} takeovers); the client saw ${cuts.length} drops (${[...new Set(cuts)].join(', ')})`,
@@ -47,6 +36,27 @@ async function flow(t: Name | Name[], count: number) {
   equal(resets, 0, 'session resets')
   assert(kills >= 3, 'nodes were killed mid-flow: ' + kills)
   return used
+}
+
+/** Kill -9 the balanced nodes in turn, one every 1.2 s, each started again 300 ms later, until `stop()`. */
+function killInTurn() {
+  let done = false
+  let kills = 0
+  const loop = (async () => {
+    for (let i = 0; !done; i = (i + 1) % 3) {
+      await new Promise((r) => setTimeout(r, 1200))
+      if (done) break
+      await ctl('clusterKill', { i, restartMs: 300 })
+      kills++
+    }
+  })()
+  return { stop: () => ((done = true), loop.then(() => kills)) }
+}
+
+/** Sessions taken over so far, from what the nodes wrote on stderr. */
+async function takeoversSoFar(): Promise<number> {
+  const { log } = await ctl<{ log: string }>('clusterLog')
+  return log.split('took a session over').length - 1
 }
 
 describe('cluster mode: three nodes behind HAProxy, killed -9 in turn', function () {
@@ -63,5 +73,50 @@ describe('cluster mode: three nodes behind HAProxy, killed -9 in turn', function
   it('10,000 each way on default options (racing, upgrade probe), once, in order', async () => {
     const used = await flow(['websocket', 'stream', 'polling'], 10000)
     assert(used.has('websocket'), 'carried by WebSocket at some point: ' + [...used].join(', '))
+  })
+
+  // Issue 27: a room of real clients on every transport, spread round robin over the three nodes;
+  // 1,000 numbered room messages from a fourth node (behind no balancer, never killed) while the
+  // three are killed -9 in turn. Every member gets 0..999 once, in order, and no room reset: each
+  // kill is far shorter than the room's history.
+  it('a room on every transport: 1,000 room messages through kill -9 in turn, all once, in order', async () => {
+    const COUNT = 1000
+    const { port } = await ctl<{ port: number }>('cluster', { nodeLease: 1000, publisher: true })
+    const kinds: Name[] = ['websocket', 'stream', 'polling', 'websocket']
+    const members = kinds.map((t) => {
+      const ll = connect(`http://127.0.0.1:${port}/rt`, t, { minDelay: 20, maxDelay: 300 })
+      const resets: string[] = []
+      ll.on('roomreset', (e) => resets.push(e.room))
+      return { t, ll, resets }
+    })
+    const joined = await Promise.all(
+      members.map(async (m) => {
+        await next(m.ll, 'open', 20000)
+        const echo = next(m.ll, 'message', 20000, (e) => e.data == 'join:ticker')
+        m.ll.send('join:ticker')
+        await echo
+        return { ...m, got: receiver(m.ll) }
+      }),
+    )
+    const killer = killInTurn()
+    const t0 = Date.now()
+    await ctl('clusterPublish', { room: 'ticker', count: COUNT, everyMs: 10 })
+    const { members: reached } = await ctl<{ members: number[] }>('clusterPublished')
+    await until(
+      () => joined.every((m) => m.got.next >= COUNT || m.got.violations.length > 0),
+      60000,
+      'every member has 1,000: ' + joined.map((m) => `${m.t} ${m.got.next}`).join(', '),
+    )
+    const kills = await killer.stop()
+    console.log(
+      `[cluster] room: ${COUNT} room messages to ${joined.length} members in ${Date.now() - t0} ms through ${kills} ` +
+        `kill -9 (${await takeoversSoFar()} takeovers); each reached ${Math.min(...reached)}-${Math.max(...reached)}`,
+    )
+    for (const m of joined) {
+      equal(m.got.violations, [], m.t + ': room messages')
+      equal([m.got.next, m.resets], [COUNT, []], m.t + ': all, no room reset')
+    }
+    equal(reached.length, COUNT)
+    assert(kills >= 3, 'nodes were killed mid-flow: ' + kills)
   })
 })

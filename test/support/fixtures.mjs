@@ -356,7 +356,8 @@ const actions = {
     return (p && p.stats) || {}
   },
   // Cluster mode (issue 17): a real redis-server, `nodes` (3) server processes on it
-  // (cluster-node.mjs, echoing) and HAProxy round robin in front, no stickiness.
+  // (cluster-node.mjs, echoing) and HAProxy round robin in front, no stickiness. With `publisher`,
+  // one more node behind no balancer, for `clusterPublish` (it holds no member, and is never killed).
   async cluster(b) {
     if (cluster) await stopCluster()
     const { startRedis } = await import('./redis.mjs')
@@ -364,10 +365,37 @@ const actions = {
     const { startHaproxy } = await import('./haproxy.mjs')
     const redis = await startRedis()
     const lease = String(b.nodeLease || 1000)
-    const nodes = await startNodes(b.nodes || 3, { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: lease })
-    const lb = await startHaproxy(nodes.list.map((n) => n.port))
-    cluster = { redis, nodes, lb }
+    const served = b.nodes || 3
+    const env = { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: lease }
+    const nodes = await startNodes(served + (b.publisher ? 1 : 0), env)
+    const lb = await startHaproxy(nodes.list.slice(0, served).map((n) => n.port))
+    cluster = { redis, nodes, lb, publisher: b.publisher ? nodes.list[served] : undefined }
     return { port: lb.port }
+  },
+  // Room messages `n:<i>:` (i < `count`) to `room` from the publisher node, `everyMs` apart, each
+  // sent once the one before resolved; answers at once. `clusterPublished` waits for the last.
+  async clusterPublish(b) {
+    const { port } = cluster.publisher
+    const publish = async (i) => {
+      const res = await fetch(`http://127.0.0.1:${port}/publish?room=${encodeURIComponent(b.room)}&data=n:${i}:`)
+      const text = await res.text()
+      if (res.status != 200) throw new Error(`room message ${i}: ${res.status} ${text}`)
+      return +text
+    }
+    cluster.published = (async () => {
+      const members = []
+      for (let i = 0; i < b.count; i++) {
+        members.push(await publish(i))
+        await new Promise((r) => setTimeout(r, b.everyMs))
+      }
+      return { members }
+    })()
+    cluster.published.catch(() => {})
+    return {}
+  },
+  // How many members each room message of `clusterPublish` reached, once the last was sent.
+  async clusterPublished() {
+    return await cluster.published
   },
   // kill -9 node `i` of the cluster, and with `restartMs` start it again that long after.
   async clusterKill(b) {
