@@ -175,7 +175,7 @@ test('README server events: every event of ServerSessionEvents and ServerEvents'
       .map((m) => m[1])
   assert.deepEqual(
     listed(table('| `ServerSession` | |')).sort(),
-    fields('src/server/session.ts', 'ServerSessionEvents').sort(),
+    fields('src/server/session-api.ts', 'ServerSessionEvents').sort(),
   )
   assert.deepEqual(
     listed(table('| `LifelineServer` | |')).sort(),
