@@ -111,9 +111,9 @@ export const GOALS = {
  * needs more raises a budget in its own commit and says why.
  */
 export const BUDGETS = {
-  'script tag, all transports (lifeline.min.js)': 10580,
-  'ESM: Lifeline (all transports)': 10900,
-  'ESM: WebSocket only': 8390,
+  'script tag, all transports (lifeline.min.js)': 10730,
+  'ESM: Lifeline (all transports)': 11060,
+  'ESM: WebSocket only': 8410,
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
