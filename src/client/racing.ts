@@ -17,6 +17,13 @@ const TWIN_AFTER = 3
 /** At most this many connections of one attempt are on their way at once. */
 const ON_THEIR_WAY = 2
 
+/**
+ * An attempt starts at most this many twins: one that never gets through (a proxy that buffers a
+ * stream for good) still fails, within `connectTimeout` and two thirds of it, and the session
+ * tries again or reports it (`diagnose`).
+ */
+const MAX_TWINS = 2
+
 /** A proven connection cut after sitting idle for longer than this points at a proxy's idle timeout. */
 const MIN_LEARNED_IDLE = 2000
 
@@ -98,6 +105,8 @@ class Racing implements Selector {
   private _interval: number
   /** Early deaths per transport in this page. */
   private _early: { [name: string]: number } = {}
+  /** Twins started in this attempt. */
+  private _twins = 0
 
   constructor(private readonly _session: Candidates) {
     const o = _session._options
@@ -127,6 +136,8 @@ class Racing implements Selector {
     }
     const list = s._classes.slice().sort((a, b) => rank(a) - rank(b))
     s._why = list[0] != s._classes[0] ? 'remembered' : 'preferred'
+    // A new attempt.
+    this._twins = 0
     return list
   }
 
@@ -153,8 +164,10 @@ class Racing implements Selector {
     // would spin).
     const wait = o.connectTimeout / TWIN_AFTER - (left ? s._now() - left._startedAt : 0)
     s._clear(this._raceTimer)
+    if (this._twins >= MAX_TWINS) return
     this._raceTimer = s._timer(
       () => {
+        this._twins++
         for (const x of s._conns.slice())
           if ((x._transport.isSocket && x._stage == Stage.Started) || s._conns.length >= ON_THEIR_WAY) {
             s._why = x._stalled()
