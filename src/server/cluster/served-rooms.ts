@@ -33,6 +33,8 @@ export class ServedRooms implements RoomReader {
   private _runNext = 0
   private _pumping = false
   private _again = false
+  /** A read of a room's log failed (Redis away): the node's upkeep reads again on its next pass. */
+  _unread = false
 
   constructor(private readonly _s: RoomRunsHost) {}
 
@@ -109,6 +111,7 @@ export class ServedRooms implements RoomReader {
         for (const [room, next] of [...this._next]) {
           if (!this._s._ready()) return
           const r = await this._s._host.store.rooms.logs.read(room, next, READ_MAX)
+          this._unread = false
           const l = this._s._ready()
           if (!l) return
           if (this._next.get(room) !== next) {
@@ -128,6 +131,7 @@ export class ServedRooms implements RoomReader {
         }
       } while (this._again)
     } catch (e) {
+      this._unread = true
       this._s._host.log('warn', 'cluster: reading a room failed:', e)
     } finally {
       this._pumping = false

@@ -38,9 +38,11 @@ export class Served implements LinkOwner {
   private _highest = 0
   private _pumping = false
   private _pumpAgain = false
+  /** A read of the log failed (Redis away): the node's upkeep reads it again on its next pass. */
+  _unread = false
   _lastOut = Date.now()
   _lastIn = Date.now()
-  /** When this node last renewed the session's keys (0: not yet; the next upkeep tick does). */
+  /** When the upkeep last renewed the session's keys (0: not yet; the next tick does). */
   _touchedAt = 0
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
   _reliable = true
@@ -170,6 +172,7 @@ export class Served implements LinkOwner {
         const ending = !l
         if (ending && !Object.keys(this._links).length) return
         const r = await this._host.store.readOutgoing(this.id, l ? this._next : Number.MAX_SAFE_INTEGER, READ_MAX)
+        this._unread = false
         if (r.status == 'gone') return this._bye(Code.SESSION_EXPIRED, 'session unknown or expired')
         if (r.status != 'ok') return
         const now = this._active && this._links[this._active]
@@ -186,7 +189,8 @@ export class Served implements LinkOwner {
         }
       } while (this._pumpAgain)
     } catch (e) {
-      // Redis away: the link waits; the node's reconcile pass reads the log again.
+      // Redis away: the link waits; the node's upkeep reads the log again.
+      this._unread = true
       this._host.log('warn', 'cluster: reading the log failed:', e)
     } finally {
       this._pumping = false
