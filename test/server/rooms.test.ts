@@ -117,6 +117,15 @@ test('a room member past its buffer bound ends with 3900; the others get the mes
 // Rooms as logs (issue 27, PROTOCOL.md §6.5): a client that sends its positions (`g`) gets each
 // room's messages by offset, outside its own sequence, and each room resumes after its position.
 const G = (got: object) => 'v=2&t=websocket&ack=0&o=1&g=' + encodeURIComponent(JSON.stringify(got))
+const got = (g: object) => '&g=' + encodeURIComponent(JSON.stringify(g))
+
+/** A confirmed polling session on `r` whose client holds positions; `poll(g)` is its next poll, with `g`. */
+async function pollMember(r: Awaited<ReturnType<typeof start>>) {
+  const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1' + got({}))
+  const sid: string = hello(first.frames).sid
+  await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  return { sid, poll: (g: object) => req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got(g)) }
+}
 /** The room messages of `frames`, as `room:offset:text`, and the session's own as `s:seq:text`. */
 function tagged(frames: unknown[]) {
   const out: string[] = []
@@ -131,6 +140,9 @@ function tagged(frames: unknown[]) {
   }
   return out
 }
+
+/** `tagged` without the offsets: `room:text`, `s:text`. */
+const inRooms = (frames: unknown[]) => tagged(frames).map((t) => t.replace(/:\d+:/, ':'))
 
 test('with positions, room messages go by offset outside the session’s sequence; rooms resume after them', async () => {
   const r = await start({}, false)
@@ -224,17 +236,14 @@ test('a room made afresh starts above every offset given out; one rejoining star
 
 test('every poll carries the positions: a poll answer lost on its way is written again', async () => {
   const r = await start({}, false)
-  const got = (g: object) => '&g=' + encodeURIComponent(JSON.stringify(g))
-  const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1' + got({}))
-  const sid = hello(first.frames).sid
-  await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  const { sid, poll } = await pollMember(r)
   const s = r.ll.sessions.get(sid)!
   s.join('news')
   r.ll.to('news').send('n1')
   r.ll.to('news').send('n2')
-  const lost = await req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got({}))
+  const lost = await poll({})
   assert.deepEqual(tagged(lost.frames), ['news:1:n1', 'news:2:n2'])
-  const again = await req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got({ news: 1 }))
+  const again = await poll({ news: 1 })
   assert.deepEqual(tagged(again.frames), ['news:2:n2'])
   await r.stop()
 })
@@ -309,6 +318,19 @@ eachStore(() => {
     await until(() => tagged(again.frames).length == 2)
     assert.deepEqual(tagged(again.frames), ['news:' + at(7) + ':n7', 'news:' + at(8) + ':n8'], 'within the history')
     await r.stop()
+  })
+
+  it('a poll answer carries the room messages ready with the session’s own, as in one process', async () => {
+    const r = await start({}, false)
+    const { poll } = await pollMember(r)
+    await until(() => r.sessions.length == 1)
+    const s = r.sessions[0]
+    s.join('news')
+    // The owner keeps the call order: the session's own message is in its log before the room's.
+    s.send('own1')
+    await r.ll.to('news').send('n1')
+    // Cluster mode answered with the session's own and left the room's for the next poll.
+    assert.deepEqual(inRooms((await poll({})).frames), ['s:own1', 'news:n1'])
   })
 
   it('latest values: a member coming back gets the newest of each key it missed, and every other message', async () => {

@@ -31,7 +31,9 @@ export class ServedRooms implements RoomReader {
   /** The room whose run the active link is in (`r` frame), and the offset its next message would take. */
   private _run = ''
   private _runNext = 0
+  /** Whether a pass writing the rooms is on, and that pass: a caller waits for it (a poll answers after it). */
   private _pumping = false
+  private _current = Promise.resolve()
   private _again = false
 
   constructor(private readonly _s: RoomRunsHost) {}
@@ -98,14 +100,25 @@ export class ServedRooms implements RoomReader {
     this._write(l, room, offset, [m])
   }
 
-  /** Write each room's messages past what the active link here has, from the room's log. */
-  async _pump(): Promise<void> {
-    if (!this._next || this._s.closed) return
-    if (this._pumping) return void (this._again = true)
+  /**
+   * Write each room's messages past what the active link here has, from the room's log. Resolves
+   * when they are written (with a pass already on: after that one).
+   */
+  _pump(): Promise<void> {
+    if (!this._next || this._s.closed) return Promise.resolve()
+    if (this._pumping) {
+      this._again = true
+      return this._current
+    }
     this._pumping = true
+    return (this._current = this._passes())
+  }
+
+  private async _passes(): Promise<void> {
     try {
       do {
         this._again = false
+        if (!this._next) return
         for (const [room, next] of [...this._next]) {
           if (!this._s._ready()) return
           const r = await this._s._host.store.rooms.logs.read(room, next, READ_MAX)
@@ -130,6 +143,7 @@ export class ServedRooms implements RoomReader {
     } catch (e) {
       this._s._host.log('warn', 'cluster: reading a room failed:', e)
     } finally {
+      // At once, not a microtask later: a pass asked for meanwhile would be taken for this one.
       this._pumping = false
     }
   }

@@ -104,3 +104,15 @@ test('unfollowed: no room is written, and the feeds no longer hand it messages',
   ;(host._host.feeds as unknown as { _hand(r: string, o: number, m: string): void })._hand('a', 1, 'a1')
   assert.deepEqual(written, [])
 })
+
+test('a pass asked for while one is on resolves when that one has written what there is', async () => {
+  const logs = { a: { first: 1, next: 2 } }
+  const { rooms, written } = fake({ a: 1 }, logs)
+  rooms._arrived('stream', new Map())
+  await rooms._carried('stream')
+  const first = rooms._pump()
+  logs.a.next = 3
+  await rooms._pump()
+  assert.deepEqual(written, ['r1 a', 'ma1', 'ma2'])
+  await first
+})
