@@ -95,6 +95,10 @@ export class Receiver {
       if (type == FrameType.Seq || type == FrameType.Room) {
         c._nextSeq = k
         c._room = room
+        // `r0 <room>`: the session is not in the room (any more), so its position goes and `g` stays
+        // small. Only from the connection carrying the session: a late one from a connection given up
+        // could follow a rejoin, and without its position the room would start again from the join.
+        if (!k && c == s._active) this._rooms.delete(room)
       } else if (type == FrameType.Ack) s._sender._acked(k, c)
       else if (type == FrameType.Owed) {
         if (c == s._active) s._liveness._owed(k)

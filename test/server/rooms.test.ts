@@ -320,6 +320,31 @@ eachStore(() => {
     await r.stop()
   })
 
+  it('a room the session left gets `r0 <room>`, live and on a connection whose positions still name it', async () => {
+    const r = await start({}, false)
+    const { c, s } = await member(r, G({}))
+    s.join('news')
+    s.join('fx')
+    await r.ll.to('news').send('n1')
+    await until(() => tagged(c.frames).length == 1)
+    s.leave('news')
+    s.send('own1')
+    await c.until((f) => f === 'r0 news')
+    await c.until((f) => f === 'mown1')
+    // `r0` ends the room run: the session's own message after it has its `s` again.
+    assert.deepEqual(inRooms(c.frames), ['news:n1', 's:own1'])
+    // Back with positions in the room it left and in one it never joined: both go; fx, where it is, stays.
+    c.sock.terminate()
+    await until(() => s.transport == null)
+    const back = ws(r.port, G({ news: 1, never: 7 }).replace('ack=0', 'ack=1') + '&sid=' + s.id)
+    await back.until((f) => f === 'r0 never')
+    await r.ll.to('fx').send('f1')
+    await until(() => tagged(back.frames).length == 1)
+    const left = back.frames.filter((f) => typeof f == 'string' && f.startsWith('r0 '))
+    assert.deepEqual(left.sort(), ['r0 never', 'r0 news'])
+    assert.deepEqual(inRooms(back.frames), ['fx:f1'])
+  })
+
   it('a poll answer carries the room messages ready with the session’s own, as in one process', async () => {
     const r = await start({}, false)
     const { poll } = await pollMember(r)

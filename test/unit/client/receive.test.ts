@@ -138,6 +138,26 @@ test('a room reset moves the position and tells the app; a malformed room frame 
   assert.equal(r._rooms.get('news'), 90)
 })
 
+test('`r0 <room>` drops the position, from the connection carrying the session only', () => {
+  const { r, log, clock, carry, feed } = receiver()
+  carry()
+  feed('r5 news', 'mfive', 'r3 fx', 'mthree', 'r0 news', 's1', 'mown')
+  assert.deepEqual(log, ['deliver five', 'deliver three', 'deliver own'])
+  assert.deepEqual([...r._rooms], [['fx', 3]])
+  // Late on a connection given up: the session may have joined fx again since, on the one carrying it.
+  const other = connection(clock, WS, SID).c
+  r._frame(other, HELLO)
+  r._frame(other, 'r0 fx')
+  assert.deepEqual([...r._rooms], [['fx', 3]])
+  feed('r0 fx', 'mstray')
+  assert.equal(r._rooms.size, 0)
+  assert.deepEqual(
+    log.slice(4),
+    ['bad message before hello'],
+    'a message right after `r0` is bad: `s` or `r` comes first',
+  )
+})
+
 test('room messages held before a connection carries the session keep their room', () => {
   const { r, host, log, c, feed } = receiver()
   feed(HELLO, 'r3 news', 'mthree')
