@@ -93,9 +93,9 @@ export class Served implements LinkOwner {
    * poll answers with both, as in one process (the rooms' waited for the next poll).
    */
   private async _carry(l: Link): Promise<void> {
-    await this._rooms._carried(l.name)
     if (l.hold) l.hold()
     try {
+      await this._rooms._carried(l.name)
       await this.pump()
       await this._rooms._pump()
     } finally {

@@ -158,14 +158,19 @@ test('`r0 <room>` drops the position, from the connection carrying the session o
   )
 })
 
-test('room messages held before a connection carries the session keep their room', () => {
+test('room messages and `r0` held before a connection carries the session keep their room and order', () => {
   const { r, host, log, c, feed } = receiver()
-  feed(HELLO, 'r3 news', 'mthree')
-  assert.deepEqual(c._held, [[3, 'three', 'news']])
+  r._rooms.set('fx', 7)
+  feed(HELLO, 'r3 news', 'mthree', 'r0 fx')
+  assert.deepEqual(c._held, [
+    [3, 'three', 'news'],
+    [0, '', 'fx'],
+  ])
+  assert.equal(r._rooms.get('fx'), 7, 'held: not yet')
   host._active = c
   for (const [seq, d, room] of c._held!) r._accept(c, seq, d, room)
   assert.deepEqual(log.slice(1), ['deliver three'])
-  assert.equal(r._rooms.get('news'), 3)
+  assert.deepEqual([...r._rooms], [['news', 3]])
 })
 
 test('messages for another session than the current one are dropped', () => {
