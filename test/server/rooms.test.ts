@@ -295,6 +295,43 @@ eachStore((store) => {
   }
 })
 
+// The real client forgets its position in a room its session left (`r0`), live and across a drop,
+// so the `g` of its requests names only the rooms it is in (issue 27).
+eachStore(() => {
+  for (const t of ['websocket', 'stream', 'polling'] as const) {
+    it(`${t}: the real client forgets the rooms its session left, on the link and across a drop`, async () => {
+      const r = await start({}, false)
+      r.ll.on('connection', (s) => {
+        s.join('a')
+        s.join('b')
+      })
+      const ll = nodeClient(`http://127.0.0.1:${r.port}/rt`, t)
+      const heard: string[] = []
+      ll.on('message', (e) => heard.push(String(e.data)))
+      await until(() => r.sessions.length == 1 && r.sessions[0].rooms.length == 2)
+      const s = r.sessions[0]
+      await r.ll.to('a').send('a1')
+      await r.ll.to('b').send('b1')
+      await until(() => heard.length == 2)
+      const positions = () => [...ll._session._receiver._rooms.keys()].sort()
+      assert.deepEqual(positions(), ['a', 'b'])
+      s.leave('a')
+      await until(() => positions().length == 1, 5000, 'a forgotten')
+      // (A poll may be between requests: no link to drop.)
+      linkOf(r, s.id, t)?.end(true)
+      s.leave('b')
+      await until(() => positions().length == 0, 5000, 'b forgotten')
+      await r.ll.to('b').send('not a member')
+      s.send('own')
+      await until(() => heard.length == 3)
+      assert.deepEqual(heard, ['a1', 'b1', 'own'])
+      assert.equal(r.sessions.length, 1, 'one session throughout')
+      ll.close()
+      await r.stop()
+    })
+  }
+})
+
 eachStore(() => {
   it('raw peers: a room resumes after the position sent; past the history a reset, then only new ones', async () => {
     const r = await start({ roomHistorySize: 3 }, false)
