@@ -86,10 +86,23 @@ export class Served implements LinkOwner {
       this._active = l.name
       this._host.active(this.id, l.name)
       this._next = cursor + 1
+      await this._carry(l)
+    } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
+  }
+
+  /**
+   * Link `l` carries the session here now: the session's backlog from the log, then each room's. A
+   * poll answers with both, as in one process (the rooms' waited for the next poll).
+   */
+  private async _carry(l: Link): Promise<void> {
+    if (l.hold) l.hold()
+    try {
       await this._rooms._carried(l.name)
       await this.pump()
       await this._rooms._pump()
-    } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
+    } finally {
+      if (l.release) l.release()
+    }
   }
 
   _detach(l: Link): void {
@@ -116,10 +129,7 @@ export class Served implements LinkOwner {
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
       this._rooms._own()
-      void this._rooms
-        ._carried(this._active)
-        .then(() => this.pump())
-        .then(() => this._rooms._pump())
+      this._carry(this._links[this._active]!).catch((e) => this._oops(e))
     } else if (this._active) this._active = undefined
   }
 
