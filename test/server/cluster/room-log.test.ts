@@ -139,7 +139,7 @@ test('history keeps messages `age` ms: an offset older reads as a reset, and the
   })
 })
 
-test('past its age by less than a step (age / 8) a message stays in the stream, yet a read of it is a reset', async () => {
+test('past its age by under a step (age / 8) a message stays in the stream, yet a read of it is a reset', async () => {
   const age = 2000
   const { link, logs: l } = await logs(100, age)
   const start = await l.head('steps')

@@ -321,7 +321,7 @@ test('sessions expire sessionTtl after their last touch, every key with them', a
   assert.deepEqual(await b.recordIncoming(sid, 1, ['x']), { status: 'gone' })
 })
 
-test('touch renews sessions in batches (or looks only): per session what Redis has of it, or nothing once it ended', async () => {
+test('touch renews sessions in batches (or looks only): what Redis has of each, or nothing once it ended', async () => {
   const short = await store(redis.url, 'nodeTouch', { sessionTtl: 2000 })
   // More than one script's worth (TOUCH_BATCH, 200): the second batch answers in its place.
   const sids = Array.from({ length: 203 }, newSid)
