@@ -167,13 +167,16 @@ export class ServedRooms implements RoomReader {
     }
   }
 
-  /** Write `room`'s messages from offset `first` on `l`, with an `r` frame unless its run goes on. */
+  /**
+   * Write `room`'s messages from offset `first` on `l`, with an `r` frame unless its run goes on. What
+   * was written is recorded first: a poll's write answers it, and the link going may end the runs here.
+   */
   private _write(l: Link, room: string, first: number, messages: StoredMessage[]): void {
     const frames: Frame[] = this._run == room && this._runNext == first ? [] : [FrameType.Room + first + ' ' + room]
-    l.write(messageFrames(messages, 0, messages.length, frames))
     this._run = room
     this._runNext = first + messages.length
     this._next!.set(room, this._runNext)
     this._s._lastOut = Date.now()
+    l.write(messageFrames(messages, 0, messages.length, frames))
   }
 }

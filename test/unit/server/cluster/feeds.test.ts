@@ -128,3 +128,56 @@ test('a room without readers for a whole pass is unsubscribed; following it agai
   await tick()
   assert.deepEqual(calls, ['follow fx', 'unfollow fx', 'follow fx'])
 })
+
+// Regression (issue 27): a message was handed to every reader of its room at once. A room of
+// 10,000 over three nodes held each node's loop for up to 2.6 s at a time (several messages read
+// from Redis in one chunk), and the nodes lost their leases.
+test('a message to thousands is handed a thousand per turn of the loop, and every reader gets each in order', async () => {
+  let publish: (offset: number, m: StoredMessage) => void = () => {}
+  const store = {
+    rooms: { logs: { follow: async (_room: string, fn: typeof publish) => void (publish = fn) } },
+  } as unknown as ClusterStore
+  const feeds = new RoomFeeds({ store, _host: { log: () => {} } })
+  const heard: number[][] = []
+  for (let i = 0; i < 2500; i++) {
+    const got: number[] = (heard[i] = [])
+    feeds.add('fx', { _roomMessage: (_room, o) => void got.push(o), _pump: async () => {} })
+  }
+  await tick()
+  // Three messages in one chunk from Redis, as a busy node reads them.
+  publish(1, 'a')
+  publish(2, 'b')
+  publish(3, 'c')
+  const now = () => heard.reduce((n, got) => n + got.length, 0)
+  assert.equal(now(), 1000, 'a thousand in this turn')
+  // Anything else waiting runs before the rest: the loop turns (its timers and I/O) in between.
+  let between = -1
+  setImmediate(() => (between = now()))
+  for (let turns = 0; turns < 100 && now() < 7500; turns++) await tick()
+  assert.equal(now(), 7500, 'all handed')
+  assert.ok(between >= 1000 && between < 7500, `something else ran between turns: ${between} handed then`)
+  for (const got of heard) assert.deepEqual(got, [1, 2, 3])
+})
+
+test('a reader that throws costs only its own delivery: the others, and the messages after, are handed', async () => {
+  let publish: (offset: number, m: StoredMessage) => void = () => {}
+  const store = {
+    rooms: { logs: { follow: async (_room: string, fn: typeof publish) => void (publish = fn) } },
+  } as unknown as ClusterStore
+  const warned: unknown[] = []
+  const feeds = new RoomFeeds({ store, _host: { log: (_level, ...a) => void warned.push(a.join(' ')) } })
+  const heard: string[] = []
+  feeds.add('fx', {
+    _roomMessage: () => {
+      throw new Error('reader bug')
+    },
+    _pump: async () => {},
+  })
+  feeds.add('fx', { _roomMessage: (_room, o) => void heard.push('ok ' + o), _pump: async () => {} })
+  await tick()
+  publish(1, 'a')
+  publish(2, 'b')
+  assert.deepEqual(heard, ['ok 1', 'ok 2'])
+  assert.equal(warned.length, 2)
+  assert.match(String(warned[0]), /handing a room message failed: Error: reader bug/)
+})

@@ -132,3 +132,23 @@ test('a pass asked for while one is on resolves when that one has written what t
   assert.deepEqual(written, ['r1 a', 'ma1', 'ma2'])
   await first
 })
+
+// Regression (issue 27): a poll's write answers it, and its link going may end the runs here;
+// `_write` then recorded what it wrote into runs that were gone, and threw in the room's fan-out
+// (which, handed a turn at a time, then stopped handing that room anything: rooms.test.ts, polling).
+test('a write that ends the runs here (a poll answered, its link gone) throws nothing', async () => {
+  const { rooms, host } = fake({ a: 1 }, { a: { first: 1, next: 1 } })
+  rooms._arrived('stream', new Map([['a', 0]]))
+  await rooms._carried('stream')
+  await rooms._pump()
+  await settled()
+  const written: Frame[] = []
+  host._ready = () =>
+    ({
+      name: 'polling',
+      ready: () => true,
+      write: (f: Frame[]) => (written.push(...f), rooms._unfollow()),
+    }) as unknown as Link
+  assert.doesNotThrow(() => rooms._roomMessage('a', 1, 'a1'))
+  assert.deepEqual(written, ['r1 a', 'ma1'])
+})
