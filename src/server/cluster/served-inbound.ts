@@ -189,8 +189,14 @@ export class ServedInbound {
         s._bye(code, reason)
       }
     }
-    // The acknowledgement last, after the pongs, as in one process.
-    if (replies) replies.push(FrameType.Ack + this._received)
+    if (replies) {
+      // What the app sent in answer, if it runs here, goes out on the download before the POST
+      // is answered, as in one process (issue 19): the client may hold the reply before it
+      // reads the answer.
+      await s._host.queued(s.id)
+      // The acknowledgement last, after the pongs, as in one process.
+      replies.push(FrameType.Ack + this._received)
+    }
     return true
   }
 
