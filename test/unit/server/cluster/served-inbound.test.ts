@@ -10,7 +10,7 @@ import type { StoredMessage } from '../../../../src/server/cluster/records'
 import type { ServedHost } from '../../../../src/server/cluster/served'
 
 /** A served session whose inbox in Redis has `received` messages. */
-function served(received: number, reliable = true) {
+function served(received: number, reliable = true, queued?: Promise<unknown>) {
   const ended: string[] = []
   let rcv = received
   const store = {
@@ -24,7 +24,13 @@ function served(received: number, reliable = true) {
     ackOutgoing: async () => ({ status: 'ok', ack: 0 }),
     activate: async () => ({ status: 'standby' }),
   } as unknown as ClusterStore
-  const node = { store, o: { maxMessageSize: 100 }, received: () => {}, log: () => {} } as unknown as ServedHost
+  const node = {
+    store,
+    o: { maxMessageSize: 100 },
+    received: () => {},
+    queued: () => queued,
+    log: () => {},
+  } as unknown as ServedHost
   const host: InboundHost = {
     id: 'sid',
     _host: node,
@@ -49,6 +55,20 @@ test('a POST body is kept and answered with what Redis has received', async () =
   assert.deepEqual(await inbound._post(['s1', 'u1', 's1', 'ma', 'mb', 'p7'], ask), ['q7', 'a2'])
   assert.deepEqual(await inbound._post(['s2', 'mb', 'mc'], ask), ['a3'], 'b again: dropped')
   assert.deepEqual(ended, [])
+})
+
+// issue 19's order in cluster mode (issue 26): the app's reply, sent from its message handler on
+// the owner here, was still on its way to Redis when the POST was answered.
+test("a POST is answered once the owner's writes queued here (its replies) are done", async () => {
+  let done!: () => void
+  const { inbound } = served(0, true, new Promise<void>((ok) => (done = ok)))
+  let answered: unknown
+  const post = inbound._post(['s1', 'u1', 's1', 'ma'], ask).then((r) => (answered = r))
+  for (let i = 0; i < 10; i++) await new Promise((ok) => setImmediate(ok))
+  assert.equal(answered, undefined, 'not while the reply is on its way')
+  done()
+  await post
+  assert.deepEqual(answered, ['a1'])
 })
 
 // Regression (issue 26): after Redis lost client messages it had acknowledged, the client's uploads
