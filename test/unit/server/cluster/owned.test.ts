@@ -50,7 +50,7 @@ function owned() {
 
 const settled = () => new Promise((r) => setImmediate(r))
 
-test('send() is false at maxBufferedAmount, counted before Redis has the messages; the session ends with 3900', async () => {
+test('send() is false past maxBufferedAmount, counted before Redis has them; the session ends with 3900', async () => {
   const { s, closes } = owned()
   const codes: number[] = []
   s.on('close', (code) => codes.push(code))
