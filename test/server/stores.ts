@@ -61,7 +61,7 @@ export function eachStoreButCluster(body: (store: StoreName) => void): void {
 
 /**
  * `eachStore` on the in-memory server only: for tests of what cluster mode does otherwise by
- * design, each saying why (limits.test.ts: what `maxTotalBuffered` and `maxParkedPosts` bound).
+ * design, each saying why (limits.test.ts: what one process's memory holds, cluster mode's Redis).
  */
 export function memoryOnly(body: (store: StoreName) => void): void {
   eachStore(

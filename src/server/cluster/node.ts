@@ -132,6 +132,7 @@ export class ClusterNode {
       log,
       stats: _host.stats,
       active: (sid, kind) => this._via(sid, kind),
+      reserve: (n) => _host.reserve(n),
       feeds: this.feeds,
       received: (sid, first, messages) => {
         const s = this.owned.get(sid)

@@ -27,6 +27,8 @@ export interface ServedHost extends NodeParts {
    * so that each carries what the app sent before it, as in one process.
    */
   queued(sid: string): Promise<unknown> | undefined
+  /** Account bytes this node holds (POST bodies being read or waiting); false past `maxTotalBuffered`. */
+  reserve(n: number): boolean
 }
 
 /** Messages read from the log per round trip. */
