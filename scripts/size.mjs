@@ -111,9 +111,9 @@ export const GOALS = {
  * needs more raises a budget in its own commit and says why.
  */
 export const BUDGETS = {
-  'script tag, all transports (lifeline.min.js)': 10730,
-  'ESM: Lifeline (all transports)': 11060,
-  'ESM: WebSocket only': 8410,
+  'script tag, all transports (lifeline.min.js)': 10755,
+  'ESM: Lifeline (all transports)': 11080,
+  'ESM: WebSocket only': 8435,
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -95,6 +95,9 @@ export class Receiver {
       if (type == FrameType.Seq || type == FrameType.Room) {
         c._nextSeq = k
         c._room = room
+        // `r0 <room>`: the session is not in the room (any more), so its position goes and `g` stays
+        // small (PROTOCOL.md §6.5). In order with the connection's messages, held as they are.
+        if (room && !k) this._take(c, 0, '', room)
       } else if (type == FrameType.Ack) s._sender._acked(k, c)
       else if (type == FrameType.Owed) {
         if (c == s._active) s._liveness._owed(k)
@@ -133,15 +136,17 @@ export class Receiver {
     const s = this._session
     if (!c._hello || !c._nextSeq) return s._bad(c, 'message before hello')
     const seq = c._nextSeq++
-    if (c._hello.sid != s._sessionId) return
-    // Nothing reaches the app before `open` or while no transport carries the session. Held ones
-    // are not counted: if `c` is dropped unproven, the server still has them and sends them again.
-    if (!s._active) {
-      c._held = c._held || []
-      c._held.push([seq, d, c._room])
-      return
-    }
-    this._accept(c, seq, d, c._room)
+    if (c._hello.sid == s._sessionId) this._take(c, seq, d, c._room)
+  }
+
+  /**
+   * Nothing reaches the app before `open` or while no transport carries the session. Held ones
+   * are not counted: if `c` is dropped unproven, the server still has them and sends them again.
+   */
+  private _take(c: Connection, seq: number, d: string | Uint8Array, room: string): void {
+    if (this._session._active) return this._accept(c, seq, d, room)
+    c._held = c._held || []
+    c._held.push([seq, d, room])
   }
 
   /**
@@ -151,6 +156,12 @@ export class Receiver {
   _accept(c: Connection, seq: number, d: string | Uint8Array, room?: string): void {
     const s = this._session
     if (room) {
+      // `r0`: only from the connection carrying the session. One from a connection given up may be
+      // older than a rejoin on the new one, and without its position the room would start again.
+      if (!seq) {
+        if (c == s._active) this._rooms.delete(room)
+        return
+      }
       // The server skips offsets only with an `x` frame or for latest values: anything past the position is next.
       if (seq <= (this._rooms.get(room) || 0)) return
       this._rooms.set(room, seq)

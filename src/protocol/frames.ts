@@ -41,7 +41,8 @@ export const enum FrameType {
   /**
    * `r<n> <room>` (server only, to a client that sent `g`): the next application message on this
    * connection is room `room`'s message `n`, each after it the room's next, until an `s` or `r`
-   * frame (PROTOCOL.md §6.5).
+   * frame (PROTOCOL.md §6.5). `r0 <room>` (offset 0 is never a message's): the session is not in
+   * `room`, the client drops its position there; `s` or another `r` follows before any message.
    */
   Room = 'r',
   /**
@@ -182,6 +183,14 @@ export function isResumable(code: number): boolean {
 /** Parse the decimal number after a frame's type character; NaN when malformed. */
 export function num(frame: string): number {
   return /^\d{1,15}$/.test(frame.slice(1)) ? +frame.slice(1) : NaN
+}
+
+/**
+ * `r0 <room>`: the session is not in `room` (any more), for a client that may hold a position in it
+ * (PROTOCOL.md §6.5). The sender writes `s` or an `r` with an offset before its next message.
+ */
+export function leftFrame(room: string): string {
+  return FrameType.Room + '0 ' + room
 }
 
 /** Version 1 numbered Lifeline's own close codes 4000-4999: what a version 1 client understands. */

@@ -16,6 +16,12 @@ export interface Link {
   end(dead?: boolean): void
   /** Sequence number of the next application message arriving on it (WebSocket only). */
   inSeq: number
+  /**
+   * Keep what is written until as many `release()` calls, then write it at once (a poll: one answer
+   * for what several reads write). Absent: each write goes at once anyway.
+   */
+  hold?(): void
+  release?(): void
 }
 
 /**

@@ -60,8 +60,13 @@ export class Rooms<S extends RoomMember = RoomMember> {
   leave(s: S, room: string): void {
     checkRoom(room)
     const r = this._rooms.get(room)
-    if (r && r.members.delete(s) && !r.members.size) this._rooms.delete(room)
-    if (s._roomCursors) s._roomCursors.left(room)
+    if (!r || !r.members.delete(s)) return
+    if (!r.members.size) this._rooms.delete(room)
+    // Its client drops its position in the room (`r0`, PROTOCOL.md §6.5), so `g` names only rooms it is in.
+    if (s._roomCursors) {
+      s._roomCursors.left(room)
+      if (!s.closed) s._wake()
+    }
     const mine = this._of.get(s)
     if (mine && mine.delete(room) && !mine.size) this._of.delete(s)
   }

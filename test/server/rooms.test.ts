@@ -117,6 +117,15 @@ test('a room member past its buffer bound ends with 3900; the others get the mes
 // Rooms as logs (issue 27, PROTOCOL.md §6.5): a client that sends its positions (`g`) gets each
 // room's messages by offset, outside its own sequence, and each room resumes after its position.
 const G = (got: object) => 'v=2&t=websocket&ack=0&o=1&g=' + encodeURIComponent(JSON.stringify(got))
+const got = (g: object) => '&g=' + encodeURIComponent(JSON.stringify(g))
+
+/** A confirmed polling session on `r` whose client holds positions; `poll(g)` is its next poll, with `g`. */
+async function pollMember(r: Awaited<ReturnType<typeof start>>) {
+  const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1' + got({}))
+  const sid: string = hello(first.frames).sid
+  await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  return { sid, poll: (g: object) => req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got(g)) }
+}
 /** The room messages of `frames`, as `room:offset:text`, and the session's own as `s:seq:text`. */
 function tagged(frames: unknown[]) {
   const out: string[] = []
@@ -131,6 +140,9 @@ function tagged(frames: unknown[]) {
   }
   return out
 }
+
+/** `tagged` without the offsets: `room:text`, `s:text`. */
+const inRooms = (frames: unknown[]) => tagged(frames).map((t) => t.replace(/:\d+:/, ':'))
 
 test('with positions, room messages go by offset outside the session’s sequence; rooms resume after them', async () => {
   const r = await start({}, false)
@@ -224,17 +236,14 @@ test('a room made afresh starts above every offset given out; one rejoining star
 
 test('every poll carries the positions: a poll answer lost on its way is written again', async () => {
   const r = await start({}, false)
-  const got = (g: object) => '&g=' + encodeURIComponent(JSON.stringify(g))
-  const first = await req(r.port, 'GET', 'v=2&t=polling&ack=0&o=1' + got({}))
-  const sid = hello(first.frames).sid
-  await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'])
+  const { sid, poll } = await pollMember(r)
   const s = r.ll.sessions.get(sid)!
   s.join('news')
   r.ll.to('news').send('n1')
   r.ll.to('news').send('n2')
-  const lost = await req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got({}))
+  const lost = await poll({})
   assert.deepEqual(tagged(lost.frames), ['news:1:n1', 'news:2:n2'])
-  const again = await req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=0` + got({ news: 1 }))
+  const again = await poll({ news: 1 })
   assert.deepEqual(tagged(again.frames), ['news:2:n2'])
   await r.stop()
 })
@@ -286,6 +295,43 @@ eachStore((store) => {
   }
 })
 
+// The real client forgets its position in a room its session left (`r0`), live and across a drop,
+// so the `g` of its requests names only the rooms it is in (issue 27).
+eachStore(() => {
+  for (const t of ['websocket', 'stream', 'polling'] as const) {
+    it(`${t}: the real client forgets the rooms its session left, on the link and across a drop`, async () => {
+      const r = await start({}, false)
+      r.ll.on('connection', (s) => {
+        s.join('a')
+        s.join('b')
+      })
+      const ll = nodeClient(`http://127.0.0.1:${r.port}/rt`, t)
+      const heard: string[] = []
+      ll.on('message', (e) => heard.push(String(e.data)))
+      await until(() => r.sessions.length == 1 && r.sessions[0].rooms.length == 2)
+      const s = r.sessions[0]
+      await r.ll.to('a').send('a1')
+      await r.ll.to('b').send('b1')
+      await until(() => heard.length == 2)
+      const positions = () => [...ll._session._receiver._rooms.keys()].sort()
+      assert.deepEqual(positions(), ['a', 'b'])
+      s.leave('a')
+      await until(() => positions().length == 1, 5000, 'a forgotten')
+      // (A poll may be between requests: no link to drop.)
+      linkOf(r, s.id, t)?.end(true)
+      s.leave('b')
+      await until(() => positions().length == 0, 5000, 'b forgotten')
+      await r.ll.to('b').send('not a member')
+      s.send('own')
+      await until(() => heard.length == 3)
+      assert.deepEqual(heard, ['a1', 'b1', 'own'])
+      assert.equal(r.sessions.length, 1, 'one session throughout')
+      ll.close()
+      await r.stop()
+    })
+  }
+})
+
 eachStore(() => {
   it('raw peers: a room resumes after the position sent; past the history a reset, then only new ones', async () => {
     const r = await start({ roomHistorySize: 3 }, false)
@@ -309,6 +355,44 @@ eachStore(() => {
     await until(() => tagged(again.frames).length == 2)
     assert.deepEqual(tagged(again.frames), ['news:' + at(7) + ':n7', 'news:' + at(8) + ':n8'], 'within the history')
     await r.stop()
+  })
+
+  it('a room the session left gets `r0 <room>`, live and on a connection whose positions still name it', async () => {
+    const r = await start({}, false)
+    const { c, s } = await member(r, G({}))
+    s.join('news')
+    s.join('fx')
+    await r.ll.to('news').send('n1')
+    await until(() => tagged(c.frames).length == 1)
+    s.leave('news')
+    s.send('own1')
+    await c.until((f) => f === 'r0 news')
+    await c.until((f) => f === 'mown1')
+    // `r0` ends the room run: the session's own message after it has its `s` again.
+    assert.deepEqual(inRooms(c.frames), ['news:n1', 's:own1'])
+    // Back with positions in the room it left and in one it never joined: both go; fx, where it is, stays.
+    c.sock.terminate()
+    await until(() => s.transport == null)
+    const back = ws(r.port, G({ news: 1, never: 7 }).replace('ack=0', 'ack=1') + '&sid=' + s.id)
+    await back.until((f) => f === 'r0 never')
+    await r.ll.to('fx').send('f1')
+    await until(() => tagged(back.frames).length == 1)
+    const left = back.frames.filter((f) => typeof f == 'string' && f.startsWith('r0 '))
+    assert.deepEqual(left.sort(), ['r0 never', 'r0 news'])
+    assert.deepEqual(inRooms(back.frames), ['fx:f1'])
+  })
+
+  it('a poll answer carries the room messages ready with the session’s own, as in one process', async () => {
+    const r = await start({}, false)
+    const { poll } = await pollMember(r)
+    await until(() => r.sessions.length == 1)
+    const s = r.sessions[0]
+    s.join('news')
+    // The owner keeps the call order: the session's own message is in its log before the room's.
+    s.send('own1')
+    await r.ll.to('news').send('n1')
+    // Cluster mode answered with the session's own and left the room's for the next poll.
+    assert.deepEqual(inRooms((await poll({})).frames), ['s:own1', 'news:n1'])
   })
 
   it('latest values: a member coming back gets the newest of each key it missed, and every other message', async () => {
@@ -393,7 +477,8 @@ eachStore(() => {
     // Those that came or went have a run of each node's: no gaps, no repeats, in order.
     for (const { c, s } of [...leaving, ...joining]) {
       s.send('end')
-      await c.until((f) => f === 'mend')
+      // In a batch (`M`) with the room messages before it, when they were read from the log together.
+      await until(() => texts(c.frames).includes('end'), 5000, 'end')
       for (const p of ['a', 'b']) {
         const mine = texts(c.frames).filter((m) => m[0] == p)
         const first = mine.length ? +mine[0].slice(1) : 0

@@ -41,16 +41,19 @@ return 'ok'`,
 /**
  * Renew sessions still in use. KEYS: the cluster's set, then one address set per session.
  * ARGV: ttl ms, then the sessions' ids in the order of their address sets. Only sessions counted
- * in are renewed (XX): one that ended meanwhile stays out.
+ * in are renewed (XX): one that ended meanwhile stays out. Each address set's own TTL is renewed
+ * once per call, however many of its sessions are in it (10,000 from one address behind a NAT).
  */
 export const RENEW = new Script(
   'renew',
   NOW +
     `local expires = now + tonumber(ARGV[1])
+local renewed = {}
 for i = 2, #ARGV do
   redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
-  if redis.call('ZSCORE', KEYS[i], ARGV[i]) then
-    redis.call('ZADD', KEYS[i], expires, ARGV[i])
+  redis.call('ZADD', KEYS[i], 'XX', expires, ARGV[i])
+  if not renewed[KEYS[i]] then
+    renewed[KEYS[i]] = true
     redis.call('PEXPIRE', KEYS[i], ARGV[1])
   end
 end

@@ -352,15 +352,26 @@ return {'ok', rooms, m[5]}`,
 )
 
 /**
- * Keep a session alive while a link holds it. KEYS: hash, out list, inbox, rooms. ARGV: ttl.
- * Replies 1 and the session's address (its census entry is renewed with it), or 0.
+ * Keep sessions alive while links hold them, or only look at them, several in one script. KEYS:
+ * per session its hash, out list, inbox and rooms. ARGV: ttl, then per session 1 to renew its keys
+ * or 0 to look only. Replies per session 0 (ended or gone), or its address (its census entry is
+ * renewed with it), the last seq sent and the last seq received: a node that has not written or
+ * handed that much reads the log or the inbox (a hint it missed).
  */
 export const TOUCH = withHelpers(
   'touch',
-  `local m = redis.call('HMGET', KEYS[1], 'end', 'adr')
-if not m[1] or m[1] ~= '' or lost(KEYS[1]) then return 0 end
-for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
-return {1, m[2]}`,
+  `local out = {}
+for j = 1, #KEYS, 4 do
+  local m = redis.call('HMGET', KEYS[j], 'end', 'adr', 'out', 'rcv')
+  if not m[1] or m[1] ~= '' or lost(KEYS[j]) then table.insert(out, 0)
+  else
+    if ARGV[(j + 3) / 4 + 1] == '1' then
+      for k = j, j + 3 do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
+    end
+    table.insert(out, {m[2], m[3] or '0', m[4] or '0'})
+  end
+end
+return out`,
 )
 
 /**

@@ -36,6 +36,8 @@ export class OwnedInbox {
   private _pullAgain = false
   private _paused = false
   private _commitT?: NodeJS.Timeout
+  /** A read of the inbox failed (Redis away): the node's upkeep reads it again on its next pass. */
+  _unread = false
 
   constructor(
     private readonly _s: InboxHost,
@@ -56,6 +58,11 @@ export class OwnedInbox {
     void this._pull()
   }
 
+  /** Whether Redis keeps client messages up to `received` beyond what was handed to the app. */
+  _behind(received: number): boolean {
+    return received > this._handed
+  }
+
   /** Hand the app what the client sent that it has not had, from Redis, in order. */
   async _pull(): Promise<void> {
     const s = this._s
@@ -66,13 +73,15 @@ export class OwnedInbox {
         this._pullAgain = false
         if (s.closed || this._paused) return
         const r = await s._host.store.readIncoming(s.id, s._fence, this._handed + 1)
+        this._unread = false
         if (r.status != 'ok') return s._refused(r)
         if (r.messages.length) s._confirm()
         this._hand(r.first, r.messages)
         if (r.messages.length && r.first + r.messages.length <= r.received) this._pullAgain = true
       } while (this._pullAgain)
     } catch (e) {
-      // Redis away: the node's reconcile pass reads the inbox again.
+      // Redis away: the node's upkeep reads the inbox again.
+      this._unread = true
       s._host.log('warn', 'cluster: reading the inbox failed:', e)
     } finally {
       this._pulling = false

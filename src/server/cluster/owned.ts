@@ -79,6 +79,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   _kind?: TransportName
   /** When this node last heard of the client (a request here, a hint, a message): polling counts till its silence. */
   _heardAt = Date.now()
+  /** When the upkeep last looked at it in Redis (its links being elsewhere): did it end or expire? */
+  _touchedAt = Date.now()
   /** Heartbeat interval the client asked for, ms (the server's own after a takeover). */
   _hb: number
   private _out: Sending
@@ -261,6 +263,16 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   /** Hand the app what the client sent that it has not had, from Redis, in order. */
   _pull(): Promise<void> {
     return this._inbox._pull()
+  }
+
+  /** Whether the last read of the inbox failed (Redis away): the upkeep reads it again. */
+  get _unread(): boolean {
+    return this._inbox._unread
+  }
+
+  /** Whether the client sent more than this node handed the app, Redis having kept up to `received`. */
+  _behind(received: number): boolean {
+    return this._inbox._behind(received)
   }
 
   /** Client messages from seq `first` that a link on this node has just kept in Redis. */

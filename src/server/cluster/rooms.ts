@@ -6,7 +6,7 @@ import { runScript, type RedisArg, type RedisLink, type RedisReply, type Script 
 import { int, pack, refusal, status, type Refusal, type StoredMessage } from './records'
 import * as S from './lua'
 import type { ClusterRoomLogs } from './room-log'
-import { keySlot } from './slot'
+import { slotGroups } from './slot'
 
 /** Fan-out scripts in flight at once (on a Redis Cluster each slot of members needs one of its own). */
 const SLOT_WAVE = 32
@@ -137,7 +137,7 @@ export class ClusterRooms {
     let delivered = 0
     const overflowed: string[] = []
     const out: string[] = []
-    const groups = this._groups(members, chunk)
+    const groups = slotGroups(members, this._session, chunk, this._link.cluster)
     for (let i = 0; i < groups.length; i += SLOT_WAVE) {
       const wave = groups
         .slice(i, i + SLOT_WAVE)
@@ -151,26 +151,6 @@ export class ClusterRooms {
     // Ended, gone or past their bounds: out of the room (its set is in the room's slot).
     if (out.length) await this._link.command(['SREM', this._key(room), ...out])
     return { delivered, overflowed }
-  }
-
-  /** `members` in groups of `chunk` at most, each of one hash slot on a Redis Cluster. */
-  private _groups(members: string[], chunk: number): string[][] {
-    const groups: string[][] = []
-    const put = (sids: string[]) => {
-      for (let i = 0; i < sids.length; i += chunk) groups.push(sids.slice(i, i + chunk))
-    }
-    if (!this._link.cluster) put(members)
-    else {
-      const bySlot = new Map<number, string[]>()
-      for (const sid of members) {
-        const slot = keySlot(this._session(sid))
-        const same = bySlot.get(slot)
-        if (same) same.push(sid)
-        else bySlot.set(slot, [sid])
-      }
-      for (const sids of bySlot.values()) put(sids)
-    }
-    return groups
   }
 
   /** Session `sid` ended: out of each of `rooms` (their sets live in other slots: one by one). */

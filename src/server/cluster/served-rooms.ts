@@ -2,7 +2,7 @@
 // holds its room positions: per room, the next offset to write on the active link here, read from
 // the room's log in Redis or handed over as it is published (feeds.ts). What one process does with
 // room-cursors.ts, over Redis. The session's own messages are served.ts's.
-import { FrameType, messageFrames, type Frame } from '../../protocol/frames'
+import { FrameType, leftFrame, messageFrames, type Frame } from '../../protocol/frames'
 import type { Link } from '../link'
 import type { RoomFeeds, RoomReader } from './feeds'
 import type { StoredMessage } from './records'
@@ -31,8 +31,14 @@ export class ServedRooms implements RoomReader {
   /** The room whose run the active link is in (`r` frame), and the offset its next message would take. */
   private _run = ''
   private _runNext = 0
+  /** Rooms the session left, or the client's positions name and it is not in: each gets `r0 <room>` once. */
+  private _gone = new Set<string>()
+  /** Whether a pass writing the rooms is on, and that pass: a caller waits for it (a poll answers after it). */
   private _pumping = false
+  private _current = Promise.resolve()
   private _again = false
+  /** A read of a room's log failed (Redis away): the node's upkeep reads again on its next pass. */
+  _unread = false
 
   constructor(private readonly _s: RoomRunsHost) {}
 
@@ -44,13 +50,15 @@ export class ServedRooms implements RoomReader {
   /**
    * A link of `kind` carries the session here now. Its positions are used once (a `u` on it later
    * goes on from what was written): each room goes on after the client's position, or from where
-   * the session joined if that is later or the client has none.
+   * the session joined if that is later or the client has none. A position in a room the session
+   * is not in is told to go: the positions are all the client holds.
    */
   async _carried(kind: Link['name']): Promise<void> {
     const got = this._got[kind]
     delete this._got[kind]
     if (!got) return
     const joined = await this._s._host.store.rooms.joined(this._s.id)
+    this._gone = new Set([...got.keys()].filter((room) => !joined.has(room)))
     const next = new Map<string, number>()
     for (const [room, from] of joined) {
       const p = got.get(room)
@@ -65,12 +73,17 @@ export class ServedRooms implements RoomReader {
     this._run = ''
   }
 
-  /** The session joined or left a room (an `r` hint): new rooms start where it joined. */
+  /** The session joined or left a room (an `r` hint): new rooms start where it joined, those left get `r0`. */
   async _changed(): Promise<void> {
     if (!this._next) return
     const joined = await this._s._host.store.rooms.joined(this._s.id)
+    if (!this._next) return
     const next = new Map<string, number>()
-    for (const [room, from] of joined) next.set(room, this._next.get(room) ?? from)
+    for (const [room, from] of joined) {
+      next.set(room, this._next.get(room) ?? from)
+      this._gone.delete(room)
+    }
+    for (const room of this._next.keys()) if (!joined.has(room)) this._gone.add(room)
     this._follow(next)
     await this._pump()
   }
@@ -98,17 +111,35 @@ export class ServedRooms implements RoomReader {
     this._write(l, room, offset, [m])
   }
 
-  /** Write each room's messages past what the active link here has, from the room's log. */
-  async _pump(): Promise<void> {
-    if (!this._next || this._s.closed) return
-    if (this._pumping) return void (this._again = true)
+  /**
+   * Write each room's messages past what the active link here has, from the room's log, and `r0`
+   * for the rooms gone. Resolves when they are written (with a pass already on: after that one).
+   */
+  _pump(): Promise<void> {
+    if (!this._next || this._s.closed) return Promise.resolve()
+    if (this._pumping) {
+      this._again = true
+      return this._current
+    }
     this._pumping = true
+    return (this._current = this._passes())
+  }
+
+  private async _passes(): Promise<void> {
     try {
       do {
         this._again = false
+        if (!this._next) return
+        const gone = this._gone.size ? this._s._ready() : undefined
+        if (gone) {
+          gone.write([...this._gone].map(leftFrame))
+          this._gone.clear()
+          this._run = ''
+        }
         for (const [room, next] of [...this._next]) {
           if (!this._s._ready()) return
           const r = await this._s._host.store.rooms.logs.read(room, next, READ_MAX)
+          this._unread = false
           const l = this._s._ready()
           if (!l) return
           if (this._next.get(room) !== next) {
@@ -128,8 +159,10 @@ export class ServedRooms implements RoomReader {
         }
       } while (this._again)
     } catch (e) {
+      this._unread = true
       this._s._host.log('warn', 'cluster: reading a room failed:', e)
     } finally {
+      // At once, not a microtask later: a pass asked for meanwhile would be taken for this one.
       this._pumping = false
     }
   }

@@ -46,9 +46,11 @@ export class Served implements LinkOwner {
   private _highest = 0
   private _pumping = false
   private _pumpAgain = false
+  /** A read of the log failed (Redis away): the node's upkeep reads it again on its next pass. */
+  _unread = false
   _lastOut = Date.now()
   _lastIn = Date.now()
-  /** When this node last renewed the session's keys (0: not yet; the next upkeep tick does). */
+  /** When the upkeep last renewed the session's keys (0: not yet; the next tick does). */
   _touchedAt = 0
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
   _reliable = true
@@ -99,10 +101,23 @@ export class Served implements LinkOwner {
       this._active = l.name
       this._host.active(this.id, l.name)
       this._next = cursor + 1
+      await this._carry(l)
+    } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
+  }
+
+  /**
+   * Link `l` carries the session here now: the session's backlog from the log, then each room's. A
+   * poll answers with both, as in one process (the rooms' waited for the next poll).
+   */
+  private async _carry(l: Link): Promise<void> {
+    if (l.hold) l.hold()
+    try {
       await this._rooms._carried(l.name)
       await this.pump()
       await this._rooms._pump()
-    } else if (r.status == 'gone' || r.status == 'ended') await this.pump()
+    } finally {
+      if (l.release) l.release()
+    }
   }
 
   _detach(l: Link): void {
@@ -129,10 +144,7 @@ export class Served implements LinkOwner {
       // Resend from the client's cursor: Redis reads from `ack + 1` when asked from 0.
       this._next = 0
       this._rooms._own()
-      void this._rooms
-        ._carried(this._active)
-        .then(() => this.pump())
-        .then(() => this._rooms._pump())
+      this._carry(this._links[this._active]!).catch((e) => this._oops(e))
     } else if (this._active) this._active = undefined
   }
 
@@ -185,6 +197,7 @@ export class Served implements LinkOwner {
         const ending = !l
         if (ending && !Object.keys(this._links).length) return
         const r = await this._host.store.readOutgoing(this.id, l ? this._next : Number.MAX_SAFE_INTEGER, READ_MAX)
+        this._unread = false
         if (r.status == 'gone') return this._bye(Code.SESSION_EXPIRED, 'session unknown or expired')
         if (r.status != 'ok') return
         const now = this._active && this._links[this._active]
@@ -201,7 +214,8 @@ export class Served implements LinkOwner {
         }
       } while (this._pumpAgain)
     } catch (e) {
-      // Redis away: the link waits; the node's reconcile pass reads the log again.
+      // Redis away: the link waits; the node's upkeep reads the log again.
+      this._unread = true
       this._host.log('warn', 'cluster: reading the log failed:', e)
     } finally {
       this._pumping = false

@@ -1,6 +1,7 @@
 // Redis Cluster's hash slot of a key (the cluster spec, "Keys distribution model"): CRC16 (XMODEM)
 // of the key, or of its hash tag (what is between the first `{` and the next `}`, when not
-// empty), modulo 16384. The room fan-out groups members by it: a script keeps to one slot.
+// empty), modulo 16384. The room fan-out and the renewal of sessions group them by it: a script
+// keeps to one slot.
 
 /** Slots in a Redis Cluster. */
 const SLOTS = 16384
@@ -37,4 +38,30 @@ export function keySlot(key: string): number {
     if (close > open + 1) key = key.slice(open + 1, close)
   }
   return crc16(Buffer.from(key)) % SLOTS
+}
+
+/**
+ * `items` in groups of `chunk` at most, for one script each: on a Redis Cluster (`cluster`) each
+ * group's keys (`keyOf`) are of one hash slot; on one server any items go together.
+ *
+ * @example
+ * slotGroups(sids, (sid) => 'll:s:{' + sid + '}', 200, link.cluster) // [[sid, ...], ...]
+ */
+export function slotGroups<T>(items: T[], keyOf: (item: T) => string, chunk: number, cluster?: boolean): T[][] {
+  const groups: T[][] = []
+  const put = (some: T[]) => {
+    for (let i = 0; i < some.length; i += chunk) groups.push(some.slice(i, i + chunk))
+  }
+  if (!cluster) put(items)
+  else {
+    const bySlot = new Map<number, T[]>()
+    for (const item of items) {
+      const slot = keySlot(keyOf(item))
+      const same = bySlot.get(slot)
+      if (same) same.push(item)
+      else bySlot.set(slot, [item])
+    }
+    for (const some of bySlot.values()) put(some)
+  }
+  return groups
 }

@@ -11,6 +11,13 @@ export const ALL = '\u0000all'
 /** A session with a link here has its keys renewed this many times per `sessionTtl`. */
 const TOUCHES_PER_TTL = 3
 
+/** A session the upkeep renews (served here) or looks at (owned here, its links elsewhere). */
+interface Touchable {
+  readonly id: string
+  /** When the upkeep last touched it (0: not yet; the next tick does). */
+  _touchedAt: number
+}
+
 /** Orphaned sessions a node takes over per tick, at most. */
 const SWEEP_MAX = 200
 
@@ -52,9 +59,19 @@ export class Upkeep {
     try {
       // By its own clock first: a node frozen past its lease does not renew what may be taken.
       if (!n.store.lease.leaseHeld() || !(await n.store.lease.heartbeat())) return this.lapsed()
-      if (++this._ticks % 3 == 0) this.reconcile()
+      // Every nodeLease: what failed to be read, and the rooms past what was published here.
+      if (++this._ticks % 3 == 0) this.reconcile(false)
       const now = Date.now()
-      for (const s of n.served.values()) this._watch(s, now)
+      const due: Touchable[] = []
+      for (const s of n.served.values()) if (this._watch(s, now)) due.push(s)
+      // Sessions owned here with no link here: only looked at (the node with their link renews them).
+      const look = new Set<string>()
+      for (const s of n.owned.values())
+        if (!n.served.has(s.id) && this._due(s, now)) {
+          due.push(s)
+          look.add(s.id)
+        }
+      if (due.length) void this._touch(due, look)
       await this._sweep()
       await this._unheard(now)
       n._everyone = (await n.store.rooms.count(ALL)) + n._joining
@@ -108,8 +125,8 @@ export class Upkeep {
     again.catch(() => {}).finally(() => (this._rejoin = undefined))
   }
 
-  /** Pings on quiet links; links of sessions in use keep their keys alive. */
-  private _watch(s: Served, now: number): void {
+  /** Pings on quiet links; whether the session's keys are due for renewal (it is in use here). */
+  private _watch(s: Served, now: number): boolean {
     const n = this._node
     const ws = s._links.websocket
     // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
@@ -125,19 +142,59 @@ export class Upkeep {
       active.write([FrameType.Ping])
       s._lastOut = now
     }
-    // Every sessionTtl / 3 per session (docs/cluster-design.md "TTL"), not every third tick: a
-    // renewal is two scripts' work per session (its keys, the census), and every nodeLease (5 s) it
-    // was a steady load on Redis that grew with the sessions (bench/README.md "Rooms against socket.io").
-    if (now - s._touchedAt >= n._host.o.sessionTtl / TOUCHES_PER_TTL) {
-      s._touchedAt = now
-      n.store.touch(s.id).catch(() => {})
+    return this._due(s, now)
+  }
+
+  /**
+   * Whether session `s` is due to be touched: every sessionTtl / 3 (docs/cluster-design.md "TTL"),
+   * not every third tick. Every nodeLease (5 s) it was a steady load on Redis that grew with the
+   * sessions (bench/README.md "Rooms against socket.io").
+   */
+  private _due(s: Touchable, now: number): boolean {
+    if (now - s._touchedAt < this._node._host.o.sessionTtl / TOUCHES_PER_TTL) return false
+    s._touchedAt = now
+    return true
+  }
+
+  /**
+   * Renew the keys of sessions in use here (or look at those in `look`), in batches, and read again
+   * what Redis has that this node has not written or handed (a hint it missed), or learn of a
+   * session that ended or expired meanwhile (its owner here ends it: nothing else would tell it).
+   */
+  private async _touch(due: Touchable[], look: ReadonlySet<string>): Promise<void> {
+    const n = this._node
+    try {
+      const found = await n.store.touch(
+        due.map((s) => s.id),
+        look,
+      )
+      due.forEach((s, i) => {
+        const t = found[i]
+        const served = n.served.get(s.id)
+        if (served && (!t || (served._active && !served._has(t.sent)))) void served.pump()
+        const owned = n.owned.get(s.id)
+        if (owned && (!t || owned._behind(t.received))) void owned._pull()
+      })
+    } catch (e) {
+      // Redis away: tried again on the next tick (a third of sessionTtl leaves time for several).
+      for (const s of due) s._touchedAt = 0
+      n._host.log('warn', 'cluster: renewing sessions failed:', e)
     }
   }
 
-  reconcile(): void {
+  /**
+   * What hints may have missed: the rooms followed here (one read per room), and every session
+   * served or owned here (`all`: after the subscriber reconnected), or only those whose last read
+   * failed (Redis away). Reading every session's log and inbox on every pass was most of Redis's
+   * work for an idle room of thousands (bench/README.md "Rooms against socket.io").
+   */
+  reconcile(all = true): void {
     const n = this._node
-    for (const s of n.served.values()) void s.pump()
-    for (const s of n.owned.values()) void s._pull()
+    for (const s of n.served.values()) {
+      if (all || s._unread) void s.pump()
+      if (s._rooms._unread) void s._rooms._pump()
+    }
+    for (const s of n.owned.values()) if (all || s._unread) void s._pull()
     n.feeds.reconcile().catch((e) => n._host.log('warn', 'cluster: reading rooms failed:', e))
   }
 

@@ -12,6 +12,9 @@ export class PollLink implements Link {
   readonly name = 'polling'
   inSeq = 0
   private _timer: NodeJS.Timeout
+  /** Holds on its answer (`hold()`), and what was written while one was on: the answer, once released. */
+  private _holds = 0
+  private _held?: Frame[]
 
   constructor(
     private _res: ServerResponse,
@@ -32,6 +35,8 @@ export class PollLink implements Link {
 
   write(frames: Frame[]): void {
     if (this._res.writableEnded) return
+    // Any write answers, even an empty one (the hold time passed): after the last release.
+    if (this._holds) return void (this._held = (this._held || []).concat(frames))
     const body = encode(this._pre.concat(frames))
     // A length rather than chunks: the client reads exactly that far and needs no end-of-body mark.
     this._res.writeHead(200, { ...this._head, ...BODY, 'Content-Length': body.length }).end(body)
@@ -39,7 +44,23 @@ export class PollLink implements Link {
   }
 
   end(): void {
+    this._holds = 0
+    this._answerHeld()
     this.write([])
+  }
+
+  hold(): void {
+    this._holds++
+  }
+
+  release(): void {
+    if (this._holds && !--this._holds) this._answerHeld()
+  }
+
+  private _answerHeld(): void {
+    const held = this._held
+    this._held = undefined
+    if (held) this.write(held)
   }
 
   private _done(): void {

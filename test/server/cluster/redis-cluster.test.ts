@@ -93,7 +93,7 @@ test('every session script runs on the cluster, for sessions on each master; hin
     assert.deepEqual(await b.ackOutgoing(sid, 2), { status: 'ok', ack: 2, bufferedAmount: 1 })
     const read = await b.readOutgoing(sid, 1)
     assert.ok(read.status == 'ok' && read.first == 3 && read.messages[0] == '3')
-    assert.equal(await b.touch(sid), true)
+    assert.deepEqual(await b.touch([sid]), [{ sent: 3, received: 1 }])
     assert.equal(await b.detach(sid, 'websocket'), true)
     assert.deepEqual(await a.release(sid, 1), { status: 'ok' })
     assert.equal((await b.claim(sid)).status, 'ok')

@@ -139,6 +139,37 @@ test('history keeps messages `age` ms: an offset older reads as a reset, and the
   })
 })
 
+test('past its age by under a step (age / 8) a message stays in the stream, yet a read of it is a reset', async () => {
+  const age = 2000
+  const { link, logs: l } = await logs(100, age)
+  const start = await l.head('steps')
+  await l.append('steps', ['old'])
+  const stream = l.keys('steps')[1]
+  // Redis' clock, as the scripts read it: the entry's `t` against TIME.
+  const since = async () => {
+    const [sec, us] = (await link.command(['TIME'])) as unknown as [string, string]
+    const [[, fields]] = (await link.command(['XRANGE', stream, '-', '+', 'COUNT', '1'])) as unknown as [
+      [string, string[]],
+    ]
+    return Number(sec) * 1000 + Math.floor(Number(us) / 1000) - Number(String(fields[3]))
+  }
+  assert.ok(await until(async () => (await since()) > age + 20, 5000))
+  await l.append('steps', ['within'])
+  const aged = await since()
+  assert.ok(aged < age + age / 8, `the append came ${aged} ms after the old one: within the step`)
+  assert.equal(await link.command(['XLEN', stream]), 2, 'not trimmed yet: an append reads one entry until a step')
+  assert.deepEqual(await l.read('steps', start), { status: 'reset', next: start + 2 }, 'never served')
+  assert.ok(await until(async () => (await since()) > age + age / 8 + 20, 5000))
+  await l.append('steps', ['next'])
+  assert.equal(await link.command(['XLEN', stream]), 2, 'past the step: what is older than `age` is gone')
+  assert.deepEqual(await l.read('steps', start + 1), {
+    status: 'ok',
+    next: start + 3,
+    upto: start + 2,
+    runs: [{ first: start + 1, messages: ['within', 'next'] }],
+  })
+})
+
 test('a room whose log was lost starts above its old offsets; a position in the old one reads as a reset', async () => {
   const { link, logs: l } = await logs()
   const start = await l.head('lost')

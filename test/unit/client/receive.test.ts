@@ -138,14 +138,39 @@ test('a room reset moves the position and tells the app; a malformed room frame 
   assert.equal(r._rooms.get('news'), 90)
 })
 
-test('room messages held before a connection carries the session keep their room', () => {
+test('`r0 <room>` drops the position, from the connection carrying the session only', () => {
+  const { r, log, clock, carry, feed } = receiver()
+  carry()
+  feed('r5 news', 'mfive', 'r3 fx', 'mthree', 'r0 news', 's1', 'mown')
+  assert.deepEqual(log, ['deliver five', 'deliver three', 'deliver own'])
+  assert.deepEqual([...r._rooms], [['fx', 3]])
+  // Late on a connection given up: the session may have joined fx again since, on the one carrying it.
+  const other = connection(clock, WS, SID).c
+  r._frame(other, HELLO)
+  r._frame(other, 'r0 fx')
+  assert.deepEqual([...r._rooms], [['fx', 3]])
+  feed('r0 fx', 'mstray')
+  assert.equal(r._rooms.size, 0)
+  assert.deepEqual(
+    log.slice(4),
+    ['bad message before hello'],
+    'a message right after `r0` is bad: `s` or `r` comes first',
+  )
+})
+
+test('room messages and `r0` held before a connection carries the session keep their room and order', () => {
   const { r, host, log, c, feed } = receiver()
-  feed(HELLO, 'r3 news', 'mthree')
-  assert.deepEqual(c._held, [[3, 'three', 'news']])
+  r._rooms.set('fx', 7)
+  feed(HELLO, 'r3 news', 'mthree', 'r0 fx')
+  assert.deepEqual(c._held, [
+    [3, 'three', 'news'],
+    [0, '', 'fx'],
+  ])
+  assert.equal(r._rooms.get('fx'), 7, 'held: not yet')
   host._active = c
   for (const [seq, d, room] of c._held!) r._accept(c, seq, d, room)
   assert.deepEqual(log.slice(1), ['deliver three'])
-  assert.equal(r._rooms.get('news'), 3)
+  assert.deepEqual([...r._rooms], [['news', 3]])
 })
 
 test('messages for another session than the current one are dropped', () => {

@@ -34,6 +34,36 @@ test('a new session: proven both ways, it activates; open fires once; queued mes
   await clock.tick(100)
 })
 
+test('the resume URL names only the rooms the session is in: `r0 <room>` drops a position', async () => {
+  const { clock } = client()
+  await flush()
+  made[0].prove('R'.repeat(22))
+  for (const f of ['r5 news', 'mn5', 'r9 fx', 'mf9', 'r0 news', 's1', 'mown']) made[0].recv(f)
+  made[0].drop()
+  await clock.tick(0)
+  assert.equal(made.length, 2)
+  assert.match(made[1].url, new RegExp('&g=' + encodeURIComponent(JSON.stringify({ fx: 9 })) + '$'))
+})
+
+test('an `r0` after a resumed connection’s hello, before it carries the session, drops the position too', async () => {
+  const { clock } = client()
+  await flush()
+  made[0].prove('R'.repeat(22))
+  for (const f of ['r5 news', 'mn5', 'r9 fx', 'mf9']) made[0].recv(f)
+  made[0].drop()
+  await clock.tick(0)
+  assert.match(made[1].url, new RegExp('&g=' + encodeURIComponent(JSON.stringify({ news: 5, fx: 9 })) + '$'))
+  // The server writes `r0` as soon as the resumed connection carries the session on its side.
+  made[1].hello('R'.repeat(22))
+  made[1].recv('r0 news')
+  made[1].recv('q')
+  await flush()
+  made[1].drop()
+  await clock.tick(1000)
+  assert.equal(made.length, 3)
+  assert.match(made[2].url, new RegExp('&g=' + encodeURIComponent(JSON.stringify({ fx: 9 })) + '$'))
+})
+
 // and only what the server lacks is resent
 test('resume: after a drop the same session is asked for with the cursor', async () => {
   const { ll, clock, of } = client()

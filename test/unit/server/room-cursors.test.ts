@@ -56,8 +56,8 @@ test('on a new connection each room goes on after the client’s position; none 
   )
   assert.deepEqual(
     take(cur),
-    ['r3 a', 'M["a3","a4","a5"]', 'r101 b', 'mb101'],
-    'c: the client claims more than there is',
+    ['r0 z', 'r3 a', 'M["a3","a4","a5"]', 'r101 b', 'mb101'],
+    'z: not a room of the session, its position goes; c: the client claims more than there is',
   )
   cur.activate(new Map([['a', 4]]))
   assert.deepEqual(take(cur), ['r5 a', 'ma5', 'r100 b', 'M["b100","b101"]', 'r1 c', 'mc1'])
@@ -74,7 +74,29 @@ test('a position older than the room keeps: `x` with the next offset, none of th
   assert.deepEqual(take(cur), ['r9 a', 'ma9'])
   cur.left('a')
   a.append('a10')
-  assert.deepEqual(take(cur), [], 'left: nothing more')
+  assert.deepEqual(take(cur), ['r0 a'], 'left: its position goes, nothing more')
+})
+
+test('a room left, or named by the client and not joined, gets `r0` once, first; a rejoin takes it back', () => {
+  const { a, b, cur } = rooms()
+  cur.joined('a', a)
+  cur.joined('b', b)
+  cur.activate(new Map([['old', 3]]))
+  cur.left('a')
+  b.append('b100')
+  assert.deepEqual(take(cur), ['r0 old', 'r0 a', 'r100 b', 'mb100'])
+  assert.deepEqual(take(cur), [], 'once')
+  b.append('b101')
+  cur.left('b')
+  cur.joined('b', b)
+  b.append('b102')
+  assert.deepEqual(take(cur), ['r102 b', 'mb102'], 'left and joined again before a write: no `r0`, from the join')
+  // A new connection's positions are all the client holds: an `r0` not written yet is for them only.
+  cur.left('b')
+  cur.activate(new Map([['a', 1]]))
+  assert.deepEqual(take(cur), ['r0 a'])
+  b.append('b103')
+  assert.deepEqual(take(cur), [], 'b left: nothing, and its `r0` gone with the connection it was for')
 })
 
 function take(cur: RoomCursors): unknown[] {

@@ -104,3 +104,31 @@ test('unfollowed: no room is written, and the feeds no longer hand it messages',
   ;(host._host.feeds as unknown as { _hand(r: string, o: number, m: string): void })._hand('a', 1, 'a1')
   assert.deepEqual(written, [])
 })
+
+test('a room left, or named by the client and not joined: `r0 <room>` once, before the rooms’ runs', async () => {
+  const joined: Record<string, number> = { a: 1, b: 1 }
+  const { rooms, written } = fake(joined, { a: { first: 1, next: 2 }, b: { first: 1, next: 1 } })
+  rooms._arrived('stream', new Map([['old', 4]]))
+  await rooms._carried('stream')
+  await rooms._pump()
+  assert.deepEqual(written, ['r0 old', 'r1 a', 'ma1'])
+  written.length = 0
+  delete joined.a
+  await rooms._changed()
+  await settled()
+  assert.deepEqual(written, ['r0 a'], 'left: once')
+  rooms._roomMessage('b', 1, 'b1')
+  assert.deepEqual(written, ['r0 a', 'r1 b', 'mb1'], 'after `r0` a run needs its header')
+})
+
+test('a pass asked for while one is on resolves when that one has written what there is', async () => {
+  const logs = { a: { first: 1, next: 2 } }
+  const { rooms, written } = fake({ a: 1 }, logs)
+  rooms._arrived('stream', new Map())
+  await rooms._carried('stream')
+  const first = rooms._pump()
+  logs.a.next = 3
+  await rooms._pump()
+  assert.deepEqual(written, ['r1 a', 'ma1', 'ma2'])
+  await first
+})
