@@ -226,9 +226,25 @@ export async function wsSession(port: number) {
  * process, what the node holds of the session in cluster mode. For tests that cut a link.
  */
 export function linkOf(r: Running, sid: string, kind: 'websocket' | 'stream' | 'polling') {
-  const node = (r.ll as unknown as { _node: { served?: Map<string, { _links: ServerSession['_links'] }> } })._node
-  const holder = node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+  const holder = holderOf(r, sid)
   return holder && holder._links[kind]
+}
+
+/** What holds the session's links on server `r`: the session in one process, what the node serves in cluster mode. */
+function holderOf(r: Running, sid: string) {
+  type Holder = Pick<ServerSession, '_links' | '_active'>
+  const node = (r.ll as unknown as { _node: { served?: Map<string, Holder> } })._node
+  return node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+}
+
+/**
+ * Whether server `r` holds a link of `kind` for session `sid` that carries the session now (the
+ * active one), on either store: a poll waiting, a stream open. Nothing on the wire says so (a
+ * held poll has not answered yet), and `transport` says `polling` between polls too.
+ */
+export function carries(r: Running, sid: string, kind: 'websocket' | 'stream' | 'polling'): boolean {
+  const holder = holderOf(r, sid)
+  return !!holder && holder._active == kind && !!holder._links[kind]
 }
 
 /** The first close frame in `frames`, if any. */

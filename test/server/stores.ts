@@ -58,3 +58,14 @@ export function eachStoreButCluster(body: (store: StoreName) => void): void {
     STORES.filter((s) => s != 'redis-cluster'),
   )
 }
+
+/**
+ * `eachStore` on the in-memory server only: for tests of what cluster mode does otherwise by
+ * design, each saying why (limits.test.ts: what one process's memory holds, cluster mode's Redis).
+ */
+export function memoryOnly(body: (store: StoreName) => void): void {
+  eachStore(
+    body,
+    STORES.filter((s) => s == 'memory'),
+  )
+}

@@ -11,7 +11,8 @@ import { Script } from './redis'
  * acknowledged), rcv (last seq received), dlv (handed to the app), ib (inbox bytes), own (owner
  * node), fen (fencing token), act ("kind node" of the active link), use (last `u<k>`), cf
  * (confirmed), end ("code reason" once ended), rel (reliable), ttl (ms), rid (the run_id of the Redis
- * process that made it, when the store is not durable; '' when it is).
+ * process that made it, when the store is not durable; '' when it is), hb (heartbeat the client
+ * asked for, ms).
  * A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
  */
 const COMMON = `
@@ -66,7 +67,7 @@ return 1`,
 
 /**
  * KEYS: hash. ARGV: node, ttl, reliable, origin, address, headers, data, durable (1/0), pos (1: the
- * client holds its room positions, PROTOCOL.md §6.5).
+ * client holds its room positions, PROTOCOL.md §6.5), hb (the heartbeat its opening request asked for, ms).
  */
 export const CREATE = new Script(
   'create',
@@ -75,9 +76,21 @@ local rid = ''
 if ARGV[8] ~= '1' then rid = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
 redis.call('HSET', KEYS[1], 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', ARGV[1], 'fen', 1,
   'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ARGV[2], 'rel', ARGV[3], 'org', ARGV[4], 'adr', ARGV[5],
-  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid, 'pos', ARGV[9] or '0')
+  'hdr', ARGV[6], 'dat', ARGV[7], 'rid', rid, 'pos', ARGV[9] or '0', 'hb', ARGV[10] or '')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {'ok', 1}`,
+)
+
+/**
+ * The heartbeat a connection-opening request for a live session asked for: every later request,
+ * on any node, keeps it (a poll's hold time). KEYS: hash. ARGV: hb, ms. Replies 1, or 0 for a
+ * session unknown or ended (nothing is written: no key is made without its lifetime).
+ */
+export const HEARTBEAT = new Script(
+  'heartbeat',
+  `if redis.call('HGET', KEYS[1], 'end') ~= '' then return 0 end
+redis.call('HSET', KEYS[1], 'hb', ARGV[1])
+return 1`,
 )
 
 /** A session's fields, flat; none for a session unknown, expired or lost (see `lost`). KEYS: hash. */

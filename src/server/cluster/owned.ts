@@ -153,7 +153,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     return [...this._rooms]
   }
 
-  /** Queue a message; numbered and bounded in Redis (past the bounds the session ends with 3900). */
+  /**
+   * Queue a message; numbered and bounded in Redis. False, and the session ended with 3900, past
+   * `maxBufferedAmount` or `maxQueueLength` as this node counts them (as in one process).
+   */
   send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
     if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
     return this._queue(payload(data))
@@ -165,11 +168,19 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     const max = this._host.o.maxMessageSize
     if (n > max)
       throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + max)
+    // Bounded here too, as in one process, by what this node knows of the client's cursor (the
+    // last append's answer, the `d` hints): a sender that never looks at the answer stops at the
+    // bound, not later when Redis refuses an append (nor never, in an unbounded loop).
+    const o = this._host.o
+    if (this.bufferedAmount + n > o.maxBufferedAmount || this._out.sent - this._out.acked >= o.maxQueueLength) {
+      this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
+      return false
+    }
     this._batch.push(d)
     this._batchBytes += n
     this._out.sent++
     this._host.stats.out(n)
-    if (this.bufferedAmount > this._host.o.maxBufferedAmount / 2) this._drainWanted = true
+    if (this.bufferedAmount > o.maxBufferedAmount / 2) this._drainWanted = true
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes in one script.

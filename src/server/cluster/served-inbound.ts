@@ -33,9 +33,20 @@ export interface InboundHost {
   _oops(e: unknown): void
 }
 
-/** A POST whose first message is beyond what Redis has: tried again this often, this long apart (ms). */
-const GAP_TRIES = 25
+/**
+ * A POST whose first message is beyond what Redis has is tried again after each body kept here,
+ * and at the latest this long after its last try (ms), doubling up to GAP_WAIT_MAX: the one it
+ * waits for may reach another node.
+ */
 const GAP_WAIT = 20
+const GAP_WAIT_MAX = 500
+/**
+ * How long such a POST waits at most, ms (or `requestTimeout`, when less). Shorter than one
+ * process's `requestTimeout`: a gap that does not fill may be Redis having lost messages it
+ * acknowledged, which only the client's next connection shows (its first upload, `u<k>`), and the
+ * client makes one when the POST is refused (served.test.ts: a reset within 10 s).
+ */
+const GAP_HOLD = 2000
 
 /** @internal */
 export class ServedInbound {
@@ -47,6 +58,10 @@ export class ServedInbound {
   private _confirmed = false
   private _acked = 0
   private _ackT?: NodeJS.Timeout
+  /** POST bodies waiting here for the one before them (`_post`). */
+  private _parked = 0
+  /** What they wait on besides their timers: a body kept here (it may be the one before them). */
+  private _kept: Array<() => void> = []
 
   constructor(private readonly _s: InboundHost) {}
 
@@ -65,13 +80,50 @@ export class ServedInbound {
 
   /**
    * A POST body here (its `ack` first); resolves to the response's frames. A body that overtook
-   * the one before it (two requests on two connections, maybe two nodes) is tried again every
-   * GAP_WAIT ms, out of the session's chain so that the one it waits for can be taken meanwhile
-   * on this node; after GAP_TRIES it is refused (HTTP 503), and the client, which keeps it until
-   * acknowledged, sends it again. Answered 200 instead, it freed the client's slot for the next
-   * body, a gap too, and the messages were never sent again (issue 25).
+   * the one before it (two requests on two connections, maybe two nodes) waits here, unanswered,
+   * as in one process (PROTOCOL.md §4.5): tried again after each body kept here and every
+   * GAP_WAIT ms or more, out of the session's chain so that the one it waits for can be taken
+   * meanwhile. Past `maxParkedPosts` waiting, past the server's `maxTotalBuffered` (their frames
+   * count), or after GAP_HOLD, it is refused (HTTP 503), and the client, which keeps it until
+   * acknowledged, sends it again. Answered 200 instead, it freed the client's slot for the
+   * next body, a gap too, and the messages were never sent again (issue 25).
    */
-  _post(frames: Frame[], ask: { ack: number; t: string }, tries = 0): Promise<Frame[] | null> {
+  async _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
+    const host = this._s._host
+    const o = host.o
+    const deadline = Date.now() + Math.min(o.requestTimeout, GAP_HOLD)
+    let parked = 0
+    try {
+      for (let wait = GAP_WAIT; ; wait = Math.min(2 * wait, GAP_WAIT_MAX)) {
+        try {
+          return await this._postOnce(frames, ask)
+        } catch (e) {
+          if (!(e instanceof Early)) throw e
+          if (!parked) {
+            if (this._parked >= o.maxParkedPosts)
+              throw new Error('more than maxParkedPosts ' + o.maxParkedPosts + ' uploads waiting')
+            const bytes = frames.reduce<number>((n, f) => n + f.length, 0)
+            if (!host.reserve(bytes)) throw new Error('server over maxTotalBuffered')
+            parked = bytes
+            this._parked++
+          }
+          if (Date.now() >= deadline) throw e
+          await new Promise<void>((wake) => {
+            const timer = setTimeout(wake, Math.min(wait, deadline - Date.now()))
+            this._kept.push(() => (clearTimeout(timer), wake()))
+          })
+        }
+      }
+    } finally {
+      if (parked) {
+        this._parked--
+        host.reserve(-parked)
+      }
+    }
+  }
+
+  /** One try of a POST body: its frames, in the session's chain. */
+  private _postOnce(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
     const replies: Frame[] = []
     const kind = ask.t as Link['name']
     const done = this._chain
@@ -81,10 +133,7 @@ export class ServedInbound {
       .then((ok) => (ok ? replies : null))
     // A body refused for a gap is the client's to send again: nothing here went wrong.
     this._chain = done.catch((e) => e instanceof Early || this._s._oops(e))
-    return done.catch((e) => {
-      if (!(e instanceof Early) || tries >= GAP_TRIES) throw e
-      return new Promise((wake) => setTimeout(wake, GAP_WAIT)).then(() => this._post(frames, ask, tries + 1))
-    })
+    return done
   }
 
   /**
@@ -166,6 +215,8 @@ export class ServedInbound {
       // the client never sent, and it would end the connection (ack beyond what was sent).
       this._confirmed = true
       this._received = Math.max(this._received, r.received)
+      // Bodies waiting for one before them try again (after this one, in the chain).
+      for (const wake of this._kept.splice(0)) wake()
       s._host.received(s.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
       if (!replies) this._ackLater(r.received)
     }
@@ -189,8 +240,14 @@ export class ServedInbound {
         s._bye(code, reason)
       }
     }
-    // The acknowledgement last, after the pongs, as in one process.
-    if (replies) replies.push(FrameType.Ack + this._received)
+    if (replies) {
+      // What the app sent in answer, if it runs here, goes out on the download before the POST
+      // is answered, as in one process (issue 19): the client may hold the reply before it
+      // reads the answer.
+      await s._host.queued(s.id)
+      // The acknowledgement last, after the pongs, as in one process.
+      replies.push(FrameType.Ack + this._received)
+    }
     return true
   }
 

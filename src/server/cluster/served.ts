@@ -21,6 +21,14 @@ export interface ServedHost extends NodeParts {
   active(sid: string, kind: Link['name'] | undefined): void
   /** The rooms this node follows. */
   feeds: RoomFeeds
+  /**
+   * When the session is owned here: its owner's writes queued so far, what it sent in this tick
+   * with them. A link waits for them before it reads the log, and a POST before it is answered,
+   * so that each carries what the app sent before it, as in one process.
+   */
+  queued(sid: string): Promise<unknown> | undefined
+  /** Account bytes this node holds (POST bodies being read or waiting); false past `maxTotalBuffered`. */
+  reserve(n: number): boolean
 }
 
 /** Messages read from the log per round trip. */
@@ -74,13 +82,20 @@ export class Served implements LinkOwner {
     this._links[l.name] = l
     this._rooms._arrived(l.name, got)
     if (old && old != l) old.end()
-    this._settled = this._activate(l, cursor, 0, this._deadActive).catch((e) => this._oops(e))
+    const queued = this._host.queued(this.id)
+    this._settled = this._activate(l, cursor, 0, this._deadActive, queued).catch((e) => this._oops(e))
     this._deadActive = ''
   }
 
-  /** Make link `l` active if Redis says so (`deadActive`: an active link on a dead node, replaceable). */
-  async _activate(l: Link, cursor: number, use: number, deadActive: string): Promise<void> {
+  /**
+   * Make link `l` active if Redis says so (`deadActive`: an active link on a dead node,
+   * replaceable); it reads the log once `queued` (the owner's appends from before it came) are in.
+   */
+  async _activate(l: Link, cursor: number, use: number, deadActive: string, queued?: Promise<unknown>): Promise<void> {
     const r = await this._host.store.activate(this.id, l.name, use, deadActive)
+    // A poll is answered with what it finds: 300 of 1,000 messages sent before it came, the rest
+    // still on their way to Redis, and the client polled again for them (issue 26).
+    await queued
     if (this._links[l.name] != l) return
     if (r.status == 'active') {
       this._active = l.name

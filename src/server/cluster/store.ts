@@ -86,6 +86,8 @@ export interface SessionInfo {
   data?: unknown
   /** The client holds its room positions (it sent `g`, PROTOCOL.md §6.5): rooms as logs for it. */
   positions?: boolean
+  /** The heartbeat interval its opening request asked for, ms. */
+  hb?: number
 }
 
 /**
@@ -175,6 +177,7 @@ export class ClusterStore {
         info.data === undefined ? '' : JSON.stringify(info.data),
         this.o.durable ? '1' : '0',
         info.positions ? '1' : '0',
+        info.hb ? String(info.hb) : '',
       ],
     )
     return status(r) == 'ok' ? { status: 'ok', fence: 1 } : { status: 'exists' }
@@ -188,6 +191,11 @@ export class ClusterStore {
     const out: Record<string, string> = {}
     for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1])
     return out
+  }
+
+  /** A connection-opening request for live session `sid` asked for heartbeat `hb`, ms: later requests keep it. */
+  async heartbeat(sid: string, hb: number): Promise<void> {
+    await runScript(this.link, S.HEARTBEAT, [this._h(sid)], [String(hb)])
   }
 
   /** Bind session `sid` to `origin` if it has none yet; resolves to the origin it is bound to. */

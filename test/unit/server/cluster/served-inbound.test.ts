@@ -10,7 +10,7 @@ import type { StoredMessage } from '../../../../src/server/cluster/records'
 import type { ServedHost } from '../../../../src/server/cluster/served'
 
 /** A served session whose inbox in Redis has `received` messages. */
-function served(received: number, reliable = true) {
+function served(received: number, reliable = true, queued?: Promise<unknown>) {
   const ended: string[] = []
   let rcv = received
   const store = {
@@ -24,7 +24,15 @@ function served(received: number, reliable = true) {
     ackOutgoing: async () => ({ status: 'ok', ack: 0 }),
     activate: async () => ({ status: 'standby' }),
   } as unknown as ClusterStore
-  const node = { store, o: { maxMessageSize: 100 }, received: () => {}, log: () => {} } as unknown as ServedHost
+  const reserved: number[] = []
+  const node = {
+    store,
+    o: { maxMessageSize: 100, requestTimeout: 500, maxParkedPosts: 2 },
+    received: () => {},
+    queued: () => queued,
+    reserve: (n: number) => (reserved.push(n), true),
+    log: () => {},
+  } as unknown as ServedHost
   const host: InboundHost = {
     id: 'sid',
     _host: node,
@@ -39,7 +47,7 @@ function served(received: number, reliable = true) {
     pump: async () => {},
     _oops: (e) => assert.fail(String(e)),
   }
-  return { inbound: new ServedInbound(host), ended }
+  return { inbound: new ServedInbound(host), ended, reserved }
 }
 
 const ask = { ack: 0, t: 'stream' }
@@ -49,6 +57,20 @@ test('a POST body is kept and answered with what Redis has received', async () =
   assert.deepEqual(await inbound._post(['s1', 'u1', 's1', 'ma', 'mb', 'p7'], ask), ['q7', 'a2'])
   assert.deepEqual(await inbound._post(['s2', 'mb', 'mc'], ask), ['a3'], 'b again: dropped')
   assert.deepEqual(ended, [])
+})
+
+// issue 19's order in cluster mode (issue 26): the app's reply, sent from its message handler on
+// the owner here, was still on its way to Redis when the POST was answered.
+test("a POST is answered once the owner's writes queued here (its replies) are done", async () => {
+  let done!: () => void
+  const { inbound } = served(0, true, new Promise<void>((ok) => (done = ok)))
+  let answered: unknown
+  const post = inbound._post(['s1', 'u1', 's1', 'ma'], ask).then((r) => (answered = r))
+  for (let i = 0; i < 10; i++) await new Promise((ok) => setImmediate(ok))
+  assert.equal(answered, undefined, 'not while the reply is on its way')
+  done()
+  await post
+  assert.deepEqual(answered, ['a1'])
 })
 
 // Regression (issue 26): after Redis lost client messages it had acknowledged, the client's uploads
@@ -74,12 +96,27 @@ test('a later upload (no `u`) waits for the one before it; refused (503) if that
   const { inbound, ended } = served(1)
   const t0 = Date.now()
   await assert.rejects(inbound._post(['s4', 'md'], ask), /upload before the one it follows/)
-  assert.ok(Date.now() - t0 >= 400, 'tried again for about 0.5 s')
+  assert.ok(Date.now() - t0 >= 500, 'tried again until requestTimeout')
   const late = served(1)
   const waiting = late.inbound._post(['s3', 'mc'], ask)
   assert.deepEqual(await late.inbound._post(['s2', 'mb'], ask), ['a2'])
   assert.deepEqual(await waiting, ['a3'], 'taken once the one before it came')
   assert.deepEqual([ended, late.ended], [[], []])
+})
+
+// As in one process (issue 26): it was tried again for 0.5 s, then 503, however many waited.
+test('at most maxParkedPosts wait, counted in maxTotalBuffered; they go on once the gap is filled', async () => {
+  const { inbound, reserved } = served(1)
+  let taken = 0
+  const later = ['s3', 'mc']
+  const last = ['s4', 'md']
+  const waiting = [inbound._post(later, ask), inbound._post(last, ask)].map((p) => p.then((r) => (taken++, r)))
+  await new Promise((ok) => setTimeout(ok, 50))
+  await assert.rejects(inbound._post(['s5', 'me'], ask), /more than maxParkedPosts 2/)
+  assert.deepEqual([taken, reserved], [0, [4, 4]], 'waiting, unanswered; each counted once')
+  assert.deepEqual(await inbound._post(['s2', 'mb'], ask), ['a2'])
+  assert.deepEqual(await Promise.all(waiting), [['a3'], ['a4']])
+  assert.deepEqual(reserved, [4, 4, -4, -4], 'given back')
 })
 
 test('a frame that breaks the protocol ends the session (1002) and the POST gets no answer frames (400)', async () => {
