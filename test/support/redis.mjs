@@ -119,6 +119,9 @@ async function launch(bin, redis) {
   redis.child = child
   child.once('exit', () => {
     if (redis.child == child) redis.child = undefined
+    // A child it forked (an AOF rewrite) may outlive it with this pipe's other end: without this
+    // the pipe stayed open and held the test process at its exit (chaos.test.ts, several seeds).
+    child.stderr.destroy()
   })
   const gone = () => child.exitCode != null || child.signalCode != null
   const ready = await until(() => ping(redis.port), START_MS, gone)

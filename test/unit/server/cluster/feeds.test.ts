@@ -132,7 +132,7 @@ test('a room without readers for a whole pass is unsubscribed; following it agai
 // Regression (issue 27): a message was handed to every reader of its room at once. A room of
 // 10,000 over three nodes held each node's loop for up to 2.6 s at a time (several messages read
 // from Redis in one chunk), and the nodes lost their leases.
-test('a message to thousands is handed a thousand per turn of the loop, and every reader gets each in order', async () => {
+test('a message to thousands goes a thousand per turn of the loop, and every reader gets each in order', async () => {
   let publish: (offset: number, m: StoredMessage) => void = () => {}
   const store = {
     rooms: { logs: { follow: async (_room: string, fn: typeof publish) => void (publish = fn) } },
