@@ -141,7 +141,8 @@ export class ServedRooms implements RoomReader {
           const r = await this._s._host.store.rooms.logs.read(room, next, READ_MAX)
           this._unread = false
           const l = this._s._ready()
-          if (!l) return
+          // Its link gone meanwhile (a poll answered), or the runs here ended: nothing to write.
+          if (!l || !this._next) return
           if (this._next.get(room) !== next) {
             this._again = true
             continue

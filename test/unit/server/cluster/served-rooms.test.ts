@@ -152,3 +152,16 @@ test('a write that ends the runs here (a poll answered, its link gone) throws no
   assert.doesNotThrow(() => rooms._roomMessage('a', 1, 'a1'))
   assert.deepEqual(written, ['r1 a', 'ma1'])
 })
+
+test('runs ended while a room is read (unfollowed): the read is let go, no failure is logged', async () => {
+  const { rooms, host } = fake({ a: 1 }, { a: { first: 1, next: 3 } })
+  const warned: unknown[] = []
+  host._host.log = (...a: unknown[]) => void warned.push(a)
+  rooms._arrived('stream', new Map([['a', 0]]))
+  await rooms._carried('stream')
+  const pass = rooms._pump()
+  rooms._unfollow()
+  await pass
+  assert.deepEqual(warned, [])
+  assert.equal(rooms._unread, false, 'nothing for the upkeep to read again')
+})
