@@ -15,6 +15,7 @@ import { startNodes } from './nodes.mjs'
 import { startRelay } from './relay.mjs'
 import { peers, Received } from './peers'
 import { check, parseHanded, schedule, type Fault, type FlowRecord, type OwnerRecord } from './chaos'
+import { KEY_LAYOUT } from '../../src/server/cluster/store'
 
 const LEASE = 2000
 /** How long a peer waits for an answer before it tries again, ms. */
@@ -89,8 +90,8 @@ async function owners(url: string, sids: string[]): Promise<OwnerRecord[]> {
   try {
     return await Promise.all(
       sids.map(async (sid) => {
-        const [own, rcv, dlv] = await client.hmGet(`ll:s:{${sid}}`, ['own', 'rcv', 'dlv'])
-        const live = !!own && (await client.exists('ll:node:' + own)) == 1
+        const [own, rcv, dlv] = await client.hmGet(`ll:${KEY_LAYOUT}:s:{${sid}}`, ['own', 'rcv', 'dlv'])
+        const live = !!own && (await client.exists(`ll:${KEY_LAYOUT}:node:` + own)) == 1
         return { sid, own: own || '', live, waiting: +(rcv || 0) - +(dlv || 0) }
       }),
     )

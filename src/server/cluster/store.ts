@@ -31,7 +31,10 @@ import * as S from './lua'
 
 /** Options of a {@link ClusterStore}; the limits are the server's own options. */
 export interface StoreOptions {
-  /** Prefix of every key and channel, so several apps can share a Redis. @default 'll:' */
+  /**
+   * Prefix of every key and channel, so several apps can share a Redis; {@link KEY_LAYOUT} follows
+   * it. @default 'll:'
+   */
   prefix?: string
   /** This node's id; unique per process start (a restarted node is a new node). @default random */
   node?: string
@@ -67,6 +70,15 @@ export interface Touched {
   /** The last seq its client sent that Redis keeps. */
   received: number
 }
+
+/**
+ * The version of the key layout: what each key holds and how the scripts read it. It follows the
+ * app's prefix in every key and channel (`ll:1:s:{sid}`). A release that changes the layout bumps
+ * it, and says so in CHANGELOG.md: its nodes then share nothing with an older release's on the
+ * same Redis, so neither misreads the other's state. A client whose session an older node held
+ * starts a new one, visibly (`reset`), when it reaches a newer node (docs/scaling.md, "Upgrades").
+ */
+export const KEY_LAYOUT = '1'
 
 const DEFAULTS = {
   prefix: 'll:',
@@ -111,7 +123,9 @@ export class ClusterStore {
     readonly link: RedisLink,
     options: StoreOptions = {},
   ) {
-    this.o = { ...DEFAULTS, ...options }
+    const o = { ...DEFAULTS, ...options }
+    // Every key and channel below starts with the app's prefix, then the layout's version.
+    this.o = { ...o, prefix: o.prefix + KEY_LAYOUT + ':' }
     this.lease = new NodeLease(link, this.o, options.node || randomBytes(9).toString('base64url'))
     this.census = new Census(link, this.o.prefix, this.o.sessionTtl)
     this.rooms = new ClusterRooms(

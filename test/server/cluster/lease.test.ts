@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
-import { closeStores, newSid, store } from './redis-helpers'
+import { closeStores, keyPrefix, newSid, store } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -37,9 +37,9 @@ test('a lease whose key holds another token (taken) is not renewed: renewal comp
   const n = await store(redis.url, 'nodeTaken', { nodeLease: 5000 })
   assert.equal(await n.lease.heartbeat(), true)
   assert.equal(await n.lease.heartbeat(), true, 'renewed')
-  await n.link.command(['SET', 'test:node:nodeTaken', 'someone else', 'PX', '5000'])
+  await n.link.command(['SET', keyPrefix + 'node:nodeTaken', 'someone else', 'PX', '5000'])
   assert.equal(await n.lease.heartbeat(), false)
-  assert.equal(String(await n.link.command(['GET', 'test:node:nodeTaken'])), 'someone else', 'left as it was')
+  assert.equal(String(await n.link.command(['GET', keyPrefix + 'node:nodeTaken'])), 'someone else', 'left as it was')
 })
 
 test("orphans: the sessions of a node whose lease lapsed, until they are disowned; a live node's are not", async () => {
@@ -67,6 +67,6 @@ test("orphans: the sessions of a node whose lease lapsed, until they are disowne
     [],
   )
   // A dead node that owns nothing is forgotten.
-  const nodes = (await live.link.command(['SMEMBERS', 'test:nodes'])) as Buffer[]
+  const nodes = (await live.link.command(['SMEMBERS', keyPrefix + 'nodes'])) as Buffer[]
   assert.ok(!nodes.map(String).includes('nodeDead') && nodes.map(String).includes('nodeLive'))
 })

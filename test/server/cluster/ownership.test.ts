@@ -10,6 +10,7 @@ import { createClient } from 'redis'
 import { startRedis } from '../../support/redis.mjs'
 import { startNodes } from '../../support/nodes.mjs'
 import { req, hello, until } from '../raw'
+import { KEY_LAYOUT } from '../../../src/server/cluster/store'
 
 const LEASE = 3000
 let redis: Awaited<ReturnType<typeof startRedis>>
@@ -45,7 +46,7 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
   const sid = hello((await req(n1.port, 'GET', 'v=2&t=polling&ack=0&o=1')).frames).sid
   const first = await req(n1.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'm1'])
   assert.equal(ackOf(first.frames), 1)
-  const h = `ll:s:{${sid}}`
+  const h = `ll:${KEY_LAYOUT}:s:{${sid}}`
   // Its echo carries the receipt of message 1: once both are in Redis, nothing of n1's is pending.
   await until(async () => Number(await client.hGet(h, 'dlv')) == 1, 5000, 'message 1 committed')
   const owner = String(await client.hGet(h, 'own'))
@@ -80,7 +81,7 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
   await until(() => /joined again as node/.test(n1.log.slice(before)), 10000, 'n1 found its lease lapsed')
   const since = n1.log.slice(before)
   assert.deepEqual(handed(since, 'n1'), [], 'the thawed node handed nothing: ' + since)
-  assert.equal(await client.exists('ll:node:' + owner), 0, 'its lapsed lease was not renewed')
+  assert.equal(await client.exists(`ll:${KEY_LAYOUT}:node:` + owner), 0, 'its lapsed lease was not renewed')
   assert.match(since, /^n1 was fenced$/m)
   // Every echo, once, in order, to the client on n2 (a poll answers up to 1,000); n1 wrote none of them.
   const texts: string[] = []

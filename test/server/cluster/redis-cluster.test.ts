@@ -14,7 +14,7 @@ import type { Hint } from '../../../src/server/cluster/records'
 import type { RedisArg, RedisLink, RedisReply } from '../../../src/server/cluster/redis'
 import { keySlot } from '../../../src/server/cluster/slot'
 import type { ClusterStore } from '../../../src/server/cluster/store'
-import { INFO, closeStores, newSid, store } from './redis-helpers'
+import { INFO, closeStores, keyPrefix, newSid, store } from './redis-helpers'
 
 let cluster: Awaited<ReturnType<typeof startRedisCluster>>
 /** The port of the master serving each slot. */
@@ -116,7 +116,7 @@ test('older clients’ rooms: the fan-out by slot reaches members on every maste
   }
   await big.close(sids[0], 1, 1000, '', false)
   // The room's set still names sids[0] (as if its close had not reached it): the fan-out drops it.
-  await big.link.command(['SADD', 'test:r:{lobby}', sids[0]])
+  await big.link.command(['SADD', keyPrefix + 'r:{lobby}', sids[0]])
   await big.appendOutgoing(sids[1], 1, Array(100).fill('full'))
   const members = big.rooms.members.bind(big.rooms)
   big.rooms.members = async (room) => {

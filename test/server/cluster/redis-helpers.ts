@@ -3,7 +3,7 @@
 import { createClient } from 'redis'
 import { fromNodeRedis, type RedisLink } from '../../../src/server/cluster/redis'
 import { connectRedisCluster } from '../../../src/server/cluster/redis-cluster'
-import { ClusterStore, type StoreOptions } from '../../../src/server/cluster/store'
+import { ClusterStore, KEY_LAYOUT, type StoreOptions } from '../../../src/server/cluster/store'
 
 const links: RedisLink[] = []
 
@@ -33,6 +33,9 @@ export async function closeStores(): Promise<void> {
 
 let counter = 0
 /** A fresh 22-character session id. */
+/** What every key of a store made by `store()` starts with: its prefix, then the key layout's version. */
+export const keyPrefix = 'test:' + KEY_LAYOUT + ':'
+
 export const newSid = () => ('sid' + process.pid + 'x' + ++counter).padEnd(22, 'A').slice(0, 22)
 
 export const INFO = { origin: 'https://app.example', address: '127.0.0.1', reliable: true }

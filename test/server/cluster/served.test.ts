@@ -7,6 +7,7 @@ import { start, stopAll, ws, until } from '../raw'
 import { createClient } from 'redis'
 import { texts } from '../../support/peers'
 import { nodeClient } from '../client'
+import { KEY_LAYOUT } from '../../../src/server/cluster/store'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -64,7 +65,7 @@ for (const lost of ['incoming', 'outgoing'] as const)
     const client = createClient({ url: redis.url })
     client.on('error', () => {})
     await client.connect()
-    const h = prefix + 's:{' + sid + '}'
+    const h = prefix + KEY_LAYOUT + ':s:{' + sid + '}'
     // What a lagging replica would hold: the session as it was after its first message.
     if (lost == 'incoming') {
       await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
@@ -85,7 +86,7 @@ async function loseIncoming(prefix: string, sid: string): Promise<string> {
   const client = createClient({ url: redis.url })
   client.on('error', () => {})
   await client.connect()
-  const h = prefix + 's:{' + sid + '}'
+  const h = prefix + KEY_LAYOUT + ':s:{' + sid + '}'
   await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
   await client.del(h + ':i')
   await client.quit()

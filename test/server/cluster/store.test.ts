@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
 import type { Hint } from '../../../src/server/cluster/records'
-import { ClusterStore } from '../../../src/server/cluster/store'
-import { INFO, closeStores, newSid, store } from './redis-helpers'
+import { ClusterStore, KEY_LAYOUT } from '../../../src/server/cluster/store'
+import { INFO, closeStores, keyPrefix, newSid, store } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 let a: ClusterStore
@@ -180,7 +180,7 @@ test('claim: a live owner keeps its session; a lapsed one is taken over with a n
   assert.deepEqual(await b.claim(sid2), { status: 'ok', fence: 2, takenOver: false, received: 0, delivered: 0 })
   // The session A had confirmed: takenOver, with what the app may have been handed to redeliver.
   const before = await a.session(sid)
-  await b.link.command(['DEL', 'test:node:nodeA'])
+  await b.link.command(['DEL', keyPrefix + 'node:nodeA'])
   const taken = await b.claim(sid)
   assert.deepEqual(taken, { status: 'ok', fence: 2, takenOver: true, received: 2, delivered: 1 })
   await a.lease.heartbeat()
@@ -300,6 +300,20 @@ test("a client's close (no fence) ends it on any node and tells the owner", asyn
   assert.ok(await until(() => hints.some((h) => h.kind == 'e' && h.sid == sid), 2000))
   const r = await b.readOutgoing(sid, 0)
   assert.ok(r.status == 'ok' && r.end == '1000 bye' && !r.messages.length)
+})
+
+test("every key and channel starts with the app's prefix, then the key layout's version", async () => {
+  const sid = await made()
+  await a.appendOutgoing(sid, 1, ['x'])
+  await a.rooms.join(sid, 1, 'layout-room')
+  const keys = ((await a.link.command(['KEYS', '*'])) as Buffer[]).map(String)
+  const ours = keys.filter((k) => k.includes(sid) || k.includes('layout-room') || k.includes('nodeA'))
+  assert.ok(ours.length >= 4, 'the session, its log, the room and the lease: ' + ours.join(' '))
+  for (const key of ours) assert.ok(key.startsWith(keyPrefix), key)
+  assert.ok(a.keys(sid).every((key) => key.startsWith(keyPrefix)))
+  // Another layout on the same Redis shares nothing: a session of this one is unknown there.
+  const next = await store(redis.url, 'nodeNext', { prefix: 'test:' + KEY_LAYOUT + 'x:' })
+  assert.equal(await next.session(sid), null)
 })
 
 test('sessions expire sessionTtl after their last touch, every key with them', async () => {
