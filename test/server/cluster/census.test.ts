@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
 import { INFO, closeStores, newSid, store } from './redis-helpers'
+import { KEY_LAYOUT } from '../../../src/server/cluster/store'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -82,7 +83,7 @@ test('touched sessions stay counted; untouched ones (their node died) fall out w
   assert.equal(await b.census.admit(newSid(), INFO.address, 2, 2), 'full')
   // Once nobody touches the rest either, nothing is left behind: not even the address's set.
   assert.ok(await until(async () => (await a.census.count()) == 0, 5000))
-  const byAddress = 'census4:{census}:a:' + INFO.address
+  const byAddress = 'census4:' + KEY_LAYOUT + ':{census}:a:' + INFO.address
   assert.ok(await until(async () => (await a.link.command(['EXISTS', byAddress])) == 0, 5000))
 })
 
@@ -91,11 +92,11 @@ test('renewals of many sessions at once go out in batches, and every one is rene
   const sids = Array.from({ length: 1200 }, () => newSid())
   const address = (i: number) => '10.0.1.' + (i % 7)
   for (const [i, sid] of sids.entries()) assert.equal(await a.census.admit(sid, address(i), 5000, 5000), 'ok')
-  const before = Number(await a.link.command(['ZSCORE', 'census5:{census}', sids[0]]))
+  const before = Number(await a.link.command(['ZSCORE', 'census5:' + KEY_LAYOUT + ':{census}', sids[0]]))
   await new Promise((r) => setTimeout(r, 20))
   await Promise.all(sids.map((sid, i) => a.census.renew(sid, address(i))))
   for (const sid of [sids[0], sids[499], sids[500], sids[1199]]) {
-    const score = Number(await a.link.command(['ZSCORE', 'census5:{census}', sid]))
+    const score = Number(await a.link.command(['ZSCORE', 'census5:' + KEY_LAYOUT + ':{census}', sid]))
     assert.ok(score > before, sid + ': ' + score + ' <= ' + before)
   }
   assert.equal(await a.census.count(), 1200)

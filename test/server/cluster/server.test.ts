@@ -6,6 +6,7 @@ import { startRedis } from '../../support/redis.mjs'
 import { LifelineServer } from '../../../src/server/index'
 import { start, stopAll, ws, req, hello, until, pollSession, closeOf, throwingHandlers, type Running } from '../raw'
 import { store, closeStores, newSid } from './redis-helpers'
+import { KEY_LAYOUT } from '../../../src/server/cluster/store'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 before(async () => {
@@ -333,7 +334,7 @@ test('a room’s channel is dropped a pass after the node serves no member of it
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
   const probe = await store(redis.url, 'probe')
-  const subscribers = async () => ((await probe.link.command(['PUBSUB', 'NUMSUB', prefix + 'rc:{fx}'])) as number[])[1]
+  const subscribers = async () => ((await probe.link.command(['PUBSUB', 'NUMSUB', prefix + KEY_LAYOUT + ':rc:{fx}'])) as number[])[1]
   s.join('fx')
   await until(async () => (await subscribers()) == 1, 5000, 'subscribed')
   await r.ll.to('fx').send('one')
