@@ -46,6 +46,28 @@ const terse = (options) => ({
 
 const ts = () => typescript({ tsconfig: './tsconfig.json', sourceMap: true, inlineSources: false, declaration: false })
 
+/**
+ * The cluster's Lua scripts are files (src/server/cluster/lua/*.lua). lua.ts reads them when the
+ * server runs from source (tests, tsx); in the server bundle each `lua('a', 'b')` call is replaced
+ * by the text it would read, so the bundle reads no file. The text is one line (JSON), so no line
+ * moves and the source map stays right.
+ */
+const LUA_MODULE = fileURLToPath(new URL('./src/server/cluster/lua.ts', import.meta.url))
+const inlineLua = {
+  name: 'inline-lua',
+  transform(code, id) {
+    if (id != LUA_MODULE) return null
+    let calls = 0
+    const text = (name) => readFileSync(new URL(`./src/server/cluster/lua/${name}.lua`, import.meta.url), 'utf8')
+    const out = code.replace(/\blua\(((?:\s*'[\w-]+'\s*,?)+)\)/g, (_, args) => {
+      calls++
+      return JSON.stringify([...args.matchAll(/'([\w-]+)'/g)].map((m) => text(m[1])).join('\n'))
+    })
+    if (!calls) this.error('inline-lua: no lua() call in ' + id)
+    return { code: out, map: null }
+  },
+}
+
 // Declarations: `tsc -p tsconfig.types.json` writes one .d.ts per module to .tmp/types, and each
 // entry's are bundled into one file, written twice: `.d.ts` for `import` and `.d.cts` for
 // `require`. TypeScript takes a declaration's module format from its extension and the package's
@@ -144,7 +166,7 @@ export default [
       { file: 'dist/server.mjs', format: 'es', sourcemap: true },
       { file: 'dist/server.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
     ],
-    plugins: [ts()],
+    plugins: [inlineLua, ts()],
   },
   types('client', 'lifeline'),
   // The diagnose entry's types name the client's by the package, so that an app sees one

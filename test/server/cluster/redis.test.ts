@@ -11,8 +11,7 @@ import {
   Script,
   type RedisLink,
 } from '../../../src/server/cluster/redis'
-import { APPEND } from '../../../src/server/cluster/lua'
-import { ROOM_APPEND } from '../../../src/server/cluster/room-log'
+import { APPEND, ROOM_APPEND } from '../../../src/server/cluster/lua'
 import { until } from '../../support/processes.mjs'
 import { LifelineError } from '../../../src/protocol/errors'
 

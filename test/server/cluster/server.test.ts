@@ -334,7 +334,8 @@ test('a room’s channel is dropped a pass after the node serves no member of it
   await until(() => r.sessions.length == 1)
   const s = r.sessions[0]
   const probe = await store(redis.url, 'probe')
-  const subscribers = async () => ((await probe.link.command(['PUBSUB', 'NUMSUB', prefix + KEY_LAYOUT + ':rc:{fx}'])) as number[])[1]
+  const channel = prefix + KEY_LAYOUT + ':rc:{fx}'
+  const subscribers = async () => ((await probe.link.command(['PUBSUB', 'NUMSUB', channel])) as number[])[1]
   s.join('fx')
   await until(async () => (await subscribers()) == 1, 5000, 'subscribed')
   await r.ll.to('fx').send('one')
