@@ -33,7 +33,11 @@ test('a script reads KEYS[n] and ARGV[n] only in its opening, where it names the
 
 test('every file is used, and every script opens with the helpers it calls', () => {
   const sources = scripts.map((s) => s.source)
-  for (const file of files) assert.ok(sources.some((src) => src.includes(text(file))), file + ' is used by no script')
+  for (const file of files)
+    assert.ok(
+      sources.some((src) => src.includes(text(file))),
+      file + ' is used by no script',
+    )
   const helpers: Record<string, RegExp> = {
     'common.lua': /\b(fail|follow|size|push|node_of|lost|refused)\(/,
     'time.lua': /\bnow\b/,
