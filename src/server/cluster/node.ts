@@ -71,7 +71,7 @@ export class ClusterNode {
     if (logged) await rooms.logs.append(room, messages, keys)
     const r = await rooms.publish(room, messages, this.c.fanoutChunk)
     return r.delivered + logged
-  })
+  }, this.c.maxPublishQueue)
   /** Rooms followed here (their channel subscribed), with the sessions served here in each. */
   readonly feeds = new RoomFeeds(this)
   /**
@@ -409,6 +409,7 @@ export class ClusterNode {
    * are as this node last knew (counted in Redis at most a tick ago, plus those confirmed since).
    */
   broadcast(d: string | Buffer): number {
+    if (this._publisher.isFull) throw this._publisher.full()
     const n = this._everyone
     this.publish(ALL, d).then(
       (k) => (this._everyone = k + this._joining),

@@ -26,6 +26,14 @@ export interface ClusterOptions {
   /** Room members per fan-out script: bounds how long one room message holds Redis. @default 1000 */
   fanoutChunk?: number
   /**
+   * Room messages this node holds on their way to Redis (`to(room).send()` not yet resolved, and
+   * `broadcast()`s), all rooms together. One more is refused with `LL_ERR_BUFFER_FULL` (`send()`
+   * rejects, `broadcast()` throws) instead of piling up in memory and starving the node's lease
+   * renewal while Redis is slow or away. A publisher that awaits each `send()` never meets it.
+   * @default 10000
+   */
+  maxPublishQueue?: number
+  /**
    * Whether Redis keeps every write it acknowledged through a restart (AOF, `appendfsync always`).
    * Sessions made while it is false do not survive a Redis restart: they may have been rolled back,
    * so their clients reset (a `reset` event with what was not acknowledged), never resume on
@@ -37,7 +45,12 @@ export interface ClusterOptions {
 /** The option with its defaults (`durable` unset: ask Redis). @internal */
 export type ClusterResolved = Required<Omit<ClusterOptions, 'durable'>> & { durable?: boolean }
 
-export const CLUSTER_DEFAULTS = Object.freeze({ prefix: 'll:', nodeLease: 5000, fanoutChunk: 1000 })
+export const CLUSTER_DEFAULTS = Object.freeze({
+  prefix: 'll:',
+  nodeLease: 5000,
+  fanoutChunk: 1000,
+  maxPublishQueue: 10000,
+})
 
 /** Check `cluster` and fill in its defaults; a bad value throws `LL_ERR_INVALID_OPTION`. @internal */
 export function checkCluster(c: unknown): ClusterResolved {
@@ -53,6 +66,7 @@ export function checkCluster(c: unknown): ClusterResolved {
   // Renewed every third of it: below 300 ms a busy event loop misses renewals and fences itself.
   if (!(Number.isInteger(o.nodeLease) && o.nodeLease >= 300)) throw bad('nodeLease: an integer of at least 300 ms')
   if (!(Number.isInteger(o.fanoutChunk) && o.fanoutChunk >= 1)) throw bad('fanoutChunk: a positive integer')
+  if (!(Number.isInteger(o.maxPublishQueue) && o.maxPublishQueue >= 1)) throw bad('maxPublishQueue: a positive integer')
   if (o.durable !== undefined && typeof o.durable != 'boolean') throw bad('durable: true or false')
   return o
 }

@@ -5,6 +5,7 @@
 // a time per room, each after the writes of this node it must follow; messages queued meanwhile
 // for the room go out together in the next one, which costs Redis less than one fan-out each.
 // Rooms do not wait for each other.
+import { LifelineError } from '../../protocol/errors'
 import type { StoredMessage } from './records'
 
 /** At most this many messages in one fan-out. */
@@ -29,10 +30,14 @@ export class Publisher {
   private _stretch = 0
   /** Per room, the last message queued for it, until it is in Redis. */
   private _last = new Map<string, Promise<unknown>>()
+  /** Messages queued, all rooms together, until each is in Redis or failed. */
+  private _queued = 0
 
   constructor(
     /** Put `messages` (with their latest-value keys) out to every member of `room`; resolves to how many took them. */
     private _fanout: (room: string, messages: StoredMessage[], keys: Array<string | undefined>) => Promise<number>,
+    /** Messages queued at most (`cluster.maxPublishQueue`); one more is refused. */
+    private readonly _max: number = Infinity,
   ) {}
 
   /**
@@ -41,6 +46,8 @@ export class Publisher {
    * fan-out: a member past its bounds with all of them took none).
    */
   publish(room: string, data: StoredMessage, after: Promise<unknown>, key?: string): Promise<number> {
+    if (this._queued >= this._max) return Promise.reject(this.full())
+    this._queued++
     let queue = this._queues.get(room)
     const running = !!queue
     if (!queue) this._queues.set(room, (queue = []))
@@ -48,13 +55,26 @@ export class Publisher {
       queue.push({ data, key, after, stretch: this._stretch, done, failed }),
     )
     const out = p.then(
-      () => {},
-      () => {},
+      () => void this._queued--,
+      () => void this._queued--,
     )
     this._last.set(room, out)
     void out.then(() => this._last.get(room) == out && this._last.delete(room))
     if (!running) void this._run(room, queue)
     return p
+  }
+
+  /** Whether one more message would be refused. */
+  get isFull(): boolean {
+    return this._queued >= this._max
+  }
+
+  /** The error a message past `cluster.maxPublishQueue` is refused with. */
+  full(): LifelineError {
+    return new LifelineError(
+      'LL_ERR_BUFFER_FULL',
+      `cluster: ${this._max} room messages on their way to Redis already (cluster.maxPublishQueue)`,
+    )
   }
 
   /**

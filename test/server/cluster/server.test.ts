@@ -45,6 +45,8 @@ test('the cluster option is checked: bad values throw LL_ERR_INVALID_OPTION', ()
     { redis: 'redis://h', nodeLease: 1.5 },
     { redis: 'redis://h', prefix: 'a b' },
     { redis: 'redis://h', fanoutChunk: 0 },
+    { redis: 'redis://h', maxPublishQueue: 0 },
+    { redis: 'redis://h', maxPublishQueue: 2.5 },
     { redis: 'redis://h', durable: 'yes' },
     { redis: { rootNodes: [] } },
     { redis: { rootNodes: 'redis://h:7000' } },
@@ -322,6 +324,24 @@ test('requests that take one orphaned session over at once make one owner: one c
   assert.deepEqual(log.status == 'ok' && log.messages, ['a', 'b', 'c', 'd'], 'every reply once, in order')
   assert.equal(b.sessions.length, 1, 'one connection event')
   assert.deepEqual(b.received.get(b.sessions[0]), ['a', 'b', 'c', 'd'])
+})
+
+test('maxPublishQueue: a room message past it is refused, so is broadcast (LL_ERR_BUFFER_FULL)', async () => {
+  const r = await start(cluster({ maxPublishQueue: 3 }), false)
+  const c = ws(r.port, 'v=2&t=websocket&ack=0&o=1&g=' + encodeURIComponent('{}'))
+  await c.hello()
+  c.sock.send('u1')
+  c.sock.send('p')
+  await until(() => r.sessions.length == 1)
+  r.sessions[0].join('q')
+  // Sent in one turn: none is in Redis before the fourth.
+  const sent = ['q1', 'q2', 'q3'].map((m) => r.ll.to('q').send(m))
+  await assert.rejects(r.ll.to('q').send('q4'), { code: 'LL_ERR_BUFFER_FULL' })
+  assert.throws(() => r.ll.broadcast('everyone'), { code: 'LL_ERR_BUFFER_FULL' })
+  assert.deepEqual(await Promise.all(sent), [1, 1, 1])
+  assert.equal(await r.ll.to('q').send('q5'), 1, 'room again once they are in Redis')
+  await until(() => texts(c.frames).includes('q5'), 5000, 'q5 arrived')
+  assert.deepEqual(texts(c.frames), ['q1', 'q2', 'q3', 'q5'])
 })
 
 test('a room’s channel is dropped a pass after the node serves no member of it; taken again for one back', async () => {

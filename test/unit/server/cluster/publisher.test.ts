@@ -7,7 +7,7 @@ import { Publisher } from '../../../../src/server/cluster/publisher'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 
 /** A publisher whose fan-outs wait until the test lets them end (`finish`), and record themselves. */
-function fake() {
+function fake(max?: number) {
   const runs: Array<{
     room: string
     messages: StoredMessage[]
@@ -16,6 +16,7 @@ function fake() {
   }> = []
   const p = new Publisher(
     (room, messages) => new Promise<number>((finish, fail) => runs.push({ room, messages, finish, fail })),
+    max,
   )
   return { p, runs }
 }
@@ -100,4 +101,37 @@ test("a message waits for what it follows; a member's write waits for the room's
   assert.deepEqual(await Promise.all([m1, m2, m3]), [3, 3, 3])
   await tick()
   assert.equal(p.follow(['r']), undefined, 'all out: a write waits for nothing')
+})
+
+test('maxPublishQueue: at the bound one more is refused (LL_ERR_BUFFER_FULL); room once they are in', async () => {
+  const { p, runs } = fake(3)
+  const now = Promise.resolve()
+  const kept = [p.publish('a', 'm1', now), p.publish('b', 'm2', now), p.publish('a', 'm3', now)]
+  assert.equal(p.isFull, true)
+  await assert.rejects(p.publish('c', 'm4', now), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'LL_ERR_BUFFER_FULL')
+    assert.match(e.message, /3 room messages .*cluster\.maxPublishQueue/)
+    return true
+  })
+  await tick()
+  runs[0].finish(1)
+  runs[1].finish(1)
+  await tick()
+  assert.equal(p.isFull, false, 'two are in Redis')
+  const more = p.publish('c', 'm5', now)
+  runs[2].fail(new Error('Redis said no'))
+  await tick()
+  // A failed one frees its place too.
+  const last = p.publish('c', 'm6', now)
+  await tick()
+  for (const r of runs.slice(3)) r.finish(1)
+  await tick()
+  for (const r of runs.slice(3)) r.finish(1)
+  assert.deepEqual(await Promise.all([kept[0], kept[1], more, last]), [1, 1, 1, 1])
+  await assert.rejects(kept[2], /Redis said no/)
+  assert.deepEqual(
+    runs.map((r) => r.messages),
+    [['m1'], ['m2'], ['m3'], ['m5'], ['m6']],
+    'nothing of the refused one went out',
+  )
 })
