@@ -155,15 +155,15 @@ export function corsHeaders(o: ServerResolved, origin: string): OutgoingHttpHead
 export async function authenticate(o: ServerResolved, req: IncomingMessage, ask: Ask): Promise<Frame[] | void> {
   const refuse = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
   if (!ask.opening || !o.authenticate) return
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), o.requestTimeout)))
+  let timer: unknown
+  const late = new Promise<'late'>((res) => (timer = o.clock.setTimeout(() => res('late'), o.requestTimeout)))
   let r
   try {
     r = await Promise.race([o.authenticate(req, ask.token || tokenFrom(req)), late])
   } catch (e) {
     r = { ok: false as const, reason: 'authentication failed' }
   }
-  clearTimeout(timer)
+  o.clock.clearTimeout(timer)
   // A slow identity provider is not the client's fault: 1013 makes it try again later.
   if (r == 'late') return refuse(Code.TRY_AGAIN_LATER, 'authentication timed out')
   if (!r || !r.ok) return refuse(Code.POLICY_VIOLATION, (r && r.reason) || 'unauthorized')

@@ -12,6 +12,9 @@ import type { ServerSession, SessionHost } from './session'
  */
 export const FORWARDED_HEADERS = ['cookie', 'authorization'] as const
 
+/** How often a gateway whose upstream went looks whether the browser acknowledged the rest, ms. */
+const DRAIN_POLL = 20
+
 /** The relay of each live session, for tests and diagnostics. @internal */
 export const _relays = new WeakMap<ServerSession, Relay>()
 
@@ -45,8 +48,8 @@ export class Relay {
   /** The session's incoming messages are held because the upstream is not taking them. */
   upPaused = true
   private _gone = false
-  private _waitT?: NodeJS.Timeout
-  private _pingT?: NodeJS.Timeout
+  private _waitT?: unknown
+  private _pingT?: unknown
   /** The upstream has shown life since the last ping. */
   private _alive = true
 
@@ -94,7 +97,7 @@ export class Relay {
       opened = true
       this._host.log('debug', 'upstream open', s.id)
       // An upstream that stops answering pings is lost, as a browser that stops answering is.
-      this._pingT = setInterval(() => {
+      this._pingT = o.clock.setInterval(() => {
         if (!this._alive && !this.downPaused) {
           error = new Error('no answer to ping')
           return ws.terminate()
@@ -102,7 +105,7 @@ export class Relay {
         this._alive = false
         ws.ping()
       }, o.heartbeatInterval)
-      this._pingT.unref()
+      o.clock.unref(this._pingT)
       this.upPaused = false
       s.resume()
     })
@@ -120,7 +123,7 @@ export class Relay {
       }
     })
     ws.on('close', (code, why) => {
-      clearInterval(this._pingT)
+      o.clock.clearInterval(this._pingT)
       if (s.closed || this._gone) return
       const reason = why.toString()
       if (!opened) return this._end(Code.UPSTREAM_UNREACHABLE, unreachable(error))
@@ -170,19 +173,21 @@ export class Relay {
     this.upPaused = true
     s.pause()
     this._host.log(code == Code.UPSTREAM_UNREACHABLE ? 'warn' : 'debug', 'upstream ended', code, reason)
-    const deadline = Date.now() + this._host.o.sessionTtl
+    const clock = this._host.o.clock
+    const deadline = clock.now() + this._host.o.sessionTtl
     const wait = () => {
       if (s.closed) return
-      if (!s.reliable || s.bufferedAmount == 0 || Date.now() > deadline) return s._end(code, reason)
-      this._waitT = setTimeout(wait, 20)
-      this._waitT.unref()
+      if (!s.reliable || s.bufferedAmount == 0 || clock.now() > deadline) return s._end(code, reason)
+      this._waitT = clock.setTimeout(wait, DRAIN_POLL)
+      clock.unref(this._waitT)
     }
     wait()
   }
 
   private _sessionClosed = (code: number, reason: string): void => {
-    clearTimeout(this._waitT)
-    clearInterval(this._pingT)
+    const clock = this._host.o.clock
+    clock.clearTimeout(this._waitT)
+    clock.clearInterval(this._pingT)
     const ws = this.ws
     if (!ws || this._gone) return
     this._gone = true

@@ -46,7 +46,7 @@ export class Inbound {
   _held?: Array<[string | Buffer, boolean]> = undefined
   _heldBytes = 0
   private _paused = false
-  private _ackTimer?: NodeJS.Timeout
+  private _ackTimer?: unknown
   /** Highest `u` seen (PROTOCOL.md §6.3). */
   private _uses = 0
 
@@ -158,12 +158,12 @@ export class Inbound {
     return new Promise((answer, refuse) => {
       // The one before it may never come (its request stalled on the way, and the client waits
       // on both): refused after requestTimeout, the client sends both again on a new connection.
-      const timer = setTimeout(() => {
+      const timer = host.o.clock.setTimeout(() => {
         if (parked.get(n) != p) return
         this._unpark(n, p)
         refuse(new Error('the upload before it did not come within requestTimeout'))
       }, host.o.requestTimeout)
-      timer.unref()
+      host.o.clock.unref(timer)
       const p: Parked = { kind, frames, bytes, answer, timer }
       parked.set(n, p)
     })
@@ -171,7 +171,7 @@ export class Inbound {
 
   /** Take parked body `n` out, its bytes released; its POST is still to be answered. */
   private _unpark(n: number, p: Parked): Parked {
-    clearTimeout(p.timer)
+    this._session._host.o.clock.clearTimeout(p.timer)
     this._parked!.delete(n)
     this._session._host.reserve(-p.bytes)
     return p
@@ -181,7 +181,7 @@ export class Inbound {
   release(): void {
     if (this._parked) for (const [n, p] of this._parked) this._unpark(n, p).answer([])
     this._parked = undefined
-    clearTimeout(this._ackTimer)
+    this._session._host.o.clock.clearTimeout(this._ackTimer)
   }
 
   /** One application message with sequence number `seq`. */
@@ -236,12 +236,12 @@ export class Inbound {
     if (replies) replies.push(FrameType.Ack + this.inbox._ack(this.delivered))
     else if (!this.inbox._pending(this.delivered) || !this._reliable) return
     else if (this.inbox._due(this.delivered)) this._ackNow()
-    else if (!this._ackTimer) this._ackTimer = setTimeout(() => this._ackNow(), ACK_DELAY)
+    else if (!this._ackTimer) this._ackTimer = this._session._host.o.clock.setTimeout(() => this._ackNow(), ACK_DELAY)
   }
 
   private _ackNow(): void {
     const s = this._session
-    clearTimeout(this._ackTimer)
+    s._host.o.clock.clearTimeout(this._ackTimer)
     this._ackTimer = undefined
     if (this.inbox._pending(this.delivered) && !s.closed) s._control([FrameType.Ack + this.inbox._ack(this.delivered)])
   }
@@ -272,5 +272,5 @@ interface Parked {
   bytes: number
   answer: (replies: Frame[] | null) => void
   /** Refuses it (HTTP 503) if the one before it has not come within `requestTimeout`. */
-  timer: NodeJS.Timeout
+  timer: unknown
 }

@@ -27,9 +27,9 @@ export class ServerLiveness {
   /** When the last ping for the client's silence went out (`quiet`). */
   private _pingedAt = 0
 
-  /** A hello went out: the client's proof ping answers it one round trip later. */
-  greeted(): void {
-    this._greetedAt = Date.now()
+  /** A hello went out (at `now`): the client's proof ping answers it one round trip later. */
+  greeted(now: number): void {
+    this._greetedAt = now
   }
 
   heard(now: number): void {
@@ -42,14 +42,14 @@ export class ServerLiveness {
     this._waitingSince = this._probedAt = 0
   }
 
-  /** Messages were written; `inFlight` of them now wait for an acknowledgement. */
-  sent(inFlight: number): void {
-    if (inFlight && !this._waitingSince) this._waitingSince = Date.now()
+  /** Messages were written at `now`; `inFlight` of them now wait for an acknowledgement. */
+  sent(inFlight: number, now: number): void {
+    if (inFlight && !this._waitingSince) this._waitingSince = now
   }
 
-  /** An acknowledgement freed messages. */
-  progress(inFlight: number): void {
-    this._waitingSince = inFlight ? Date.now() : 0
+  /** An acknowledgement freed messages at `now`. */
+  progress(inFlight: number, now: number): void {
+    this._waitingSince = inFlight ? now : 0
     this._probedAt = 0
   }
 

@@ -52,8 +52,8 @@ export class LocalSessions {
     private readonly _wss: WebSocketServer,
   ) {
     const o = _server.o
-    this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account)
-    this.rooms = new Rooms<ServerSession>(o.roomHistorySize, o.roomHistoryAge)
+    this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account, o.clock)
+    this.rooms = new Rooms<ServerSession>(o.roomHistorySize, o.roomHistoryAge, o.clock)
     this.host = {
       o,
       reserve: _server.reserve,
@@ -72,9 +72,9 @@ export class LocalSessions {
       .then((got) => {
         if (res.writableEnded || req.destroyed) return
         if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
-        got._lastIn = Date.now()
-        const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
         const o = this.host.o
+        got._lastIn = o.clock.now()
+        const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
         if (ask.t == 'stream') {
           res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
           if (hello.length) res.write(encode(hello))
@@ -190,7 +190,7 @@ export class LocalSessions {
 
   /** Heartbeats, dead connections, expiry; forget last words past `sessionTtl`. */
   sweep(): void {
-    const now = Date.now()
+    const now = this.host.o.clock.now()
     sweep(this._sessions.values(), now, this.host)
     this._tombs.sweep(now)
   }

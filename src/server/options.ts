@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { Logger, LogLevel } from '../protocol/log'
+import type { ServerClock } from './clock'
 import type { ClusterOptions } from './cluster/options'
 import type { ServerSession } from './session'
 import type { TransportName } from '../protocol/frames'
@@ -241,4 +242,9 @@ export const SERVER_DEFAULTS = Object.freeze({
  * Options with every default filled in (internal; in the published types because `ServerSession`'s constructor names
  * it).
  */
-export type ServerResolved = typeof SERVER_DEFAULTS & ServerOptions & { maxPostBytes: number }
+export type ServerResolved = typeof SERVER_DEFAULTS &
+  ServerOptions & {
+    maxPostBytes: number
+    /** Every timer and `now` of the server: the real one, or a test's fake. @internal */
+    clock: ServerClock
+  }

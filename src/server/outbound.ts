@@ -38,7 +38,7 @@ export interface OutboundOwner {
 export class Outbound {
   readonly outbox = new Outbox<string | Buffer>()
   /** When something was last written to the client (the sweep pings after a heartbeat's silence). */
-  lastOut = Date.now()
+  lastOut: number
   /**
    * Control frames waiting for a link that can take them (polling between requests); only while
    * there are any.
@@ -50,7 +50,9 @@ export class Outbound {
   /** The next flush starts with a sequence marker (the link is new or was switched to). */
   private _resend = false
 
-  constructor(private readonly _session: OutboundOwner) {}
+  constructor(private readonly _session: OutboundOwner) {
+    this.lastOut = _session._host.o.clock.now()
+  }
 
   /** Sequence number of the last message queued, 0 before the first. */
   get sent(): number {
@@ -96,7 +98,7 @@ export class Outbound {
     const l = link || s._links[s._active!] || Object.values(s._links)[0]
     if (l && l.ready()) {
       l.write(frames)
-      this.lastOut = Date.now()
+      this.lastOut = s._host.o.clock.now()
     } else (this.later = this.later || []).push(...frames)
   }
 
@@ -129,9 +131,9 @@ export class Outbound {
     }
     if (!frames.length) return
     l.write(frames)
-    this.lastOut = Date.now()
+    const now = (this.lastOut = s._host.o.clock.now())
     if (!s.reliable) this._freed(this.outbox._forgetSent())
-    else if (batch) s._liveness.sent(this.outbox._inFlight)
+    else if (batch) s._liveness.sent(this.outbox._inFlight, now)
   }
 
   /** The client has everything up to `n`. */
@@ -142,7 +144,7 @@ export class Outbound {
     const base = this.outbox._base
     const freed = this.outbox._acknowledge(Math.min(n, this.sent))
     if (freed > 0) {
-      s._liveness.progress(this.outbox._inFlight)
+      s._liveness.progress(this.outbox._inFlight, s._host.o.clock.now())
       this._freed(freed)
     }
     // By number, not bytes: an empty message frees none and is delivered all the same.

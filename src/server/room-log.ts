@@ -1,4 +1,6 @@
+import type { Clock } from '../protocol/clock'
 import { messageFrames, type Frame } from '../protocol/frames'
+import { serverClock } from './clock'
 
 /**
  * One room's messages in one process (PROTOCOL.md §6.5, docs/scaling.md "Rooms"): kept once for
@@ -23,7 +25,8 @@ export class RoomLog {
     public next: number,
     private readonly _size: number,
     private readonly _age: number,
-    private readonly _now: () => number = Date.now,
+    /** Whose `now` dates each message (the server's `o.clock`). */
+    private readonly _clock: Pick<Clock, 'now'> = serverClock,
   ) {}
 
   /** Offset of the oldest message kept (`next` when none is). */
@@ -35,7 +38,7 @@ export class RoomLog {
   /** Keep `d` (a latest value of `key`, if given); returns its offset. */
   append(d: string | Buffer, key?: string): number {
     this._data.push(d)
-    this._at.push(this._now())
+    this._at.push(this._clock.now())
     this._keys.push(key)
     if (key !== undefined) this._keyed++
     this._trim()
@@ -83,7 +86,7 @@ export class RoomLog {
 
   /** Forget what is past the count or the age. */
   private _trim(): void {
-    const old = this._now() - this._age
+    const old = this._clock.now() - this._age
     let k = Math.max(0, this._data.length - this._size)
     while (k < this._at.length && this._at[k] < old) k++
     if (!k) return

@@ -1,4 +1,6 @@
+import type { Clock } from '../protocol/clock'
 import { LifelineError } from '../protocol/errors'
+import { serverClock } from './clock'
 import type { RoomCursors } from './room-cursors'
 import { RoomLog } from './room-log'
 
@@ -44,12 +46,17 @@ export class Rooms<S extends RoomMember = RoomMember> {
     private readonly _size = 1000,
     /** How long, ms (`roomHistoryAge`). */
     private readonly _age = 60000,
+    /** Whose `now` dates room messages (the server's `o.clock`). */
+    private readonly _clock: Pick<Clock, 'now'> = serverClock,
   ) {}
 
   join(s: S, room: string): void {
     checkRoom(room)
     let r = this._rooms.get(room)
-    if (!r) this._rooms.set(room, (r = { members: new Set(), log: new RoomLog(this._top + 1, this._size, this._age) }))
+    if (!r) {
+      r = { members: new Set(), log: new RoomLog(this._top + 1, this._size, this._age, this._clock) }
+      this._rooms.set(room, r)
+    }
     r.members.add(s)
     if (s._roomCursors) s._roomCursors.joined(room, r.log)
     let mine = this._of.get(s)

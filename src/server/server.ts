@@ -8,6 +8,7 @@ import { parseAsk } from './access'
 import { admitRequest, admitUpgrade, answerUpgrade } from './admission'
 import { checkUpstream, relay } from './gateway'
 import { SERVER_DEFAULTS, type ServerOptions, type ServerResolved } from './options'
+import { serverClock } from './clock'
 import { LocalSessions, type LocalHost } from './local'
 import { OriginGate } from './origin'
 import { ClusterNode } from './cluster/node'
@@ -83,7 +84,7 @@ export class LifelineServer<
   // costs a Set entry and a close listener (a closure) per socket.
   private _wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false })
   private _total = 0
-  private _sweepT?: NodeJS.Timeout
+  private _sweepT?: unknown
   /** What this server gives the sessions' side (in one process, or as a cluster node). */
   private _host: LocalHost
   private _origins: OriginGate
@@ -96,11 +97,13 @@ export class LifelineServer<
   /** Misconfigurations already logged: each is logged once, not once per request. */
   private _told = new Set<string>()
   private _counters: Counters
-  private _statsT?: NodeJS.Timeout
+  private _statsT?: unknown
 
   constructor(options: ServerOptions = {}) {
     super()
-    const o = (this.o = Object.assign({}, SERVER_DEFAULTS, options) as ServerResolved)
+    // `clock` is internal (a test's fake, `ServerResolved`): not an option apps are offered.
+    const o = (this.o = Object.assign({ clock: serverClock }, SERVER_DEFAULTS, options) as ServerResolved)
+    const clock = o.clock
     if (o.upstream) checkUpstream(o.upstream)
     o.maxPostBytes = options.maxPostBytes || o.maxMessageSize + 2097152
     this._wss.options.maxPayload = o.maxMessageSize + 65536
@@ -129,7 +132,7 @@ export class LifelineServer<
       },
       log: (level, ...args) => say(log, o.logLevel, LEVELS.indexOf(level), args),
       note: (key, ...args) => {
-        const now = Date.now()
+        const now = clock.now()
         if (now - (noted.get(key) || -Infinity) < NOTE_EVERY) return
         noted.set(key, now)
         this._host.log('warn', ...args, '(logged at most once a minute)')
@@ -139,8 +142,8 @@ export class LifelineServer<
       oops: (e, cleanup) => this._oops(e, cleanup),
     }
     if (o.statsInterval > 0) {
-      this._statsT = setInterval(() => this.emit('stats', this.stats()), o.statsInterval)
-      this._statsT.unref()
+      this._statsT = clock.setInterval(() => this.emit('stats', this.stats()), o.statsInterval)
+      clock.unref(this._statsT)
     }
     this._origins = new OriginGate(o, this._host.log)
     if (options.cluster !== undefined) {
@@ -149,8 +152,8 @@ export class LifelineServer<
     } else {
       const local = (this._node = new LocalSessions(this.sessions, this._host, this._wss))
       // In cluster mode the node keeps its own time: its lease, pings and key lifetimes.
-      this._sweepT = setInterval(() => local.sweep(), o.sweepInterval)
-      this._sweepT.unref()
+      this._sweepT = clock.setInterval(() => local.sweep(), o.sweepInterval)
+      clock.unref(this._sweepT)
     }
     const server = o.server
     if (server) {
@@ -262,8 +265,8 @@ export class LifelineServer<
   close(code = 1001, reason = 'server shutting down'): void {
     if (this._closed) return
     this._closed = true
-    clearInterval(this._sweepT)
-    clearInterval(this._statsT)
+    this.o.clock.clearInterval(this._sweepT)
+    this.o.clock.clearInterval(this._statsT)
     // A cluster node drains instead: its sessions go on, on the other nodes.
     const node = this._node
     if (node instanceof ClusterNode) void node.close()

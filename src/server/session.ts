@@ -46,8 +46,10 @@ export class ServerSession<
   readonly takenOver: boolean = false
   /** @internal */ _links: Partial<Record<Link['name'], Link>> = {}
   /** @internal */ _active?: Link['name']
-  /** @internal */ _lastIn = Date.now()
-  /** @internal */ _detachedAt = Date.now()
+  /** When the client last spoke (the server's clock, `o.clock`). @internal */
+  _lastIn: number
+  /** When its last link went. @internal */
+  _detachedAt: number
   /** Whether the client has spoken (the session is confirmed, PROTOCOL.md §5.2). @internal */
   _heard = false
   /** Heartbeat interval the client asked for, ms. @internal */
@@ -82,6 +84,7 @@ export class ServerSession<
   ) {
     super()
     this._hb = _host.o.heartbeatInterval
+    this._lastIn = this._detachedAt = _host.o.clock.now()
     this._outbound = new Outbound(this)
     this._inbound = new Inbound(this, reliable)
   }
@@ -108,7 +111,7 @@ export class ServerSession<
     const a = this._active
     if (!a || this.closed) return null
     if (this._links[a]) return a
-    const silence = Date.now() - this._lastIn
+    const silence = this._host.o.clock.now() - this._lastIn
     return a == 'polling' && silence <= this._hb + this._host.o.heartbeatTimeout ? a : null
   }
 
@@ -216,7 +219,7 @@ export class ServerSession<
    * @internal
    */
   _hello(t?: Link['name']): string {
-    this._liveness.greeted()
+    this._liveness.greeted(this._host.o.clock.now())
     return helloFrame(this._host.o, this.id, this._received, this._hb, t)
   }
 
@@ -228,7 +231,7 @@ export class ServerSession<
 
   /** The client spoke: it is there, and the session is confirmed. */
   private _hear(): void {
-    this._lastIn = Date.now()
+    this._lastIn = this._host.o.clock.now()
     this._liveness.heard(this._lastIn)
     if (!this._heard) {
       this._heard = true
@@ -311,7 +314,7 @@ export class ServerSession<
     // A session its client never spoke on is invisible to the app and is ended by the sweep
     // after `requestTimeout` (a racing loser, or a client cut right after the hello that will
     // resume it within that time).
-    if (!Object.keys(this._links).length) this._detachedAt = Date.now()
+    if (!Object.keys(this._links).length) this._detachedAt = this._host.o.clock.now()
   }
 
   /** Carry the session on this kind of link: resend everything unacknowledged on it. @internal */

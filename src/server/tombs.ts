@@ -1,3 +1,4 @@
+import type { Clock } from '../protocol/clock'
 import type { Frame } from '../protocol/frames'
 
 /**
@@ -14,6 +15,8 @@ export class Tombs {
     private _max: number,
     private _ttl: number,
     private _account: (bytes: number) => void,
+    /** Whose `now` dates each burial (the server's). */
+    private _clock: Pick<Clock, 'now'>,
   ) {}
 
   /** The last frames of ended session `id`, if still remembered. */
@@ -25,7 +28,7 @@ export class Tombs {
   /** Remember `last`; `bytes` are held even past the bound: the session just gave back as much. */
   bury(id: string, last: Frame[], bytes: number): void {
     this._account(bytes)
-    this._m.set(id, { last, at: Date.now(), bytes })
+    this._m.set(id, { last, at: this._clock.now(), bytes })
     // Sessions ending faster than `ttl` forgets them: the oldest go first.
     for (const [old] of this._m) {
       if (this._m.size <= this._max) break

@@ -189,17 +189,18 @@ export function receivePost(
   }
   // Runs until the request is over, answered or not: a body dribbled (slowloris) or one that
   // goes on after a refusal is cut here.
-  const timer = setTimeout(() => {
+  const clock = o.clock
+  const timer = clock.setTimeout(() => {
     if (!bad) fail(408, 'body not received within requestTimeout ' + o.requestTimeout)
     req.destroy()
   }, o.requestTimeout)
   req.on('data', take)
   req.on('end', () => {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
     end()
   })
   req.on('close', () => {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
     release()
   })
 }

@@ -2,11 +2,12 @@
 // granted, nothing is logged, rooms in this process.
 import type { SessionHost } from '../../src/server/session'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../src/server/options'
+import { serverClock } from '../../src/server/clock'
 import { Rooms } from '../../src/server/rooms'
 
 export function memoryHost(options: Partial<ServerResolved> = {}): SessionHost {
   return {
-    o: { ...SERVER_DEFAULTS, ...options } as ServerResolved,
+    o: { ...SERVER_DEFAULTS, clock: serverClock, ...options } as ServerResolved,
     reserve: () => true,
     confirm: () => {},
     gone: () => {},

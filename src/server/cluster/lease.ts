@@ -3,6 +3,7 @@
 // joins again as a new node); and the set of sessions each node owns, so that the others' sweeps
 // find those of a node whose lease lapsed.
 import { randomBytes } from 'node:crypto'
+import type { Clock } from '../../protocol/clock'
 import { LifelineError } from '../../protocol/errors'
 import { int } from './records'
 import { runScript, type RedisLink, type RedisReply } from './redis'
@@ -22,7 +23,7 @@ export class NodeLease {
 
   constructor(
     private readonly _link: RedisLink,
-    private readonly _o: { prefix: string; nodeLease: number },
+    private readonly _o: { prefix: string; nodeLease: number; clock: Pick<Clock, 'now'> },
     node: string,
   ) {
     this.node = this._base = node
@@ -42,7 +43,7 @@ export class NodeLease {
    * then fenced for good under this id; `rejoin` makes it a new node.
    */
   async heartbeat(): Promise<boolean> {
-    const before = Date.now()
+    const before = this._o.clock.now()
     const key = this._nodeKey(this.node)
     const lease = String(this._o.nodeLease)
     if (!this._token) {
@@ -101,7 +102,7 @@ export class NodeLease {
    * Whether this node may still write as an owner by its own clock: its lease was renewed less
    * than `nodeLease` ago. A node that was frozen or cut off finds this false before Redis tells it.
    */
-  leaseHeld(now = Date.now()): boolean {
+  leaseHeld(now = this._o.clock.now()): boolean {
     return now - this._renewedAt < this._o.nodeLease
   }
 

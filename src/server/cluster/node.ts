@@ -173,6 +173,7 @@ export class ClusterNode {
       maxQueueLength: o.maxQueueLength,
       roomHistorySize: o.roomHistorySize,
       roomHistoryAge: o.roomHistoryAge,
+      clock: o.clock,
     })
     await loadScripts(link)
     if (!(await this.store.lease.heartbeat())) throw new Error('cluster: node id taken: ' + this.store.node)
@@ -211,14 +212,14 @@ export class ClusterNode {
   private _via(sid: string, kind: TransportName | undefined): void {
     const s = this.owned.get(sid)
     if (!s) return
-    s._heardAt = Date.now()
+    s._heardAt = this._host.o.clock.now()
     if (kind || s._kind != 'polling') s._kind = kind
   }
 
   /** Whether `node`'s lease is held (cached briefly: every request asks). */
   private async _isAlive(node: string): Promise<boolean> {
     if (node == this.store.node) return true
-    const now = Date.now()
+    const now = this._host.o.clock.now()
     const known = this._alive.get(node)
     if (known && now - known.at < this.c.nodeLease / 5) return known.ok
     const ok = await this.store.lease.alive(node)
@@ -300,7 +301,7 @@ export class ClusterNode {
       if (mine) {
         mine.origin = info.org
         // The client spoke (any request of it counts, as in one process): its transport is current.
-        mine._heardAt = Date.now()
+        mine._heardAt = o.clock.now()
         if (ask.opening) mine._hb = ask.hb
       }
       received = +info.rcv

@@ -11,7 +11,7 @@ export interface InboxHost {
   /** Its fencing token: every owner read and write carries it. */
   readonly _fence: number
   readonly closed: boolean
-  readonly _host: Pick<OwnerHost, 'store' | 'held' | 'stats' | 'log'>
+  readonly _host: Pick<OwnerHost, 'o' | 'store' | 'held' | 'stats' | 'log'>
   /** When this node last heard of the client. */
   _heardAt: number
   /** The client has spoken: the app hears of the session. */
@@ -35,7 +35,7 @@ export class OwnedInbox {
   private _pulling = false
   private _pullAgain = false
   private _paused = false
-  private _commitT?: NodeJS.Timeout
+  private _commitT?: unknown
   /** A read of the inbox failed (Redis away): the node's upkeep reads it again on its next pass. */
   _unread = false
 
@@ -109,7 +109,7 @@ export class OwnedInbox {
       const seq = first + i
       if (seq <= this._handed) continue
       this._handed = seq
-      s._heardAt = Date.now()
+      s._heardAt = s._host.o.clock.now()
       const m = messages[i]
       s._host.stats.in(m.length)
       s._emitMessage(m, typeof m != 'string', seq)
@@ -129,7 +129,7 @@ export class OwnedInbox {
   private _commitLater(): void {
     const s = this._s
     if (this._commitT || this._handed <= this._committed || s.closed) return
-    this._commitT = setTimeout(() => {
+    this._commitT = s._host.o.clock.setTimeout(() => {
       this._commitT = undefined
       const n = this._handed
       if (n <= this._committed || s.closed) return
@@ -143,6 +143,6 @@ export class OwnedInbox {
 
   /** The session is over here: no commit is made any more. */
   _stop(): void {
-    clearTimeout(this._commitT)
+    this._s._host.o.clock.clearTimeout(this._commitT)
   }
 }

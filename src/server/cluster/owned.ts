@@ -78,9 +78,9 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   /** The kind of the link last made active, on any node; undefined when none is. */
   _kind?: TransportName
   /** When this node last heard of the client (a request here, a hint, a message): polling counts till its silence. */
-  _heardAt = Date.now()
+  _heardAt: number
   /** When the upkeep last looked at it in Redis (its links being elsewhere): did it end or expire? */
-  _touchedAt = Date.now()
+  _touchedAt: number
   /** Heartbeat interval the client asked for, ms (the server's own after a takeover). */
   _hb: number
   private _out: Sending
@@ -125,6 +125,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
     super()
+    this._heardAt = this._touchedAt = _host.o.clock.now()
     this._inbox = new OwnedInbox(this, delivered, redeliverUpTo)
     this._out = sending
     this._hb = _host.o.heartbeatInterval
@@ -146,7 +147,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (!k || this.closed) return null
     // Polling between polls too, until the client has been silent past its heartbeat and the timeout.
     const o = this._host.o
-    return k != 'polling' || Date.now() - this._heardAt <= this._hb + o.heartbeatTimeout ? k : null
+    return k != 'polling' || o.clock.now() - this._heardAt <= this._hb + o.heartbeatTimeout ? k : null
   }
 
   get rooms(): string[] {
@@ -344,18 +345,18 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
    * taken over meanwhile out. It waits for `after` first (room messages it must follow).
    */
   _write(op: () => Promise<unknown>, after?: Promise<unknown>): Promise<unknown> {
-    const ttl = this._host.o.sessionTtl
+    const { sessionTtl: ttl, clock } = this._host.o
     const attempt = async () => {
       if (after) await after
-      const end = Date.now() + ttl
+      const end = clock.now() + ttl
       for (;;) {
         // Nor does it write anything (its fencing token would be refused, if another took over yet).
         if (!this._host.held()) return
         try {
           return await op()
         } catch (e) {
-          if (Date.now() > end) return this._host.log('warn', 'cluster store write failed:', e)
-          await new Promise((wake) => setTimeout(wake, RETRY_MS))
+          if (clock.now() > end) return this._host.log('warn', 'cluster store write failed:', e)
+          await new Promise<void>((wake) => clock.setTimeout(wake, RETRY_MS))
         }
       }
     }

@@ -57,7 +57,7 @@ export class ServedInbound {
   /** Whether this node has recorded the session's first frame (it confirms the session). */
   private _confirmed = false
   private _acked = 0
-  private _ackT?: NodeJS.Timeout
+  private _ackT?: unknown
   /** POST bodies waiting here for the one before them (`_post`). */
   private _parked = 0
   /** What they wait on besides their timers: a body kept here (it may be the one before them). */
@@ -72,7 +72,7 @@ export class ServedInbound {
    * they made a gap, and the session ended with 1002 after a Redis restart (issue 26).
    */
   _receive(frames: Frame[], via: Link): void {
-    this._s._lastIn = Date.now()
+    this._s._lastIn = this._s._host.o.clock.now()
     this._chain = this._chain
       .then(() => this._s._links[via.name] == via && this._frames(frames, via.name, via))
       .catch((e) => this._s._oops(e))
@@ -91,7 +91,8 @@ export class ServedInbound {
   async _post(frames: Frame[], ask: { ack: number; t: string }): Promise<Frame[] | null> {
     const host = this._s._host
     const o = host.o
-    const deadline = Date.now() + Math.min(o.requestTimeout, GAP_HOLD)
+    const clock = o.clock
+    const deadline = clock.now() + Math.min(o.requestTimeout, GAP_HOLD)
     let parked = 0
     try {
       for (let wait = GAP_WAIT; ; wait = Math.min(2 * wait, GAP_WAIT_MAX)) {
@@ -107,10 +108,10 @@ export class ServedInbound {
             parked = bytes
             this._parked++
           }
-          if (Date.now() >= deadline) throw e
+          if (clock.now() >= deadline) throw e
           await new Promise<void>((wake) => {
-            const timer = setTimeout(wake, Math.min(wait, deadline - Date.now()))
-            this._kept.push(() => (clearTimeout(timer), wake()))
+            const timer = clock.setTimeout(wake, Math.min(wait, deadline - clock.now()))
+            this._kept.push(() => (clock.clearTimeout(timer), wake()))
           })
         }
       }
@@ -272,11 +273,11 @@ export class ServedInbound {
   private _ackLater(received: number): void {
     this._received = Math.max(this._received, received)
     if (this._received - this._acked >= ACK_MESSAGES) this._ackNow()
-    else if (!this._ackT) this._ackT = setTimeout(() => this._ackNow(), ACK_DELAY)
+    else if (!this._ackT) this._ackT = this._s._host.o.clock.setTimeout(() => this._ackNow(), ACK_DELAY)
   }
 
   private _ackNow(): void {
-    clearTimeout(this._ackT)
+    this._s._host.o.clock.clearTimeout(this._ackT)
     this._ackT = undefined
     const l = this._s._links.websocket
     if (l && l.ready() && this._received > this._acked) {
@@ -287,7 +288,7 @@ export class ServedInbound {
 
   /** The session is over here: no `a` is written any more. */
   _stop(): void {
-    clearTimeout(this._ackT)
+    this._s._host.o.clock.clearTimeout(this._ackT)
   }
 }
 

@@ -4,6 +4,7 @@
 // room-cursors.ts, over Redis. The session's own messages are served.ts's.
 import { FrameType, leftFrame, messageFrames, type Frame } from '../../protocol/frames'
 import type { Link } from '../link'
+import type { ServerResolved } from '../options'
 import type { RoomFeeds, RoomReader } from './feeds'
 import type { StoredMessage } from './records'
 import type { ClusterStore } from './store'
@@ -12,7 +13,12 @@ import type { ClusterStore } from './store'
 export interface RoomRunsHost {
   readonly id: string
   readonly closed: boolean
-  readonly _host: { store: ClusterStore; feeds: RoomFeeds; log(level: 'warn', ...args: unknown[]): void }
+  readonly _host: {
+    o: Pick<ServerResolved, 'clock'>
+    store: ClusterStore
+    feeds: RoomFeeds
+    log(level: 'warn', ...args: unknown[]): void
+  }
   /** The active link here, if it can take frames now. */
   _ready(): Link | undefined
   /** When something was last written to the client here. */
@@ -177,7 +183,7 @@ export class ServedRooms implements RoomReader {
     this._run = room
     this._runNext = first + messages.length
     this._next!.set(room, this._runNext)
-    this._s._lastOut = Date.now()
+    this._s._lastOut = this._s._host.o.clock.now()
     l.write(messageFrames(messages, 0, messages.length, frames))
   }
 }

@@ -48,8 +48,9 @@ export class Served implements LinkOwner {
   private _pumpAgain = false
   /** A read of the log failed (Redis away): the node's upkeep reads it again on its next pass. */
   _unread = false
-  _lastOut = Date.now()
-  _lastIn = Date.now()
+  /** When something was last written to the client here, and when it last spoke here (`o.clock`). */
+  _lastOut: number
+  _lastIn: number
   /** When the upkeep last renewed the session's keys (0: not yet; the next tick does). */
   _touchedAt = 0
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
@@ -74,7 +75,9 @@ export class Served implements LinkOwner {
     /** Heartbeat interval the client asked for, ms. */
     public _hb: number,
     readonly _host: ServedHost,
-  ) {}
+  ) {
+    this._lastOut = this._lastIn = _host.o.clock.now()
+  }
 
   /** A link arrived; the client has everything up to `cursor`. Redis decides whether it carries the session. */
   _attach(l: Link, cursor: number, got?: ReadonlyMap<string, number>): void {
@@ -156,7 +159,7 @@ export class Served implements LinkOwner {
     const l = this._active && this._links[this._active]
     if (this._pumping || !l || !l.ready() || first != this._next) return void this.pump()
     this._written(l, first, messages)
-    this._lastOut = Date.now()
+    this._lastOut = this._host.o.clock.now()
   }
 
   /**
@@ -203,7 +206,7 @@ export class Served implements LinkOwner {
         const now = this._active && this._links[this._active]
         if (now && now.ready() && r.messages.length && (l ? this._next : 0) <= r.first + r.messages.length) {
           this._written(now, r.first, r.messages)
-          this._lastOut = Date.now()
+          this._lastOut = this._host.o.clock.now()
           if (r.messages.length == READ_MAX) this._pumpAgain = true
         }
         // With no active link here, the links here hear the close at once: with `_next`

@@ -3,7 +3,9 @@
 // script (lua.ts), so numbering, bounds and fencing hold whichever node asks. Independent of
 // ServerSession: the server's sender and receiver logs drive it through these operations.
 import { randomBytes } from 'node:crypto'
+import type { Clock } from '../../protocol/clock'
 import { LifelineError } from '../../protocol/errors'
+import { serverClock } from '../clock'
 import { Census } from './census'
 import { NodeLease } from './lease'
 import { ClusterRoomLogs } from './room-log'
@@ -55,6 +57,8 @@ export interface StoreOptions {
   roomHistorySize?: number
   /** How long a room's log keeps a message, ms (`roomHistoryAge`). @default 60000 */
   roomHistoryAge?: number
+  /** Whose `now` judges this node's lease (the server's `o.clock`). @default Node's `Date.now()` */
+  clock?: Pick<Clock, 'now'>
 }
 
 /**
@@ -87,6 +91,7 @@ const DEFAULTS = {
   maxQueueLength: 100000,
   nodeLease: 5000,
   durable: false,
+  clock: serverClock as Pick<Clock, 'now'>,
 }
 
 /** What a session was made with (the request that created it). */

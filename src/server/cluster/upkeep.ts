@@ -25,18 +25,19 @@ const SWEEP_MAX = 200
 export class Upkeep {
   /** The node is joining again as a new node, its lease having lapsed. */
   private _rejoin?: Promise<void>
-  private _timer?: NodeJS.Timeout
+  private _timer?: unknown
   private _ticks = 0
 
   constructor(private readonly _node: ClusterNode) {}
 
   start(period: number): void {
-    this._timer = setInterval(() => this.tick(), period)
-    this._timer.unref()
+    const clock = this._node._host.o.clock
+    this._timer = clock.setInterval(() => this.tick(), period)
+    clock.unref(this._timer)
   }
 
   stop(): void {
-    clearInterval(this._timer)
+    this._node._host.o.clock.clearInterval(this._timer)
   }
 
   /**
@@ -61,7 +62,7 @@ export class Upkeep {
       if (!n.store.lease.leaseHeld() || !(await n.store.lease.heartbeat())) return this.lapsed()
       // Every nodeLease: what failed to be read, and the rooms past what was published here.
       if (++this._ticks % 3 == 0) this.reconcile(false)
-      const now = Date.now()
+      const now = n._host.o.clock.now()
       const due: Touchable[] = []
       for (const s of n.served.values()) if (this._watch(s, now)) due.push(s)
       // Sessions owned here with no link here: only looked at (the node with their link renews them).

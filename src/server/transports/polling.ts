@@ -11,7 +11,7 @@ import type { Link, LinkOwner } from '../link'
 export class PollLink implements Link {
   readonly name = 'polling'
   inSeq = 0
-  private _timer: NodeJS.Timeout
+  private _timer: unknown
   /** Holds on its answer (`hold()`), and what was written while one was on: the answer, once released. */
   private _holds = 0
   private _held?: Frame[]
@@ -25,7 +25,7 @@ export class PollLink implements Link {
     /** Its answer's headers, written with it: a poll held before then keeps no header text (~1 KB). */
     private _head: OutgoingHttpHeaders,
   ) {
-    this._timer = setTimeout(() => this.write([]), hold)
+    this._timer = _session._host.o.clock.setTimeout(() => this.write([]), hold)
     _res.on('close', () => this._done())
   }
 
@@ -64,7 +64,7 @@ export class PollLink implements Link {
   }
 
   private _done(): void {
-    clearTimeout(this._timer)
+    this._session._host.o.clock.clearTimeout(this._timer)
     this._session._detach(this)
   }
 }

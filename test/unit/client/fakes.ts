@@ -10,47 +10,9 @@ import { Connection } from '../../../src/client/connection'
 import { DEFAULTS, type Resolved } from '../../../src/client/options'
 import type { Frame } from '../../../src/protocol/frames'
 import { Lifeline, LifelineRacing, type LifelineOptions, type Logger } from '../../../src/client/index'
+import { FakeClock, flush } from '../../support/fake-clock'
 
-export class FakeClock {
-  t = 1_000_000
-  private timers: { at: number; fn: () => void; id: number }[] = []
-  private ids = 0
-  setTimeout = (fn: () => void, ms: number): number => {
-    const id = ++this.ids
-    this.timers.push({ at: this.t + Math.max(0, ms || 0), fn, id })
-    return id
-  }
-  clearTimeout = (id: unknown): void => {
-    this.timers = this.timers.filter((x) => x.id !== id)
-  }
-  now = (): number => this.t
-  /** Advance time, firing due timers in order (and the microtasks they queue). */
-  async tick(ms: number): Promise<void> {
-    const end = this.t + ms
-    for (;;) {
-      await flush()
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id)
-      const next = this.timers[0]
-      if (!next || next.at > end) break
-      this.timers.shift()
-      this.t = Math.max(this.t, next.at)
-      next.fn()
-    }
-    this.t = end
-    await flush()
-  }
-  /** Jump the wall clock without firing anything (a laptop lid closed). */
-  jump(ms: number): void {
-    this.t += ms
-  }
-  get pending(): number {
-    return this.timers.length
-  }
-}
-
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve()
-}
+export { FakeClock, flush }
 
 /** Every fake transport made, in order, so a test can drive the one it wants. */
 export const made: FakeTransport[] = []

@@ -11,6 +11,7 @@ import type { Frame } from '../../../src/protocol/frames'
 import { ServerSession, type Link, type SessionHost } from '../../../src/server/session'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { Rooms } from '../../../src/server/rooms'
+import { serverClock } from '../../../src/server/clock'
 
 interface Wire {
   t: MemTransport
@@ -52,7 +53,7 @@ class Net {
   got: string[] = []
   ids = 0
   host: SessionHost = {
-    o: { ...SERVER_DEFAULTS, maxPostBytes: 1 << 22 } as ServerResolved,
+    o: { ...SERVER_DEFAULTS, clock: serverClock, maxPostBytes: 1 << 22 } as ServerResolved,
     reserve: () => true,
     confirm: (s) => s.on('message', (m) => this.got.push(String(m))),
     gone: (s) => this.sessions.delete(s.id),

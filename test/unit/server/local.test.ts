@@ -13,6 +13,7 @@ import type { ServerSession } from '../../../src/server/session'
 import { Counters } from '../../../src/server/stats'
 import { askFor } from '../../support/ask'
 import { MemLink } from '../../support/memlink'
+import { serverClock } from '../../../src/server/clock'
 
 function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
   const sessions = new Map<string, ServerSession>()
@@ -23,7 +24,7 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
   const local = new LocalSessions(
     sessions,
     {
-      o: { ...SERVER_DEFAULTS, ...options } as ServerResolved,
+      o: { ...SERVER_DEFAULTS, clock: serverClock, ...options } as ServerResolved,
       reserve: (n) => ((total += n), true),
       account: (n) => (total += n),
       confirm: (s) => confirmed.push(s),

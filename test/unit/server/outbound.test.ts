@@ -10,12 +10,13 @@ import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/option
 import { Outbound, type OutboundOwner } from '../../../src/server/outbound'
 import { Rooms } from '../../../src/server/rooms'
 import { MemLink } from '../../support/memlink'
+import { serverClock } from '../../../src/server/clock'
 
 function setup(options: Partial<Record<keyof ServerResolved, number>> = {}, reliable = true) {
   let total = 0
   const events: Array<[string, number?]> = []
   const host: SessionHost = {
-    o: { ...SERVER_DEFAULTS, ...options } as ServerResolved,
+    o: { ...SERVER_DEFAULTS, clock: serverClock, ...options } as ServerResolved,
     reserve: (n) => {
       if (n > 0 && total + n > host.o.maxTotalBuffered) return false
       total += n

@@ -26,7 +26,7 @@ test('history keeps the last `size` messages', () => {
 
 test('history keeps messages for `age` ms: older ones are gone when read, even with nothing appended', () => {
   let now = 1000
-  const log = new RoomLog(1, 100, 500, () => now)
+  const log = new RoomLog(1, 100, 500, { now: () => now })
   log.append('a')
   now += 300
   log.append('b')

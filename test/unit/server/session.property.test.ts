@@ -10,6 +10,7 @@ import type { Frame } from '../../../src/protocol/frames'
 import { ServerSession, type SessionHost } from '../../../src/server/session'
 import { MemLink } from '../../support/memlink'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
+import { serverClock } from '../../../src/server/clock'
 import { anyFrame, frameRun, CORPUS } from '../../support/garbage'
 import { Rooms } from '../../../src/server/rooms'
 
@@ -23,6 +24,7 @@ function setup() {
   let total = 0
   const o = {
     ...SERVER_DEFAULTS,
+    clock: serverClock,
     maxMessageSize: 1000,
     maxBufferedAmount: 20000,
     maxPostBytes: 1 << 20,

@@ -8,9 +8,11 @@ import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/option
 import { Rooms } from '../../../src/server/rooms'
 import { ServerSession } from '../../../src/server/session'
 import { sweep } from '../../../src/server/sweep'
+import { FakeClock } from '../../support/fake-clock'
 import { MemLink } from '../../support/memlink'
 
-const o = { ...SERVER_DEFAULTS } as ServerResolved
+const clock = new FakeClock()
+const o = { ...SERVER_DEFAULTS, clock } as ServerResolved
 const host: SessionHost = {
   o,
   reserve: () => true,
@@ -34,7 +36,7 @@ function session(heard: boolean) {
   const closes: Array<[number, string]> = []
   s.on('close', (code, reason) => closes.push([code, reason]))
   if (heard) s._heard = true
-  return { s, closes, t0: Date.now() }
+  return { s, closes, t0: clock.now() }
 }
 
 test('a session its client never spoke on, with no connection left, ends after requestTimeout', () => {
@@ -89,7 +91,7 @@ test('a client silent for a heartbeat gets a ping though the server writes all a
   s._heard = true
   const link = new EndedLink()
   s._attach(link, 0)
-  const t0 = Date.now()
+  const t0 = clock.now()
   s._lastIn = t0
   // The server writes every 100 ms; the client says nothing until pinged.
   for (let now = t0; now <= t0 + 2 * s._hb + o.heartbeatTimeout; now += 100) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { OwnedInbox, type InboxHost } from '../../../../src/server/cluster/owned-inbox'
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
+import { serverClock } from '../../../../src/server/clock'
 
 /** A session whose inbox in Redis holds `kept` (seq 1..), and what its app was handed. */
 function session(kept: StoredMessage[], delivered = 0) {
@@ -27,7 +28,13 @@ function session(kept: StoredMessage[], delivered = 0) {
     id: 'sid',
     _fence: 1,
     closed: false,
-    _host: { store, held: () => held, stats: { in: () => {} } as never, log: () => {} },
+    _host: {
+      o: { clock: serverClock } as never,
+      store,
+      held: () => held,
+      stats: { in: () => {} } as never,
+      log: () => {},
+    },
     _heardAt: 0,
     _confirm: () => {},
     _emitMessage: (d, _binary, seq) => void handed.push(seq + ':' + d),

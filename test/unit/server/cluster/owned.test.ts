@@ -7,6 +7,7 @@ import { ClusterSession, type OwnerHost } from '../../../../src/server/cluster/o
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 import { Counters } from '../../../../src/server/stats'
+import { serverClock } from '../../../../src/server/clock'
 
 const BOUND = 1000
 const QUEUE = 5
@@ -28,7 +29,13 @@ function owned() {
     close: async (_sid: string, _fence: number, code: number) => void closes.push(String(code)),
     release: async () => {},
   } as unknown as ClusterStore
-  const o = { maxMessageSize: 4096, maxBufferedAmount: BOUND, maxQueueLength: QUEUE, sessionTtl: 1000 }
+  const o = {
+    maxMessageSize: 4096,
+    maxBufferedAmount: BOUND,
+    maxQueueLength: QUEUE,
+    sessionTtl: 1000,
+    clock: serverClock,
+  }
   const host = {
     store,
     o,

@@ -8,6 +8,7 @@ import { ServedInbound, type InboundHost } from '../../../../src/server/cluster/
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 import type { ServedHost } from '../../../../src/server/cluster/served'
+import { serverClock } from '../../../../src/server/clock'
 
 /** A served session whose inbox in Redis has `received` messages. */
 function served(received: number, reliable = true, queued?: Promise<unknown>) {
@@ -27,7 +28,7 @@ function served(received: number, reliable = true, queued?: Promise<unknown>) {
   const reserved: number[] = []
   const node = {
     store,
-    o: { maxMessageSize: 100, requestTimeout: 500, maxParkedPosts: 2 },
+    o: { maxMessageSize: 100, requestTimeout: 500, maxParkedPosts: 2, clock: serverClock },
     received: () => {},
     queued: () => queued,
     reserve: (n: number) => (reserved.push(n), true),

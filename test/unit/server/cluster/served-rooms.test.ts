@@ -9,6 +9,7 @@ import type { RoomRead } from '../../../../src/server/cluster/room-log'
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { Frame } from '../../../../src/protocol/frames'
 import type { Link } from '../../../../src/server/link'
+import { serverClock } from '../../../../src/server/clock'
 
 /** A few turns of the event loop: subscriptions on, the reads they start done. */
 const settled = async () => {
@@ -39,7 +40,7 @@ function fake(joined: Record<string, number>, logs: Record<string, { first: numb
   const host: RoomRunsHost = {
     id: 'sid',
     closed: false,
-    _host: { store, feeds, log: () => {} },
+    _host: { o: { clock: serverClock }, store, feeds, log: () => {} },
     _ready: () => link,
     _lastOut: 0,
   }

@@ -8,6 +8,7 @@ import { PollLink } from '../../../../src/server/transports/polling'
 import { Parser } from '../../../../src/protocol/envelope'
 import type { Frame } from '../../../../src/protocol/frames'
 import type { LinkOwner } from '../../../../src/server/link'
+import { FakeClock } from '../../../support/fake-clock'
 
 /** A poll on a fake response; `answers` are the bodies it ended with, as frames. */
 function poll(hold = 60000) {
@@ -23,9 +24,10 @@ function poll(hold = 60000) {
     },
   })
   const detached: unknown[] = []
-  const owner = { _detach: (l: unknown) => void detached.push(l) } as unknown as LinkOwner
+  const clock = new FakeClock()
+  const owner = { _host: { o: { clock } }, _detach: (l: unknown) => void detached.push(l) } as unknown as LinkOwner
   const link = new PollLink(res as unknown as ServerResponse, owner, hold, [], {})
-  return { link, answers, detached }
+  return { link, answers, detached, clock }
 }
 
 test('a write answers at once; a later one is dropped', () => {
@@ -53,12 +55,14 @@ test('held: what is written meanwhile is one answer, after the last release', ()
 })
 
 test('held with nothing written: the poll stays open; the hold time passing answers after the release', async () => {
-  const { link, answers } = poll(5)
+  const { link, answers, clock } = poll(5000)
   link.hold()
   link.release()
   assert.deepEqual(answers, [], 'nothing to say: it waits')
+  await clock.tick(4999)
+  assert.deepEqual(answers, [], 'held until the hold time')
   link.hold()
-  await new Promise((r) => setTimeout(r, 20))
+  await clock.tick(1)
   assert.deepEqual(answers, [])
   link.release()
   assert.deepEqual(answers, [[]])
