@@ -120,7 +120,7 @@ test("parseOwning reads cluster-node.mjs's owns lines; holder names the node las
   assert.equal(holder(logs, 'B'.repeat(22)), -1)
 })
 
-test('faults strike in turn, each once its peer has its share back, aimed then, and undone; stop() waits for the undo', async () => {
+test("faults strike in turn, each at its peer's mark, aimed then, undone; stop() waits for the undo", async () => {
   const did: string[] = []
   const nodes = {
     kill: async (i: number) => void did.push('kill ' + i),

@@ -70,7 +70,7 @@ async function faulted(
   return { ...run, struck: striking.struck, ms, problems, owners }
 }
 
-test('polling and stream through round robin, every node killed -9 in turn at points of the flow: all once, in order', async () => {
+test('every node killed -9 in turn at points of the flow, polling and stream: all once, in order', async () => {
   const N = 10000
   const before = logs().map((l) => l.length)
   // Five kills, nodes 1, 2, 3, 1, 2, when the polling or the stream peer (in turn) has a sixth, two
@@ -96,7 +96,7 @@ test('polling and stream through round robin, every node killed -9 in turn at po
 
 // Issue 26: this test used to hold uploads back until each freeze had begun; a real freeze does not
 // wait. Now the owner of a session, found as it strikes, is frozen while messages flow both ways.
-test('owners frozen mid-flow with SIGSTOP, shorter than the lease, about as long, longer: once, in order, fenced', async () => {
+test('owners frozen mid-flow with SIGSTOP for half, one and three leases: once, in order, fenced', async () => {
   const N = 3000
   const before = logs().map((l) => l.length)
   const spans = { short: 0.5, equal: 1, long: 3 } as const
