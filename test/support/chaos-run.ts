@@ -8,14 +8,12 @@
 // several seeds in one process used to hang at its exit with handles left behind).
 //
 //   node --import tsx test/support/chaos-run.ts <seed>
-import { createClient } from 'redis'
 import { startRedis } from './redis.mjs'
 import { startHaproxy } from './haproxy.mjs'
 import { startNodes } from './nodes.mjs'
 import { startRelay } from './relay.mjs'
-import { peers, Received } from './peers'
-import { check, parseHanded, schedule, type Fault, type FlowRecord, type OwnerRecord } from './chaos'
-import { KEY_LAYOUT } from '../../src/server/cluster/store'
+import { schedule, type Fault } from './chaos'
+import { flowsOf, judge, onProgress } from './strike'
 
 const LEASE = 2000
 /** How long a peer waits for an answer before it tries again, ms. */
@@ -27,8 +25,6 @@ const RATE = 60
 /** Every flow has everything back within this of its start, ms, or its session is stuck. */
 const FLOW_MS = 30000
 const TRANSPORTS = ['websocket', 'stream', 'polling', 'websocket', 'stream', 'polling'] as const
-
-const FLOW = { websocket: 'websocket', stream: 'streaming', polling: 'polling' } as const
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const describe = (f: Fault) =>
@@ -68,82 +64,28 @@ type Redis = Awaited<ReturnType<typeof startRedis>>
 type Relay = Awaited<ReturnType<typeof startRelay>>
 type Nodes = Awaited<ReturnType<typeof startNodes>>
 
-/** Strike with `f` and undo it after its time: the node restarted, thawed or reconnected, Redis up. */
-async function strike(f: Fault, redis: Redis, relays: Relay[], nodes: Nodes) {
-  const i = f.node!
-  if (f.kind == 'kill') await nodes.kill(i)
-  else if (f.kind == 'freeze') nodes.freeze(i)
-  else if (f.kind == 'redis') await redis.kill()
-  else await relays[i].cut()
-  await sleep(f.ms)
-  if (f.kind == 'kill') await nodes.start(i)
-  else if (f.kind == 'freeze') nodes.thaw(i)
-  else if (f.kind == 'redis') await redis.start()
-  else await relays[i].mend()
-}
-
-/** Each session's owner in Redis (docs/cluster-design.md §3) and whether it lives. */
-async function owners(url: string, sids: string[]): Promise<OwnerRecord[]> {
-  const client = createClient({ url })
-  client.on('error', () => {})
-  await client.connect()
-  try {
-    return await Promise.all(
-      sids.map(async (sid) => {
-        const [own, rcv, dlv] = await client.hmGet(`ll:${KEY_LAYOUT}:s:{${sid}}`, ['own', 'rcv', 'dlv'])
-        const live = !!own && (await client.exists(`ll:${KEY_LAYOUT}:node:` + own)) == 1
-        return { sid, own: own || '', live, waiting: +(rcv || 0) - +(dlv || 0) }
-      }),
-    )
-  } finally {
-    await client.quit()
-  }
-}
-
 async function run(seed: number, faults: Fault[], redis: Redis, relays: Relay[], nodes: Nodes, port: number) {
-  const t0 = Date.now()
-  const stopAt = t0 + FLOW_MS
   // Uploads paced at RATE a second from the start (a peer catches up after a stall).
-  const gate = () => Math.floor(((Date.now() - t0) * RATE) / 1000)
-  const p = peers(port, { answerMs: ANSWER_MS, gate, stopAt: () => stopAt })
-  const got = TRANSPORTS.map(() => new Received())
-  const ended: number[] = TRANSPORTS.map(() => Infinity)
-  const flows = TRANSPORTS.map((t, i) => p[FLOW[t]](N, got[i]).then(() => (ended[i] = Date.now())))
-  let done = false
-  const fired: string[] = []
-  const striking = (async () => {
-    for (const f of faults) {
-      while (!done && got[f.peer].list.length < f.at * N) await sleep(20)
-      if (done) return
-      fired.push(`${describe(f)} at +${Date.now() - t0} ms`)
-      await strike(f, redis, relays, nodes)
-    }
-  })()
+  const { t0, got, ended, all, records } = flowsOf(port, [...TRANSPORTS], {
+    n: N,
+    rate: RATE,
+    answerMs: ANSWER_MS,
+    ms: FLOW_MS,
+  })
+  const striking = onProgress(faults, { n: N, got, targets: { nodes, redis, relays } })
   try {
-    await Promise.all(flows)
+    await all
   } finally {
-    done = true
-    await striking
+    await striking.stop()
   }
+  const fired = striking.struck.map((s) => `${describe(s.fault)} at +${s.from - t0} ms`)
   const ms = Math.max(...ended) - t0
   // Every session with work waiting has a live owner within the lease plus a sweep period.
   await sleep(3 * LEASE)
-  const flowRecords: FlowRecord[] = TRANSPORTS.map((transport, i) => ({
-    transport,
-    sid: got[i].sid,
-    n: N,
-    list: got[i].list,
-    closed: got[i].closed,
-    inTime: got[i].list.length >= N && ended[i] <= stopAt,
-  }))
-  const handed = nodes.list.flatMap((n) => parseHanded(n.log))
-  const problems = check({
-    flows: flowRecords,
-    handed,
-    owners: await owners(
-      redis.url,
-      got.map((g) => g.sid),
-    ),
+  const { problems, handed } = await judge({
+    flows: records(),
+    logs: nodes.list.map((n) => n.log),
+    redisUrl: redis.url,
   })
   const logs = nodes.list.map((n) => n.log).join('')
   const count = (re: RegExp) => (logs.match(re) || []).length

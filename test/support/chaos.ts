@@ -76,6 +76,13 @@ export interface Handed {
   t: number
 }
 
+/** A node's app was given a session (`<node> owns <sid> <time>`): made there, or taken over. */
+export interface Owning {
+  node: string
+  sid: string
+  t: number
+}
+
 /** A session's ownership in Redis at the end. */
 export interface OwnerRecord {
   sid: string
@@ -95,6 +102,13 @@ export function parseHanded(log: string): Handed[] {
   return out
 }
 
+/** Parse the `owns` lines in a node's stderr (cluster-node.mjs with LIFELINE_TRACE=1: its `connection` events). */
+export function parseOwning(log: string): Owning[] {
+  const out: Owning[] = []
+  for (const m of log.matchAll(/^(\S+) owns (\S+) ([\d.]+)$/gm)) out.push({ node: m[1], sid: m[2], t: +m[3] })
+  return out
+}
+
 /** A few numbers of a list, for a message. */
 const some = (xs: number[]) => (xs.length > 8 ? xs.slice(0, 8).join(',') + `… (${xs.length})` : xs.join(','))
 
@@ -105,9 +119,21 @@ const some = (xs: number[]) => (xs.length > 8 ? xs.slice(0, 8).join(',') + `… 
  *   a new seq, since the protocol's dedupe is by seq;
  * - the app was handed every message, in order, after dedupe by seq (ordered by the nodes' clocks);
  * - no message handed again without `redelivered: true`;
+ * - nothing handed by a node once another took the session over (`owning`, when given): a node
+ *   that ran again after a freeze, or found itself cut off, was fenced and hands nothing;
  * - no session with work waiting left without a live owner.
  */
-export function check({ flows, handed, owners }: { flows: FlowRecord[]; handed: Handed[]; owners: OwnerRecord[] }) {
+export function check({
+  flows,
+  handed,
+  owners,
+  owning = [],
+}: {
+  flows: FlowRecord[]
+  handed: Handed[]
+  owners: OwnerRecord[]
+  owning?: Owning[]
+}) {
   const problems: string[] = []
   for (const f of flows) {
     const at = `${f.transport} ${f.sid}`
@@ -149,6 +175,14 @@ export function check({ flows, handed, owners }: { flows: FlowRecord[]; handed: 
         `${at}: ${unflagged.length} messages handed again without redelivered: ${unflagged.slice(0, 6).join('; ')}`,
       )
     if (disorder.length) problems.push(`${at}: app handed messages out of order: ${disorder.slice(0, 6).join('; ')}`)
+    const fenced = handedFenced(
+      mine,
+      owning.filter((o) => o.sid == f.sid),
+    )
+    if (fenced.length)
+      problems.push(
+        `${at}: ${fenced.length} handed by a node after another took it over: ${fenced.slice(0, 6).join('; ')}`,
+      )
     const never: number[] = []
     for (let s = 1; s <= f.n; s++) if (!first.has(s)) never.push(s)
     if (never.length) problems.push(`${at}: ${never.length} of ${f.n} messages never handed to the app: ${some(never)}`)
@@ -157,4 +191,20 @@ export function check({ flows, handed, owners }: { flows: FlowRecord[]; handed: 
     if (o.waiting > 0 && !o.live)
       problems.push(`${o.sid}: ${o.waiting} messages waiting and no live owner (owner ${o.own || 'none'})`)
   return problems
+}
+
+/**
+ * Messages of one session (`mine`, in time order) handed by a node other than the last one given
+ * the session before then (`owning`): what a fenced node handed.
+ */
+function handedFenced(mine: Handed[], owning: Owning[]): string[] {
+  const epochs = [...owning].sort((a, b) => a.t - b.t)
+  const out: string[] = []
+  let k = -1
+  for (const h of mine) {
+    while (k + 1 < epochs.length && epochs[k + 1].t < h.t) k++
+    const e = epochs[k]
+    if (e && e.node != h.node) out.push(`${h.seq} by ${h.node}, ${Math.round(h.t - e.t)} ms after ${e.node} took it`)
+  }
+  return out
 }

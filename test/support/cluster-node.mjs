@@ -3,9 +3,10 @@
 // answering this node's name, so a test can see which backend a balancer picked. With
 // LIFELINE_REDIS_URL it is a node of a cluster on that Redis (LIFELINE_NODE_LEASE: its lease, ms;
 // LIFELINE_PREFIX: the key prefix), and says on stderr when it took a session over. With
-// LIFELINE_TRACE=1 it also says on stderr each message it hands its app (`<name> handed <seq>
-// <redelivered> <sid> <ms since the epoch, fractional>`; stderr is a pipe, written before the
-// handler returns) and what the server logs at info and above.
+// LIFELINE_TRACE=1 it also says on stderr each session its app is given (`<name> owns <sid> <time>`,
+// on `connection`: made here or taken over) and each message it hands its app (`<name> handed <seq>
+// <redelivered> <sid> <time>`; time: ms since the epoch, fractional; stderr is a pipe, written
+// before the handler returns), and what the server logs at info and above.
 //
 //   LIFELINE_NODE_NAME=n1 LIFELINE_NODE_PORT=9001 node test/support/cluster-node.mjs
 import http from 'node:http'
@@ -49,6 +50,8 @@ const ll = new LifelineServer({
   ...(cluster ? { cluster } : {}),
 })
 ll.on('connection', (session) => {
+  // From now on this node's app has the session (made here, or taken over): the checker's epochs.
+  if (trace) say('owns', session.id, now())
   if (trace)
     session.on('message', (data, binary, { seq, redelivered }) => say('handed', seq, redelivered, session.id, now()))
   if (session.takenOver) process.stderr.write(`${name} took a session over\n`)

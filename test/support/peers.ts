@@ -66,6 +66,15 @@ export interface PeerOptions {
   stopAt?: () => number
 }
 
+/**
+ * A gate (`PeerOptions.gate`) that lets uploads go at `perSecond` messages a second from `t0`, as an
+ * app sends: a flow lasts through its faults, and nothing waits for them (a peer catches up after a stall).
+ */
+export const paced =
+  (perSecond: number, t0 = Date.now()) =>
+  () =>
+    Math.floor(((Date.now() - t0) * perSecond) / 1000)
+
 /** An upload body of messages `from + 1` .. `from + count` (the first also chooses its connection, `u1`). */
 const numbered = (from: number, count: number): Frame[] => [
   's' + (from + 1),

@@ -1,9 +1,20 @@
-// The randomized fault test's own parts (test/support/chaos.ts, relay.mjs): the schedule a seed
-// draws, a checker that fails on each broken invariant (and only then), and the relay's cut.
+// The fault tests' own parts (test/support/chaos.ts, strike.ts, relay.mjs): the schedule a seed
+// draws, a checker that fails on each broken invariant (and only then), faults struck on a flow's
+// progress and undone, the owner as the nodes' logs tell it, and the relay's cut.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { check, parseHanded, schedule, type FlowRecord, type Handed } from '../../support/chaos'
+import {
+  check,
+  parseHanded,
+  parseOwning,
+  schedule,
+  type Fault,
+  type FlowRecord,
+  type Handed,
+} from '../../support/chaos'
+import { holder, onProgress } from '../../support/strike'
+import { Received } from '../../support/peers'
 import { startRelay } from '../../support/relay.mjs'
 
 test('a seed draws the same schedule every time; faults mid-flow, in order, of every kind over seeds', () => {
@@ -68,6 +79,22 @@ test('the checker fails on each broken invariant, saying which', () => {
   one({ flows: [flow(['1', '2', '3'], { inTime: false })] }, /stuck/)
   one({ flows: [flow(['1', '2', '3'], { closed: 'c3901 x' })] }, /closed by the server: c3901/)
   one({ owners: [{ ...owner, live: false, waiting: 5 }] }, /5 messages waiting and no live owner/)
+  // n1 was frozen; n2 took the session at t 2.2 and handed 3 again, flagged; n1 ran again and handed 3 too.
+  const taken = [o('n1', 0.5), o('n2', 2.2)]
+  one(
+    { handed: [h(1), h(2), h(3, true, 2.5, 'n2'), h(3, true, 2.6, 'n1')], owning: taken },
+    /1 handed by a node after another took it over: 3 by n1, 0 ms after n2 took it/,
+  )
+})
+
+const o = (node: string, t: number) => ({ node, sid: SID, t })
+
+test('the checker passes handing by each owner in its turn, the first again once it took the session back', () => {
+  const owning = [o('n1', 0.5), o('n2', 2.2), o('n1', 3.5)]
+  const handed = [h(1), h(2), h(2, true, 2.5, 'n2'), h(3, false, 4, 'n1')]
+  assert.deepEqual(check({ ...clean, handed, owning }), [])
+  // Another session's owners say nothing of this one.
+  assert.deepEqual(check({ ...clean, owning: [{ ...o('n2', 0.1), sid: 'B'.repeat(22) }] }), [])
 })
 
 test("parseHanded reads cluster-node.mjs's lines and nothing else", () => {
@@ -78,6 +105,61 @@ test("parseHanded reads cluster-node.mjs's lines and nothing else", () => {
     { node: 'n2', sid: SID, seq: 7, redelivered: true, t: 1700000000000.125 },
     { node: 'n2', sid: SID, seq: 8, redelivered: false, t: 1700000000001.5 },
   ])
+})
+
+test("parseOwning reads cluster-node.mjs's owns lines; holder names the node last given a session", () => {
+  const logs = [
+    `n1 owns ${SID} 100.5\nn1 handed 1 false ${SID} 101\n`,
+    `n2 took a session over\nn2 owns ${SID} 200.25\n`,
+    '',
+  ]
+  assert.deepEqual(parseOwning(logs[0]), [{ node: 'n1', sid: SID, t: 100.5 }])
+  assert.deepEqual(parseOwning(logs[1]), [{ node: 'n2', sid: SID, t: 200.25 }])
+  assert.equal(holder(logs, SID), 1)
+  assert.equal(holder(logs.slice(0, 1), SID), 0)
+  assert.equal(holder(logs, 'B'.repeat(22)), -1)
+})
+
+test("faults strike in turn, each at its peer's mark, aimed then, undone; stop() waits for the undo", async () => {
+  const did: string[] = []
+  const nodes = {
+    kill: async (i: number) => void did.push('kill ' + i),
+    start: async (i: number) => void did.push('start ' + i),
+    freeze: (i: number) => void did.push('freeze ' + i),
+    thaw: (i: number) => void did.push('thaw ' + i),
+  }
+  const got = [new Received(), new Received()]
+  got[1].sid = SID
+  const faults: Fault[] = [
+    { kind: 'kill', node: 0, at: 0.5, peer: 0, ms: 1 },
+    { kind: 'freeze', at: 0.25, peer: 1, ms: 50, span: 'short' },
+    { kind: 'kill', node: 2, at: 0.9, peer: 0, ms: 1 },
+  ]
+  const aims: string[] = []
+  const striking = onProgress(faults, {
+    n: 4,
+    got,
+    targets: { nodes },
+    aim: (f, sid) => (aims.push(sid), f.node == undefined ? { ...f, node: 1 } : f),
+  })
+  const wait = () => new Promise((r) => setTimeout(r, 60))
+  got[1].list.push('1')
+  await wait()
+  assert.deepEqual(did, [], 'the first fault waits for its own peer')
+  got[0].list.push('1', '2')
+  for (const end = Date.now() + 2000; !did.includes('freeze 1') && Date.now() < end;)
+    await new Promise((r) => setTimeout(r, 5))
+  const struck = await striking.stop()
+  assert.deepEqual(did, ['kill 0', 'start 0', 'freeze 1', 'thaw 1'], 'the second had its mark already; undone')
+  got[0].list.push('3', '4')
+  await wait()
+  assert.equal(did.length, 4, 'nothing strikes after stop()')
+  assert.deepEqual(aims, ['', SID])
+  assert.deepEqual(
+    struck.map((s) => s.fault.node),
+    [0, 1],
+  )
+  assert.ok(struck[1].to - struck[1].from >= 49, 'frozen for its time: ' + (struck[1].to - struck[1].from))
 })
 
 test('the relay carries bytes both ways; cut resets its connections and refuses new ones until mended', async () => {

@@ -1,8 +1,14 @@
 // Cluster mode as deployed: a real redis-server (appendfsync always), three server processes
-// (test/support/cluster-node.mjs over src/server, under tsx, echoing) behind HAProxy round robin with
-// no stickiness. Raw peers speak the protocol as a client does, retrying a request that failed
-// (a node died under it) with the same sequence numbers and cursor. Every node is killed with
-// kill -9 in turn mid-flow and restarted: the numbered messages come back once each, in order.
+// (test/support/cluster-node.mjs over src/server, under tsx, echoing, traced) behind HAProxy round
+// robin with no stickiness. Raw peers speak the protocol as a client does, retrying a request that
+// failed (a node died or froze under it) with the same sequence numbers and cursor, and send at a
+// steady rate: nothing waits for a fault. Each fault strikes at a point of the flow's progress
+// ("when the stream peer has 4,000 back"; test/support/strike.ts, shared with the randomized fault
+// test): every node killed -9 in turn, owners frozen with SIGSTOP for shorter than their lease,
+// about as long and longer, Redis killed -9. The checker (test/support/chaos.ts) then asserts, per
+// session: every echo back once, in order; the app handed every message, in order after dedupe by
+// seq, never again without `redelivered`; nothing handed by a node once another took the session
+// over; a live owner for every session with work waiting.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startRedis } from '../../support/redis.mjs'
@@ -10,16 +16,23 @@ import { startHaproxy } from '../../support/haproxy.mjs'
 import { startNodes } from '../../support/nodes.mjs'
 import { hello } from '../raw'
 import { peers, Received, texts } from '../../support/peers'
+import { parseOwning, type Fault } from '../../support/chaos'
+import { flowsOf, holder, judge, onProgress } from '../../support/strike'
 
 const LEASE = 1000
 /** How long a request may go unanswered before it is sent again, ms (a poll is held up to 25 s: not polls). */
 const ANSWER_MS = 3000
+/** A flow that has not everything back within this of its start is stuck, ms. */
+const FLOW_MS = 90000
+/** How long a killed node stays down before it is started again, ms. */
+const DOWN_MS = 300
 let redis: Awaited<ReturnType<typeof startRedis>>
 let nodes: Awaited<ReturnType<typeof startNodes>>
 let lb: Awaited<ReturnType<typeof startHaproxy>>
 before(async () => {
   redis = await startRedis()
-  nodes = await startNodes(3, { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: String(LEASE) })
+  const env = { LIFELINE_REDIS_URL: redis.url, LIFELINE_NODE_LEASE: String(LEASE), LIFELINE_TRACE: '1' }
+  nodes = await startNodes(3, env)
   lb = await startHaproxy(nodes.list.map((n) => n.port))
 })
 // Each part only if it started: a `before` that failed half-way (dist/ not built) left Redis running.
@@ -29,105 +42,110 @@ after(async () => {
   await redis?.remove()
 })
 
-/**
- * How far uploads may go for now (a test holds them back until its next kill has happened, so a
- * fast machine cannot finish a flow between two kills).
- */
-let uploadLimit = () => Infinity
-/** Raw peers through the balancer (test/support/peers.ts), one set per test: `slowest()` is over its own. */
-const raw = () => peers(lb.port, { answerMs: ANSWER_MS, gate: () => uploadLimit() })
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Raw peers through the balancer, one set per test. */
+const raw = () => peers(lb.port, { answerMs: ANSWER_MS })
+const logs = () => nodes.list.map((n) => n.log)
+const want = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1))
 
-test('polling and stream through round robin while every node is killed -9 in turn: all, once, in order', async () => {
-  const N = 10000
-  const want = Array.from({ length: N }, (_, i) => String(i + 1))
-  let done = false
-  let kills = 0
-  const { receivers, slowest, polling, streaming } = raw()
-  // Each node is killed when the slower flow has a quarter, a half, three quarters: mid-flow, whatever
-  // the machine's speed. Then, while the flows last, one more every second. Uploads run at most a tenth
-  // of the flow past the next kill's mark until it has happened, so messages are in flight at each kill
-  // and no flow can end before the third.
-  uploadLimit = () => (kills < 3 ? ((kills + 1) * N) / 4 + N / 10 : Infinity)
-  const killer = (async () => {
-    for (let i = 0; !done; i = (i + 1) % 3) {
-      const at = kills < 3 ? ((kills + 1) * N) / 4 : 0
-      const wait = Date.now() + 1000
-      while (!done && (receivers.size < 2 || slowest() < at || Date.now() < wait))
-        await new Promise((r) => setTimeout(r, 20))
-      if (done) break
-      await nodes.kill(i)
-      kills++
-      await new Promise((r) => setTimeout(r, 300))
-      await nodes.start(i)
-    }
-  })()
-  const t0 = Date.now()
-  let p: string[], s: string[]
+/**
+ * Peers on `transports` exchange `n` each way at `rate` a second while `faults` strike on their
+ * progress (`aim`: at the moment each strikes); then, a sweep period after, the run is judged.
+ */
+async function faulted(
+  transports: Parameters<typeof flowsOf>[1],
+  { n, rate, faults, aim }: { n: number; rate: number; faults: Fault[]; aim?: (f: Fault, sid: string) => Fault },
+) {
+  const run = flowsOf(lb.port, transports, { n, rate, answerMs: ANSWER_MS, ms: FLOW_MS })
+  const striking = onProgress(faults, { n, got: run.got, targets: { nodes, redis }, aim })
   try {
-    ;[p, s] = await Promise.all([polling(N), streaming(N)])
+    await run.all
   } finally {
-    done = true
-    uploadLimit = () => Infinity
+    await striking.stop()
   }
-  await killer
-  const takeovers =
-    nodes.list
-      .map((n) => n.log)
-      .join('')
-      .split('took a session over').length - 1
-  console.log(`${N} each way on polling and stream in ${Date.now() - t0} ms; ${kills} kill -9; ${takeovers} takeovers`)
-  assert.ok(kills >= 3, 'every node was killed at least once mid-flow: ' + kills)
-  assert.deepEqual(p, want, 'polling: every echo once, in order')
-  assert.deepEqual(s, want, 'stream: every echo once, in order')
+  const ms = Math.max(...run.ended) - run.t0
+  // Every session has a live owner within the lease plus a sweep period (upkeep.ts).
+  await sleep(3 * LEASE)
+  const { problems, owners } = await judge({ flows: run.records(), logs: logs(), redisUrl: redis.url })
+  return { ...run, struck: striking.struck, ms, problems, owners }
+}
+
+test('every node killed -9 in turn at points of the flow, polling and stream: all once, in order', async () => {
+  const N = 10000
+  const before = logs().map((l) => l.length)
+  // Five kills, nodes 1, 2, 3, 1, 2, when the polling or the stream peer (in turn) has a sixth, two
+  // sixths... back; a kill whose mark passed while the one before was restarting strikes at once.
+  const faults: Fault[] = [1, 2, 3, 4, 5].map((k) => ({
+    kind: 'kill',
+    node: (k - 1) % 3,
+    at: k / 6,
+    peer: k % 2,
+    ms: DOWN_MS,
+  }))
+  const r = await faulted(['polling', 'stream'], { n: N, rate: 1000, faults })
+  const since = logs().map((l, i) => l.slice(before[i]))
+  const takeovers = since.join('').split('took a session over').length - 1
+  const killed = new Set(r.struck.map((s) => s.fault.node))
+  console.log(`${N} each way on polling and stream in ${r.ms} ms; ${r.struck.length} kill -9; ${takeovers} takeovers`)
+  assert.deepEqual(r.problems, [], 'the checker: ' + r.problems.join('\n'))
+  assert.equal(killed.size, 3, 'every node was killed at least once mid-flow: ' + r.struck.length)
+  assert.deepEqual(r.got[0].list, want(N), 'polling: every echo once, in order')
+  assert.deepEqual(r.got[1].list, want(N), 'stream: every echo once, in order')
   assert.ok(takeovers >= 1, 'an owner died and its session was taken over')
 })
 
-test('owners frozen with SIGSTOP in turn past their lease are fenced; the flow goes on, once, in order', async () => {
+// Issue 26: this test used to hold uploads back until each freeze had begun; a real freeze does not
+// wait. Now the owner of a session, found as it strikes, is frozen while messages flow both ways.
+test('owners frozen mid-flow with SIGSTOP for half, one and three leases: once, in order, fenced', async () => {
   const N = 3000
-  const want = Array.from({ length: N }, (_, i) => String(i + 1))
-  const before = nodes.list.map((n) => n.log.length)
-  const { polling, streaming } = raw()
-  let done = false
-  let frozen = 0
-  // Regression (CI failed with 0 takeovers): on a quiet machine the flows could end before the
-  // owners' freezes. Uploads now stop a quarter of the flow past each freeze until it has begun, so
-  // every node is frozen mid-flow, each of the two sessions' owners among them.
-  uploadLimit = () => (frozen < 3 ? ((frozen + 1) * N) / 4 : Infinity)
-  const freezer = (async () => {
-    for (let i = 0; i < 3 && !done; i++) {
-      await new Promise((r) => setTimeout(r, 700))
-      nodes.freeze(i)
-      frozen++
-      // Past the lease (1 s), HAProxy's health check (2 failures 1 s apart) and the client's patience
-      // (ANSWER_MS): its requests go to the other nodes, which take its sessions over meanwhile.
-      await new Promise((r) => setTimeout(r, 5000))
-      nodes.thaw(i)
-    }
-  })()
-  const t0 = Date.now()
-  let p: string[], s: string[]
-  try {
-    ;[p, s] = await Promise.all([polling(N), streaming(N)])
-  } finally {
-    done = true
-    uploadLimit = () => Infinity
-  }
-  await freezer
-  const since = nodes.list.map((n, i) => n.log.slice(before[i])).join('')
-  const lines = since.trim().split('\n')
-  for (const line of lines) console.log(line)
-  // Taken over by another node while the owner was frozen, not only by itself once it ran again.
-  const took = lines.filter((l) => l.endsWith(' took a session over')).map((l) => l.split(' ')[0])
-  const wasFenced = lines.filter((l) => l.endsWith(' was fenced')).map((l) => l.split(' ')[0])
-  const byOther = took.some((t) => wasFenced.some((f) => f != t))
-  const [takeovers, fenced] = [took.length, wasFenced.length]
+  const before = logs().map((l) => l.length)
+  const spans = { short: 0.5, equal: 1, long: 3 } as const
+  // Peer 1 (polling)'s owner when it has a fifth back, peer 2 (stream)'s at two fifths, peer 3 (WebSocket)'s at three.
+  const faults: Fault[] = (['short', 'equal', 'long'] as const).map((span, i) => ({
+    kind: 'freeze',
+    span,
+    at: (i + 1) / 5,
+    peer: i,
+    ms: spans[span] * LEASE,
+  }))
+  // The owner as it strikes: the node whose app was last given the session (made there or taken over).
+  const r = await faulted(['polling', 'stream', 'websocket'], {
+    n: N,
+    rate: 400,
+    faults,
+    aim: (f, sid) => ({ ...f, node: holder(logs(), sid) }),
+  })
+  const since = logs().map((l, i) => l.slice(before[i]))
+  for (const line of since.join('').split('\n')) if (!/ (handed|owns) /.test(line) && line) console.log(line)
+  const fenced = since.map((l) => l.split('\n').filter((x) => x.endsWith(' was fenced')).length)
+  const owning = since.flatMap((l) => parseOwning(l))
+  const takeovers = since.join('').split('took a session over').length - 1
   console.log(
-    `${N} each way with each node frozen 5 s in turn: ${Date.now() - t0} ms; ${takeovers} takeovers, ${fenced} fenced`,
+    `${N} each way on polling, stream and WebSocket with owners frozen ` +
+      r.struck.map((s) => `n${s.fault.node! + 1} ${s.fault.ms} ms at +${s.from - r.t0}`).join(', ') +
+      `: ${r.ms} ms; ${takeovers} takeovers, ${fenced.reduce((a, b) => a + b)} fenced`,
   )
-  assert.deepEqual(p, want, 'polling: every echo once, in order')
-  assert.deepEqual(s, want, 'stream: every echo once, in order')
-  assert.ok(takeovers >= 1 && fenced >= 1, 'a frozen owner was taken over, and fenced once it ran again')
-  assert.ok(byOther, 'a node other than the frozen one took its session over: ' + lines.join('; '))
+  assert.deepEqual(r.problems, [], 'the checker: ' + r.problems.join('\n'))
+  assert.deepEqual(
+    r.struck.map((s) => s.fault.span),
+    ['short', 'equal', 'long'],
+    'every freeze struck mid-flow',
+  )
+  for (const s of r.struck) assert.ok(s.fault.node! >= 0, 'the frozen node owned the session: ' + JSON.stringify(s))
+  r.got.forEach((g, i) => assert.deepEqual(g.list, want(N), `peer ${i + 1}: every echo once, in order`))
+  assert.deepEqual(
+    r.owners.filter((o) => !o.live),
+    [],
+    'every session has a live owner a sweep period after the flow',
+  )
+  // Frozen past its lease, the owner was taken over by another node meanwhile (a request or a
+  // sweep), not only by itself once it ran again; and it was fenced once it did.
+  const long = r.struck[2]
+  const sid = r.got[long.fault.peer].sid
+  const frozen = 'n' + (long.fault.node! + 1)
+  const meanwhile = owning.filter((o) => o.sid == sid && o.node != frozen && o.t > long.from && o.t < long.to)
+  assert.ok(meanwhile.length >= 1, `another node took ${frozen}'s session over while it was frozen`)
+  assert.ok(fenced[long.fault.node!] >= 1, `${frozen} was fenced once it ran again`)
 })
 
 test('a room with members over the nodes gets every room message once, in order, through a kill -9', async () => {
@@ -225,18 +243,12 @@ async function member(room: string, logged = false) {
 
 test('Redis killed -9 mid-flow and restarted (appendfsync always): nothing lost, nothing twice', async () => {
   const N = 3000
-  const want = Array.from({ length: N }, (_, i) => String(i + 1))
-  const { polling, streaming } = raw()
-  const t0 = Date.now()
-  const outage = (async () => {
-    await new Promise((r) => setTimeout(r, 1500))
-    await redis.kill()
-    await new Promise((r) => setTimeout(r, 500))
-    await redis.start()
-  })()
-  const [p, s] = await Promise.all([polling(N), streaming(N)])
-  await outage
-  console.log(`${N} each way through a Redis kill -9 and restart in ${Date.now() - t0} ms`)
-  assert.deepEqual(p, want, 'polling: every echo once, in order')
-  assert.deepEqual(s, want, 'stream: every echo once, in order')
+  // Down for 500 ms once the polling peer has half its messages back.
+  const faults: Fault[] = [{ kind: 'redis', at: 0.5, peer: 0, ms: 500 }]
+  const r = await faulted(['polling', 'stream'], { n: N, rate: 400, faults })
+  console.log(`${N} each way through a Redis kill -9 and restart at +${r.struck[0]?.from - r.t0} ms in ${r.ms} ms`)
+  assert.deepEqual(r.problems, [], 'the checker: ' + r.problems.join('\n'))
+  assert.equal(r.struck.length, 1, 'Redis was killed mid-flow')
+  assert.deepEqual(r.got[0].list, want(N), 'polling: every echo once, in order')
+  assert.deepEqual(r.got[1].list, want(N), 'stream: every echo once, in order')
 })
