@@ -272,6 +272,10 @@ export class ClusterNode {
       s.data = data
       s._hb = ask.hb
       s._logged = positions
+      // Its first link is its active one (ACTIVATE makes the first link active): known now, so
+      // that `transport` is set in the app's `connection` handler as in one process, not once
+      // Redis has answered the activation (a client that spoke first was heard before that).
+      s._kind = ask.t as TransportName
       this._adopt(s)
       this._host.log('debug', 'session created', sid, ask.t)
     } else {
