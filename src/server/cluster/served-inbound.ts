@@ -1,12 +1,12 @@
 // The client frames a session served on this node takes (PROTOCOL.md §6), in cluster mode: on a
 // WebSocket here, or in a POST body. Messages are kept in Redis before anything is acknowledged,
 // then acks, `u`, pings and the close are done; what Redis answers shows a gap, a bound crossed,
-// or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts.
-import { badClientFrame, From, read, type FrameVisitor, type Numbered } from '../../protocol/codec'
+// or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts; the
+// frames are read in served-body.ts.
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
 import type { Link } from '../link'
-import type { StoredMessage } from './records'
+import { Bad, readBody, type Body } from './served-body'
 import type { ServedHost } from './served'
 
 /** What the client frames need of the session served here (served.ts). @internal */
@@ -49,7 +49,7 @@ const GAP_WAIT_MAX = 500
 const GAP_HOLD = 2000
 
 /** @internal */
-export class ServedInbound implements FrameVisitor<Body, void> {
+export class ServedInbound {
   /** Client frames are handled one batch after another, in order. */
   private _chain: Promise<unknown> = Promise.resolve()
   /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
@@ -143,9 +143,9 @@ export class ServedInbound implements FrameVisitor<Body, void> {
   private async _frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
     const s = this._s
     const store = s._host.store
-    const b: Body = { _seq: link ? link.inSeq : 0, _first: 0, _msgs: [], _after: [], _used: false, _kept: 0 }
+    let b: Body
     try {
-      for (const f of frames) read(f, this, b, From.Client)
+      b = readBody(frames, link ? link.inSeq : 0, s._host.o.maxMessageSize)
     } catch (e) {
       if (!(e instanceof Bad)) throw e
       return this._ended(e.code, e.message)
@@ -215,61 +215,6 @@ export class ServedInbound implements FrameVisitor<Body, void> {
     return true
   }
 
-  /** One message of a body (PROTOCOL.md §2; ../../protocol/codec.ts reads the frames). */
-  _message(b: Body, d: string | Uint8Array): void {
-    this._add(b, typeof d == 'string' ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength))
-  }
-
-  _messages(b: Body, list: string[]): void {
-    for (const m of list) this._add(b, m)
-  }
-
-  /**
-   * `s<n>`, `u<k>` and `a<n>`. A connection's first upload: `u<k>`, then `s<oldest unacknowledged>`
-   * (PROTOCOL.md §6.2), so everything before `kept` was acknowledged to the client. (On a WebSocket
-   * the two come apart.)
-   */
-  _number(b: Body, type: Numbered, n: number): void {
-    if (type != FrameType.Seq) {
-      if (type == FrameType.Use) b._used = true
-      b._after.push([type as FrameType.Use | FrameType.Ack, n])
-    } else {
-      b._seq = n
-      if (b._used && !b._kept) b._kept = n
-    }
-  }
-
-  _ping(b: Body, token: string): void {
-    b._after.push([FrameType.Ping, token])
-  }
-
-  _pong(): void {
-    // Nothing to do: any frame proves the client is there.
-  }
-
-  /** Checked as in one process (the codec), before anything of the body is kept. */
-  _close(b: Body, code: number, reason: string): void {
-    b._after.push([FrameType.Close, code, reason])
-  }
-
-  _bad(b: Body, f: string): void {
-    throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + badClientFrame(f))
-  }
-
-  /** Message `b._seq` of the body: one run of messages, each within `maxMessageSize`. */
-  private _add(b: Body, m: StoredMessage): void {
-    const o = this._s._host.o
-    const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
-    if (n > o.maxMessageSize)
-      throw new Bad(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
-    if (!b._seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: message before sequence marker')
-    if (!b._msgs.length) b._first = b._seq
-    else if (b._first + b._msgs.length != b._seq)
-      throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: two runs in one body')
-    b._msgs.push(m)
-    b._seq++
-  }
-
   /** End the session for what the client sent; its frames were not taken. */
   private _ended(code: number, reason: string): false {
     this._s._end(code, reason)
@@ -315,31 +260,6 @@ export class ServedInbound implements FrameVisitor<Body, void> {
  * the client has and what Redis has no longer agree, and resuming would lose or double messages.
  */
 const LOST = 'session lost: Redis lost acknowledged messages'
-
-/** A body of client frames, read: one run of messages, and what is done once they are kept. */
-interface Body {
-  /** Number of the next message. */
-  _seq: number
-  _first: number
-  _msgs: StoredMessage[]
-  _after: Later[]
-  /** Whether the body has a `u`, and the `s` after it: the oldest message the client has not had acknowledged. */
-  _used: boolean
-  _kept: number
-}
-
-/** `u`, `a`, pings and the close, in order: done once the messages are kept. */
-type Later = [FrameType.Use | FrameType.Ack, number] | [FrameType.Ping, string] | [FrameType.Close, number, string]
-
-/** A client's frame that ends its session with `code`. */
-class Bad extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 /** A POST body whose first message is beyond what Redis has, after waiting for the one before it. */
 class Early extends Error {}
