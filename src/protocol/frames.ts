@@ -234,14 +234,3 @@ export function messageFrames(list: ReadonlyArray<unknown>, from: number, to: nu
   batch()
   return frames
 }
-
-/** The texts of an `M` frame, or undefined when it is not a JSON array of strings. */
-export function parseBatch(f: string): string[] | undefined {
-  let list: unknown
-  try {
-    list = JSON.parse(f.slice(1))
-  } catch (e) {
-    return
-  }
-  return Array.isArray(list) && list.every((x) => typeof x == 'string') ? list : undefined
-}

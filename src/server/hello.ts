@@ -1,4 +1,5 @@
-import { FrameType, VERSION, type Hello } from '../protocol/frames'
+import { encodeHello } from '../protocol/codec'
+import { VERSION } from '../protocol/frames'
 import type { ServerResolved } from './options'
 
 /**
@@ -8,13 +9,12 @@ import type { ServerResolved } from './options'
  * @internal
  */
 export function helloFrame(o: ServerResolved, sid: string, received: number, hb: number, t?: string): string {
-  const h: Hello = {
+  return encodeHello({
     v: VERSION,
     sid,
     ack: received,
     hb: t == 'polling' ? Math.min(o.pollHold, hb) : hb,
     max: o.maxMessageSize,
     post: o.maxPostBytes,
-  }
-  return FrameType.Open + JSON.stringify(h)
+  })
 }

@@ -1,4 +1,5 @@
-import { Code, FrameType, isAppCloseCode, num, parseBatch, splitFrame, type Frame } from '../protocol/frames'
+import { badClientFrame, From, read, type FrameVisitor, type Numbered } from '../protocol/codec'
+import { Code, FrameType, num, type Frame } from '../protocol/frames'
 import { Arrival, Inbox } from '../protocol/inbox'
 import { ACK_DELAY } from '../protocol/limits'
 import type { Link, SessionHost } from './link'
@@ -32,7 +33,7 @@ export interface InboundOwner {
  * paused, hands the rest to the app once and in order, and acknowledges them. Owned by a
  * `ServerSession`.
  */
-export class Inbound {
+export class Inbound implements FrameVisitor<Upload, Step> {
   readonly inbox: Inbox
   /** Messages handed to the app; acknowledgements never cover more (a held one is not yet the app's). */
   delivered = 0
@@ -82,40 +83,14 @@ export class Inbound {
   receive(frames: Frame[], via: Link | Link['name'], replies?: Frame[]): boolean {
     const s = this._session
     const link = typeof via == 'string' ? undefined : via
-    const kind = typeof via == 'string' ? via : via.name
-    let seq = link ? link.inSeq : 0
+    const up: Upload = { _seq: link ? link.inSeq : 0, _kind: link ? link.name : (via as Link['name']), _link: link }
+    up._replies = replies
     for (const f of frames) {
       if (s.closed) return false
-      if (typeof f != 'string') {
-        const bytes = Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength)
-        if (!this._data(seq++, bytes, true)) return false
-        continue
-      }
-      const type = f[0]
-      if (type == FrameType.Message) {
-        if (!this._data(seq++, f.slice(1), false)) return false
-      } else if (type == FrameType.Batch) {
-        const list = parseBatch(f)
-        if (!list) return this._bad('malformed batch')
-        for (const m of list) if (!this._data(seq++, m, false)) return false
-      } else if (type == FrameType.Seq && num(f) >= 1) {
-        seq = num(f)
-      } else if (type == FrameType.Use && num(f) >= 1) {
-        if (num(f) > this._uses) {
-          this._uses = num(f)
-          s._activate(kind)
-        }
-      } else if (type == FrameType.Ack && num(f) >= 0) s._acked(num(f))
-      else if (type == FrameType.Ping) {
-        const pong = FrameType.Pong + f.slice(1)
-        if (replies) replies.push(pong)
-        else s._control([pong], link)
-      } else if (type == FrameType.Pong) {
-        // Nothing to do: any frame proves the client is there.
-      } else if (type == FrameType.Close) return this._close(f)
-      else return this._bad('unknown frame ' + JSON.stringify(f.slice(0, 16)))
+      const step = read(f, this, up, From.Client)
+      if (step !== undefined) return step
     }
-    if (link) link.inSeq = seq
+    if (link) link.inSeq = up._seq
     this._ackLater(replies)
     // On a WebSocket what the app sent in reply goes out in this same event, in one write (after a
     // POST, the session's `_post` does it before the POST is answered).
@@ -123,12 +98,46 @@ export class Inbound {
     return true
   }
 
+  /** One application message (PROTOCOL.md §2; ../protocol/codec.ts reads the frames). */
+  _message(up: Upload, d: string | Uint8Array): Step {
+    if (typeof d == 'string') return this._data(up._seq++, d, false) ? undefined : false
+    const bytes = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+    return this._data(up._seq++, bytes, true) ? undefined : false
+  }
+
+  _messages(up: Upload, list: string[]): Step {
+    for (const m of list) if (!this._data(up._seq++, m, false)) return false
+  }
+
+  /** `s<n>`: the next message's number; `u<k>`: carry the session on this kind of link; `a<n>`. */
+  _number(up: Upload, type: Numbered, n: number): Step {
+    if (type == FrameType.Seq) up._seq = n
+    else if (type == FrameType.Use) {
+      if (n > this._uses) {
+        this._uses = n
+        this._session._activate(up._kind)
+      }
+    } else this._session._acked(n)
+  }
+
+  _ping(up: Upload, token: string): Step {
+    const pong = FrameType.Pong + token
+    if (up._replies) up._replies.push(pong)
+    else this._session._control([pong], up._link)
+  }
+
+  _pong(): Step {
+    // Nothing to do: any frame proves the client is there.
+  }
+
   /** The client's `c` frame: the session ends with its code. */
-  private _close(f: string): boolean {
-    const got = clientClose(f)
-    if (typeof got == 'string') return this._bad(got)
-    this._session._finish(got[0], got[1])
+  _close(up: Upload, code: number, reason: string): Step {
+    this._session._finish(code, reason)
     return true
+  }
+
+  _bad(up: Upload, f: string): Step {
+    return this._fail(badClientFrame(f))
   }
 
   /**
@@ -188,7 +197,7 @@ export class Inbound {
   private _data(seq: number, d: string | Buffer, binary: boolean): boolean {
     const s = this._session
     const o = s._host.o
-    if (!seq) return this._bad('message before sequence marker')
+    if (!seq) return this._fail('message before sequence marker')
     const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
     if (n > o.maxMessageSize) {
       s._end(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
@@ -196,7 +205,7 @@ export class Inbound {
     }
     const arrival = this.inbox._arrive(seq, n)
     if (arrival == Arrival.Duplicate) return true
-    if (arrival == Arrival.Gap) return this._bad('gap: got ' + seq + ' after ' + this.inbox._received)
+    if (arrival == Arrival.Gap) return this._fail('gap: got ' + seq + ' after ' + this.inbox._received)
     if (this._paused || this._held) {
       if ((this._heldBytes += n) > o.maxBufferedAmount) {
         s._end(Code.BUFFER_OVERFLOW, 'buffer overflow: held messages over maxBufferedAmount')
@@ -246,23 +255,25 @@ export class Inbound {
     if (this.inbox._pending(this.delivered) && !s.closed) s._control([FrameType.Ack + this.inbox._ack(this.delivered)])
   }
 
-  private _bad(what: string): false {
+  private _fail(what: string): false {
     this._session._protocolError(what)
     return false
   }
 }
 
 /**
- * A client's `c` frame: its code and reason, or what is wrong with it. A client may close with
- * an app's code or none (1005); anything else would reach the app's close handler as if a client
- * could say it. Both kinds of session check it here. @internal
+ * What one call of {@link Inbound.receive} reads: the kind of link, the link itself if a
+ * WebSocket, the sequence number of the next message, and for a POST body, its answer's frames.
  */
-export function clientClose(f: string): [code: number, reason: string] | string {
-  const [c, reason] = splitFrame(f)
-  const code = c ? +c : Code.NO_STATUS
-  if (!(code == Code.NO_STATUS || isAppCloseCode(code))) return 'bad close code ' + JSON.stringify(c.slice(0, 16))
-  return [code, reason]
+interface Upload {
+  _seq: number
+  _kind: Link['name']
+  _link?: Link
+  _replies?: Frame[]
 }
+
+/** What a frame's method returns: go on (nothing), or stop, false for a protocol error or a bound. */
+type Step = boolean | void
 
 /** A POST body that arrived before the one it follows, and how to answer its POST once it is taken. */
 interface Parked {

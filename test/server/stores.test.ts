@@ -11,6 +11,16 @@ after(() => stopAll())
 
 const acks = (frames: Frame[]) => frames.filter((f) => typeof f == 'string' && f[0] == 'a')
 
+/** A new WebSocket session on `r` sends `close` once confirmed: the code and reason it ends with. */
+async function clientCloses(r: Awaited<ReturnType<typeof start>>, close: string): Promise<[number, string]> {
+  const n = r.sessions.length + 1
+  const c = await wsSession(r.port)
+  await until(() => r.sessions.length == n, 5000, 'confirmed')
+  const closed = new Promise<[number, string]>((ok) => r.sessions[n - 1].on('close', (...a) => ok(a)))
+  c.sock.send(close)
+  return closed
+}
+
 eachStore(() => {
   it('a fresh session whose client sent u1, s1 and nothing else is acknowledged nothing (no a1)', async () => {
     const r = await start()
@@ -77,19 +87,17 @@ eachStore(() => {
 
   it("a client's close code is checked: 3900-3999 are Lifeline's own (1002)", async () => {
     const r = await start()
-    const c = await wsSession(r.port)
-    await until(() => r.sessions.length == 1, 5000, 'confirmed')
-    const closed = new Promise<[number, string]>((ok) => r.sessions[0].on('close', (...a) => ok(a)))
-    c.sock.send('c3900 not yours')
-    const [code, reason] = await closed
+    const [code, reason] = await clientCloses(r, 'c3900 not yours')
     assert.equal(code, 1002)
     assert.match(reason, /bad close code/)
     // A code a client may give reaches the app as it was given.
-    const d = await wsSession(r.port)
-    await until(() => r.sessions.length == 2, 5000, 'second confirmed')
-    const fine = new Promise<[number, string]>((ok) => r.sessions[1].on('close', (...a) => ok(a)))
-    d.sock.send('c4000 bye')
-    assert.deepEqual(await fine, [4000, 'bye'])
+    assert.deepEqual(await clientCloses(r, 'c4000 bye'), [4000, 'bye'])
+  })
+
+  // PROTOCOL.md §2: numbers are decimal digits, nothing else. `c1e3` was taken for 1000 (`+'1e3'`).
+  it("a client's close code that is not decimal digits is a protocol error (1002), not a close", async () => {
+    const r = await start()
+    assert.deepEqual(await clientCloses(r, 'c1e3 not a code'), [1002, 'protocol error: bad close code "1e3"'])
   })
 
   it('maxSessions: the place of a session the app closed is free for the next one at once', async () => {

@@ -1,3 +1,4 @@
+import { encodeHello } from '../../protocol/codec'
 import { FrameType, VERSION, type Frame } from '../../protocol/frames'
 import { WebSocketTransport } from './websocket'
 
@@ -23,14 +24,13 @@ export class PlainTransport extends WebSocketTransport {
     const ctx = this._ctx
     this.emit('open')
     this._frame(
-      FrameType.Open +
-        JSON.stringify({
-          v: VERSION,
-          sid: 'plain',
-          ack: 0,
-          hb: ctx.plainPing ? ctx.heartbeat : 1e9,
-          max: ctx.maxMessageSize,
-        }),
+      encodeHello({
+        v: VERSION,
+        sid: 'plain',
+        ack: 0,
+        hb: ctx.plainPing ? ctx.heartbeat : 1e9,
+        max: ctx.maxMessageSize,
+      }),
     )
     // Numbered on from what already arrived (the cursor), so nothing counts as a duplicate.
     this._frame(FrameType.Seq + (ctx.cursor() + 1))

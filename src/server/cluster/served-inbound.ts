@@ -1,12 +1,12 @@
 // The client frames a session served on this node takes (PROTOCOL.md §6), in cluster mode: on a
 // WebSocket here, or in a POST body. Messages are kept in Redis before anything is acknowledged,
 // then acks, `u`, pings and the close are done; what Redis answers shows a gap, a bound crossed,
-// or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts.
-import { Code, FrameType, closeFrame, num, parseBatch, type Frame } from '../../protocol/frames'
+// or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts; the
+// frames are read in served-body.ts.
+import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
 import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
-import { clientClose } from '../inbound'
 import type { Link } from '../link'
-import type { StoredMessage } from './records'
+import { Bad, readBody, type Body } from './served-body'
 import type { ServedHost } from './served'
 
 /** What the client frames need of the session served here (served.ts). @internal */
@@ -144,49 +144,14 @@ export class ServedInbound {
   private async _frames(frames: Frame[], kind: Link['name'], link?: Link, replies?: Frame[]): Promise<boolean> {
     const s = this._s
     const store = s._host.store
-    const o = s._host.o
-    let seq = link ? link.inSeq : 0
-    let first = 0
-    const msgs: StoredMessage[] = []
-    const after: string[] = []
-    // A connection's first upload: `u<k>`, then `s<oldest unacknowledged>` (PROTOCOL.md §6.2), so
-    // everything before `kept` was acknowledged to the client. (On a WebSocket the two come apart.)
-    let used = false
-    let kept = 0
-    const add = (m: StoredMessage) => {
-      const n = typeof m == 'string' ? Buffer.byteLength(m) : m.length
-      if (n > o.maxMessageSize)
-        throw new Bad(Code.MESSAGE_TOO_BIG, 'message of ' + n + ' bytes exceeds ' + o.maxMessageSize)
-      if (!seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: message before sequence marker')
-      if (!msgs.length) first = seq
-      else if (first + msgs.length != seq) throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: two runs in one body')
-      msgs.push(m)
-      seq++
-    }
+    let b: Body
     try {
-      for (const f of frames) {
-        if (typeof f != 'string') add(Buffer.from(f.buffer, f.byteOffset, f.byteLength))
-        else if (f[0] == FrameType.Message) add(f.slice(1))
-        else if (f[0] == FrameType.Batch) for (const m of batch(f)) add(m)
-        else if (f[0] == FrameType.Seq && num(f) >= 1) {
-          seq = num(f)
-          if (used && !kept) kept = seq
-        } else if (f[0] == FrameType.Use && num(f) >= 1) {
-          used = true
-          after.push(f)
-        } else if (f[0] == FrameType.Close) {
-          // Checked as in one process, before anything of the body is kept.
-          const bad = clientClose(f)
-          if (typeof bad == 'string') throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: ' + bad)
-          after.push(f)
-        } else if (f[0] == FrameType.Ping || f[0] == FrameType.Pong) after.push(f)
-        else if (f[0] == FrameType.Ack && num(f) >= 0) after.push(f)
-        else throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: unknown frame ' + JSON.stringify(f.slice(0, 16)))
-      }
+      b = readBody(frames, link ? link.inSeq : 0, s._host.o.maxMessageSize)
     } catch (e) {
       if (!(e instanceof Bad)) throw e
       return this._ended(e.code, e.message)
     }
+    const { _seq: seq, _first: first, _msgs: msgs, _kept: kept } = b
     if (link) link.inSeq = seq
     // Messages, or the first frame of all (it confirms the session), are kept before anything is
     // acknowledged; a connection's first upload asks what Redis has even without messages.
@@ -221,20 +186,19 @@ export class ServedInbound {
       s._host.received(s.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
       if (!replies) this._ackLater(r.received)
     }
-    for (const f of after) {
-      const type = f[0]
-      if (type == FrameType.Ack) {
+    for (const later of b._after) {
+      if (later[0] == FrameType.Ack) {
         // The client has messages Redis no longer knows it sent: their numbers would be used again.
-        if ((await store.ackOutgoing(s.id, num(f))).status == 'ahead') return this._lost(LOST, replies)
-      } else if (type == FrameType.Ping) {
-        const pong = FrameType.Pong + f.slice(1)
+        if ((await store.ackOutgoing(s.id, later[1])).status == 'ahead') return this._lost(LOST, replies)
+      } else if (later[0] == FrameType.Ping) {
+        const pong = FrameType.Pong + later[1]
         if (replies) replies.push(pong)
         else if (link && link.ready()) link.write([pong])
-      } else if (type == FrameType.Use) {
-        const r = await store.activate(s.id, kind, num(f))
+      } else if (later[0] == FrameType.Use) {
+        const r = await store.activate(s.id, kind, later[1])
         if (r.status == 'active') s._switched(kind + ' ' + r.holder, store.node)
-      } else if (type == FrameType.Close) {
-        const [code, reason] = clientClose(f) as [number, string]
+      } else if (later[0] == FrameType.Close) {
+        const [, code, reason] = later
         // As in one process: the client said it; nothing is said back (nor on the `e` hint it brings).
         s._byClient = true
         await store.close(s.id, null, code, reason, false)
@@ -298,22 +262,5 @@ export class ServedInbound {
  */
 const LOST = 'session lost: Redis lost acknowledged messages'
 
-/** A client's frame that ends its session with `code`. */
-class Bad extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
 /** A POST body whose first message is beyond what Redis has, after waiting for the one before it. */
 class Early extends Error {}
-
-/** The texts of an `M` frame; a malformed one ends the session. */
-function batch(f: string): string[] {
-  const list = parseBatch(f)
-  if (list) return list
-  throw new Bad(Code.PROTOCOL_ERROR, 'protocol error: malformed batch')
-}
