@@ -1,8 +1,9 @@
 // How many sessions the whole cluster holds, in total and per remote address, so that
 // `maxSessions` and `maxSessionsPerAddress` hold across nodes as they do in one process. Each count
 // is a sorted set of session ids scored by when the session expires (Redis's clock): a session
-// touched by a link is renewed with its keys, one that ends leaves, and one whose node died
-// (kill -9) falls out when its keys would have expired. Nothing to leak, nothing to sweep.
+// held by a node is counted for the long safety TTL of its keys (renewed with them, rarely), one
+// no node holds any more for as long as its keys have left, one that ends leaves, and one whose
+// node died falls out when its keys would have expired. Nothing to leak, nothing to sweep.
 import { runScript, type RedisLink, Script } from './redis'
 
 /** Why a new session was refused: the cluster is full, or its address has its share. */
@@ -17,6 +18,11 @@ const UNLIMITED = '-1'
 /** Redis's clock in ms, shared by every node: the scores never depend on a node's own clock. */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- An address's set lives as long as its longest entry: a held session's is far longer than sessionTtl.
+local function extend(key, ms)
+  local left = redis.call('PTTL', key)
+  if left == -1 or left < tonumber(ms) then redis.call('PEXPIRE', key, ms) end
+end
 `
 
 /**
@@ -34,30 +40,29 @@ if per >= 0 and redis.call('ZCARD', KEYS[2]) >= per then return 'address' end
 local expires = now + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], expires, ARGV[1])
 redis.call('ZADD', KEYS[2], expires, ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+extend(KEYS[2], ARGV[2])
 return 'ok'`,
 )
 
 /**
- * Renew sessions still in use. KEYS: the cluster's set, then one address set per session.
- * ARGV: ttl ms, then the sessions' ids in the order of their address sets. Only sessions counted
- * in are renewed (XX): one that ended meanwhile stays out. Each address set's own TTL is renewed
- * once per call, however many of its sessions are in it (10,000 from one address behind a NAT).
+ * Renew sessions still in use, each for its own ms (a held session's safety TTL, or what one no node
+ * holds has left). KEYS: the cluster's set, then one address set per session. ARGV: per session
+ * its id and ms, in the order of their address sets. Only sessions counted in are renewed (XX):
+ * one that ended meanwhile stays out. Each address set's own TTL is extended once per call to its
+ * longest entry, however many of its sessions are in it (10,000 from one address behind a NAT).
  */
 export const RENEW = new Script(
   'renew',
   NOW +
-    `local expires = now + tonumber(ARGV[1])
-local renewed = {}
-for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
-  redis.call('ZADD', KEYS[i], 'XX', expires, ARGV[i])
-  if not renewed[KEYS[i]] then
-    renewed[KEYS[i]] = true
-    redis.call('PEXPIRE', KEYS[i], ARGV[1])
-  end
+    `local longest = {}
+for i = 2, #KEYS do
+  local sid, ms = ARGV[2 * i - 3], tonumber(ARGV[2 * i - 2])
+  redis.call('ZADD', KEYS[1], 'XX', now + ms, sid)
+  redis.call('ZADD', KEYS[i], 'XX', now + ms, sid)
+  if ms > (longest[KEYS[i]] or 0) then longest[KEYS[i]] = ms end
 end
-return #ARGV - 1`,
+for key, ms in pairs(longest) do extend(key, ms) end
+return #KEYS - 1`,
 )
 
 /** A session ended: it counts no more. KEYS: the cluster's set, the address's set. ARGV: sid. */
@@ -76,8 +81,8 @@ return 1`,
  * if ((await census.admit(sid, '10.0.0.7', 100000, 1000)) == 'ok') createTheSession()
  */
 export class Census {
-  /** Sessions touched since the last renewal, with their addresses: renewed together. */
-  private _due = new Map<string, string>()
+  /** Sessions to renew with the next batch, with their addresses and ms: renewed together. */
+  private _due = new Map<string, [address: string, ms: number]>()
   private _renewing?: Promise<void>
 
   constructor(
@@ -98,9 +103,12 @@ export class Census {
     return String(r) as Admission
   }
 
-  /** Session `sid` is still in use: renewed with the next batch (one script for all touched meanwhile). */
-  renew(sid: string, address: string): Promise<void> {
-    this._due.set(sid, address)
+  /**
+   * Session `sid` counts `ms` from now (`sessionTtl` unless said): renewed with the next batch (one
+   * script for all renewed meanwhile).
+   */
+  renew(sid: string, address: string, ms = this._ttl): Promise<void> {
+    this._due.set(sid, [address, Math.max(1, Math.round(ms))])
     if (!this._renewing)
       this._renewing = Promise.resolve().then(() => {
         const due = [...this._due]
@@ -111,11 +119,16 @@ export class Census {
     return this._renewing
   }
 
-  private async _renew(due: Array<[string, string]>): Promise<void> {
+  private async _renew(due: Array<[string, [string, number]]>): Promise<void> {
     for (let i = 0; i < due.length; i += RENEW_BATCH) {
       const some = due.slice(i, i + RENEW_BATCH)
-      const keys = [this._all(), ...some.map(([, address]) => this._of(address))]
-      await runScript(this._link, RENEW, keys, [String(this._ttl), ...some.map(([sid]) => sid)])
+      const keys = [this._all(), ...some.map(([, [address]]) => this._of(address))]
+      await runScript(
+        this._link,
+        RENEW,
+        keys,
+        some.flatMap(([sid, [, ms]]) => [sid, String(ms)]),
+      )
     }
   }
 

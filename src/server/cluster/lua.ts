@@ -12,7 +12,7 @@ import { Script } from './redis'
  * node), fen (fencing token), act ("kind node" of the active link), use (last `u<k>`), cf
  * (confirmed), end ("code reason" once ended), rel (reliable), ttl (ms), rid (the run_id of the Redis
  * process that made it, when the store is not durable; '' when it is), hb (heartbeat the client
- * asked for, ms).
+ * asked for, ms), h:<node> (that node holds a link of it) and hn (how many nodes do).
  * A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
  */
 const COMMON = `
@@ -352,23 +352,73 @@ return {'ok', rooms, m[5]}`,
 )
 
 /**
- * Keep sessions alive while links hold them, or only look at them, several in one script. KEYS:
- * per session its hash, out list, inbox and rooms. ARGV: ttl, then per session 1 to renew its keys
- * or 0 to look only. Replies per session 0 (ended or gone), or its address (its census entry is
- * renewed with it), the last seq sent and the last seq received: a node that has not written or
- * handed that much reads the log or the inbox (a hint it missed).
+ * This node holds a link of each session (docs/cluster-design.md §3 "TTL"): its keys live
+ * `holdTtl` from now, however long ago it was touched, until the last node holding it lets go.
+ * KEYS: per session its hash, out list, inbox and rooms. ARGV: node, holdTtl ms. Replies per
+ * session 0 (ended or gone: not held), or its address (its census entry lives as long).
+ */
+export const HOLD = withHelpers(
+  'hold',
+  `local out = {}
+for j = 1, #KEYS, 4 do
+  local m = redis.call('HMGET', KEYS[j], 'end', 'adr')
+  if not m[1] or m[1] ~= '' or lost(KEYS[j]) then table.insert(out, 0)
+  else
+    if redis.call('HSETNX', KEYS[j], 'h:' .. ARGV[1], 1) == 1 then redis.call('HINCRBY', KEYS[j], 'hn', 1) end
+    for k = j, j + 3 do redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+    table.insert(out, m[2])
+  end
+end
+return out`,
+)
+
+/**
+ * Node `node` holds no link of these sessions any more (its last one went, or the node died and a
+ * sweep lets go for it). A session no node holds now expires as its client left: its keys live the
+ * ms given, and its owner hears so (an `x` hint). KEYS: per session its hash, out list, inbox and
+ * rooms. ARGV: node, channel prefix, then per session its sid and ms. Replies per session 0 (still
+ * held elsewhere, ended, gone, or not held by that node), or its address (its census entry expires
+ * with it).
+ */
+export const LET_GO = new Script(
+  'let-go',
+  `local out = {}
+for j = 1, #KEYS, 4 do
+  local sid, ms = ARGV[(j + 3) / 2 + 1], ARGV[(j + 3) / 2 + 2]
+  local m = redis.call('HMGET', KEYS[j], 'end', 'adr', 'own')
+  local last = false
+  if redis.call('HDEL', KEYS[j], 'h:' .. ARGV[1]) == 1 then last = redis.call('HINCRBY', KEYS[j], 'hn', -1) <= 0 end
+  if last and m[1] == '' then
+    redis.call('HSET', KEYS[j], 'hn', 0)
+    for k = j, j + 3 do redis.call('PEXPIRE', KEYS[k], ms) end
+    if m[3] ~= '' then redis.call('PUBLISH', ARGV[2] .. m[3], 'x ' .. sid .. ' ' .. ms) end
+    table.insert(out, m[2])
+  else table.insert(out, 0) end
+end
+return out`,
+)
+
+/**
+ * Renew the keys of sessions held here (rarely: every `holdTtl` / 3), or only look at them, several
+ * in one script. KEYS: per session its hash, out list, inbox and rooms. ARGV: node, holdTtl ms,
+ * then per session 1 to renew its keys (only if this node holds it) or 0 to look only. Replies per
+ * session 0 (ended or gone), or its address, the last seq sent, the last seq received (a node that
+ * has not written or handed that much reads the log or the inbox: a hint it missed), how many
+ * nodes hold it, the ms its hash has left, and 1 if renewed (its census entry is renewed with it).
  */
 export const TOUCH = withHelpers(
   'touch',
   `local out = {}
 for j = 1, #KEYS, 4 do
-  local m = redis.call('HMGET', KEYS[j], 'end', 'adr', 'out', 'rcv')
+  local m = redis.call('HMGET', KEYS[j], 'end', 'adr', 'out', 'rcv', 'hn', 'h:' .. ARGV[1])
   if not m[1] or m[1] ~= '' or lost(KEYS[j]) then table.insert(out, 0)
   else
-    if ARGV[(j + 3) / 4 + 1] == '1' then
-      for k = j, j + 3 do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
+    local renewed = 0
+    if ARGV[(j + 3) / 4 + 2] == '1' and m[6] then
+      for k = j, j + 3 do redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+      renewed = 1
     end
-    table.insert(out, {m[2], m[3] or '0', m[4] or '0'})
+    table.insert(out, {m[2], m[3] or '0', m[4] or '0', m[5] or '0', redis.call('PTTL', KEYS[j]), renewed})
   end
 end
 return out`,

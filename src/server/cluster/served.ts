@@ -50,8 +50,6 @@ export class Served implements LinkOwner {
   _unread = false
   _lastOut = Date.now()
   _lastIn = Date.now()
-  /** When the upkeep last renewed the session's keys (0: not yet; the next tick does). */
-  _touchedAt = 0
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
   _reliable = true
   /** When to ping a client that is silent (its `quiet` rule, shared with one process's sessions). */
