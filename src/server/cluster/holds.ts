@@ -34,6 +34,8 @@ interface Held {
 /** @internal */
 export class Holds {
   private _held = new Map<string, Held>()
+  /** Sessions not held here whose link came and went between two syncs (a short poll): held all the same. */
+  private _passed = new Map<string, number>()
   /** One change at a time: a hold and a let-go of one session never cross. */
   private _syncing?: Promise<void>
 
@@ -47,7 +49,8 @@ export class Holds {
   /** The last link of session `sid` here went, at `at`. */
   left(sid: string, at = Date.now()): void {
     const h = this._held.get(sid)
-    if (h && !h.leftAt) h.leftAt = at
+    if (!h) this._passed.set(sid, at)
+    else if (!h.leftAt) h.leftAt = at
   }
 
   /**
@@ -57,14 +60,17 @@ export class Holds {
   sync(linked: Iterable<string>, now = Date.now()): Promise<void> {
     if (this._syncing) return this._syncing
     const ttl = this._store.o.sessionTtl
-    const fresh: string[] = []
+    // Held from now, with when their link here went (0: it is here).
+    const fresh = new Map<string, number>()
     const here = new Set<string>()
     for (const sid of linked) {
       here.add(sid)
       const h = this._held.get(sid)
-      if (!h) fresh.push(sid)
+      if (!h) fresh.set(sid, 0)
       else h.leftAt = 0
     }
+    for (const [sid, at] of this._passed) if (!this._held.has(sid) && !here.has(sid)) fresh.set(sid, at)
+    this._passed.clear()
     const gone: Array<[string, Held]> = []
     for (const [sid, h] of this._held) {
       if (here.has(sid)) continue
@@ -73,7 +79,7 @@ export class Holds {
       gone.push([sid, h])
       this._held.delete(sid)
     }
-    if (!fresh.length && !gone.length) return Promise.resolve()
+    if (!fresh.size && !gone.length) return Promise.resolve()
     const leaving = gone.map(([sid, h]): [string, number] => [sid, ttl - (now - h.leftAt)])
     // Let go of in Redis, or held here again: the next sync tries again (Redis away).
     const node = this._store.node
@@ -113,6 +119,7 @@ export class Holds {
   /** This node's lease lapsed: what it held is a sweep's to let go of. */
   clear(): void {
     this._held.clear()
+    this._passed.clear()
   }
 
   /** This node stops: it lets go of everything it holds (the clients resume elsewhere, or not). */
@@ -123,9 +130,13 @@ export class Holds {
     await this.letGo(this._store.node, all)
   }
 
-  /** Hold `sids` here: in this node's set first (were it to die now, a sweep finds them), then their keys. */
-  private async _hold(sids: string[], now: number): Promise<void> {
-    if (!sids.length) return
+  /**
+   * Hold `fresh` here (with when their link here went, 0: it is here): in this node's set first
+   * (were it to die now, a sweep finds them), then their keys.
+   */
+  private async _hold(fresh: ReadonlyMap<string, number>, now: number): Promise<void> {
+    if (!fresh.size) return
+    const sids = [...fresh.keys()]
     const store = this._store
     // A node fenced meanwhile joins again as another: what it held under its old id is a sweep's.
     const node = store.node
@@ -134,7 +145,7 @@ export class Holds {
     await this._each(S.HOLD, sids, [node, String(store.o.holdTtl)], (sid, r) => {
       if (!r) return void not.push(sid)
       if (store.node != node) return
-      this._held.set(sid, { leftAt: 0, renewedAt: now })
+      this._held.set(sid, { leftAt: fresh.get(sid) || 0, renewedAt: now })
       return store.census.renew(sid, String(r), store.o.holdTtl)
     })
     await store.lease.holds(not, false)

@@ -160,7 +160,8 @@ export class Upkeep {
     for (const s of n.owned.values()) {
       if (s._lookAt > now) continue
       s._lookAt = now + n.store.o.holdTtl / LOOKS_PER_HOLD
-      if (!renewing.has(s.id)) look.add(s.id)
+      // Held here: this node lets go of it (and hears of that with an `x` hint like any owner).
+      if (!renewing.has(s.id) && !n.store.holds.has(s.id)) look.add(s.id)
     }
     if (due.length || look.size) void this._touch([...due, ...look], look)
   }

@@ -173,3 +173,19 @@ test('renewal: due every holdTtl / 3, only for what this node holds; a release l
   assert.ok((await pttl(a, a.keys(held)[0])) <= SESSION_TTL)
   assert.deepEqual(await holding(a, 'nodeA'), [])
 })
+
+// A poll that came and went between two ticks left the session on the countdown it was made with:
+// a client polling in short requests could see its session expire while it was polling.
+test('a link that came and went between two syncs holds the session all the same, till the grace period ends', async () => {
+  const [a] = await nodes('holds8:', ['nodeA'])
+  const sid = await made(a)
+  const at = Date.now()
+  a.holds.left(sid, at)
+  await a.holds.sync([], at)
+  assert.ok(a.holds.has(sid), 'held')
+  assert.ok((await pttl(a, a.keys(sid)[0])) > SESSION_TTL, 'its keys live the safety TTL')
+  await a.holds.sync([], at + SESSION_TTL / 2)
+  assert.ok(!a.holds.has(sid), 'let go after the grace period')
+  const left = await pttl(a, a.keys(sid)[0])
+  assert.ok(left > 0 && left <= SESSION_TTL / 2, 'what sessionTtl leaves since the poll went: ' + left)
+})
