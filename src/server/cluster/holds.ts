@@ -87,7 +87,11 @@ export class Holds {
       if (this._store.node == node) for (const [sid, h] of gone) if (!this._held.has(sid)) this._held.set(sid, h)
       throw e
     })
-    const done = Promise.all([this._hold(fresh, now), letGo]).then(() => {})
+    const hold = this._hold(fresh, now).catch((e) => {
+      for (const [sid, at] of fresh) if (at && !this._held.has(sid)) this._passed.set(sid, at)
+      throw e
+    })
+    const done = Promise.all([hold, letGo]).then(() => {})
     this._syncing = done.finally(() => (this._syncing = undefined))
     return this._syncing
   }
@@ -111,11 +115,6 @@ export class Holds {
     }
   }
 
-  /** Redis says this node does not hold `sid` (its hold lapsed): the next sync holds it again if linked. */
-  forget(sid: string): void {
-    this._held.delete(sid)
-  }
-
   /** This node's lease lapsed: what it held is a sweep's to let go of. */
   clear(): void {
     this._held.clear()
@@ -124,7 +123,7 @@ export class Holds {
 
   /** This node stops: it lets go of everything it holds (the clients resume elsewhere, or not). */
   async release(): Promise<void> {
-    await this._syncing
+    await this._syncing?.catch(() => {})
     const all = [...this._held.keys()].map((sid): [string, number] => [sid, this._store.o.sessionTtl])
     this._held.clear()
     await this.letGo(this._store.node, all)
