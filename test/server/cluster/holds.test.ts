@@ -106,7 +106,7 @@ test('a link that went less than the grace period ago keeps the session held; on
   assert.ok((await pttl(a, a.keys(sid)[0])) > SESSION_TTL)
 })
 
-test('a dead node’s held sessions: found by the sweep, let go of for it (sessionTtl), then the node is forgotten', async () => {
+test('a dead node’s held sessions: found by the sweep, let go of for it, then the node forgotten', async () => {
   const [dead, live] = await nodes('holds4:', ['nodeDead', 'nodeLive'])
   await dead.link.command(['PEXPIRE', 'holds4:node:nodeDead', '50'])
   const [x, y] = [await made(live), await made(live)]
@@ -176,7 +176,7 @@ test('renewal: due every holdTtl / 3, only for what this node holds; a release l
 
 // A poll that came and went between two ticks left the session on the countdown it was made with:
 // a client polling in short requests could see its session expire while it was polling.
-test('a link that came and went between two syncs holds the session all the same, till the grace period ends', async () => {
+test('a link that came and went between two syncs holds the session till the grace period ends', async () => {
   const [a] = await nodes('holds8:', ['nodeA'])
   const sid = await made(a)
   const at = Date.now()

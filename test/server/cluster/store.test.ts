@@ -322,7 +322,7 @@ test('sessions no node holds expire sessionTtl after they were made, every key w
   assert.deepEqual(await b.recordIncoming(sid, 1, ['x']), { status: 'gone' })
 })
 
-test('touch renews held sessions in batches (or looks only): what Redis has of each, or nothing once it ended', async () => {
+test('touch renews held sessions in batches, or looks: what Redis has of each, nothing once ended', async () => {
   const short = await store(redis.url, 'nodeTouch', { sessionTtl: 2000, holdTtl: 5000 })
   // More than one script's worth (TOUCH_BATCH, 200): the second batch answers in its place.
   const sids = Array.from({ length: 203 }, newSid)

@@ -191,7 +191,7 @@ test('a session owned here whose links are gone ends on its owner once its keys 
   assert.equal(await ended, 3901, 'as expired')
 })
 
-test('a session whose client left ends sessionTtl after its link went, not before: held, not renewed, till then', async () => {
+test('a session whose client left ends sessionTtl after its link went, not before', async () => {
   const ttl = 1500
   const r = await node(ttl)
   const c = await wsSession(r.port)
@@ -208,7 +208,7 @@ test('a session whose client left ends sessionTtl after its link went, not befor
   assert.ok(after >= ttl - 100 && after <= ttl + 1500, `ended ${after} ms after its link went (sessionTtl ${ttl})`)
 })
 
-test('a session owned on one node, its link on another: it ends on its owner sessionTtl after the link went', async () => {
+test('owned on one node, its link on another: it ends on its owner sessionTtl after the link went', async () => {
   const ttl = 1000
   const prefix = 'upkeep' + ++prefixes + ':'
   const a = await node(ttl, prefix)
