@@ -1,8 +1,9 @@
 // How many sessions the whole cluster holds, in total and per remote address, so that
 // `maxSessions` and `maxSessionsPerAddress` hold across nodes as they do in one process. Each count
 // is a sorted set of session ids scored by when the session expires (Redis's clock): a session
-// touched by a link is renewed with its keys, one that ends leaves, and one whose node died
-// (kill -9) falls out when its keys would have expired. Nothing to leak, nothing to sweep.
+// held by a node is counted for the long safety TTL of its keys (renewed with them, rarely), one
+// no node holds any more for as long as its keys have left, one that ends leaves, and one whose
+// node died falls out when its keys would have expired. Nothing to leak, nothing to sweep.
 import { runScript, type RedisLink } from './redis'
 import { CENSUS_ADMIT, CENSUS_COUNT, CENSUS_LEAVE, CENSUS_RENEW } from './lua'
 
@@ -23,8 +24,8 @@ const UNLIMITED = '-1'
  * if ((await census.admit(sid, '10.0.0.7', 100000, 1000)) == 'ok') createTheSession()
  */
 export class Census {
-  /** Sessions touched since the last renewal, with their addresses: renewed together. */
-  private _due = new Map<string, string>()
+  /** Sessions to renew with the next batch, with their addresses and ms: renewed together. */
+  private _due = new Map<string, [address: string, ms: number]>()
   private _renewing?: Promise<void>
 
   constructor(
@@ -45,9 +46,12 @@ export class Census {
     return String(r) as Admission
   }
 
-  /** Session `sid` is still in use: renewed with the next batch (one script for all touched meanwhile). */
-  renew(sid: string, address: string): Promise<void> {
-    this._due.set(sid, address)
+  /**
+   * Session `sid` counts `ms` from now (`sessionTtl` unless said): renewed with the next batch (one
+   * script for all renewed meanwhile).
+   */
+  renew(sid: string, address: string, ms = this._ttl): Promise<void> {
+    this._due.set(sid, [address, Math.max(1, Math.round(ms))])
     if (!this._renewing)
       this._renewing = Promise.resolve().then(() => {
         const due = [...this._due]
@@ -58,11 +62,16 @@ export class Census {
     return this._renewing
   }
 
-  private async _renew(due: Array<[string, string]>): Promise<void> {
+  private async _renew(due: Array<[string, [string, number]]>): Promise<void> {
     for (let i = 0; i < due.length; i += RENEW_BATCH) {
       const some = due.slice(i, i + RENEW_BATCH)
-      const keys = [this._all(), ...some.map(([, address]) => this._of(address))]
-      await runScript(this._link, CENSUS_RENEW, keys, [String(this._ttl), ...some.map(([sid]) => sid)])
+      const keys = [this._all(), ...some.map(([, [address]]) => this._of(address))]
+      await runScript(
+        this._link,
+        CENSUS_RENEW,
+        keys,
+        some.flatMap(([sid, [, ms]]) => [sid, String(ms)]),
+      )
     }
   }
 

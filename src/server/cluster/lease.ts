@@ -1,7 +1,7 @@
 // A node's lease in a cluster (docs/scaling.md): its liveness key, holding a token that renewal
 // compares in Redis, so a lease once lapsed or taken is never renewed by its old holder (which
-// joins again as a new node); and the set of sessions each node owns, so that the others' sweeps
-// find those of a node whose lease lapsed.
+// joins again as a new node); and the sets of sessions each node owns and holds a link of, so that
+// the others' sweeps find those of a node whose lease lapsed.
 import { randomBytes } from 'node:crypto'
 import type { Clock } from '../../protocol/clock'
 import { LifelineError } from '../../protocol/errors'
@@ -32,6 +32,8 @@ export class NodeLease {
   private _nodeKey = (node: string) => this._o.prefix + 'node:' + node
   /** The sessions `node` owns: a node's sweep takes over those of a node whose lease lapsed. */
   private _ownsKey = (node: string) => this._o.prefix + 'owns:' + node
+  /** The sessions `node` holds a link of (holds.ts): a sweep lets go of those of a node whose lease lapsed. */
+  private _holdsKey = (node: string) => this._o.prefix + 'holds:' + node
   /** Every node that may own sessions (until a sweep finds it dead and owning nothing). */
   private get _nodesKey() {
     return this._o.prefix + 'nodes'
@@ -72,30 +74,43 @@ export class NodeLease {
     await this._link.command([own ? 'SADD' : 'SREM', this._ownsKey(this.node), sid])
   }
 
+  /** Sessions this node holds a link of from now on (or no longer: `hold` false), in one command. */
+  async holds(sids: string[], hold = true): Promise<void> {
+    if (sids.length) await this._link.command([hold ? 'SADD' : 'SREM', this._holdsKey(this.node), ...sids])
+  }
+
   /**
-   * Sessions owned by nodes whose lease lapsed, up to `max`: what a sweep takes over. A dead node
-   * that owns nothing any more is forgotten. `done(node, sid)` when one is no longer that node's.
+   * Sessions owned, and sessions held, by nodes whose lease lapsed, up to `max` of each: what a
+   * sweep takes over and lets go of. A dead node that owns and holds nothing any more is
+   * forgotten. `disowned(node, sid)` when one is no longer that node's; `unheld` likewise.
    */
-  async orphans(max: number): Promise<Array<[node: string, sid: string]>> {
-    const out: Array<[string, string]> = []
+  async orphans(max: number): Promise<{ owned: Array<[node: string, sid: string]>; held: Array<[string, string]> }> {
+    const owned: Array<[string, string]> = []
+    const held: Array<[string, string]> = []
+    const some = async (key: string, left: number) =>
+      left > 0 ? ((await this._link.command(['SRANDMEMBER', key, String(left)])) as RedisReply[]).map(String) : []
     const nodes = ((await this._link.command(['SMEMBERS', this._nodesKey])) as RedisReply[]).map(String)
     for (const node of nodes) {
-      if (out.length >= max) break
+      if (owned.length >= max && held.length >= max) break
       if (node == this.node || (await this.alive(node))) continue
-      const sids = (await this._link.command([
-        'SRANDMEMBER',
-        this._ownsKey(node),
-        String(max - out.length),
-      ])) as RedisReply[]
-      if (!sids.length) await this._link.command(['SREM', this._nodesKey, node])
-      for (const sid of sids) out.push([node, String(sid)])
+      const sids = await some(this._ownsKey(node), max - owned.length)
+      const links = await some(this._holdsKey(node), max - held.length)
+      if (!sids.length && !links.length && owned.length < max && held.length < max)
+        await this._link.command(['SREM', this._nodesKey, node])
+      for (const sid of sids) owned.push([node, sid])
+      for (const sid of links) held.push([node, sid])
     }
-    return out
+    return { owned, held }
   }
 
   /** `sid` is no longer `node`'s (taken over, ended or expired). */
   async disowned(node: string, sid: string): Promise<void> {
     await this._link.command(['SREM', this._ownsKey(node), sid])
+  }
+
+  /** `node` holds no link of these sessions any more (its sweep let go of them for it). */
+  async unheld(node: string, sids: string[]): Promise<void> {
+    if (sids.length) await this._link.command(['SREM', this._holdsKey(node), ...sids])
   }
 
   /**

@@ -38,6 +38,10 @@ export const ACTIVATE = new Script('activate', lua('common', 'activate'))
 export const CLOSE = new Script('close', lua('common', 'close'))
 export const TOUCH = new Script('touch', lua('common', 'touch'))
 
+// Which nodes hold a link of a session: its keys' life (holds.ts).
+export const HOLD = new Script('hold', lua('common', 'hold'))
+export const LET_GO = new Script('let-go', lua('let-go'))
+
 // Rooms: a member's own rooms, and fan-out into members' own logs (rooms.ts).
 export const MEMBER = new Script('member', lua('common', 'member'))
 export const SESSION_ROOM = new Script('session-room', lua('common', 'session-room'))
@@ -50,7 +54,7 @@ export const ROOM_MEMBER = new Script('room-member', lua('time', 'room-common', 
 export const ROOM_READ = new Script('room-read', lua('time', 'room-common', 'room-read'))
 
 // The cluster's session counts (census.ts), on Redis's clock.
-export const CENSUS_ADMIT = new Script('census-admit', lua('time', 'census-admit'))
-export const CENSUS_RENEW = new Script('census-renew', lua('time', 'census-renew'))
+export const CENSUS_ADMIT = new Script('census-admit', lua('time', 'census-common', 'census-admit'))
+export const CENSUS_RENEW = new Script('census-renew', lua('time', 'census-common', 'census-renew'))
 export const CENSUS_LEAVE = new Script('census-leave', lua('census-leave'))
 export const CENSUS_COUNT = new Script('census-count', lua('time', 'census-count'))

@@ -150,7 +150,10 @@ export class ClusterNode {
         return writing && writing.catch(() => {})
       },
       idle: (s) => {
-        if (this.served.get(s.id) == s && (s.closed || !Object.keys(s._links).length)) this.served.delete(s.id)
+        if (this.served.get(s.id) != s || !(s.closed || !Object.keys(s._links).length)) return
+        this.served.delete(s.id)
+        // Its keys expire sessionTtl from now, unless a link comes back (here or elsewhere): holds.ts.
+        this.store.holds.left(s.id)
       },
     }
     const node = this
@@ -195,6 +198,7 @@ export class ClusterNode {
       this._via(h.sid, h.active ? (h.active.split(' ')[0] as TransportName) : undefined)
     } else if (h.kind == 'd' && owned) owned._acked(h.seq || 0, h.bytes || 0)
     else if (h.kind == 'r' && served) void served._rooms._changed()
+    else if (h.kind == 'x' && owned) owned._expires(h.left || 0)
     else if (h.kind == 'e') {
       if (served) void served.pump()
       if (owned)
@@ -370,6 +374,8 @@ export class ClusterNode {
     if (+info.hb) s._hb = +info.hb
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
     for (const r of rooms || []) if (String(r) != ALL) s._rooms.add(String(r))
+    // Held by a link, or expiring since its client left: the upkeep looks at it on its next tick.
+    s._lookAt = 0
     this._adopt(s)
     this._host.log('debug', 'session taken over', sid)
     if (took.takenOver) {
@@ -435,6 +441,8 @@ export class ClusterNode {
     this.served.clear()
     try {
       await this.ready
+      // Their links went: each expires sessionTtl from now, unless its client resumes elsewhere.
+      await this.store.holds.release()
       await Promise.all([...this.owned.values()].map((s) => s._release()))
       await this.store.link.quit()
     } catch (e) {

@@ -52,6 +52,8 @@ export interface OwnerHost extends NodeParts {
 
 /** How long a store write waits before it is tried again while Redis is away, ms. */
 const RETRY_MS = 200
+/** How long after its keys' expiry the upkeep looks at a session, ms: Redis has expired them by then. */
+const LOOK_LATE = 50
 /** The local close code of a session another node took over (never sent to the client). */
 const TAKEN_OVER = 1012
 
@@ -79,8 +81,11 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   _kind?: TransportName
   /** When this node last heard of the client (a request here, a hint, a message): polling counts till its silence. */
   _heardAt: number
-  /** When the upkeep last looked at it in Redis (its links being elsewhere): did it end or expire? */
-  _touchedAt: number
+  /**
+   * When the upkeep looks at it in Redis next (did it expire?): once it may have, as its keys said
+   * or an `x` hint (no node holds a link of it), and every holdTtl / 3 besides (a hint lost).
+   */
+  _lookAt: number
   /** Heartbeat interval the client asked for, ms (the server's own after a takeover). */
   _hb: number
   private _out: Sending
@@ -125,10 +130,18 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
     super()
-    this._heardAt = this._touchedAt = _host.o.clock.now()
+    const now = _host.o.clock.now()
+    this._heardAt = now
     this._inbox = new OwnedInbox(this, delivered, redeliverUpTo)
     this._out = sending
     this._hb = _host.o.heartbeatInterval
+    // Made with sessionTtl to live: a link holds it before then, or it expires.
+    this._lookAt = now + _host.o.sessionTtl + LOOK_LATE
+  }
+
+  /** Its keys expire in `ms` if no link holds it meanwhile (an `x` hint, a look): it is looked at then. */
+  _expires(ms: number, now = this._host.o.clock.now()): void {
+    this._lookAt = Math.min(this._lookAt, now + ms + LOOK_LATE)
   }
 
   /** Bytes sent and not yet acknowledged by the client (queued here, or kept in Redis). */

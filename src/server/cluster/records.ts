@@ -34,11 +34,11 @@ export type ActivateResult =
  * A pub/sub hint for this node: `w` new messages for a session whose active link is here, `i`
  * client messages for a session it owns, `a` another link became active, `e` a session ended,
  * `d` the client acknowledged messages of a session it owns, `r` the rooms of a session whose
- * active link is here changed (its client holds its room positions). Hints may be lost (a reconnect); the
- * logs are the truth.
+ * active link is here changed (its client holds its room positions), `x` no node holds a link of a
+ * session it owns any more: it expires in `left` ms. Hints may be lost (a reconnect); the logs are the truth.
  */
 export interface Hint {
-  kind: 'w' | 'i' | 'a' | 'e' | 'd' | 'r'
+  kind: 'w' | 'i' | 'a' | 'e' | 'd' | 'r' | 'x'
   sid: string
   /** `w`: last seq in the log; `i`: last seq received; `d`: the client's cursor. */
   seq?: number
@@ -46,6 +46,8 @@ export interface Hint {
   bytes?: number
   /** `a`: the link now active ("kind node"). */
   active?: string
+  /** `x`: ms the session's keys have left. */
+  left?: number
 }
 
 const TEXT = 0x74 // 't'

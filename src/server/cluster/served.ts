@@ -51,8 +51,6 @@ export class Served implements LinkOwner {
   /** When something was last written to the client here, and when it last spoke here (`o.clock`). */
   _lastOut: number
   _lastIn: number
-  /** When the upkeep last renewed the session's keys (0: not yet; the next tick does). */
-  _touchedAt = 0
   /** Whether the client acknowledges and resumes (its requests say `r=0` when not). */
   _reliable = true
   /** When to ping a client that is silent (its `quiet` rule, shared with one process's sessions). */

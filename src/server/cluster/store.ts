@@ -7,6 +7,7 @@ import type { Clock } from '../../protocol/clock'
 import { LifelineError } from '../../protocol/errors'
 import { serverClock } from '../clock'
 import { Census } from './census'
+import { Holds } from './holds'
 import { NodeLease } from './lease'
 import { ClusterRoomLogs } from './room-log'
 import { ClusterRooms } from './rooms'
@@ -53,6 +54,12 @@ export interface StoreOptions {
    * to the Redis process that made it (its run_id): after a restart it is gone. @default false
    */
   durable?: boolean
+  /**
+   * How long the keys of a session that a node holds a link of live without renewal, ms: they are
+   * renewed every third of it (holds.ts); the time a session outlives every node dying for good.
+   * @default 3600000
+   */
+  holdTtl?: number
   /** Messages a room's log keeps (the server's `roomHistorySize`). @default 1000 */
   roomHistorySize?: number
   /** How long a room's log keeps a message, ms (`roomHistoryAge`). @default 60000 */
@@ -61,18 +68,21 @@ export interface StoreOptions {
   clock?: Pick<Clock, 'now'>
 }
 
-/**
- * Sessions renewed per script: 200 hold Redis about 0.2 ms (four PEXPIREs each). 10,000 idle
- * members' renewals are a few scripts a second, not 500 (one per session).
- */
+/** Sessions renewed or looked at per script: 200 hold Redis about 0.2 ms (four PEXPIREs each). */
 const TOUCH_BATCH = 200
 
-/** What Redis has of a session a link here keeps alive ({@link ClusterStore.touch}). */
+/** What Redis has of a session renewed or looked at ({@link ClusterStore.touch}). */
 export interface Touched {
   /** The last seq the session sent (its outgoing log's end). */
   sent: number
   /** The last seq its client sent that Redis keeps. */
   received: number
+  /** Whether a node holds a link of it (its keys live as long); if not, they expire in `left` ms. */
+  held: boolean
+  /** Ms its keys have left. */
+  left: number
+  /** Whether its keys were renewed (asked for, and this node holds it). */
+  renewed: boolean
 }
 
 /**
@@ -92,6 +102,7 @@ const DEFAULTS = {
   nodeLease: 5000,
   durable: false,
   clock: serverClock as Pick<Clock, 'now'>,
+  holdTtl: 3600000,
 }
 
 /** What a session was made with (the request that created it). */
@@ -123,6 +134,8 @@ export class ClusterStore {
   readonly census: Census
   /** Rooms: who is in each, and putting a message into every member's log. */
   readonly rooms: ClusterRooms
+  /** The sessions this node holds a link of: their keys live as long as its lease. */
+  readonly holds = new Holds(this)
 
   constructor(
     readonly link: RedisLink,
@@ -178,6 +191,7 @@ export class ClusterStore {
       else if (kind == 'e') onHint({ kind, sid: rest[0] })
       else if (kind == 'd') onHint({ kind, sid: rest[0], seq: +rest[1], bytes: +rest[2] })
       else if (kind == 'r') onHint({ kind, sid: rest[0] })
+      else if (kind == 'x') onHint({ kind, sid: rest[0], left: +rest[1] })
     })
   }
 
@@ -388,25 +402,26 @@ export class ClusterStore {
   }
 
   /**
-   * Keep sessions alive that have a link here (every sessionTtl / 3 or so), `TOUCH_BATCH` in one
-   * script (one per session was Redis's steady work for a room of thousands of idle members); or,
-   * those in `look`, only look at them (sessions owned here whose links are elsewhere). Resolves,
-   * per session, to what Redis has of it, or undefined when it ended or is gone.
+   * Renew the keys of sessions held here (every holdTtl / 3: holds.ts), `TOUCH_BATCH` in one
+   * script; or, those in `look`, only look at them (sessions owned here: did they expire?).
+   * Resolves, per session, to what Redis has of it, or undefined when it ended or is gone.
    */
   async touch(sids: string[], look?: ReadonlySet<string>): Promise<Array<Touched | undefined>> {
     const found = new Map<string, Touched>()
     const renewals: Promise<void>[] = []
     const groups = slotGroups(sids, this._h, TOUCH_BATCH, this.link.cluster)
+    const hold = this.o.holdTtl
     await Promise.all(
       groups.map(async (some) => {
         const keys = some.flatMap((sid) => this.keys(sid))
         const renew = some.map((sid) => (look && look.has(sid) ? '0' : '1'))
-        const r = (await runScript(this.link, S.TOUCH, keys, [String(this.o.sessionTtl), ...renew])) as RedisReply[]
+        const r = (await runScript(this.link, S.TOUCH, keys, [this.node, String(hold), ...renew])) as RedisReply[]
         some.forEach((sid, i) => {
           const t = r[i]
           if (!Array.isArray(t)) return
-          found.set(sid, { sent: int(t[1]), received: int(t[2]) })
-          if (renew[i] == '1') renewals.push(this.census.renew(sid, String(t[0])))
+          const renewed = int(t[5]) == 1
+          found.set(sid, { sent: int(t[1]), received: int(t[2]), held: int(t[3]) > 0, left: int(t[4]), renewed })
+          if (renewed) renewals.push(this.census.renew(sid, String(t[0]), hold))
         })
       }),
     )

@@ -1,6 +1,7 @@
 // A cluster node's upkeep, every `nodeLease` / 3: its lease (a node that lost it is fenced and joins
-// again as a new node), the sweep that takes over what nodes whose lease lapsed owned, pings on
-// quiet links, the end of sessions no client spoke on, and a re-read of what hints may have missed.
+// again as a new node), the sessions it holds a link of (holds.ts), the sweep that takes over what
+// nodes whose lease lapsed owned and lets go of what they held, pings on quiet links, the end of
+// sessions no client spoke on or that expired, and a re-read of what hints may have missed.
 import { Code, FrameType } from '../../protocol/frames'
 import type { ClusterNode } from './node'
 import type { Served } from './served'
@@ -8,15 +9,8 @@ import type { Served } from './served'
 /** The room every confirmed session is in: `broadcast()` sends to it. Not a name an app can pass. */
 export const ALL = '\u0000all'
 
-/** A session with a link here has its keys renewed this many times per `sessionTtl`. */
-const TOUCHES_PER_TTL = 3
-
-/** A session the upkeep renews (served here) or looks at (owned here, its links elsewhere). */
-interface Touchable {
-  readonly id: string
-  /** When the upkeep last touched it (0: not yet; the next tick does). */
-  _touchedAt: number
-}
+/** A session owned here is looked at in Redis this many times per `holdTtl` at least (an `x` hint lost). */
+const LOOKS_PER_HOLD = 3
 
 /** Orphaned sessions a node takes over per tick, at most. */
 const SWEEP_MAX = 200
@@ -63,16 +57,14 @@ export class Upkeep {
       // Every nodeLease: what failed to be read, and the rooms past what was published here.
       if (++this._ticks % 3 == 0) this.reconcile(false)
       const now = n._host.o.clock.now()
-      const due: Touchable[] = []
-      for (const s of n.served.values()) if (this._watch(s, now)) due.push(s)
-      // Sessions owned here with no link here: only looked at (the node with their link renews them).
-      const look = new Set<string>()
-      for (const s of n.owned.values())
-        if (!n.served.has(s.id) && this._due(s, now)) {
-          due.push(s)
-          look.add(s.id)
-        }
-      if (due.length) void this._touch(due, look)
+      const linked: string[] = []
+      for (const s of n.served.values()) {
+        this._watch(s, now)
+        if (!s.closed && Object.keys(s._links).length) linked.push(s.id)
+      }
+      // Right after the lease was renewed: what a node holds is in its set before its lease can lapse.
+      n.store.holds.sync(linked, now).catch((e) => n._host.log('warn', 'cluster: holding sessions failed:', e))
+      this._renew(now)
       await this._sweep()
       await this._unheard(now)
       n._everyone = (await n.store.rooms.count(ALL)) + n._joining
@@ -83,12 +75,23 @@ export class Upkeep {
   }
 
   /**
-   * Take over what nodes whose lease lapsed owned, whether or not a request comes for it: every
-   * session has a live owner within `nodeLease` and a tick, and what its client sent is handed.
+   * Let go of what nodes whose lease lapsed held (their links went with them: a session no live
+   * node holds expires `sessionTtl` from now, unless its client comes back), and take over what
+   * they owned, whether or not a request comes for it: every session has a live owner within
+   * `nodeLease` and a tick, and what its client sent is handed.
    */
   private async _sweep(): Promise<void> {
     const n = this._node
-    for (const [node, sid] of await n.store.lease.orphans(SWEEP_MAX)) {
+    const { owned, held } = await n.store.lease.orphans(SWEEP_MAX)
+    const ttl = n._host.o.sessionTtl
+    for (const [node, sids] of byNode(held)) {
+      if (!n.store.lease.leaseHeld()) return
+      await n.store.holds.letGo(
+        node,
+        sids.map((sid) => [sid, ttl]),
+      )
+    }
+    for (const [node, sid] of owned) {
       if (!n.store.lease.leaseHeld()) return
       const info = await n.store.session(sid)
       if (!info || info.end || info.own != node || (await n._own(sid, info))) await n.store.lease.disowned(node, sid)
@@ -126,8 +129,8 @@ export class Upkeep {
     again.catch(() => {}).finally(() => (this._rejoin = undefined))
   }
 
-  /** Pings on quiet links; whether the session's keys are due for renewal (it is in use here). */
-  private _watch(s: Served, now: number): boolean {
+  /** Pings on quiet links; a WebSocket silent past the heartbeat timeout ends. */
+  private _watch(s: Served, now: number): void {
     const n = this._node
     const ws = s._links.websocket
     // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
@@ -143,42 +146,54 @@ export class Upkeep {
       active.write([FrameType.Ping])
       s._lastOut = now
     }
-    return this._due(s, now)
   }
 
   /**
-   * Whether session `s` is due to be touched: every sessionTtl / 3 (docs/cluster-design.md "TTL"),
-   * not every third tick. Every nodeLease (5 s) it was a steady load on Redis that grew with the
-   * sessions (bench/README.md "Rooms against socket.io").
+   * The keys of sessions held here that are due for their safety renewal (every holdTtl / 3), and
+   * the sessions owned here that may have expired (as their keys or an `x` hint said) or were not
+   * looked at for holdTtl / 3: in batches, together.
    */
-  private _due(s: Touchable, now: number): boolean {
-    if (now - s._touchedAt < this._node._host.o.sessionTtl / TOUCHES_PER_TTL) return false
-    s._touchedAt = now
-    return true
+  private _renew(now: number): void {
+    const n = this._node
+    const due = n.store.holds.due(now)
+    const renewing = new Set(due)
+    const look = new Set<string>()
+    for (const s of n.owned.values()) {
+      if (s._lookAt > now) continue
+      s._lookAt = now + n.store.o.holdTtl / LOOKS_PER_HOLD
+      // Held here: this node lets go of it (and hears of that with an `x` hint like any owner).
+      if (!renewing.has(s.id) && !n.store.holds.has(s.id)) look.add(s.id)
+    }
+    if (due.length || look.size) void this._touch([...due, ...look], look)
   }
 
   /**
-   * Renew the keys of sessions in use here (or look at those in `look`), in batches, and read again
+   * Renew the keys of sessions held here (or look at those in `look`), in batches, and read again
    * what Redis has that this node has not written or handed (a hint it missed), or learn of a
-   * session that ended or expired meanwhile (its owner here ends it: nothing else would tell it).
+   * session that ended or expired meanwhile (its owner here ends it: nothing else would tell it),
+   * or that no node holds any more (looked at again once its keys would have expired).
    */
-  private async _touch(due: Touchable[], look: ReadonlySet<string>): Promise<void> {
+  private async _touch(sids: string[], look: ReadonlySet<string>): Promise<void> {
     const n = this._node
     try {
-      const found = await n.store.touch(
-        due.map((s) => s.id),
-        look,
-      )
-      due.forEach((s, i) => {
+      const found = await n.store.touch(sids, look)
+      const now = n._host.o.clock.now()
+      sids.forEach((sid, i) => {
         const t = found[i]
-        const served = n.served.get(s.id)
+        const served = n.served.get(sid)
         if (served && (!t || (served._active && !served._has(t.sent)))) void served.pump()
-        const owned = n.owned.get(s.id)
-        if (owned && (!t || owned._behind(t.received))) void owned._pull()
+        const owned = n.owned.get(sid)
+        if (!owned) return
+        if (!t || owned._behind(t.received)) void owned._pull()
+        else if (!t.held) owned._expires(t.left, now)
       })
     } catch (e) {
-      // Redis away: tried again on the next tick (a third of sessionTtl leaves time for several).
-      for (const s of due) s._touchedAt = 0
+      // Redis away: tried again on the next tick.
+      n.store.holds.retry(sids)
+      for (const sid of sids) {
+        const owned = n.owned.get(sid)
+        if (owned) owned._lookAt = 0
+      }
       n._host.log('warn', 'cluster: renewing sessions failed:', e)
     }
   }
@@ -203,8 +218,20 @@ export class Upkeep {
   private _fenced(): void {
     const n = this._node
     n._host.log('warn', 'cluster: this node lost its lease; its sessions and links are dropped')
+    n.store.holds.clear()
     for (const s of [...n.owned.values()]) s._fenced()
     for (const s of [...n.served.values()]) s._drop()
     n.served.clear()
   }
+}
+
+/** `pairs` of node and session, grouped by node. */
+function byNode(pairs: Array<[node: string, sid: string]>): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const [node, sid] of pairs) {
+    const some = out.get(node)
+    if (some) some.push(sid)
+    else out.set(node, [sid])
+  }
+  return out
 }

@@ -51,7 +51,7 @@ test("orphans: the sessions of a node whose lease lapsed, until they are disowne
   await dead.lease.owns(y)
   await live.lease.owns(z)
   assert.ok(await until(async () => !(await live.lease.alive('nodeDead')), 2000))
-  const found = (await live.lease.orphans(10)).filter(([node]) => node == 'nodeDead' || node == 'nodeLive')
+  const found = (await live.lease.orphans(10)).owned.filter(([node]) => node == 'nodeDead' || node == 'nodeLive')
   assert.deepEqual(
     found.sort(),
     [
@@ -59,11 +59,11 @@ test("orphans: the sessions of a node whose lease lapsed, until they are disowne
       ['nodeDead', y],
     ].sort(),
   )
-  assert.equal((await live.lease.orphans(1)).length, 1, 'at most max')
+  assert.equal((await live.lease.orphans(1)).owned.length, 1, 'at most max')
   await live.lease.disowned('nodeDead', x)
   await live.lease.disowned('nodeDead', y)
   assert.deepEqual(
-    (await live.lease.orphans(10)).filter(([node]) => node == 'nodeDead'),
+    (await live.lease.orphans(10)).owned.filter(([node]) => node == 'nodeDead'),
     [],
   )
   // A dead node that owns nothing is forgotten.

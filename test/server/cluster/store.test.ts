@@ -316,7 +316,7 @@ test("every key and channel starts with the app's prefix, then the key layout's 
   assert.equal(await next.session(sid), null)
 })
 
-test('sessions expire sessionTtl after their last touch, every key with them', async () => {
+test('sessions no node holds expire sessionTtl after they were made, every key with them', async () => {
   const short = await store(redis.url, 'nodeTtl', { sessionTtl: 300 })
   const sid = newSid()
   await short.createSession(sid, INFO)
@@ -327,7 +327,8 @@ test('sessions expire sessionTtl after their last touch, every key with them', a
     const left = (await short.link.command(['PTTL', key])) as number
     assert.ok(left > 0 && left <= 300, key + ' ' + left)
   }
-  assert.deepEqual(await short.touch([sid]), [{ sent: 1, received: 1 }], 'what Redis has of it')
+  const [t] = await short.touch([sid])
+  assert.ok(t && t.sent == 1 && t.received == 1 && !t.held && !t.renewed, 'what Redis has of it: ' + JSON.stringify(t))
   assert.ok(await until(async () => (await short.session(sid)) === null, 3000))
   for (const key of short.keys(sid)) assert.equal(await short.link.command(['EXISTS', key]), 0, key)
   assert.deepEqual(await short.touch([sid]), [undefined])
@@ -335,30 +336,34 @@ test('sessions expire sessionTtl after their last touch, every key with them', a
   assert.deepEqual(await b.recordIncoming(sid, 1, ['x']), { status: 'gone' })
 })
 
-test('touch renews sessions in batches (or looks only): what Redis has of each, or nothing once it ended', async () => {
-  const short = await store(redis.url, 'nodeTouch', { sessionTtl: 2000 })
+test('touch renews held sessions in batches, or looks: what Redis has of each, nothing once ended', async () => {
+  const short = await store(redis.url, 'nodeTouch', { sessionTtl: 2000, holdTtl: 5000 })
   // More than one script's worth (TOUCH_BATCH, 200): the second batch answers in its place.
   const sids = Array.from({ length: 203 }, newSid)
   for (const sid of sids) await short.createSession(sid, INFO)
   await short.appendOutgoing(sids[1], 1, ['o1', 'o2'])
   await short.recordIncoming(sids[201], 1, ['i1'])
+  await short.holds.sync(sids.slice(0, 202))
   await short.close(sids[202], null, 1000, 'bye', false)
   const gone = newSid()
   await new Promise((r) => setTimeout(r, 500))
-  // sids[2] is only looked at (owned here, its links elsewhere): not renewed.
+  // sids[2] is only looked at (owned here): not renewed.
   const touched = await short.touch([...sids, gone], new Set([sids[2]]))
   assert.equal(touched.length, sids.length + 1)
-  assert.deepEqual(touched[0], { sent: 0, received: 0 })
-  assert.deepEqual(touched[2], { sent: 0, received: 0 }, 'looked at')
-  assert.deepEqual(touched[1], { sent: 2, received: 0 }, 'its outgoing log')
-  assert.deepEqual(touched[201], { sent: 0, received: 1 }, 'its inbox, in the second batch')
+  const seqs = (t: (typeof touched)[0]) => t && { sent: t.sent, received: t.received }
+  assert.deepEqual(seqs(touched[0]), { sent: 0, received: 0 })
+  assert.deepEqual(seqs(touched[2]), { sent: 0, received: 0 }, 'looked at')
+  assert.deepEqual(seqs(touched[1]), { sent: 2, received: 0 }, 'its outgoing log')
+  assert.deepEqual(seqs(touched[201]), { sent: 0, received: 1 }, 'its inbox, in the second batch')
   assert.deepEqual(touched.slice(202), [undefined, undefined], 'ended; never made')
   for (const i of [0, 200]) {
+    assert.ok(touched[i]!.renewed && touched[i]!.held)
     const left = (await short.link.command(['PTTL', short.keys(sids[i])[0]])) as number
-    assert.ok(left > 1700, `renewed to the full TTL: ${left} ms left`)
+    assert.ok(left > 4700, `renewed to the full holdTtl: ${left} ms left`)
   }
+  assert.ok(!touched[2]!.renewed && touched[2]!.held)
   const looked = (await short.link.command(['PTTL', short.keys(sids[2])[0]])) as number
-  assert.ok(looked < 1600, `a session only looked at is not renewed: ${looked} ms left`)
+  assert.ok(looked < 4600, `a session only looked at is not renewed: ${looked} ms left`)
 })
 
 test('rooms: a publish reaches every member once, in the same order, interleaved with their own messages', async () => {

@@ -12,5 +12,5 @@ if per >= 0 and redis.call('ZCARD', address) >= per then return 'address' end
 local expires = now + ttl
 redis.call('ZADD', all, expires, sid)
 redis.call('ZADD', address, expires, sid)
-redis.call('PEXPIRE', address, ttl)
+extend(address, ttl)
 return 'ok'

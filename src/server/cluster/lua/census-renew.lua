@@ -1,21 +1,20 @@
--- Renew sessions still in use. Only sessions counted in are renewed (XX): one that ended
--- meanwhile stays out. Each address set's own TTL is renewed once per call, however many of its
--- sessions are in it (10,000 from one address behind a NAT).
+-- Renew sessions still in use, each for its own ms (a held session's safety TTL, or what one no
+-- node holds has left). Only sessions counted in are renewed (XX): one that ended meanwhile stays
+-- out. Each address set's own TTL is extended once per call to its longest entry, however many of
+-- its sessions are in it (10,000 from one address behind a NAT).
 -- KEYS: all (the cluster's set), then one address set per session
--- ARGV: ttl (ms), then the sessions' ids in the order of their address sets
+-- ARGV: per session its sid and ms, in the order of their address sets
 -- Replies how many it renewed.
 local all = KEYS[1]
-local ttl = tonumber(ARGV[1])
+local FIRST = 2 -- the first session's address set in KEYS
 
-local expires = now + ttl
-local renewed = {}
-for i = 2, #ARGV do
-  local sid, address = ARGV[i], KEYS[i]
-  redis.call('ZADD', all, 'XX', expires, sid)
-  redis.call('ZADD', address, 'XX', expires, sid)
-  if not renewed[address] then
-    renewed[address] = true
-    redis.call('PEXPIRE', address, ttl)
-  end
+local longest = {}
+for i = FIRST, #KEYS do
+  local address = KEYS[i]
+  local sid, ms = ARGV[2 * i - 3], tonumber(ARGV[2 * i - 2])
+  redis.call('ZADD', all, 'XX', now + ms, sid)
+  redis.call('ZADD', address, 'XX', now + ms, sid)
+  if ms > (longest[address] or 0) then longest[address] = ms end
 end
-return #ARGV - 1
+for key, ms in pairs(longest) do extend(key, ms) end
+return #KEYS - 1

@@ -7,7 +7,7 @@
 -- when the store is not durable; '' when it is), hb (the heartbeat the client asked for, ms), org
 -- (origin), adr (address), hdr and dat (headers and `authenticate` data, JSON), pos (1: the client
 -- holds its room positions), lop and lof (the last append's id and first seq), l:<kind> (the node
--- holding that kind of link).
+-- holding that kind of link), h:<node> (that node holds a link of it) and hn (how many nodes do).
 -- A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
 
 local function fail(what, ...) return {what, ...} end

@@ -11,7 +11,7 @@ import { Script } from '../../../../src/server/cluster/redis'
 const dir = new URL('../../../../src/server/cluster/lua/', import.meta.url)
 const files = readdirSync(dir).filter((f) => f.endsWith('.lua'))
 /** Helpers other scripts open with: they name no slots. */
-const HELPERS = ['common.lua', 'time.lua', 'room-common.lua']
+const HELPERS = ['common.lua', 'time.lua', 'room-common.lua', 'census-common.lua']
 const text = (file: string) => readFileSync(new URL(file, dir), 'utf8')
 const scripts = Object.values(S).filter((s): s is Script => s instanceof Script)
 
@@ -42,6 +42,7 @@ test('every file is used, and every script opens with the helpers it calls', () 
     'common.lua': /\b(fail|follow|size|push|node_of|lost|refused)\(/,
     'time.lua': /\bnow\b/,
     'room-common.lua': /\b(whole|id|next_of)\(/,
+    'census-common.lua': /\bextend\(/,
   }
   for (const s of scripts)
     for (const [file, uses] of Object.entries(helpers)) {
