@@ -441,13 +441,36 @@ export class ClusterNode {
     this.served.clear()
     try {
       await this.ready
+      const link = this.store.link
       // Their links went: each expires sessionTtl from now, unless its client resumes elsewhere.
-      await this.store.holds.release()
-      await Promise.all([...this.owned.values()].map((s) => s._release()))
-      await this.store.link.quit()
+      // Within a lease: a Redis that is gone must not hold the stop (a node that just died leaves
+      // the same to the others' sweep and to the keys' lifetimes).
+      const released = (async () => {
+        await this.store.holds.release()
+        await Promise.all([...this.owned.values()].map((s) => s._release()))
+      })()
+      if (!(await this._within(released)) || !(await this._within(link.quit()))) {
+        this._host.log('warn', 'cluster: Redis did not answer while this node stopped: its connections are dropped')
+        link.destroy?.()
+      }
     } catch (e) {
       this._host.log('warn', 'cluster: closing:', e)
     }
+  }
+
+  /** Whether `p` settled (either way: a failure is logged) within `nodeLease` (o.clock). */
+  private _within(p: Promise<unknown>): Promise<boolean> {
+    const clock = this._host.o.clock
+    let timer: unknown
+    const late = new Promise<false>((res) => (timer = clock.setTimeout(() => res(false), this.c.nodeLease)))
+    const settled = p.then(
+      () => true,
+      (e) => {
+        this._host.log('warn', 'cluster: closing:', e)
+        return true
+      },
+    )
+    return Promise.race([settled, late]).finally(() => clock.clearTimeout(timer))
   }
 }
 

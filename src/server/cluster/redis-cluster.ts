@@ -22,6 +22,7 @@ interface NodeRedisCluster {
   sUnsubscribe(channel: string): Promise<void>
   on(event: 'node-ready' | 'error', fn: (...args: unknown[]) => void): unknown
   close(): Promise<unknown>
+  destroy(): unknown
   isOpen: boolean
   nodeClient: unknown
 }
@@ -66,6 +67,9 @@ export function fromNodeRedisCluster(cluster: unknown): RedisLink {
     onReady: (fn) => ready.push(fn),
     async quit() {
       if (c.isOpen) await c.close()
+    },
+    destroy() {
+      if (c.isOpen) c.destroy()
     },
   }
 }

@@ -35,6 +35,12 @@ export interface RedisLink {
   onReady(fn: () => void): void
   /** Close both connections. */
   quit(): Promise<void>
+  /**
+   * Close both connections at once, failing the commands still waiting for Redis: a node stopping
+   * while Redis is gone calls it when `quit` has not finished within `nodeLease` (a client that
+   * waits for Redis to come back would otherwise hold the process for good).
+   */
+  destroy?(): void
 }
 
 /** Every script made, for `loadScripts`. */
@@ -94,6 +100,7 @@ interface NodeRedisClient {
   on(event: 'ready' | 'error', fn: (...args: unknown[]) => void): unknown
   quit?(): Promise<unknown>
   close?(): Promise<unknown>
+  destroy?(): unknown
   isOpen: boolean
 }
 
@@ -142,6 +149,9 @@ export function fromNodeRedis(client: unknown): RedisLink {
         if (x.close) await x.close()
         else if (x.quit) await x.quit()
       }
+    },
+    destroy() {
+      for (const x of subscriber ? [subscriber, c] : [c]) if (x.isOpen && x.destroy) x.destroy()
     },
   }
 }

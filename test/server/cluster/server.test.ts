@@ -368,3 +368,20 @@ test('a room’s channel is dropped a pass after the node serves no member of it
   await r.ll.to('fx').send('two')
   await c.until((f) => f === 'mtwo')
 })
+
+test('a node stopping while Redis is gone stops within nodeLease: its Redis connections are dropped', async () => {
+  const gone = await startRedis()
+  const r = await start({ cluster: { redis: gone.url, nodeLease: 600 } }, false)
+  const c = ws(r.port, 'v=2&t=websocket&ack=0&o=1')
+  await c.hello()
+  c.sock.send('u1')
+  c.sock.send('p')
+  await until(() => r.sessions.length == 1)
+  // Held and owned here: stopping lets go of it and releases it, writes a Redis killed now never answers.
+  await new Promise((ok) => setTimeout(ok, 400))
+  await gone.kill()
+  r.ll.close()
+  const dropped = /Redis did not answer while this node stopped/
+  await until(() => r.logged.some((l) => dropped.test(l)), 5000, 'connections dropped after nodeLease')
+  await gone.remove()
+})
