@@ -77,7 +77,13 @@ async function nodeSuite(name, dir, pattern) {
   const n = (k) => +(new RegExp('^# ' + k + ' (\\d+)', 'm').exec(out) || [0, 0])[1]
   const r = { passed: n('pass'), failed: n('fail') + n('cancelled'), skipped: n('skipped') + n('todo') }
   for (const line of out.split('\n'))
-    if (/^\s*not ok /.test(line) || (r.failed && /^\s+(error|message|expected|actual|location):/.test(line)))
+    // A file can fail with every test passed (an unhandled rejection after its test ended): what
+    // it wrote on stderr, shown as `# Error: ...`, says why.
+    if (
+      /^\s*not ok /.test(line) ||
+      (r.failed && /^\s+(error|message|expected|actual|location):/.test(line)) ||
+      (code && /^\s*# (Error|Warning)\b/.test(line))
+    )
       console.log(line)
   if (code && !r.failed) r.failed = 1
   console.log(`[test] ${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`)

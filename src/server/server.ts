@@ -93,7 +93,8 @@ export class LifelineServer<
    * (`sessions` then lists those it owns).
    */
   private _node: LocalSessions | ClusterNode
-  private _closed = false
+  /** Set by `close()`: settles once this server has stopped. */
+  private _closing?: Promise<void>
   /** Misconfigurations already logged: each is logged once, not once per request. */
   private _told = new Set<string>()
   private _counters: Counters
@@ -261,19 +262,26 @@ export class LifelineServer<
     return this._counters.snapshot(this.sessions.values(), this._total)
   }
 
-  /** Close every session with 1001 and stop serving. */
-  close(code = 1001, reason = 'server shutting down'): void {
-    if (this._closed) return
-    this._closed = true
+  /**
+   * Close every session with 1001 and stop serving. Resolves once stopped: in one process at once;
+   * in cluster mode once this node has let go of its sessions and closed its Redis connections
+   * (within about two `nodeLease`s when Redis does not answer). Calling it again returns the same.
+   */
+  close(code = 1001, reason = 'server shutting down'): Promise<void> {
+    if (this._closing) return this._closing
     this.o.clock.clearInterval(this._sweepT)
     this.o.clock.clearInterval(this._statsT)
     // A cluster node drains instead: its sessions go on, on the other nodes.
     const node = this._node
-    if (node instanceof ClusterNode) void node.close()
-    else node.close(code, reason)
+    if (node instanceof ClusterNode) this._closing = node.close()
+    else {
+      node.close(code, reason)
+      this._closing = Promise.resolve()
+    }
     const server = this.o.server
     if (server) server.off('upgrade', this._upgrade)
     this._wss.close()
+    return this._closing
   }
 
   /** Cluster mode: this server becomes a node; `sessions` lists those it owns, as in one process. */

@@ -69,13 +69,15 @@ export function start(opts: ServerOptions = {}, echo = true, httpOpts: http.Serv
     sessions: [],
     received: new Map(),
     logged,
-    stop: () =>
-      new Promise((res) => {
-        running.delete(r)
-        ll.close()
-        server.closeAllConnections()
-        server.close(() => res())
-      }),
+    // Stopped when the server is and, in cluster mode, the node has let go and closed its Redis
+    // connections: a test's Redis removed before that failed commands the test no longer awaited.
+    stop: async () => {
+      running.delete(r)
+      const closing = ll.close()
+      server.closeAllConnections()
+      await new Promise<void>((res) => server.close(() => res()))
+      await closing
+    },
   }
   ll.on('connection', (s) => {
     r.sessions.push(s)

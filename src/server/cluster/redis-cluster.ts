@@ -4,7 +4,16 @@
 // Node hints use plain pub/sub (the cluster bus carries a PUBLISH to every shard); room channels
 // use sharded pub/sub (SSUBSCRIBE, on the shard of the room's slot).
 import { LifelineError } from '../../protocol/errors'
-import { BLOB_STRING, connectRedis, flatten, fromNodeRedis, loadRedis, type RedisArg, type RedisLink } from './redis'
+import {
+  BLOB_STRING,
+  connectRedis,
+  endNow,
+  flatten,
+  fromNodeRedis,
+  loadRedis,
+  type RedisArg,
+  type RedisLink,
+} from './redis'
 
 /** Commands the store sends that name no key: they go to any master. */
 const KEYLESS = new Set(['CONFIG', 'INFO', 'PING', 'SCRIPT', 'TIME'])
@@ -25,6 +34,27 @@ interface NodeRedisCluster {
   destroy(): unknown
   isOpen: boolean
   nodeClient: unknown
+  masters: ClusterNodeInfo[]
+  replicas: ClusterNodeInfo[]
+  pubSubNode?: { client?: Connection }
+}
+
+type Connection = { destroy?(): unknown }
+/** A node of the cluster client's, with its connections (made on first use). */
+type ClusterNodeInfo = { client?: Connection; pubSub?: { client?: Connection } }
+
+/**
+ * The connections of `c`: commands, and pub/sub (plain, and sharded per master). A graceful close
+ * forgets them at once while they drain, so a stop that gives up on it must have them first.
+ */
+function connections(c: NodeRedisCluster): Connection[] {
+  const all: Connection[] = []
+  for (const n of [...(c.masters || []), ...(c.replicas || [])]) {
+    if (n.client) all.push(n.client)
+    if (n.pubSub?.client) all.push(n.pubSub.client)
+  }
+  if (c.pubSubNode?.client) all.push(c.pubSubNode.client)
+  return all
 }
 
 /** Whether `x` is a node-redis cluster client (it has `nodeClient`; a single server's client has not). */
@@ -54,6 +84,8 @@ export function fromNodeRedisCluster(cluster: unknown): RedisLink {
   const c = cluster as NodeRedisCluster
   const commands = c.withTypeMapping({ [BLOB_STRING]: Buffer })
   const ready: Array<() => void> = []
+  /** What `quit` began to close, for `destroy` to end if Redis does not answer. */
+  let draining: Connection[] = []
   // A node's connection came back: hints published meanwhile may be lost (extra ones cost a re-read).
   c.on('node-ready', () => {
     for (const fn of ready) fn()
@@ -66,10 +98,13 @@ export function fromNodeRedisCluster(cluster: unknown): RedisLink {
     unsubscribe: (channel, sharded) => (sharded ? c.sUnsubscribe(channel) : c.unsubscribe(channel)),
     onReady: (fn) => ready.push(fn),
     async quit() {
-      if (c.isOpen) await c.close()
+      if (!c.isOpen) return
+      draining = connections(c)
+      await c.close()
     },
     destroy() {
       if (c.isOpen) c.destroy()
+      for (const x of draining.splice(0)) endNow(x)
     },
   }
 }

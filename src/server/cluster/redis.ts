@@ -150,9 +150,20 @@ export function fromNodeRedis(client: unknown): RedisLink {
         else if (x.quit) await x.quit()
       }
     },
+    // Whether or not a graceful close began: one draining replies Redis never sends reports
+    // `isOpen` false, and only destroy() ends it (node-redis 6's is idempotent).
     destroy() {
-      for (const x of subscriber ? [subscriber, c] : [c]) if (x.isOpen && x.destroy) x.destroy()
+      for (const x of subscriber ? [subscriber, c] : [c]) endNow(x)
     },
+  }
+}
+
+/** End a node-redis connection now, open, draining or closed already (an old client's destroy() may throw). */
+export function endNow(x: { destroy?(): unknown }): void {
+  try {
+    x.destroy?.()
+  } catch {
+    // Closed already.
   }
 }
 

@@ -45,6 +45,8 @@ export class ServedRooms implements RoomReader {
   private _again = false
   /** A read of a room's log failed (Redis away): the node's upkeep reads again on its next pass. */
   _unread = false
+  /** A read of the rooms joined after an `r` hint failed: the upkeep reads them again too. */
+  _unchanged = false
 
   constructor(private readonly _s: RoomRunsHost) {}
 
@@ -82,7 +84,15 @@ export class ServedRooms implements RoomReader {
   /** The session joined or left a room (an `r` hint): new rooms start where it joined, those left get `r0`. */
   async _changed(): Promise<void> {
     if (!this._next) return
-    const joined = await this._s._host.store.rooms.joined(this._s.id)
+    this._unchanged = false
+    let joined: Map<string, number>
+    try {
+      joined = await this._s._host.store.rooms.joined(this._s.id)
+    } catch (e) {
+      // Redis away: the node's upkeep reads them again on its next pass.
+      this._unchanged = true
+      return this._s._host.log('warn', 'cluster: reading the rooms joined failed:', e)
+    }
     if (!this._next) return
     const next = new Map<string, number>()
     for (const [room, from] of joined) {

@@ -208,7 +208,9 @@ export class Upkeep {
     const n = this._node
     for (const s of n.served.values()) {
       if (all || s._unread) void s.pump()
-      if (s._rooms._unread) void s._rooms._pump()
+      // After a reconnect an `r` hint (a join elsewhere) may be lost too: the rooms joined are read again.
+      if (all || s._rooms._unchanged) void s._rooms._changed()
+      else if (s._rooms._unread) void s._rooms._pump()
     }
     for (const s of n.owned.values()) if (all || s._unread) void s._pull()
     n.feeds.reconcile().catch((e) => n._host.log('warn', 'cluster: reading rooms failed:', e))

@@ -14,7 +14,7 @@ import type { Hint } from '../../../src/server/cluster/records'
 import type { RedisArg, RedisLink, RedisReply } from '../../../src/server/cluster/redis'
 import { keySlot } from '../../../src/server/cluster/slot'
 import type { ClusterStore } from '../../../src/server/cluster/store'
-import { INFO, closeStores, keyPrefix, newSid, store } from './redis-helpers'
+import { INFO, closeStores, destroyAfterQuit, keyPrefix, newSid, store } from './redis-helpers'
 
 let cluster: Awaited<ReturnType<typeof startRedisCluster>>
 /** The port of the master serving each slot. */
@@ -193,4 +193,18 @@ test('census and leases on the cluster: counts in one slot, a dead node’s sess
   await a.lease.disowned('nodeDead', sids[1])
   await a.holds.letGo('nodeDead', [[sids[2], 1000]])
   assert.deepEqual(await a.lease.orphans(10), { owned: [], held: [] })
+})
+
+// As with one Redis (redis.test.ts): the cluster client's graceful close forgets its connections
+// while they drain, so destroy() used to find none and a stop that gave up on Redis left them open.
+test('destroy() after a quit() that waits on a frozen cluster ends every connection and the quit', async () => {
+  const own = await openLink({ rootNodes: cluster.rootNodes })
+  await own.subscribe('plain', () => {})
+  await own.subscribe('shard', () => {}, true)
+  for (const n of cluster.nodes) await n.pause()
+  try {
+    await destroyAfterQuit(own, ['GET', 'k'])
+  } finally {
+    for (const n of cluster.nodes) await n.resume()
+  }
 })

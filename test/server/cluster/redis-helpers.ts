@@ -1,9 +1,11 @@
 // Shared by the cluster store tests: one real redis-server (or Redis Cluster) per test file, and
 // stores (one per "node") on their own node-redis connections to it.
+import assert from 'node:assert/strict'
 import { createClient } from 'redis'
-import { fromNodeRedis, type RedisLink } from '../../../src/server/cluster/redis'
+import { fromNodeRedis, type RedisArg, type RedisLink } from '../../../src/server/cluster/redis'
 import { connectRedisCluster } from '../../../src/server/cluster/redis-cluster'
 import { ClusterStore, KEY_LAYOUT, type StoreOptions } from '../../../src/server/cluster/store'
+import { until } from '../../support/processes.mjs'
 
 const links: RedisLink[] = []
 
@@ -39,3 +41,25 @@ export const keyPrefix = 'test:' + KEY_LAYOUT + ':'
 export const newSid = () => ('sid' + process.pid + 'x' + ++counter).padEnd(22, 'A').slice(0, 22)
 
 export const INFO = { origin: 'https://app.example', address: '127.0.0.1', reliable: true }
+
+/**
+ * With Redis frozen (SIGSTOP) and a command of `link` waiting on it: `quit()` waits for the reply,
+ * `destroy()` then ends it (what a node stopping does when Redis does not answer, cluster/node.ts).
+ * Fails unless quit waited, settled within 2 s of destroy, and the command failed.
+ */
+export async function destroyAfterQuit(link: RedisLink, command: RedisArg[]): Promise<void> {
+  const pending = link.command(command).then(
+    () => 'answered',
+    (e: Error) => e.message,
+  )
+  // On its node's connection (a cluster client routes it after a tick).
+  await new Promise((ok) => setTimeout(ok, 100))
+  let quitted = false
+  const quit = link.quit().finally(() => (quitted = true))
+  await new Promise((ok) => setTimeout(ok, 200))
+  assert.equal(quitted, false, 'quit waits for the reply')
+  link.destroy!()
+  assert.ok(await until(() => quitted, 2000), 'quit settled after destroy')
+  await quit.catch(() => {})
+  assert.notEqual(await pending, 'answered')
+}

@@ -14,6 +14,7 @@ import {
 import { APPEND, ROOM_APPEND } from '../../../src/server/cluster/lua'
 import { until } from '../../support/processes.mjs'
 import { LifelineError } from '../../../src/protocol/errors'
+import { destroyAfterQuit } from './redis-helpers'
 
 let redis: Awaited<ReturnType<typeof startRedis>>
 let link: RedisLink
@@ -81,4 +82,21 @@ test('subscribe and unsubscribe, plain and sharded (SSUBSCRIBE), on the duplicat
   assert.deepEqual(await link.command(['PUBLISH', 'plain', '3']), 0, 'nobody listens')
   assert.deepEqual(await link.command(['SPUBLISH', 'shard', '4']), 0, 'nobody listens')
   assert.deepEqual(heard, ['plain 1', 'shard 2'])
+})
+
+// A stop that gives up on Redis (cluster/node.ts close) calls destroy() after quit(): a graceful
+// close draining a reply that never comes reports `isOpen` false, and destroy() used to skip it.
+test('destroy() after a quit() that waits on a frozen Redis ends both connections and the quit', async () => {
+  const own = await connectRedis(redis.url)
+  await own.subscribe('x', () => {})
+  await redis.pause()
+  try {
+    await destroyAfterQuit(own, ['PING'])
+  } finally {
+    await redis.resume()
+  }
+  const clients = String(await link.command(['CLIENT', 'LIST']))
+    .trim()
+    .split('\n')
+  assert.equal(clients.length, 2, 'only the file link (and its subscriber) is left:\n' + clients.join('\n'))
 })

@@ -385,3 +385,26 @@ test('a node stopping while Redis is gone stops within nodeLease: its Redis conn
   await until(() => r.logged.some((l) => dropped.test(l)), 5000, 'connections dropped after nodeLease')
   await gone.remove()
 })
+
+test('close() resolves once the node has let go of its sessions and closed its Redis connections', async () => {
+  const c = cluster()
+  const keys = c.cluster.prefix + KEY_LAYOUT + ':holds:*'
+  const r = await start(c, false)
+  const probe = await store(redis.url, 'probe')
+  const held = async () => ((await probe.link.command(['KEYS', keys])) as Buffer[]).length
+  const connections = async () =>
+    String(await probe.link.command(['CLIENT', 'LIST']))
+      .trim()
+      .split('\n').length
+  const s = ws(r.port, 'v=2&t=websocket&ack=0&o=1')
+  await s.hello()
+  s.sock.send('u1')
+  s.sock.send('p')
+  await until(async () => (await held()) == 1, 5000, 'held')
+  const before = await connections()
+  const closing = r.ll.close()
+  assert.equal(r.ll.close(), closing, 'the same promise again')
+  await closing
+  assert.equal(await held(), 0, 'let go first')
+  assert.equal(before - (await connections()), 2, 'its command connection and its subscriber are closed')
+})

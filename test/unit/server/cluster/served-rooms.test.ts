@@ -166,3 +166,26 @@ test('runs ended while a room is read (unfollowed): the read is let go, no failu
   assert.deepEqual(warned, [])
   assert.equal(rooms._unread, false, 'nothing for the upkeep to read again')
 })
+
+test('a join hint whose read fails (Redis away) throws nothing, is logged, and is read again later', async () => {
+  const joined: Record<string, number> = { a: 1 }
+  const { rooms, written, host } = fake(joined, { a: { first: 1, next: 2 }, b: { first: 1, next: 2 } })
+  rooms._arrived('stream', new Map())
+  await rooms._carried('stream')
+  await rooms._pump()
+  written.length = 0
+  const logged: unknown[] = []
+  host._host.log = (...args: unknown[]) => void logged.push(args[1])
+  const store = host._host.store as unknown as { rooms: { joined(): Promise<Map<string, number>> } }
+  const answer = store.rooms.joined
+  store.rooms.joined = () => Promise.reject(new Error('Socket closed unexpectedly'))
+  joined.b = 1
+  await rooms._changed()
+  assert.equal(rooms._unchanged, true, 'to read again')
+  assert.deepEqual(logged, ['cluster: reading the rooms joined failed:'])
+  store.rooms.joined = answer
+  await rooms._changed()
+  await settled()
+  assert.equal(rooms._unchanged, false)
+  assert.deepEqual(written, ['r1 b', 'mb1'], 'the room joined meanwhile')
+})
