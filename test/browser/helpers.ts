@@ -25,8 +25,12 @@ export const control = cfg.control
 /** `LL_NET_SEED`: the randomized network's seeds, comma-separated; empty for fresh ones. */
 export const netSeed = cfg.netSeed || ''
 
+/** The longest a control action may take (a cluster of three nodes, HAProxy and Redis started). */
+const CONTROL_MS = 120000
+
 export async function ctl<T = Record<string, unknown>>(action: string, body: object = {}): Promise<T> {
-  const r = await fetch(cfg.control + '/' + action, { method: 'POST', body: JSON.stringify(body) })
+  const signal = AbortSignal.timeout(CONTROL_MS)
+  const r = await fetch(cfg.control + '/' + action, { method: 'POST', body: JSON.stringify(body), signal })
   if (!r.ok) throw new Error(action + ': ' + (await r.text()))
   return r.json()
 }
