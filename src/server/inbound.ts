@@ -1,4 +1,4 @@
-import { badClientFrame, From, read, type FrameVisitor, type Numbered } from '../protocol/codec'
+import { badClientFrame, read, type FrameVisitor, type Numbered } from '../protocol/codec'
 import { Code, FrameType, num, type Frame } from '../protocol/frames'
 import { Arrival, Inbox } from '../protocol/inbox'
 import { ACK_DELAY } from '../protocol/limits'
@@ -87,7 +87,7 @@ export class Inbound implements FrameVisitor<Upload, Step> {
     up._replies = replies
     for (const f of frames) {
       if (s.closed) return false
-      const step = read(f, this, up, From.Client)
+      const step = read(f, this, up)
       if (step !== undefined) return step
     }
     if (link) link.inSeq = up._seq

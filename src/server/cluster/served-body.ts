@@ -2,7 +2,7 @@
 // a POST body), read before anything is done with it: one run of messages, kept in Redis first,
 // and what is done once they are (served-inbound.ts). The frames are read by the protocol's
 // reader (../../protocol/codec.ts), as one process reads them in inbound.ts.
-import { badClientFrame, From, read, type FrameVisitor, type Numbered } from '../../protocol/codec'
+import { badClientFrame, read, type FrameVisitor, type Numbered } from '../../protocol/codec'
 import { Code, FrameType, type Frame } from '../../protocol/frames'
 import type { StoredMessage } from './records'
 
@@ -47,7 +47,7 @@ export class Bad extends Error {
  */
 export function readBody(frames: Frame[], seq: number, max: number): Body {
   const b: Body = { _seq: seq, _first: 0, _msgs: [], _after: [], _used: false, _kept: 0, _max: max }
-  for (const f of frames) read(f, reader, b, From.Client)
+  for (const f of frames) read(f, reader, b)
   return b
 }
 
