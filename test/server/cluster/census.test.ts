@@ -1,21 +1,13 @@
 // The cluster-wide session counts against a real redis-server: admission at both limits' edges,
 // leaving on close, renewal while a node holds the session, and entries of sessions nobody holds
 // (their client left, their node was killed with -9) falling out when the session's keys expire.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
-import { INFO, closeStores, newSid, store } from './redis-helpers'
+import { INFO, newSid, store, useRedis } from './redis-helpers'
 import { KEY_LAYOUT } from '../../../src/server/cluster/store'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await closeStores()
-  await redis.remove()
-})
+const redis = useRedis()
 
 /** Two stores ("nodes") of one app, on a prefix of their own so tests do not count each other. */
 async function nodes(prefix: string, sessionTtl = 60000) {

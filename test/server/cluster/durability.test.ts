@@ -2,7 +2,7 @@
 // another node took its session over; Redis killed with -9 (AOF, appendfsync always) loses
 // nothing it acknowledged; the subscriber hears hints again after Redis comes back; under weaker
 // persistence a restart ends the sessions made before it, never resuming them on rolled-back state.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -10,16 +10,9 @@ import { startRedis } from '../../support/redis.mjs'
 import { freeze, thaw, track, until, exited } from '../../support/processes.mjs'
 import { type Hint } from '../../../src/server/cluster/records'
 import { isDurable } from '../../../src/server/cluster/redis'
-import { closeStores, newSid, store, INFO } from './redis-helpers'
+import { INFO, newSid, store, useRedis } from './redis-helpers'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await closeStores()
-  await redis.remove()
-})
+const redis = useRedis()
 
 test('an owner frozen with SIGSTOP past its lease is fenced: after the takeover it writes nothing', async () => {
   const sid = newSid()

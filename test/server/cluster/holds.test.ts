@@ -2,22 +2,14 @@
 // held keys live the long safety TTL and need no renewal of their own; once the last node holding
 // a session lets go (its link went, or a sweep for a node that died) they expire as the client
 // left, the owner is told, and the census counts it out with them.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
 import type { Hint } from '../../../src/server/cluster/records'
 import { KEY_LAYOUT, type ClusterStore } from '../../../src/server/cluster/store'
-import { INFO, closeStores, newSid, store } from './redis-helpers'
+import { INFO, newSid, store, useRedis } from './redis-helpers'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await closeStores()
-  await redis.remove()
-})
+const redis = useRedis()
 
 const SESSION_TTL = 1000
 const HOLD_TTL = 60000

@@ -1,20 +1,12 @@
 // A node's lease and the sets of sessions each node owns (src/server/cluster/lease.ts) against a
 // real redis-server: renewal compares the token in Redis, a lapsed lease stays lapsed, a node
 // joins again under a new id, and the sessions of a dead node are found for the sweep.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
-import { closeStores, keyPrefix, newSid, store } from './redis-helpers'
+import { keyPrefix, newSid, store, useRedis } from './redis-helpers'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await closeStores()
-  await redis.remove()
-})
+const redis = useRedis()
 
 test("heartbeat says when this node's own lease had lapsed; leaseHeld judges by the local clock", async () => {
   const n = await store(redis.url, 'nodeShort', { nodeLease: 50 })

@@ -1,11 +1,14 @@
 // Shared by the cluster store tests: one real redis-server (or Redis Cluster) per test file, and
 // stores (one per "node") on their own node-redis connections to it.
 import assert from 'node:assert/strict'
+import { after, before } from 'node:test'
 import { createClient } from 'redis'
 import { fromNodeRedis, type RedisArg, type RedisLink } from '../../../src/server/cluster/redis'
 import { connectRedisCluster } from '../../../src/server/cluster/redis-cluster'
 import { ClusterStore, KEY_LAYOUT, type StoreOptions } from '../../../src/server/cluster/store'
 import { until } from '../../support/processes.mjs'
+import { startRedis } from '../../support/redis.mjs'
+import { stopAll } from '../raw'
 
 const links: RedisLink[] = []
 
@@ -62,4 +65,32 @@ export async function destroyAfterQuit(link: RedisLink, command: RedisArg[]): Pr
   assert.ok(await until(() => quitted, 2000), 'quit settled after destroy')
   await quit.catch(() => {})
   assert.notEqual(await pending, 'answered')
+}
+
+type Redis = Awaited<ReturnType<typeof startRedis>>
+
+/**
+ * The file's redis-server: started before its tests, and removed after them once what stands on it
+ * is closed (the servers of raw.ts, then the stores above). Read it in a test or hook, not at load.
+ *
+ * @example
+ * const redis = useRedis()
+ * test('...', async () => { const a = await store(redis.url, 'nodeA') })
+ */
+export function useRedis(): Redis {
+  let started: Redis | undefined
+  before(async () => {
+    started = await startRedis()
+  })
+  after(async () => {
+    await stopAll()
+    await closeStores()
+    await started?.remove()
+  })
+  return new Proxy({} as Redis, {
+    get(_, key) {
+      if (!started) throw new Error('useRedis(): the Redis is started by a before hook; read it in a test')
+      return started[key as keyof Redis]
+    },
+  })
 }

@@ -1,22 +1,15 @@
 // The link side of cluster mode (src/server/cluster/served.ts) against a real redis-server, with
 // the node in this process: what a WebSocket's frames and uploads do when Redis fails under them.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startRedis } from '../../support/redis.mjs'
-import { start, stopAll, ws, until } from '../raw'
+import { start, ws, until } from '../raw'
 import { createClient } from 'redis'
 import { texts } from '../../support/peers'
 import { nodeClient } from '../client'
 import { KEY_LAYOUT } from '../../../src/server/cluster/store'
+import { useRedis } from './redis-helpers'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await stopAll()
-  await redis.remove()
-})
+const redis = useRedis()
 
 // Regression (issue 26), found by the randomized fault test (chaos.test.ts, where every Redis
 // restart ended a WebSocket session or two with `1002 protocol error: gap after N`): the write in

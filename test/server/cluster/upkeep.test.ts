@@ -3,22 +3,15 @@
 // a rare safety renewal in batches); one whose client left ends sessionTtl after, on its owner
 // wherever its link was; what its passes read again (only what a hint or a failed read may have
 // missed, never every idle session's log).
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startRedis } from '../../support/redis.mjs'
 import { until } from '../../support/processes.mjs'
 import type { Hint } from '../../../src/server/cluster/records'
 import type { ClusterStore, Touched } from '../../../src/server/cluster/store'
-import { start, stopAll, ws, wsSession, type Running } from '../raw'
+import { start, ws, wsSession, type Running } from '../raw'
+import { useRedis } from './redis-helpers'
 
-let redis: Awaited<ReturnType<typeof startRedis>>
-before(async () => {
-  redis = await startRedis()
-})
-after(async () => {
-  await stopAll()
-  await redis.remove()
-})
+const redis = useRedis()
 
 const SESSION_TTL = 3000
 /** An upkeep tick every 100 ms (nodeLease / 3). */
