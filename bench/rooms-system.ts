@@ -36,6 +36,8 @@ export interface Options {
   rate: number
   seconds: number
   size: number
+  /** Redis's `appendfsync`: `always` (what the tests run; the default) or `everysec`. */
+  fsync?: 'always' | 'everysec'
   /** Told what the bench is doing, so that the run can stop it on its deadline. */
   track(stop: () => Promise<void>): () => void
 }
@@ -115,7 +117,7 @@ export async function measure(o: Options): Promise<SystemResult> {
   try {
     let info: Info | undefined
     if (o.redis) {
-      redis = await startRedis()
+      redis = await startRedis({ fsync: o.fsync || 'always' })
       client = createClient({ url: redis.url })
       await client.connect()
       info = (section) => client!.info(section)

@@ -13,7 +13,10 @@
 // prints the ranges and issue 27's goals. Writes bench/results/rooms.json.
 //
 //   node --import tsx bench/rooms-vs-socketio.ts [--members 10000] [--rate 10] [--seconds 20] [--runs 1]
-//     [--only lifeline-redis,socketio-redis,lifeline-memory,socketio-memory]
+//     [--only lifeline-redis,socketio-redis,lifeline-memory,socketio-memory] [--fsync everysec]
+//
+// `--fsync everysec` runs both Redis with `appendfsync everysec`: what a durable write costs Redis
+// beyond its fsync (socket.io's PUBLISH writes nothing to the AOF either way).
 import os from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -28,6 +31,10 @@ const arg = (name: string, fallback: number) => {
 }
 const O = { members: arg('members', 10000), rate: arg('rate', 10), seconds: arg('seconds', 20), size: 100 }
 const RUNS = arg('runs', 1)
+const FSYNC =
+  process.argv.includes('--fsync') && process.argv[process.argv.indexOf('--fsync') + 1] == 'everysec'
+    ? 'everysec'
+    : 'always'
 /** `--only lifeline-redis,socketio-memory`: some of the four systems (while developing). */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : undefined
 /** Setting up one system (nodes, room, warm-ups, tearing down) may take this long, beyond its patterns. */
@@ -64,8 +71,9 @@ for (let run = 1; run <= RUNS; run++) {
   for (const redis of [true, false])
     for (const kind of kinds) {
       if (ONLY && !ONLY.includes(kind + (redis ? '-redis' : '-memory'))) continue
-      console.log(`  run ${run}: ${kind}, ${redis ? 'over Redis' : 'in memory'} (load ${os.loadavg()[0].toFixed(2)})`)
-      r.systems.push(await measure({ ...O, kind, redis, track }))
+      const where = redis ? `over Redis (appendfsync ${FSYNC})` : 'in memory'
+      console.log(`  run ${run}: ${kind}, ${where} (load ${os.loadavg()[0].toFixed(2)})`)
+      r.systems.push(await measure({ ...O, kind, redis, track, fsync: FSYNC }))
     }
   printRun(r)
   runs.push(r)
