@@ -19,7 +19,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { createServer } from 'node:net'
+import ports from './support/ports.cjs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensure, has } from './support/system.mjs'
@@ -194,7 +194,7 @@ async function browserSuite(engine, ctl, patterns) {
     KARMA_ENGINE: engine,
     TMPDIR: tmp,
     LIFELINE_CONTROL_PORT: String(ctl.port),
-    KARMA_PORT: process.env.KARMA_PORT || String(await freePort()),
+    KARMA_PORT: process.env.KARMA_PORT || String(await ports.freePort()),
     KARMA_FILES: process.env.KARMA_FILES || patterns.join(','),
   }
   const { code, out } = await run(join(root, 'node_modules/.bin/karma'), ['start', 'karma.conf.cjs'], {
@@ -212,16 +212,6 @@ async function browserSuite(engine, ctl, patterns) {
   const counts = `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`
   console.log(`[test] ${name} (${r.browser || engine}): ${counts} in ${secs}s`)
   record(name, r)
-}
-
-/** A free loopback port (several checkouts may test at once). */
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 function finish(started, forceFail, why) {

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.cjs'
 
 /** `name`'s binary: `$<NAME>_BIN`, /usr/sbin/<name>, or on the PATH; undefined when missing. */
 export function binary(name) {
@@ -98,16 +99,8 @@ function within(promise, ms) {
   )
 }
 
-/** A free loopback port (several checkouts may test at once). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
+/** A free loopback port (ports.cjs). */
+export { freePort }
 
 // A proxy in the foreground outlives a test process that dies without stopping it: ask it to go.
 const killOnExit = new Set()

@@ -2,6 +2,7 @@
 // its pid, signalled only by that pid, and asked to stop when the test process exits. Nothing here
 // ever looks a process up by name.
 import net from 'node:net'
+import { freePort } from './ports.cjs'
 
 /** Children started through `track()`, by pid: only these may be signalled. */
 const started = new Map()
@@ -59,16 +60,8 @@ export async function until(cond, ms, fail = () => false) {
   return false
 }
 
-/** A free loopback port (several checkouts may test at once). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+/** A free loopback port (several checkouts may test at once): ports.cjs. */
+export { freePort }
 
 /** Does 127.0.0.1:`port` accept a TCP connection? */
 export function accepts(port) {

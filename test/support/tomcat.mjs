@@ -5,10 +5,10 @@
 //   ensureTomcat()                   // installs the Debian packages as root; false if it cannot
 import { spawn, spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
+import { freePort } from './ports.cjs'
 
 export const CATALINA_HOME = '/usr/share/tomcat10'
 export const EXAMPLES = '/usr/share/tomcat10-examples/examples'
@@ -57,17 +57,6 @@ export function ensureTomcat({ quiet = false } = {}) {
     `run \`sudo apt-get install -y ${PACKAGES.join(' ')}\``
   if (!quiet) console.log('[tomcat] ' + why)
   return false
-}
-
-/** A free loopback port. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
 }
 
 /**

@@ -3,7 +3,7 @@
 // and the child processes they start, each stopped by its own pid.
 const { spawn } = require('node:child_process')
 const { readdirSync, readFileSync } = require('node:fs')
-const { createServer } = require('node:net')
+const { freePort } = require('../ports.cjs')
 const http = require('node:http')
 
 /** How long a browser may take to close politely before its processes are killed. */
@@ -84,17 +84,6 @@ function child(command, args, options = {}) {
       clearTimeout(timer)
     },
   }
-}
-
-/** A free loopback port. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
 }
 
 /** Resolve once GET `url` answers 200, polling every 50 ms; reject after `ms`. */
