@@ -100,6 +100,21 @@ eachStore(() => {
     assert.deepEqual(await clientCloses(r, 'c1e3 not a code'), [1002, 'protocol error: bad close code "1e3"'])
   })
 
+  // In one process the sessions end (1001); in cluster mode the node lets them go for another to
+  // take over. Either way the app hears `close` 1001 for each before close() settles.
+  it('close() returns one promise, settled once the app has heard every session close with 1001', async () => {
+    const r = await start()
+    await wsSession(r.port)
+    await until(() => r.sessions.length == 1, 5000, 'confirmed')
+    const heard: number[] = []
+    r.sessions[0].on('close', (code) => heard.push(code))
+    const closing = r.ll.close()
+    assert.equal(r.ll.close(), closing, 'the same promise again')
+    await closing
+    assert.deepEqual(heard, [1001])
+    assert.equal(r.ll.sessions.size, 0)
+  })
+
   it('maxSessions: the place of a session the app closed is free for the next one at once', async () => {
     const r = await start({ maxSessions: 1 })
     await wsSession(r.port)
