@@ -1,4 +1,4 @@
-import { LifelineError } from '../protocol/errors'
+import { Backlog } from './backlog'
 import { Code, FrameType, type Frame } from '../protocol/frames'
 import { Outbox } from '../protocol/outbox'
 import type { Link, SessionHost } from './link'
@@ -46,12 +46,14 @@ export class Outbound {
   later?: Frame[] = undefined
   /** A flush is due at the end of this tick. */
   flushing = false
-  private _drainWanted = false
+  /** Its bounds and when the app hears `drain`. */
+  private readonly _backlog: Backlog
   /** The next flush starts with a sequence marker (the link is new or was switched to). */
   private _resend = false
 
   constructor(private readonly _session: OutboundOwner) {
     this.lastOut = _session._host.o.clock.now()
+    this._backlog = new Backlog(_session._host.o)
   }
 
   /** Sequence number of the last message queued, 0 before the first. */
@@ -62,23 +64,15 @@ export class Outbound {
   /** Queue a message the session may keep as it is; false (and the session ended) past a bound. */
   queue(d: string | Buffer): boolean {
     const s = this._session
-    const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
-    const o = s._host.o
-    if (n > o.maxMessageSize)
-      throw new LifelineError(
-        'LL_ERR_MESSAGE_TOO_BIG',
-        'message of ' + n + ' bytes exceeds maxMessageSize ' + o.maxMessageSize,
-      )
-    // Counted in messages too: a queue of empty messages costs memory and no bytes. Without
-    // resume the queue is what waits for a link (a client between polls, or away): bounded alike.
-    const full = this.outbox._bytes + n > o.maxBufferedAmount || this.outbox._count >= o.maxQueueLength
-    if (full || !s._host.reserve(n)) {
+    const n = this._backlog.size(d)
+    // Without resume the queue is what waits for a link (a client between polls, or away): bounded alike.
+    if (!this._backlog.fits(this.outbox._bytes, this.outbox._count, n) || !s._host.reserve(n)) {
       s._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
       return false
     }
     this.outbox._push(d, n)
     if (s._host.stats) s._host.stats.out(n)
-    if (this.outbox._bytes > o.maxBufferedAmount / 2) this._drainWanted = true
+    this._backlog.grew(this.outbox._bytes)
     this.wake()
     return true
   }
@@ -155,10 +149,7 @@ export class Outbound {
   private _freed(bytes: number): void {
     const s = this._session
     s._host.reserve(-bytes)
-    if (this._drainWanted && this.outbox._bytes <= s._host.o.maxBufferedAmount / 4) {
-      this._drainWanted = false
-      s.emit('drain')
-    }
+    if (this._backlog.shrank(this.outbox._bytes)) s.emit('drain')
   }
 }
 

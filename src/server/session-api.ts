@@ -5,7 +5,7 @@ import { LifelineError } from '../protocol/errors'
 import { isAppCloseCode } from '../protocol/frames'
 import { MAX_REASON_BYTES } from '../protocol/limits'
 import type { SessionHost } from './link'
-import type { TransportName } from './options'
+import type { ServerResolved, TransportName } from './options'
 
 /** The `message` event's third argument. */
 export interface MessageMeta {
@@ -83,4 +83,22 @@ export function emitSafely<K extends 'message' | 'delivered'>(
   } catch (e) {
     log('warn', type + ' handler threw:', e)
   }
+}
+
+/**
+ * The transport a session shows the app (`session.transport`), one rule for both kinds of
+ * session: the kind of the link made active, while one of that kind is there (`linked`), and
+ * polling between two polls too, until the client has been silent (since `heardAt`) past its
+ * heartbeat `hb` plus `heartbeatTimeout`, as the sweep judges a connection dead. @internal
+ */
+export function carrying(
+  kind: TransportName | undefined,
+  linked: boolean,
+  heardAt: number,
+  hb: number,
+  o: Pick<ServerResolved, 'clock' | 'heartbeatTimeout'>,
+): TransportName | null {
+  if (!kind) return null
+  if (linked) return kind
+  return kind == 'polling' && o.clock.now() - heardAt <= hb + o.heartbeatTimeout ? kind : null
 }

@@ -9,7 +9,7 @@ import type { TransportName } from './options'
 import { ServerLiveness } from './liveness'
 import { Outbound } from './outbound'
 import type { RoomCursors } from './room-cursors'
-import { checkClose, emitSafely, payload, type ServerSessionEvents, type SessionData } from './session-api'
+import { carrying, checkClose, emitSafely, payload, type ServerSessionEvents, type SessionData } from './session-api'
 
 export type { Link, SessionHost } from './link'
 
@@ -109,10 +109,7 @@ export class ServerSession<
    */
   get transport(): TransportName | null {
     const a = this._active
-    if (!a || this.closed) return null
-    if (this._links[a]) return a
-    const silence = this._host.o.clock.now() - this._lastIn
-    return a == 'polling' && silence <= this._hb + this._host.o.heartbeatTimeout ? a : null
+    return this.closed ? null : carrying(a, !!a && !!this._links[a], this._lastIn, this._hb, this._host.o)
   }
 
   /** Messages the client has delivered so far. @internal */

@@ -6,9 +6,10 @@ import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { LifelineError } from '../../protocol/errors'
 import { Code } from '../../protocol/frames'
+import { Backlog } from '../backlog'
 import { checkRoom } from '../rooms'
 import type { ServerResolved, TransportName } from '../options'
-import { checkClose, emitSafely, payload, type ServerSessionEvents } from '../session-api'
+import { carrying, checkClose, emitSafely, payload, type ServerSessionEvents } from '../session-api'
 import type { Counters } from '../stats'
 import { OwnedInbox } from './owned-inbox'
 import type { Refusal, StoredMessage } from './records'
@@ -91,7 +92,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   private _out: Sending
   /** Bytes queued here and not yet appended (counted until Redis has them). */
   private _batchBytes = 0
-  private _drainWanted = false
+  /** Its bounds and when the app hears `drain`, as in one process. */
+  private readonly _backlog: Backlog
   /** The client has spoken (confirmed): the app has heard of it. */
   _heard = false
   _rooms = new Set<string>()
@@ -135,6 +137,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._inbox = new OwnedInbox(this, delivered, redeliverUpTo)
     this._out = sending
     this._hb = _host.o.heartbeatInterval
+    this._backlog = new Backlog(_host.o)
     // Made with sessionTtl to live: a link holds it before then, or it expires.
     this._lookAt = now + _host.o.sessionTtl + LOOK_LATE
   }
@@ -156,11 +159,9 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
 
   /** The kind of the link carrying the session, on any node, or null. */
   get transport(): TransportName | null {
+    // A link of another kind is there while it is the kind last made active (polling only during a poll).
     const k = this._kind
-    if (!k || this.closed) return null
-    // Polling between polls too, until the client has been silent past its heartbeat and the timeout.
-    const o = this._host.o
-    return k != 'polling' || o.clock.now() - this._heardAt <= this._hb + o.heartbeatTimeout ? k : null
+    return this.closed ? null : carrying(k, !!k && k != 'polling', this._heardAt, this._hb, this._host.o)
   }
 
   get rooms(): string[] {
@@ -178,15 +179,11 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
 
   _queue(d: string | Buffer): boolean {
     if (this.closed) return false
-    const n = typeof d == 'string' ? Buffer.byteLength(d) : d.length
-    const max = this._host.o.maxMessageSize
-    if (n > max)
-      throw new LifelineError('LL_ERR_MESSAGE_TOO_BIG', 'message of ' + n + ' bytes exceeds maxMessageSize ' + max)
+    const n = this._backlog.size(d)
     // Bounded here too, as in one process, by what this node knows of the client's cursor (the
     // last append's answer, the `d` hints): a sender that never looks at the answer stops at the
     // bound, not later when Redis refuses an append (nor never, in an unbounded loop).
-    const o = this._host.o
-    if (this.bufferedAmount + n > o.maxBufferedAmount || this._out.sent - this._out.acked >= o.maxQueueLength) {
+    if (!this._backlog.fits(this.bufferedAmount, this._out.sent - this._out.acked, n)) {
       this._end(Code.BUFFER_OVERFLOW, 'buffer overflow: client is not reading')
       return false
     }
@@ -194,7 +191,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._batchBytes += n
     this._out.sent++
     this._host.stats.out(n)
-    if (this.bufferedAmount > o.maxBufferedAmount / 2) this._drainWanted = true
+    this._backlog.grew(this.bufferedAmount)
     if (!this._flushing) {
       this._flushing = true
       // Everything sent in one tick goes in one script.
@@ -310,10 +307,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (n <= out.acked || this.closed) return
     out.acked = n
     out.bytes = bytes
-    if (this._drainWanted && this.bufferedAmount <= this._host.o.maxBufferedAmount / 4) {
-      this._drainWanted = false
-      this.emit('drain')
-    }
+    if (this._backlog.shrank(this.bufferedAmount)) this.emit('drain')
     if (this.reliable) this._emitSafely('delivered', n)
   }
 

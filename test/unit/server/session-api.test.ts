@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
-import { checkClose, emitSafely, payload } from '../../../src/server/session-api'
+import { carrying, checkClose, emitSafely, payload } from '../../../src/server/session-api'
 
 test('close: standard and app codes pass; Lifeline’s own, 1004-1006 and a reason over 123 bytes throw', () => {
   for (const code of [1000, 1003, 1007, 1014, 3000, 3899, 4000, 4999]) checkClose(code, 'why')
@@ -35,4 +35,17 @@ test('an app handler that throws is logged at warn, never thrown into the frame 
   assert.doesNotThrow(() => emitSafely(s, (...args) => void logged.push(args), 'delivered', [5]))
   assert.equal(logged.length, 1)
   assert.deepEqual(logged[0].slice(0, 2), ['warn', 'delivered handler threw:'])
+})
+
+test('transport: the active kind while linked; polling between polls until silent past heartbeat + timeout', () => {
+  let now = 1000
+  const o = { clock: { now: () => now } as never, heartbeatTimeout: 20 }
+  assert.equal(carrying(undefined, false, 1000, 25, o), null)
+  assert.equal(carrying('websocket', true, 0, 25, o), 'websocket', 'a link there counts, whatever the silence')
+  assert.equal(carrying('websocket', false, 1000, 25, o), null, 'a WebSocket gone is gone')
+  assert.equal(carrying('stream', false, 1000, 25, o), null)
+  now = 1045
+  assert.equal(carrying('polling', false, 1000, 25, o), 'polling', 'silent exactly heartbeat + timeout')
+  now = 1046
+  assert.equal(carrying('polling', false, 1000, 25, o), null)
 })
