@@ -103,6 +103,13 @@ export function serveAsks(api: NodeApi): void {
   process.send!({ port: api.port })
 }
 
+/**
+ * Node flags for every node process, from `LL_BENCH_NODE_ARGS` (space-separated): to profile the
+ * nodes, `LL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` (a profile per node, written
+ * when it exits).
+ */
+const NODE_ARGS = (process.env.LL_BENCH_NODE_ARGS || '').split(' ').filter(Boolean)
+
 /** In the parent: node processes started from `script` with `args`, stopped by their pids. */
 export class Nodes {
   private _asked = 0
@@ -121,7 +128,7 @@ export class Nodes {
     const ports: number[] = []
     try {
       for (let i = 0; i < count; i++) {
-        const child = fork(script, args, { execArgv: ['--import', 'tsx'] })
+        const child = fork(script, args, { execArgv: ['--import', 'tsx', ...NODE_ARGS] })
         // A send to a node that died emits this; the ask then fails on the exit, and the bench says so.
         child.on('error', (e) => console.error(`node ${i} (pid ${child.pid}):`, e.message))
         children.push(child)

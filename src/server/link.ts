@@ -1,5 +1,6 @@
 import type { Counters } from './stats'
 import type { Frame } from '../protocol/frames'
+import type { SharedFrame } from './shared-frame'
 import type { ServerResolved } from './options'
 
 /**
@@ -12,6 +13,11 @@ export interface Link {
   ready(): boolean
   /** Write frames to the client. */
   write(frames: Frame[]): void
+  /**
+   * Write one frame that many links write as it is (a room message to its members), encoded once
+   * for all of them. Absent: `write([f.frame])`. @internal
+   */
+  writeShared?(f: SharedFrame): void
   /** Stop it; the client will come back on another. `dead`: the peer is not answering, do not wait for it. */
   end(dead?: boolean): void
   /** Sequence number of the next application message arriving on it (WebSocket only). */

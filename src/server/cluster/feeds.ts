@@ -7,13 +7,14 @@
 // with no session here for a whole pass is unsubscribed. A message is handed to a room's readers a
 // thousand at a time per turn of the event loop, in the order published: a room of thousands must
 // not hold a busy node's loop, and with it the renewal of its lease, for seconds.
+import { SharedFrame } from '../shared-frame'
 import type { StoredMessage } from './records'
 import type { ClusterStore } from './store'
 
 /** What a session served here does with its rooms' messages. */
 export interface RoomReader {
-  /** Message `offset` of `room` was published. */
-  _roomMessage(room: string, offset: number, m: StoredMessage): void
+  /** Message `offset` of `room` was published; `frame` is its frame, encoded once for every reader. */
+  _roomMessage(room: string, offset: number, m: StoredMessage, frame?: SharedFrame): void
   /** Write what its rooms' logs hold past what it has written. */
   _pump(): Promise<void>
 }
@@ -31,6 +32,8 @@ interface Handing {
   room: string
   offset: number
   m: StoredMessage
+  /** Its frame, encoded once for every reader's link. */
+  frame: SharedFrame
   readers: RoomReader[]
   /** How many of them have it. */
   done: number
@@ -97,7 +100,7 @@ export class RoomFeeds {
     const feed = this._feeds.get(room)
     if (!feed) return
     feed.seen = Math.max(feed.seen, offset)
-    this._handing.push({ room, offset, m, readers: [...feed.readers], done: 0 })
+    this._handing.push({ room, offset, m, frame: SharedFrame.message(m), readers: [...feed.readers], done: 0 })
     if (this._handing.length == 1) this._handOn()
   }
 
@@ -109,7 +112,7 @@ export class RoomFeeds {
       while (h.done < h.readers.length && left-- > 0) {
         const r = h.readers[h.done++]
         try {
-          r._roomMessage(h.room, h.offset, h.m)
+          r._roomMessage(h.room, h.offset, h.m, h.frame)
         } catch (e) {
           // One reader's failure is its own: the others, and the messages after, are handed all the same.
           this._node._host.log('warn', 'cluster: handing a room message failed:', e)

@@ -4,6 +4,7 @@
 // room-cursors.ts, over Redis. The session's own messages are served.ts's.
 import { FrameType, leftFrame, messageFrames, type Frame } from '../../protocol/frames'
 import type { Link } from '../link'
+import type { SharedFrame } from '../shared-frame'
 import type { ServerResolved } from '../options'
 import type { RoomFeeds, RoomReader } from './feeds'
 import type { StoredMessage } from './records'
@@ -118,13 +119,19 @@ export class ServedRooms implements RoomReader {
     this._next = undefined
   }
 
-  /** Message `offset` of `room` was published: written at once when it is the next; a gap is read from the log. */
-  _roomMessage(room: string, offset: number, m: StoredMessage): void {
+  /**
+   * Message `offset` of `room` was published: written at once when it is the next (as `frame`, made
+   * once for every member here, when its run goes on); a gap is read from the log.
+   */
+  _roomMessage(room: string, offset: number, m: StoredMessage, frame?: SharedFrame): void {
     const next = this._next && this._next.get(room)
     if (next === undefined || offset < next) return
     const l = this._s._ready()
     if (offset > next || this._pumping || !l) return void this._pump()
-    this._write(l, room, offset, [m])
+    if (!frame || !this._goesOn(room, offset)) return this._write(l, room, offset, [m])
+    this._wrote(room, offset + 1)
+    if (l.writeShared) l.writeShared(frame)
+    else l.write([frame.frame])
   }
 
   /**
@@ -189,11 +196,21 @@ export class ServedRooms implements RoomReader {
    * was written is recorded first: a poll's write answers it, and the link going may end the runs here.
    */
   private _write(l: Link, room: string, first: number, messages: StoredMessage[]): void {
-    const frames: Frame[] = this._run == room && this._runNext == first ? [] : [FrameType.Room + first + ' ' + room]
-    this._run = room
-    this._runNext = first + messages.length
-    this._next!.set(room, this._runNext)
-    this._s._lastOut = this._s._host.o.clock.now()
+    const frames: Frame[] = this._goesOn(room, first) ? [] : [FrameType.Room + first + ' ' + room]
+    this._wrote(room, first + messages.length)
     l.write(messageFrames(messages, 0, messages.length, frames))
+  }
+
+  /** Whether offset `first` of `room` goes on the run the link is in: it needs no `r` frame. */
+  private _goesOn(room: string, first: number): boolean {
+    return this._run == room && this._runNext == first
+  }
+
+  /** `room`'s messages up to `next` are being written: the run goes on from there. */
+  private _wrote(room: string, next: number): void {
+    this._run = room
+    this._runNext = next
+    this._next!.set(room, next)
+    this._s._lastOut = this._s._host.o.clock.now()
   }
 }

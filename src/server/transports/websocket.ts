@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import { Code, type Frame } from '../../protocol/frames'
 import type { Link, LinkOwner } from '../link'
+import type { SharedFrame } from '../shared-frame'
 
 /** A session's WebSocket: each frame is one WebSocket message. @internal */
 export class WebSocketLink implements Link {
@@ -43,6 +44,21 @@ export class WebSocketLink implements Link {
     const ws = this.ws
     // No options object per frame: ws sends a string as text and anything else as binary.
     for (const f of frames) ws.send(f)
+    this._bound()
+  }
+
+  writeShared(f: SharedFrame): void {
+    // The frame made once for every link that writes it, with ws's own writer of a whole frame
+    // (engine.io writes socket.io's broadcasts so). Only with no extension (the server turns
+    // permessage-deflate off), when nothing can wait in ws's queue ahead of it; otherwise a send.
+    const sender: { sendFrame?(list: Buffer[]): void } | undefined = Reflect.get(this.ws, '_sender')
+    if (sender && typeof sender.sendFrame == 'function' && !this.ws.extensions) sender.sendFrame([f.wire])
+    else this.ws.send(f.frame)
+    this._bound()
+  }
+
+  private _bound(): void {
+    const ws = this.ws
     // Acknowledging without reading (blind acks) keeps the session's queue small while the
     // socket's grows: bound that too. Past it the client is not reading; it is not waited for.
     if (ws.bufferedAmount > this._session._host.o.maxBufferedAmount && !this._over) {

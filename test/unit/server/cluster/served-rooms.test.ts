@@ -10,6 +10,7 @@ import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { Frame } from '../../../../src/protocol/frames'
 import type { Link } from '../../../../src/server/link'
 import { serverClock } from '../../../../src/server/clock'
+import { SharedFrame } from '../../../../src/server/shared-frame'
 
 /** A few turns of the event loop: subscriptions on, the reads they start done. */
 const settled = async () => {
@@ -65,6 +66,22 @@ test('each room goes on after the client’s position, or from its join; `r` aga
   rooms._own()
   rooms._roomMessage('b', 102, 'b102')
   assert.deepEqual(written, ['mb101', 'r102 b', 'mb102'], "after the session's own messages, a header again")
+})
+
+test('a message whose run goes on is written as the frame all members share; a turn writes `r` first', async () => {
+  const { rooms, written } = fake({ b: 100 }, { b: { first: 1, next: 100 } })
+  rooms._arrived('stream', new Map())
+  await rooms._carried('stream')
+  await rooms._pump()
+  await settled()
+  rooms._roomMessage('b', 100, 'b100', SharedFrame.message('b100'))
+  assert.deepEqual(written, ['r100 b', 'mb100'], 'the first of the run has its header, so it is written on its own')
+  const shared = SharedFrame.message('b101')
+  rooms._roomMessage('b', 101, 'b101', shared)
+  assert.equal(written[2], shared.frame, 'the shared frame itself, on a link without writeShared')
+  rooms._own()
+  rooms._roomMessage('b', 102, 'b102', SharedFrame.message('b102'))
+  assert.deepEqual(written.slice(3), ['r102 b', 'mb102'])
 })
 
 test('positions are used once per link; a published offset past the next is read from the log', async () => {
