@@ -106,7 +106,7 @@ export async function owners(url: string, sids: string[]): Promise<OwnerRecord[]
   try {
     return await Promise.all(
       sids.map(async (sid) => {
-        const [own, rcv, dlv] = await client.hmGet(`ll:${KEY_LAYOUT}:s:{${sid}}`, ['own', 'rcv', 'dlv'])
+        const [own, rcv, dlv] = await client.hmGet(`ll:${KEY_LAYOUT}:s:{${sid}}`, ['owner', 'received', 'delivered'])
         const live = !!own && (await client.exists(`ll:${KEY_LAYOUT}:node:` + own)) == 1
         return { sid, own: own || '', live, waiting: +(rcv || 0) - +(dlv || 0) }
       }),

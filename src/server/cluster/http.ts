@@ -14,6 +14,7 @@ import { StreamLink } from '../transports/stream'
 import { WebSocketLink } from '../transports/websocket'
 import { refuse, takePost } from '../upload'
 import type { NodeHost } from './node'
+import type { SessionFields } from './records'
 import type { Served } from './served'
 import type { ClusterStore } from './store'
 
@@ -35,14 +36,14 @@ export interface Upgrade {
 export async function lastWords(
   store: ClusterStore,
   sid: string,
-  info: Record<string, string>,
+  info: SessionFields,
   ask: Ask,
   o: ServerResolved,
 ): Promise<Frame[]> {
-  const bye = closeFrame(...splitEnd(info.end), ask.version)
+  const bye = closeFrame(...splitEnd(info.ended), ask.version)
   const r = await store.readOutgoing(sid, ask.ack + 1)
   if (r.status != 'ok' || !r.messages.length) return [bye]
-  return [helloFrame(o, sid, +info.rcv, ask.hb, ask.t), FrameType.Seq + r.first, ...r.messages.map(asFrame), bye]
+  return [helloFrame(o, sid, +info.received, ask.hb, ask.t), FrameType.Seq + r.first, ...r.messages.map(asFrame), bye]
 }
 
 /** A stream's GET or a poll. */

@@ -20,7 +20,7 @@ import { Publisher } from './publisher'
 import { RoomFeeds } from './feeds'
 import { Served, type ServedHost } from './served'
 import { ALL, Upkeep } from './upkeep'
-import type { Hint } from './records'
+import type { Hint, SessionFields } from './records'
 import { ClusterStore } from './store'
 
 /** What a node needs from its server. @internal */
@@ -286,38 +286,38 @@ export class ClusterNode {
       await this._closing.get(sid)
       const info = await store.session(sid)
       // As in one process: a session made without an Origin is bound to the first that shows up.
-      if (info && !info.end && !info.org && ask.origin) info.org = await store.bindOrigin(sid, ask.origin)
+      if (info && !info.ended && !info.origin && ask.origin) info.origin = await store.bindOrigin(sid, ask.origin)
       // A connection-opening request is a reconnect, a resume or a reset.
-      const known = !!info && !info.end && !(info.org && ask.origin && info.org != ask.origin)
+      const known = !!info && !info.ended && !(info.origin && ask.origin && info.origin != ask.origin)
       if (ask.opening && !post) {
         counters.reconnects++
         if (known) counters.resumes++
         else counters.resets++
       }
       if (!info) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
-      if (info.end) return post ? no(...splitEnd(info.end)) : lastWords(store, sid, info, ask, o)
+      if (info.ended) return post ? no(...splitEnd(info.ended)) : lastWords(store, sid, info, ask, o)
       if (!known) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if ((await store.ackOutgoing(sid, ask.ack)).status == 'ahead')
         return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if (ask.opening && !post) counters.reason(ask.t, ask.why)
       // Kept in Redis for the session's later requests, on any node: a poll after the opening one
       // was held for the server's 25 s instead of what the client asked for (issue 26).
-      if (ask.opening && String(ask.hb) != info.hb) await store.heartbeat(sid, ask.hb)
-      hb = hb || +info.hb
+      if (ask.opening && String(ask.hb) != info.heartbeat) await store.heartbeat(sid, ask.hb)
+      hb = hb || +info.heartbeat
       await this._own(sid, info)
       const mine = this.owned.get(sid)
       if (mine) {
-        mine.origin = info.org
+        mine.origin = info.origin
         // The client spoke (any request of it counts, as in one process): its transport is current.
         mine._heardAt = o.clock.now()
         if (ask.opening) mine._hb = ask.hb
       }
-      received = +info.rcv
-      const holder = info.act ? info.act.split(' ')[1] : ''
-      const kind = info.act ? info.act.split(' ')[0] : ''
+      received = +info.received
+      const holder = info.active ? info.active.split(' ')[1] : ''
+      const kind = info.active ? info.active.split(' ')[0] : ''
       const here = this.served.get(sid)
       if (holder && (holder == store.node ? !(here && here._links[kind as 'stream']) : !(await this._isAlive(holder))))
-        deadActive = info.act
+        deadActive = info.active
     }
     let s = this.served.get(sid)
     if (!s || s.closed) this.served.set(sid, (s = new Served(sid, ask.version, hb || ask.hb, this._servedHost)))
@@ -340,7 +340,7 @@ export class ClusterNode {
    * second claim by this node is given the same fencing token, and two owners of one session here
    * handed the app its messages twice and took each other's appends for retries (issue 26).
    */
-  _own(sid: string, info: Record<string, string>): Promise<boolean> {
+  _own(sid: string, info: SessionFields): Promise<boolean> {
     if (this.owned.has(sid)) return Promise.resolve(true)
     let claim = this._claims.get(sid)
     if (!claim) {
@@ -350,28 +350,28 @@ export class ClusterNode {
     return claim
   }
 
-  private async _claim(sid: string, info: Record<string, string>): Promise<boolean> {
-    if (info.own && info.own != this.store.node && (await this._isAlive(info.own))) return false
+  private async _claim(sid: string, info: SessionFields): Promise<boolean> {
+    if (info.owner && info.owner != this.store.node && (await this._isAlive(info.owner))) return false
     await this.store.lease.owns(sid)
-    const took = await this.store.claim(sid, info.own == this.store.node)
+    const took = await this.store.claim(sid, info.owner == this.store.node)
     if (took.status != 'ok' || this.owned.has(sid)) return this.owned.has(sid)
-    const headers = info.hdr ? JSON.parse(info.hdr) : {}
+    const headers = info.headers ? JSON.parse(info.headers) : {}
     const s = new ClusterSession(
       sid,
-      info.adr,
+      info.address,
       headers,
-      info.org,
-      info.rel == '1',
+      info.origin,
+      info.reliable == '1',
       took.takenOver,
       took.fence,
       took.delivered,
       took.received,
       this._ownerHost,
-      { sent: +info.out || 0, acked: +info.ack || 0, bytes: +info.ob || 0 },
+      { sent: +info.sent || 0, acked: +info.acked || 0, bytes: +info.sentBytes || 0 },
     )
-    s.data = info.dat ? JSON.parse(info.dat) : undefined
-    s._logged = info.pos == '1'
-    if (+info.hb) s._hb = +info.hb
+    s.data = info.data ? JSON.parse(info.data) : undefined
+    s._logged = info.positions == '1'
+    if (+info.heartbeat) s._hb = +info.heartbeat
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
     for (const r of rooms || []) if (String(r) != ALL) s._rooms.add(String(r))
     // Held by a link, or expiring since its client left: the upkeep looks at it on its next tick.
@@ -485,6 +485,6 @@ function tracked(set: Set<Promise<unknown>>, p: Promise<unknown>): void {
   p.finally(() => set.delete(p))
 }
 
-function endOf(info: Record<string, string> | null): { status: 'ended'; end: string } | { status: 'gone' } {
-  return info && info.end ? { status: 'ended', end: info.end } : { status: 'gone' }
+function endOf(info: SessionFields | null): { status: 'ended'; end: string } | { status: 'gone' } {
+  return info && info.ended ? { status: 'ended', end: info.ended } : { status: 'gone' }
 }

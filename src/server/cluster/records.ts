@@ -6,6 +6,36 @@ import type { RedisArg, RedisReply } from './redis'
 /** A message as the store keeps it: a string is text, a Buffer binary. */
 export type StoredMessage = string | Buffer
 
+/**
+ * A session's hash in Redis, as `ClusterStore.session()` reads it: every value a string (lua/common.lua
+ * says what each field holds). Key layout 2 named them; layout 1's were two and three letters.
+ */
+export type SessionFields = Record<
+  | 'sent'
+  | 'acked'
+  | 'sentBytes'
+  | 'received'
+  | 'delivered'
+  | 'inboxBytes'
+  | 'owner'
+  | 'fence'
+  | 'active'
+  | 'uses'
+  | 'confirmed'
+  | 'ended'
+  | 'reliable'
+  | 'ttl'
+  | 'runId'
+  | 'heartbeat'
+  | 'origin'
+  | 'address'
+  | 'headers'
+  | 'data'
+  | 'positions',
+  string
+> &
+  Partial<Record<'lastAppend' | 'lastFirst' | 'holders' | `link:${string}` | `held:${string}`, string>>
+
 /** Answers that change nothing: the session is unknown or expired, ended, or no longer ours. */
 export type Refusal = { status: 'gone' } | { status: 'ended'; end: string } | { status: 'fenced' }
 

@@ -28,6 +28,7 @@ import {
   type ReadResult,
   type RecordResult,
   type Refusal,
+  type SessionFields,
   type StoredMessage,
 } from './records'
 import * as S from './lua'
@@ -87,12 +88,12 @@ export interface Touched {
 
 /**
  * The version of the key layout: what each key holds and how the scripts read it. It follows the
- * app's prefix in every key and channel (`ll:1:s:{sid}`). A release that changes the layout bumps
+ * app's prefix in every key and channel (`ll:2:s:{sid}`). A release that changes the layout bumps
  * it, and says so in CHANGELOG.md: its nodes then share nothing with an older release's on the
  * same Redis, so neither misreads the other's state. A client whose session an older node held
  * starts a new one, visibly (`reset`), when it reaches a newer node (docs/scaling.md, "Upgrades").
  */
-export const KEY_LAYOUT = '1'
+export const KEY_LAYOUT = '2'
 
 const DEFAULTS = {
   prefix: 'll:',
@@ -217,13 +218,13 @@ export class ClusterStore {
   }
 
   /** The session's fields as stored (strings), or null when unknown or expired. */
-  async session(sid: string): Promise<Record<string, string> | null> {
+  async session(sid: string): Promise<SessionFields | null> {
     const r = (await this._run(S.SESSION, [this._h(sid)], [])) as RedisReply
     const flat = Array.isArray(r) ? r : []
     if (!flat.length) return null
     const out: Record<string, string> = {}
     for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1])
-    return out
+    return out as SessionFields
   }
 
   /** A connection-opening request for live session `sid` asked for heartbeat `hb`, ms: later requests keep it. */

@@ -94,7 +94,8 @@ export class Upkeep {
     for (const [node, sid] of owned) {
       if (!n.store.lease.leaseHeld()) return
       const info = await n.store.session(sid)
-      if (!info || info.end || info.own != node || (await n._own(sid, info))) await n.store.lease.disowned(node, sid)
+      if (!info || info.ended || info.owner != node || (await n._own(sid, info)))
+        await n.store.lease.disowned(node, sid)
     }
   }
 
@@ -110,7 +111,7 @@ export class Upkeep {
       const here = n.served.get(s.id)
       if (here && Object.keys(here._links).length) continue
       const info = await n.store.session(s.id)
-      if (info && info.cf == '1') s._confirm()
+      if (info && info.confirmed == '1') s._confirm()
       else s._end(Code.SESSION_EXPIRED, 'session unknown or expired')
     }
   }

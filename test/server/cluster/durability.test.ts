@@ -39,7 +39,7 @@ test('an owner frozen with SIGSTOP past its lease is fenced: after the takeover 
     assert.ok(await until(async () => !(await b.lease.alive('frozen-owner')), 5000))
     const claim = await b.claim(sid)
     assert.ok(claim.status == 'ok' && claim.fence == 2, JSON.stringify(claim))
-    const atTakeover = +(await b.session(sid))!.out
+    const atTakeover = +(await b.session(sid))!.sent
     assert.equal((await b.appendOutgoing(sid, 2, ['B1'])).status, 'ok')
     thaw(child)
     thawed = true
@@ -101,11 +101,11 @@ test('Redis killed with -9 under appendfsync always loses nothing it acknowledge
   const again = await store(redis.url, 'reader', { durable: true })
   const last = appended[appended.length - 1]
   const s = (await again.session(sid))!
-  assert.ok(+s.out >= last.last, `out ${s.out} >= ${last.last}`)
-  assert.ok(+s.ack >= acked && +s.rcv >= received, JSON.stringify(s))
+  assert.ok(+s.sent >= last.last, `sent ${s.sent} >= ${last.last}`)
+  assert.ok(+s.acked >= acked && +s.received >= received, JSON.stringify(s))
   const log = await again.readOutgoing(sid, 1, 1000000)
   assert.ok(log.status == 'ok')
-  assert.equal(log.first, +s.ack + 1)
+  assert.equal(log.first, +s.acked + 1)
   // Every acknowledged message not yet acknowledged by the client is there, at the seq it was given.
   const bySeq = new Map<number, string>()
   for (const a of appended) for (let j = 0; j < 5; j++) bySeq.set(a.first + j, `b${a.batch}.${j}`)
@@ -173,7 +173,7 @@ test('not durable: after a Redis restart, older sessions are gone (their clients
     // The keys are still there (they expire with their TTL): only the run_id says they are not to be trusted.
     assert.equal(await after.link.command(['EXISTS', after.keys(sid)[0]]), 1)
     // Made by a store told Redis is durable: kept.
-    assert.equal((await after.session(kept))!.rid, '')
+    assert.equal((await after.session(kept))!.runId, '')
     // Its owner holds no lease (the test's stores do not renew one): taken over, not gone.
     assert.equal((await after.claim(kept)).status, 'ok')
     const fresh = newSid()

@@ -56,7 +56,7 @@ test('a held session lives the safety TTL, every key and its census entry, and i
   assert.equal(await a.census.count(), 1)
   // A sync with the same link holds it once: nothing more is asked of Redis.
   await a.holds.sync([sid])
-  assert.equal((await a.session(sid))!.hn, '1')
+  assert.equal((await a.session(sid))!.holders, '1')
 })
 
 test('held on two nodes, it expires only once both let go: as the client left, and its owner hears', async () => {
@@ -66,7 +66,7 @@ test('held on two nodes, it expires only once both let go: as the client left, a
   const sid = await made(a)
   await a.holds.sync([sid])
   await b.holds.sync([sid])
-  assert.equal((await a.session(sid))!.hn, '2')
+  assert.equal((await a.session(sid))!.holders, '2')
   // b's link went, long ago: a still holds the session.
   await b.holds.letGo('nodeB', [[sid, 300]])
   assert.ok((await pttl(a, a.keys(sid)[0])) > SESSION_TTL, 'still held by a')

@@ -48,8 +48,8 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
   assert.equal(ackOf(first.frames), 1)
   const h = `ll:${KEY_LAYOUT}:s:{${sid}}`
   // Its echo carries the receipt of message 1: once both are in Redis, nothing of n1's is pending.
-  await until(async () => Number(await client.hGet(h, 'dlv')) == 1, 5000, 'message 1 committed')
-  const owner = String(await client.hGet(h, 'own'))
+  await until(async () => Number(await client.hGet(h, 'delivered')) == 1, 5000, 'message 1 committed')
+  const owner = String(await client.hGet(h, 'owner'))
   nodes.freeze(0)
   const frozenAt = Date.now()
   // The client moves to n2 while n1's lease still runs: 2,000 messages kept in Redis and acknowledged.
@@ -58,10 +58,10 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
   const post = await req(n2.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, body)
   assert.equal(ackOf(post.frames), N)
   assert.ok(Date.now() - frozenAt < LEASE, 'moved before the lease ran out (the test needs it)')
-  assert.equal(await client.hGet(h, 'own'), owner, 'n1 owns it still; nothing took it over on the request')
+  assert.equal(await client.hGet(h, 'owner'), owner, 'n1 owns it still; nothing took it over on the request')
   // No request from here on. The sweep takes it over and hands every waiting message, committed in Redis.
   await until(() => handed(n2.log, 'n2').length >= N - 1, LEASE + 15000, 'n2 handed the 2,000 waiting')
-  await until(async () => Number(await client.hGet(h, 'dlv')) == N, 10000, 'delivery committed in Redis')
+  await until(async () => Number(await client.hGet(h, 'delivered')) == N, 10000, 'delivery committed in Redis')
   const took = handed(n2.log, 'n2')
   assert.deepEqual(
     took,
@@ -73,10 +73,10 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
     'handed after a takeover: redelivered (the dead owner may have had them)',
   )
   assert.match(n2.log, /^n2 took a session over$/m)
-  assert.notEqual(await client.hGet(h, 'own'), owner)
+  assert.notEqual(await client.hGet(h, 'owner'), owner)
   // n1 runs again: it renews nothing, hands nothing, writes nothing, and drops the session.
   const before = n1.log.length
-  const out = Number(await client.hGet(h, 'out'))
+  const out = Number(await client.hGet(h, 'sent'))
   nodes.thaw(0)
   await until(() => /joined again as node/.test(n1.log.slice(before)), 10000, 'n1 found its lease lapsed')
   const since = n1.log.slice(before)
@@ -97,5 +97,5 @@ test('owner frozen, client moved before its lease ran out, no request after: swe
     texts,
     Array.from({ length: N }, (_, i) => String(i + 1)),
   )
-  assert.equal(Number(await client.hGet(h, 'out')), out, 'nothing written after the thaw')
+  assert.equal(Number(await client.hGet(h, 'sent')), out, 'nothing written after the thaw')
 })

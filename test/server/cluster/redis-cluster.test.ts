@@ -103,7 +103,7 @@ test('every session script runs on the cluster, for sessions on each master; hin
     assert.deepEqual(await a.release(sid, 1), { status: 'ok' })
     assert.equal((await b.claim(sid)).status, 'ok')
     assert.equal((await b.close(sid, null, 1000, 'bye', false)).status, 'ok')
-    assert.equal((await b.session(sid))!.end, '1000 bye')
+    assert.equal((await b.session(sid))!.ended, '1000 bye')
     await until(() => hints.some((h) => h.kind == 'w' && h.sid == sid && h.seq == 3), 2000)
     assert.ok(
       hints.some((h) => h.kind == 'w' && h.sid == sid && h.seq == 3),
@@ -143,7 +143,7 @@ test('older clients’ rooms: the fan-out by slot reaches members on every maste
     assert.deepEqual(read.messages, ['hello'], sid)
   }
   assert.deepEqual(((await big.readOutgoing(sids[2], 1)) as { messages: string[] }).messages, [])
-  assert.equal((await big.session(sids[1]))!.end, '3900 buffer overflow: client is not reading')
+  assert.equal((await big.session(sids[1]))!.ended, '3900 buffer overflow: client is not reading')
 })
 
 test('room logs: joins in the room’s slot, appends out on its shard channel; unfollow stops them', async () => {

@@ -61,11 +61,11 @@ for (const lost of ['incoming', 'outgoing'] as const)
     const h = prefix + KEY_LAYOUT + ':s:{' + sid + '}'
     // What a lagging replica would hold: the session as it was after its first message.
     if (lost == 'incoming') {
-      await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
+      await client.hSet(h, { received: '1', delivered: '1', inboxBytes: '0' })
       await client.del(h + ':i')
       a.sock.send('m4')
     } else {
-      await client.hSet(h, { out: '1', ack: '0', ob: '1' })
+      await client.hSet(h, { sent: '1', acked: '0', sentBytes: '1' })
       await client.lTrim(h + ':o', 0, 0)
       a.sock.send('a3')
     }
@@ -80,7 +80,7 @@ async function loseIncoming(prefix: string, sid: string): Promise<string> {
   client.on('error', () => {})
   await client.connect()
   const h = prefix + KEY_LAYOUT + ':s:{' + sid + '}'
-  await client.hSet(h, { rcv: '1', dlv: '1', ib: '0' })
+  await client.hSet(h, { received: '1', delivered: '1', inboxBytes: '0' })
   await client.del(h + ':i')
   await client.quit()
   return h
@@ -91,7 +91,7 @@ async function endOf(h: string): Promise<string> {
   const client = createClient({ url: redis.url })
   client.on('error', () => {})
   await client.connect()
-  const end = await client.hGet(h, 'end')
+  const end = await client.hGet(h, 'ended')
   await client.quit()
   return end || ''
 }

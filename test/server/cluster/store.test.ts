@@ -33,8 +33,8 @@ test('createSession makes it once, owned by the node that made it', async () => 
   const sid = await made()
   assert.deepEqual(await a.createSession(sid, INFO), { status: 'exists' })
   const s = await a.session(sid)
-  assert.equal(s!.own, 'nodeA')
-  assert.equal(s!.org, INFO.origin)
+  assert.equal(s!.owner, 'nodeA')
+  assert.equal(s!.origin, INFO.origin)
   assert.deepEqual(await a.claim(sid), { status: 'ok', fence: 1, takenOver: false, received: 0, delivered: 0 })
   assert.equal(await a.session(newSid()), null)
 })
@@ -76,7 +76,7 @@ test('maxQueueLength: the 10th message is kept, the 11th refused with nothing wr
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['10']), { status: 'ok', first: 10, last: 10, bufferedAmount: 11 })
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['11']), { status: 'overflow' })
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['11', '12']), { status: 'overflow' })
-  assert.equal((await a.session(sid))!.out, '10')
+  assert.equal((await a.session(sid))!.sent, '10')
   // Acknowledged messages free their places.
   await a.ackOutgoing(sid, 3)
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['11', '12', '13']), {
@@ -122,7 +122,7 @@ test('ackOutgoing beyond what was ever sent says "ahead": the stored state went 
   const sid = await made()
   await a.appendOutgoing(sid, 1, ['1', '2'])
   assert.deepEqual(await b.ackOutgoing(sid, 3), { status: 'ahead', sent: 2 })
-  assert.equal((await a.session(sid))!.ack, '0')
+  assert.equal((await a.session(sid))!.acked, '0')
 })
 
 test('recordIncoming drops duplicates, refuses a gap, and says how many are new', async () => {
@@ -161,10 +161,10 @@ test('a reply commits the delivery cursor with it: both kept in one step', async
   await b.recordIncoming(sid, 1, ['q1', 'q2'])
   assert.deepEqual(await a.appendOutgoing(sid, 1, ['r1'], 1), { status: 'ok', first: 1, last: 1, bufferedAmount: 2 })
   const s = await a.session(sid)
-  assert.deepEqual([s!.dlv, s!.out], ['1', '1'])
+  assert.deepEqual([s!.delivered, s!.sent], ['1', '1'])
   // Never past what was received.
   await a.appendOutgoing(sid, 1, [], 9)
-  assert.equal((await a.session(sid))!.dlv, '2')
+  assert.equal((await a.session(sid))!.delivered, '2')
 })
 
 test('claim: a live owner keeps its session; a lapsed one is taken over with a new fencing token', async () => {
@@ -192,7 +192,7 @@ test('claim: a live owner keeps its session; a lapsed one is taken over with a n
   assert.deepEqual(await a.close(sid, 1, 1000, 'bye', false), { status: 'fenced' })
   assert.deepEqual(await a.release(sid, 1), { status: 'fenced' })
   const after = await a.session(sid)
-  assert.deepEqual({ ...after, fen: before!.fen, own: before!.own }, before)
+  assert.deepEqual({ ...after, fence: before!.fence, owner: before!.owner }, before)
   assert.equal((await b.appendOutgoing(sid, 2, ['new owner'])).status, 'ok')
 })
 
@@ -248,7 +248,7 @@ test('activate: u<k> in a POST to one node makes the stream held by another node
   assert.ok(
     await until(() => hints.some((h) => h.kind == 'a' && h.sid == sid && h.active == 'stream nodeStream'), 2000),
   )
-  assert.equal((await a.session(sid))!.act, 'stream nodeStream')
+  assert.equal((await a.session(sid))!.active, 'stream nodeStream')
 })
 
 // New messages wake the active link's node, client messages the owner; a switch tells the old node.

@@ -128,7 +128,7 @@ async function deaf(r: Running) {
   n._hint = (h) => (h.kind == 'w' && h.sid == c.sid ? undefined : hint(h))
   /** Append as another writer would (a node that took the session over): the hint is the only news. */
   const append = async (text: string) => {
-    const fence = Number((await n.store.session(c.sid))!.fen)
+    const fence = Number((await n.store.session(c.sid))!.fence)
     const r = await n.store.appendOutgoing(c.sid, fence, [text])
     assert.equal(r.status, 'ok')
     return (r as { first: number }).first

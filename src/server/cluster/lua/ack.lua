@@ -7,7 +7,7 @@
 local hash, outgoing = KEYS[1], KEYS[2]
 local n, channel, sid = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 
-local m = redis.call('HMGET', hash, 'out', 'ack', 'ob', 'own')
+local m = redis.call('HMGET', hash, 'sent', 'acked', 'sentBytes', 'owner')
 if not m[1] or lost(hash) then return fail('gone') end
 local out, ack, ob, own = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), m[4]
 if n > out then return fail('ahead', out, ack) end
@@ -15,6 +15,6 @@ if n <= ack then return {'ok', ack, ob} end
 local gone = redis.call('LRANGE', outgoing, 0, n - ack - 1)
 redis.call('LTRIM', outgoing, n - ack, -1)
 ob = ob - size(gone, 1, #gone)
-redis.call('HSET', hash, 'ack', n, 'ob', ob)
+redis.call('HSET', hash, 'acked', n, 'sentBytes', ob)
 if own and own ~= '' then redis.call('PUBLISH', channel .. own, 'd ' .. sid .. ' ' .. n .. ' ' .. ob) end
 return {'ok', n, ob}

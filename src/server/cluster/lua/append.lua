@@ -3,15 +3,16 @@
 -- ARGV: fence, max_bytes, max_count, delivered ('' or the app's delivery cursor to commit with
 --       them), channel (hint prefix), sid, op (the write's id, '' for none), messages...
 -- Replies {'ok', first, last, bytes} when it wrote, {'ok', first, last} when there was nothing to
--- write or it had been written, {'overflow', out, ob} (nothing written), or a refusal (`refused`).
+-- write or it had been written, {'overflow', sent, sentBytes} (nothing written), or a refusal (`refused`).
 -- A write tried again with the id of the last one made (its answer was lost when Redis went down)
--- is answered as it was, not made twice: field lop is that id, lof its first seq.
+-- is answered as it was, not made twice: field lastAppend is that id, lastFirst its first seq.
 local hash, outgoing, inbox = KEYS[1], KEYS[2], KEYS[3]
 local fence, max_bytes, max_count, delivered, channel, sid, op =
   ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local FIRST = 8 -- the first message's slot in ARGV
 
-local m = redis.call('HMGET', hash, 'fen', 'end', 'out', 'ob', 'act', 'dlv', 'rcv', 'ib', 'lop', 'lof')
+local m = redis.call('HMGET', hash, 'fence', 'ended', 'sent', 'sentBytes', 'active', 'delivered', 'received',
+  'inboxBytes', 'lastAppend', 'lastFirst')
 local no = refused(hash, fence, m, true)
 if no then return no end
 local out, ob, act, dlv, rcv, ib, lop, lof =
@@ -27,12 +28,12 @@ if delivered ~= '' then
   if k > 0 then
     local gone = redis.call('LRANGE', inbox, 0, k - 1)
     redis.call('LTRIM', inbox, k, -1)
-    redis.call('HSET', hash, 'dlv', dlv + k, 'ib', ib - size(gone, 1, #gone))
+    redis.call('HSET', hash, 'delivered', dlv + k, 'inboxBytes', ib - size(gone, 1, #gone))
   end
 end
 if n == 0 then return {'ok', out + 1, out} end
 push(outgoing, ARGV, FIRST)
 if redis.call('LLEN', outgoing) == n then follow(hash, outgoing) end
-redis.call('HSET', hash, 'out', out + n, 'ob', ob + bytes, 'lop', op, 'lof', out + 1)
+redis.call('HSET', hash, 'sent', out + n, 'sentBytes', ob + bytes, 'lastAppend', op, 'lastFirst', out + 1)
 if act ~= '' then redis.call('PUBLISH', channel .. node_of(act), 'w ' .. sid .. ' ' .. (out + n)) end
 return {'ok', out + 1, out + n, ob + bytes}

@@ -5,6 +5,6 @@
 local hash = KEYS[1]
 local origin = ARGV[1]
 
-local o = redis.call('HGET', hash, 'org')
-if o == '' then redis.call('HSET', hash, 'org', origin) return origin end
+local o = redis.call('HGET', hash, 'origin')
+if o == '' then redis.call('HSET', hash, 'origin', origin) return origin end
 return o or ''

@@ -8,12 +8,12 @@
 local hash, outgoing, inbox, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local fence, code, reason, keep, ttl, channel, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 
-local m = redis.call('HMGET', hash, 'fen', 'end', 'own', 'act', 'adr')
+local m = redis.call('HMGET', hash, 'fence', 'ended', 'owner', 'active', 'address')
 local fen, ended, own, act, address = m[1], m[2], m[3], m[4], m[5]
 if not fen or lost(hash) then return fail('gone') end
 if ended ~= '' then return fail('ended', ended) end
 if fence ~= '' and fen ~= fence then return fail('fenced') end
-redis.call('HSET', hash, 'end', code .. ' ' .. reason)
+redis.call('HSET', hash, 'ended', code .. ' ' .. reason)
 redis.call('DEL', inbox)
 if keep ~= '1' then redis.call('DEL', outgoing) end
 local was_in = redis.call('SMEMBERS', rooms)

@@ -1,13 +1,15 @@
 -- Helpers every session script opens with (lua.ts `withHelpers`).
 --
--- Session hash fields: out (last seq sent), ack (the client's cursor), ob (bytes not acknowledged),
--- rcv (last seq received), dlv (handed to the app), ib (inbox bytes), own (owner node), fen (fencing
--- token), act ("kind node" of the active link), use (last `u<k>`), cf (confirmed), end ("code
--- reason" once ended), rel (reliable), ttl (ms), rid (the run_id of the Redis process that made it,
--- when the store is not durable; '' when it is), hb (the heartbeat the client asked for, ms), org
--- (origin), adr (address), hdr and dat (headers and `authenticate` data, JSON), pos (1: the client
--- holds its room positions), lop and lof (the last append's id and first seq), l:<kind> (the node
--- holding that kind of link), h:<node> (that node holds a link of it) and hn (how many nodes do).
+-- Session hash fields (key layout 2; layout 1 had two- and three-letter names): sent (last seq
+-- sent), acked (the client's cursor), sentBytes (bytes not acknowledged), received (last seq
+-- received), delivered (handed to the app), inboxBytes, owner (owner node), fence (fencing token),
+-- active ("kind node" of the active link), uses (last `u<k>`), confirmed, ended ("code reason" once
+-- ended), reliable, ttl (ms), runId (the run_id of the Redis process that made it, when the store
+-- is not durable; '' when it is), heartbeat (the one the client asked for, ms), origin, address,
+-- headers and data (headers and `authenticate` data, JSON), positions (1: the client holds its
+-- room positions), lastAppend and lastFirst (the last append's id and first seq), link:<kind> (the
+-- node holding that kind of link), held:<node> (that node holds a link of it) and holders (how
+-- many nodes do).
 -- A stored message is one byte of type ('t' text, 'b' binary) and its bytes.
 
 local function fail(what, ...) return {what, ...} end
@@ -40,14 +42,14 @@ local run_id
 -- A session made on a Redis process that has restarted since, when nothing says its writes all
 -- survived (not durable), may have been rolled back: it is lost, and the client resets visibly.
 local function lost(h)
-  local rid = redis.call('HGET', h, 'rid')
+  local rid = redis.call('HGET', h, 'runId')
   if not rid or rid == '' then return false end
   run_id = run_id or string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
   return rid ~= run_id
 end
 
--- Why the caller may not write session h, or nil when it may: m is its HMGET, 'fen' first, and
--- with open 'end' second (an ended session refuses too).
+-- Why the caller may not write session h, or nil when it may: m is its HMGET, 'fence' first, and
+-- with open 'ended' second (an ended session refuses too).
 local function refused(h, fence, m, open)
   if not m[1] or lost(h) then return fail('gone') end
   if m[1] ~= fence then return fail('fenced') end

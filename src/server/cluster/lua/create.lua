@@ -10,8 +10,9 @@ local node, ttl, reliable, origin, address, headers, data, durable, positions, h
 if redis.call('EXISTS', hash) == 1 then return {'exists'} end
 local rid = ''
 if durable ~= '1' then rid = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
-redis.call('HSET', hash, 'out', 0, 'ack', 0, 'ob', 0, 'rcv', 0, 'dlv', 0, 'ib', 0, 'own', node, 'fen', 1,
-  'act', '', 'use', 0, 'cf', 0, 'end', '', 'ttl', ttl, 'rel', reliable, 'org', origin, 'adr', address,
-  'hdr', headers, 'dat', data, 'rid', rid, 'pos', positions or '0', 'hb', hb or '')
+redis.call('HSET', hash, 'sent', 0, 'acked', 0, 'sentBytes', 0, 'received', 0, 'delivered', 0, 'inboxBytes', 0,
+  'owner', node, 'fence', 1, 'active', '', 'uses', 0, 'confirmed', 0, 'ended', '', 'ttl', ttl, 'reliable', reliable,
+  'origin', origin, 'address', address, 'headers', headers, 'data', data, 'runId', rid,
+  'positions', positions or '0', 'heartbeat', hb or '')
 redis.call('PEXPIRE', hash, ttl)
 return {'ok', 1}

@@ -5,7 +5,7 @@
 local hash = KEYS[1]
 local kind, node = ARGV[1], ARGV[2]
 
-local m = redis.call('HMGET', hash, 'act', 'l:' .. kind)
-if m[2] == node then redis.call('HDEL', hash, 'l:' .. kind) end
-if m[1] == kind .. ' ' .. node then redis.call('HSET', hash, 'act', '') return {'ok', 1} end
+local m = redis.call('HMGET', hash, 'active', 'link:' .. kind)
+if m[2] == node then redis.call('HDEL', hash, 'link:' .. kind) end
+if m[1] == kind .. ' ' .. node then redis.call('HSET', hash, 'active', '') return {'ok', 1} end
 return {'ok', 0}

@@ -19,7 +19,7 @@ local wake, over, gone, delivered = {}, {}, {}, 0
 for j = FIRST + k, #ARGV do
   local sid = ARGV[j]
   local h = prefix .. '{' .. sid .. '}'
-  local m = redis.call('HMGET', h, 'out', 'ob', 'end', 'act', 'own')
+  local m = redis.call('HMGET', h, 'sent', 'sentBytes', 'ended', 'active', 'owner')
   local out, ob, ended, act, own = tonumber(m[1]), tonumber(m[2]), m[3], m[4], m[5]
   if not m[1] or ended ~= '' or lost(h) then
     gone[#gone + 1] = sid
@@ -27,7 +27,7 @@ for j = FIRST + k, #ARGV do
     local o = h .. ':o'
     local len = redis.call('LLEN', o)
     if ob + bytes > max_bytes or len + k > max_count then
-      redis.call('HSET', h, 'end', '3900 ' .. overflow)
+      redis.call('HSET', h, 'ended', '3900 ' .. overflow)
       over[#over + 1] = sid
       for _, node in ipairs({own, node_of(act) or ''}) do
         if node ~= '' then redis.call('PUBLISH', channel .. node, 'e ' .. sid) end
@@ -35,7 +35,7 @@ for j = FIRST + k, #ARGV do
     else
       push(o, ARGV, FIRST, FIRST + k - 1)
       if len == 0 then follow(h, o) end
-      redis.call('HSET', h, 'out', out + k, 'ob', ob + bytes)
+      redis.call('HSET', h, 'sent', out + k, 'sentBytes', ob + bytes)
       delivered = delivered + 1
       local node = node_of(act)
       -- A table per node, joined once: growing one string per member copies it every time.

@@ -6,6 +6,6 @@
 local hash = KEYS[1]
 local hb = ARGV[1]
 
-if redis.call('HGET', hash, 'end') ~= '' then return 0 end
-redis.call('HSET', hash, 'hb', hb)
+if redis.call('HGET', hash, 'ended') ~= '' then return 0 end
+redis.call('HSET', hash, 'heartbeat', hb)
 return 1

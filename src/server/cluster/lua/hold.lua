@@ -9,11 +9,11 @@ local PER_SESSION = 4 -- keys
 local out = {}
 for j = 1, #KEYS, PER_SESSION do
   local hash = KEYS[j]
-  local m = redis.call('HMGET', hash, 'end', 'adr')
+  local m = redis.call('HMGET', hash, 'ended', 'address')
   local ended, address = m[1], m[2]
   if not ended or ended ~= '' or lost(hash) then table.insert(out, 0)
   else
-    if redis.call('HSETNX', hash, 'h:' .. node, 1) == 1 then redis.call('HINCRBY', hash, 'hn', 1) end
+    if redis.call('HSETNX', hash, 'held:' .. node, 1) == 1 then redis.call('HINCRBY', hash, 'holders', 1) end
     for k = j, j + PER_SESSION - 1 do redis.call('PEXPIRE', KEYS[k], hold_ttl) end
     table.insert(out, address)
   end

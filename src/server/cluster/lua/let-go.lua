@@ -14,12 +14,12 @@ for j = 1, #KEYS, PER_SESSION do
   local hash = KEYS[j]
   local at = FIRST + 2 * (j - 1) / PER_SESSION
   local sid, ms = ARGV[at], ARGV[at + 1]
-  local m = redis.call('HMGET', hash, 'end', 'adr', 'own')
+  local m = redis.call('HMGET', hash, 'ended', 'address', 'owner')
   local ended, address, own = m[1], m[2], m[3]
   local last = false
-  if redis.call('HDEL', hash, 'h:' .. node) == 1 then last = redis.call('HINCRBY', hash, 'hn', -1) <= 0 end
+  if redis.call('HDEL', hash, 'held:' .. node) == 1 then last = redis.call('HINCRBY', hash, 'holders', -1) <= 0 end
   if last and ended == '' then
-    redis.call('HSET', hash, 'hn', 0)
+    redis.call('HSET', hash, 'holders', 0)
     for k = j, j + PER_SESSION - 1 do redis.call('PEXPIRE', KEYS[k], ms) end
     if own ~= '' then redis.call('PUBLISH', channel .. own, 'x ' .. sid .. ' ' .. ms) end
     table.insert(out, address)

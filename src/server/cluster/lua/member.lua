@@ -7,7 +7,7 @@
 local hash, rooms = KEYS[1], KEYS[2]
 local fence, room, join = ARGV[1], ARGV[2], ARGV[3]
 
-local m = redis.call('HMGET', hash, 'fen', 'end')
+local m = redis.call('HMGET', hash, 'fence', 'ended')
 local no = refused(hash, fence, m, true)
 if no then return no end
 if join == '1' then

@@ -5,7 +5,7 @@
 local hash, outgoing = KEYS[1], KEYS[2]
 local from, max = tonumber(ARGV[1]), tonumber(ARGV[2])
 
-local m = redis.call('HMGET', hash, 'out', 'ack', 'end')
+local m = redis.call('HMGET', hash, 'sent', 'acked', 'ended')
 if not m[1] or lost(hash) then return fail('gone') end
 local out, ack, ended = tonumber(m[1]), tonumber(m[2]), m[3]
 from = math.max(from, ack + 1)

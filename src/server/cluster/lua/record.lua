@@ -1,14 +1,14 @@
--- Messages from the client. Duplicates (seq <= rcv) are dropped; a gap is refused.
+-- Messages from the client. Duplicates (seq <= received) are dropped; a gap is refused.
 -- KEYS: hash, inbox (list)
 -- ARGV: node (the caller), first (the first message's seq), max_bytes, channel (hint prefix), sid,
 --       messages...
--- Replies {'ok', rcv, how many of the last messages are new, owner, dlv}, {'gap', rcv},
--- {'overflow', rcv}, {'ended', why} or {'gone'}.
+-- Replies {'ok', received, how many of the last messages are new, owner, delivered}, {'gap', received},
+-- {'overflow', received}, {'ended', why} or {'gone'}.
 local hash, inbox = KEYS[1], KEYS[2]
 local node, first, max_bytes, channel, sid = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local FIRST = 6 -- the first message's slot in ARGV
 
-local m = redis.call('HMGET', hash, 'rcv', 'ib', 'end', 'own', 'rel', 'cf', 'dlv')
+local m = redis.call('HMGET', hash, 'received', 'inboxBytes', 'ended', 'owner', 'reliable', 'confirmed', 'delivered')
 if not m[1] or lost(hash) then return fail('gone') end
 local rcv, ib, ended, own, reliable, confirmed, dlv =
   tonumber(m[1]), tonumber(m[2]), m[3], m[4], m[5] == '1', m[6] == '1', tonumber(m[7])
@@ -25,10 +25,10 @@ if n > 0 then
   push(inbox, ARGV, FIRST + skip)
   if redis.call('LLEN', inbox) == n then follow(hash, inbox) end
   rcv = rcv + n
-  redis.call('HSET', hash, 'rcv', rcv, 'ib', ib + bytes, 'cf', 1)
+  redis.call('HSET', hash, 'received', rcv, 'inboxBytes', ib + bytes, 'confirmed', 1)
   wake = true
 elseif not confirmed then
-  redis.call('HSET', hash, 'cf', 1)
+  redis.call('HSET', hash, 'confirmed', 1)
 end
 if wake and own ~= '' and own ~= node then
   redis.call('PUBLISH', channel .. own, 'i ' .. sid .. ' ' .. rcv)

@@ -5,8 +5,8 @@
 local hash = KEYS[1]
 local fence = ARGV[1]
 
-local fen = redis.call('HGET', hash, 'fen')
+local fen = redis.call('HGET', hash, 'fence')
 if not fen or lost(hash) then return {'gone'} end
 if fen ~= fence then return {'fenced'} end
-redis.call('HSET', hash, 'own', '')
+redis.call('HSET', hash, 'owner', '')
 return {'ok'}

@@ -7,7 +7,7 @@
 local hash, rooms, offsets = KEYS[1], KEYS[2], KEYS[3]
 local fence, room, sid, join, offset, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
-local m = redis.call('HMGET', hash, 'fen', 'end', 'act')
+local m = redis.call('HMGET', hash, 'fence', 'ended', 'active')
 local no = refused(hash, fence, m, true)
 if no then return no end
 if join == '1' then

@@ -14,7 +14,7 @@ local out = {}
 for j = 1, #KEYS, PER_SESSION do
   local hash = KEYS[j]
   local renew = ARGV[FIRST + (j - 1) / PER_SESSION]
-  local m = redis.call('HMGET', hash, 'end', 'adr', 'out', 'rcv', 'hn', 'h:' .. node)
+  local m = redis.call('HMGET', hash, 'ended', 'address', 'sent', 'received', 'holders', 'held:' .. node)
   local ended, address, sent, received, holders, held_here = m[1], m[2], m[3], m[4], m[5], m[6]
   if not ended or ended ~= '' or lost(hash) then table.insert(out, 0)
   else
