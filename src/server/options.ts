@@ -239,10 +239,24 @@ export const SERVER_DEFAULTS = Object.freeze({
 })
 
 /**
+ * Each default's type rather than its value's: the frozen defaults type `maxBufferedAmount` as
+ * 16777216, and a test's or an app's other value did not fit `ServerResolved`.
+ */
+type Widened<T> = {
+  readonly [K in keyof T]: T[K] extends number
+    ? number
+    : T[K] extends boolean
+      ? boolean
+      : T[K] extends string
+        ? string
+        : T[K]
+}
+
+/**
  * Options with every default filled in (internal; in the published types because `ServerSession`'s constructor names
  * it).
  */
-export type ServerResolved = typeof SERVER_DEFAULTS &
+export type ServerResolved = Widened<typeof SERVER_DEFAULTS> &
   ServerOptions & {
     maxPostBytes: number
     /** Every timer and `now` of the server: the real one, or a test's fake. @internal */
