@@ -3,7 +3,7 @@
 // for a WebSocket the whole WebSocket frame as it goes on the wire (RFC 6455 §5.2: unmasked, as a
 // server sends), which the link writes with one socket write. At 10,000 members over three nodes
 // on two cores, a node's time went mostly to writing each member's copy (bench/README.md, "Where
-// a node's time goes").
+// a node's time went").
 import { FrameType, type Frame } from '../protocol/frames'
 
 /** @internal */

@@ -8,6 +8,8 @@ export class WebSocketLink implements Link {
   readonly name = 'websocket'
   inSeq = 0
   private _over = false
+  /** ws's writer of a whole frame, once a shared write has looked (null: a send instead). */
+  private _whole?: FrameWriter | null
 
   constructor(
     readonly ws: WebSocket,
@@ -48,11 +50,9 @@ export class WebSocketLink implements Link {
   }
 
   writeShared(f: SharedFrame): void {
-    // The frame made once for every link that writes it, with ws's own writer of a whole frame
-    // (engine.io writes socket.io's broadcasts so). Only with no extension (the server turns
-    // permessage-deflate off), when nothing can wait in ws's queue ahead of it; otherwise a send.
-    const sender: { sendFrame?(list: Buffer[]): void } | undefined = Reflect.get(this.ws, '_sender')
-    if (sender && typeof sender.sendFrame == 'function' && !this.ws.extensions) sender.sendFrame([f.wire])
+    // Looked up on the first shared write, not on each: a room message's write is per member.
+    if (this._whole === undefined) this._whole = wholeFrameWriter(this.ws)
+    if (this._whole) this._whole.sendFrame([f.wire])
     else this.ws.send(f.frame)
     this._bound()
   }
@@ -76,4 +76,19 @@ export class WebSocketLink implements Link {
     if (dead) this.ws.terminate()
     else if (this.ws.readyState < 2) this.ws.close(1000)
   }
+}
+
+/** What ws's sender does with a frame made in advance: writes it as it is. */
+interface FrameWriter {
+  sendFrame(list: Buffer[]): void
+}
+
+/**
+ * ws's own writer of a whole frame (engine.io writes socket.io's broadcasts with it), or null. Only
+ * with no extension on (the server turns permessage-deflate off): nothing can then wait in ws's
+ * queue ahead of the frame. ws does not document it; without it, a frame goes by `send`.
+ */
+function wholeFrameWriter(ws: WebSocket): FrameWriter | null {
+  const sender: Partial<FrameWriter> | undefined = Reflect.get(ws, '_sender')
+  return sender && typeof sender.sendFrame == 'function' && !ws.extensions ? (sender as FrameWriter) : null
 }
