@@ -34,11 +34,14 @@ export function checkUpstream(upstream: Upstream): void {
  * either side closes. Called once per session, when the session is confirmed.
  * @internal
  */
-export function relay(s: ServerSession, upstream: Upstream, host: SessionHost): Relay {
+export function relay(s: ServerSession, upstream: Upstream, host: RelayHost): Relay {
   const r = new Relay(s, upstream, host)
   _relays.set(s, r)
   return r
 }
+
+/** What a relay needs of its server. @internal */
+export type RelayHost = Pick<SessionHost, 'o' | 'log'>
 
 /** One session's upstream WebSocket and the flow control between the two. @internal */
 export class Relay {
@@ -56,7 +59,7 @@ export class Relay {
   constructor(
     readonly s: ServerSession,
     upstream: Upstream,
-    private _host: SessionHost,
+    private _host: RelayHost,
   ) {
     // Messages from the browser wait, unacknowledged, until the upstream socket is open.
     s.pause()

@@ -9,6 +9,7 @@ import { refuseSession } from './admission'
 import type { SessionHost } from './link'
 import { RoomCursors } from './room-cursors'
 import { Rooms } from './rooms'
+import { LocalSession } from './local-session'
 import { ServerSession } from './session'
 import type { Counters } from './stats'
 import { sweep } from './sweep'
@@ -37,9 +38,11 @@ export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confi
  * them. In cluster mode a `ClusterNode` does all this instead, from Redis.
  */
 export class LocalSessions {
-  /** What each session is made with (`ServerSession`'s host). */
-  readonly host: SessionHost<ServerSession>
-  readonly rooms: Rooms<ServerSession>
+  /** What each session's store is made with. */
+  readonly host: SessionHost<LocalSession>
+  readonly rooms: Rooms<LocalSession>
+  /** Every live session's store by id (the app's sides are in the server's `sessions`). */
+  private _stores = new Map<string, LocalSession>()
   private _perAddress = new Map<string, number>()
   /** Ended sessions' last words, for late requests. */
   private _tombs: Tombs
@@ -53,11 +56,11 @@ export class LocalSessions {
   ) {
     const o = _server.o
     this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account, o.clock)
-    this.rooms = new Rooms<ServerSession>(o.roomHistorySize, o.roomHistoryAge, o.clock)
+    this.rooms = new Rooms<LocalSession>(o.roomHistorySize, o.roomHistoryAge, o.clock)
     this.host = {
       o,
       reserve: _server.reserve,
-      confirm: _server.confirm,
+      confirm: (s) => _server.confirm(s._session),
       gone: (s, code, reason, last) => this._gone(s, last),
       log: _server.log,
       note: _server.note,
@@ -90,8 +93,8 @@ export class LocalSessions {
 
   /** An upload (frames from the client to a session that exists). */
   post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
-    const s = ask.sid && this._sessions.get(ask.sid)
-    if (!s || !sameOrigin(s, ask.origin)) {
+    const s = ask.sid && this._stores.get(ask.sid)
+    if (!s || !sameOrigin(s._session, ask.origin)) {
       const last = ask.sid && this._tombs.get(ask.sid)
       // Only the close frame: data still owed goes down a GET, which carries the cursor. 200, as a
       // GET for it gets: the refusal is the protocol's, in the body (PROTOCOL.md §4.2), and a proxy
@@ -130,7 +133,7 @@ export class LocalSessions {
    * Find or make the session a connection asks for. Resolves to the session, or to the close
    * frame to answer with (unknown or ended session, limits, authentication refused).
    */
-  async open(req: IncomingMessage, ask: Ask): Promise<ServerSession | Frame[]> {
+  async open(req: IncomingMessage, ask: Ask): Promise<LocalSession | Frame[]> {
     const o = this.host.o
     const refuse = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
     if (this._closed) return refuse(Code.GOING_AWAY, 'server shutting down')
@@ -138,8 +141,8 @@ export class LocalSessions {
     if (refused) return refused
     const counters = this._server.stats
     if (ask.sid) {
-      const s = this._sessions.get(ask.sid)
-      const known = s && sameOrigin(s, ask.origin)
+      const s = this._stores.get(ask.sid)
+      const known = s && sameOrigin(s._session, ask.origin)
       if (ask.opening) {
         counters.reconnects++
         if (known) counters.resumes++
@@ -159,21 +162,23 @@ export class LocalSessions {
     if (this._sessions.size >= o.maxSessions) return refuseSession(this._server, Code.TRY_AGAIN_LATER, ask.version)
     const n = this._perAddress.get(ask.address) || 0
     if (n >= o.maxSessionsPerAddress) return refuseSession(this._server, Code.TOO_MANY_SESSIONS, ask.version)
-    const s = new ServerSession(
+    let s!: LocalSession
+    const app = new ServerSession(
       randomBytes(16).toString('base64url'),
       ask.address,
       sessionHeaders(req.headers),
       ask.origin,
       ask.resume,
-      this.host,
+      (app) => (s = new LocalSession(app, this.host)),
     )
-    s.data = (req as { lifelineData?: unknown }).lifelineData
+    app.data = (req as { lifelineData?: unknown }).lifelineData
+    app._peer = req.socket.remoteAddress || ''
     s._version = ask.version
-    s._peer = req.socket.remoteAddress || ''
     s._hb = ask.hb
     // A client that holds its room positions gets room messages by offset (PROTOCOL.md §6.5).
     if (ask.got) s._roomCursors = new RoomCursors()
-    this._sessions.set(s.id, s)
+    this._stores.set(s.id, s)
+    this._sessions.set(s.id, app)
     this._perAddress.set(ask.address, n + 1)
     counters.created++
     counters.reason(ask.t, ask.why)
@@ -184,14 +189,14 @@ export class LocalSessions {
   /** Send to every session whose client has spoken; returns how many took it. */
   broadcast(d: string | Buffer): number {
     let n = 0
-    for (const s of this._sessions.values()) if (s._heard && !s.closed && s._queue(d)) n++
+    for (const s of this._stores.values()) if (s._heard && !s.closed && s._queue(d)) n++
     return n
   }
 
   /** Heartbeats, dead connections, expiry; forget last words past `sessionTtl`. */
   sweep(): void {
     const now = this.host.o.clock.now()
-    sweep(this._sessions.values(), now, this.host)
+    sweep(this._stores.values(), now, this.host)
     this._tombs.sweep(now)
   }
 
@@ -201,13 +206,15 @@ export class LocalSessions {
     for (const s of [...this._sessions.values()]) s.close(code, reason)
   }
 
-  private _gone(s: ServerSession, last: Frame[]): void {
-    if (this._sessions.get(s.id) != s) return
+  private _gone(s: LocalSession, last: Frame[]): void {
+    if (this._stores.get(s.id) != s) return
+    this._stores.delete(s.id)
     this._sessions.delete(s.id)
     this.rooms.leaveAll(s)
-    const n = (this._perAddress.get(s.remoteAddress) || 1) - 1
-    if (n) this._perAddress.set(s.remoteAddress, n)
-    else this._perAddress.delete(s.remoteAddress)
+    const address = s._session.remoteAddress
+    const n = (this._perAddress.get(address) || 1) - 1
+    if (n) this._perAddress.set(address, n)
+    else this._perAddress.delete(address)
     // Last words with messages in them keep those messages' bytes counted.
     this._tombs.bury(s.id, last, last.length > 1 ? s.bufferedAmount : 0)
   }

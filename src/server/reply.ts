@@ -17,9 +17,9 @@ export type RequestHandler = (data: string, session: ServerSession) => string | 
 export function onRequest(session: ServerSession, handler: RequestHandler): void {
   if (typeof handler != 'function') throw new LifelineError('LL_ERR_INVALID_OPTION', 'onRequest needs a function')
   const emit = session._emitMessage
-  session._emitMessage = (d, binary, seq) => {
+  session._emitMessage = (d, binary, seq, redelivered) => {
     const got = !binary && parseRequestFrame(String(d))
-    if (!got || got[0] != RequestFrame.Request) return emit.call(session, d, binary, seq)
+    if (!got || got[0] != RequestFrame.Request) return emit.call(session, d, binary, seq, redelivered)
     const id = got[1]
     const reply = (kind: RequestFrame, text: string) => session.closed || session.send(kind + id + ' ' + text)
     new Promise<string>((resolve) => resolve(handler(got[2], session))).then(

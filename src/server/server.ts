@@ -123,7 +123,7 @@ export class LifelineServer<
       },
       account: (n) => (this._total += n),
       confirm: (s) => {
-        if (o.upstream) relay(s, o.upstream, s._host)
+        if (o.upstream) relay(s, o.upstream, this._host)
         try {
           this.emit('connection', s)
         } catch (e) {
@@ -298,11 +298,10 @@ export class LifelineServer<
         stats: this._counters,
         oops: (e) => this._oops(e, () => {}),
         adopt: (s) => {
-          const session = toApp(s)
-          this.sessions.set(s.id, session)
-          s.once('close', () => this.sessions.get(s.id) == session && this.sessions.delete(s.id))
+          this.sessions.set(s.id, s)
+          s.once('close', () => this.sessions.get(s.id) == s && this.sessions.delete(s.id))
         },
-        confirm: (s) => host.confirm(toApp(s)),
+        confirm: host.confirm,
       },
       this._wss,
     )
@@ -342,14 +341,3 @@ function latestKey(o: RoomSendOptions | undefined): string | undefined {
   if (typeof k != 'string') throw new LifelineError('LL_ERR_INVALID_OPTION', 'latest must be a string or true')
   return k
 }
-
-/**
- * What the app sees of a session: ServerSession's own members, the internal ones aside, and its
- * events (both are event emitters of the same events, typed differently). A cluster session
- * (cluster/owned.ts) reaches the app as a ServerSession: the compiler checks here that it has every
- * one of them, of the same types, so the two cannot drift apart unseen (issue 26).
- */
-type AppSession = Omit<ServerSession, `_${string}` | keyof EventEmitter> & EventEmitter
-
-/** `s`, checked to have what the app may use of a ServerSession. */
-const toApp = (s: AppSession): ServerSession => s as ServerSession

@@ -1,6 +1,6 @@
-// What both kinds of server session show the app (one process's ServerSession in session.ts,
-// cluster mode's ClusterSession in cluster/owned.ts): the events and their arguments, and the
-// checks on what the app hands them (close codes, data to send), so the two agree by construction.
+// What a server session shows the app (ServerSession, session.ts, over either store): the events
+// and their arguments, the checks on what the app hands it (close codes, data to send), and the
+// rule both stores use for the transport it shows.
 import { LifelineError } from '../protocol/errors'
 import { isAppCloseCode } from '../protocol/frames'
 import { MAX_REASON_BYTES } from '../protocol/limits'

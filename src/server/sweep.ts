@@ -1,14 +1,14 @@
 import { Code, FrameType } from '../protocol/frames'
 import type { SessionHost } from './link'
 import { Verdict } from './liveness'
-import type { ServerSession } from './session'
+import type { LocalSession } from './local-session'
 
 /**
  * Heartbeats, dead connections, expiry: one pass over one process's sessions (every
  * `sweepInterval`; a cluster node keeps its own time instead).
  * @internal
  */
-export function sweep(sessions: Iterable<ServerSession>, now: number, host: Pick<SessionHost, 'o' | 'log'>): void {
+export function sweep(sessions: Iterable<LocalSession>, now: number, host: Pick<SessionHost, 'o' | 'log'>): void {
   const o = host.o
   for (const s of sessions) {
     const links = Object.values(s._links)
@@ -24,7 +24,7 @@ export function sweep(sessions: Iterable<ServerSession>, now: number, host: Pick
 }
 
 /** A connected session's liveness: heartbeats when idle, a probe when acknowledgements are overdue (§8). */
-function watch(s: ServerSession, now: number, host: Pick<SessionHost, 'o' | 'log'>): void {
+function watch(s: LocalSession, now: number, host: Pick<SessionHost, 'o' | 'log'>): void {
   const active = s._active && s._links[s._active]
   if (now - s._lastIn > s._hb + host.o.heartbeatTimeout) {
     host.log('debug', 'heartbeat timeout', s.id)

@@ -97,7 +97,11 @@ for (const engine of ENGINES)
       await freeze(t.page, 'frozen')
       // While frozen the page answers no heartbeat: the server drops the connection but keeps the session.
       for (let i = 0; i < 5; i++) t.sessions[0].send('while frozen ' + i)
-      await waitFor(() => Object.keys(t.sessions[0]._links).length == 0, 10000, 'the frozen page lost its connection')
+      await waitFor(
+        () => Object.keys(t.sessions[0]._store._links).length == 0,
+        10000,
+        'the frozen page lost its connection',
+      )
       assert.equal(t.ll.sessions.size, 1, 'the session is kept for its TTL')
       await freeze(t.page, 'active')
       await until(t.page, () => window.seen.messages.length >= 5)
@@ -148,7 +152,7 @@ for (const engine of ENGINES)
       )
       await t.page.setOffline(true)
       // The connection dies while offline; the first retry fails, the next waits 0-30 s.
-      for (const l of Object.values(t.sessions[0]._links)) l.ws.terminate()
+      for (const l of Object.values(t.sessions[0]._store._links)) l.ws.terminate()
       await until(t.page, () => window.seen.reconnecting.length >= 2, undefined, 10000)
       t.sessions[0].send('missed while offline')
       const t0 = Date.now()

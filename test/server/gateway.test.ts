@@ -55,7 +55,7 @@ async function gateway(up: ServerOptions['upstream'], opts: ServerOptions = {}) 
   const sockets = new Set<import('node:net').Socket>()
   server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))
   cleanups.push(() => new Promise((r) => (ll.close(), sockets.forEach((s) => s.destroy()), server.close(r))))
-  const session = () => [...ll.sessions.values()].find((s) => s._heard) as ServerSession
+  const session = () => [...ll.sessions.values()].find((s) => s._store._heard) as ServerSession
   return { url: `http://127.0.0.1:${port}/rt`, ll, session }
 }
 
@@ -291,7 +291,7 @@ describe('gateway', () => {
     const sid = ll.sessionId
     gate.closed = true
     cleanups.push(() => (gate.closed = false))
-    ;(gw.session()._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
+    ;(gw.session()._store._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
     await next(ll, 'reconnecting')
     for (let i = 0; i < 5; i++) up.conns[0].ws.send('while away ' + i)
     ll.send('queued')
@@ -318,7 +318,7 @@ describe('gateway', () => {
     await messages(ll, 1)
     gate.closed = true
     cleanups.push(() => (gate.closed = false))
-    ;(gw.session()._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
+    ;(gw.session()._store._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
     await next(ll, 'reconnecting')
     up.conns[0].ws.send('last')
     up.conns[0].ws.send('words')
@@ -341,7 +341,7 @@ describe('gateway', () => {
     await until(() => up.conns.length == 1 && up.conns[0].got.length == 1, 5000, 'upstream connected')
     gate.closed = true
     cleanups.push(() => (gate.closed = false))
-    ;(gw.session()._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
+    ;(gw.session()._store._links.websocket as unknown as { ws: WebSocket }).ws.terminate()
     await next(ll, 'reconnecting')
     const chunk = 'x'.repeat(32 * 1024)
     const n = 200 // 6.4 MiB, six times what the session may hold
@@ -399,7 +399,7 @@ describe('gateway', () => {
       relay.ws!.bufferedAmount <= high + chunk.length + 64,
       'gateway write buffer bounded: ' + relay.ws!.bufferedAmount,
     )
-    assert.ok(gw.session()._inbound._heldBytes <= 1 << 20, 'held messages bounded')
+    assert.ok(gw.session()._store._inbound._heldBytes <= 1 << 20, 'held messages bounded')
     // Once the upstream reads again, everything the page sent arrives.
     up.conns[0].ws.resume()
     await until(() => ll.bufferedAmount == 0, 20000, 'page queue drained')

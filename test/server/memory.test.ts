@@ -34,15 +34,18 @@ test('an idle session makes no parked-upload map', async () => {
   c.sock.send('s1')
   c.sock.send('mone')
   await until(() => r.received.get(s)?.length == 1)
-  assert.deepEqual([s._inbound._parked, s._later, s._inbound._held], [undefined, undefined, undefined])
+  assert.deepEqual(
+    [s._store._inbound._parked, s._store._later, s._store._inbound._held],
+    [undefined, undefined, undefined],
+  )
   // Paused: the held list exists while it holds something, and goes once delivered.
   s.pause()
   c.sock.send('mtwo')
   c.sock.send('mthree')
-  await until(() => s._inbound._held?.length == 2)
+  await until(() => s._store._inbound._held?.length == 2)
   s.resume()
   assert.deepEqual(r.received.get(s), ['one', 'two', 'three'])
-  assert.equal(s._inbound._held, undefined)
+  assert.equal(s._store._inbound._held, undefined)
   await c.until((f) => f === 'a3')
   await r.stop()
 })
@@ -56,8 +59,8 @@ test('a held poll and an open stream keep no header map of their own, a held pol
   await req(r.port, 'POST', `v=2&t=polling&sid=${sid}&ack=0`, ['s1', 'u1', 'p'], origin)
   const held = req(r.port, 'GET', `v=2&t=polling&sid=${sid}&ack=1`, undefined, origin)
   const s = r.ll.sessions.get(sid)!
-  await until(() => !!s._links.polling)
-  const res = (s._links.polling as unknown as { _res: ServerResponse })._res
+  await until(() => !!s._store._links.polling)
+  const res = (s._store._links.polling as unknown as { _res: ServerResponse })._res
   // Regression: the poll's head was built when it came in, and held (~1 KB of string) until answered.
   assert.equal(res.headersSent, false, 'no head built while the poll waits')
   assert.deepEqual(res.getHeaderNames(), [], 'headers written whole, none kept by name')
@@ -77,8 +80,8 @@ test('a held poll and an open stream keep no header map of their own, a held pol
   }
   assert.equal(poll.headers['x-accel-buffering'], 'no')
   const stream = req(r.port, 'GET', `v=2&t=stream&sid=${sid}&ack=1&o=1`, undefined, origin)
-  await until(() => !!s._links.stream)
-  assert.deepEqual((s._links.stream as unknown as { _res: ServerResponse })._res.getHeaderNames(), [])
+  await until(() => !!s._store._links.stream)
+  assert.deepEqual((s._store._links.stream as unknown as { _res: ServerResponse })._res.getHeaderNames(), [])
   await r.stop()
   await stream.catch(() => {})
 })
@@ -88,7 +91,7 @@ test('a WebSocket costs no more than ws needs', async () => {
   const r = await start()
   const c = ws(r.port)
   const s = r.ll.sessions.get((await c.hello()).sid)!
-  const sock = (s._links.websocket as unknown as { ws: { _socket: import('node:net').Socket } }).ws._socket
+  const sock = (s._store._links.websocket as unknown as { ws: { _socket: import('node:net').Socket } }).ws._socket
   assert.equal(sock.listenerCount('error'), 1)
   assert.equal((r.ll as unknown as { _wss: { clients?: Set<unknown> } })._wss.clients, undefined)
   // Errors on the socket still end the connection, and the session survives it.

@@ -4,6 +4,7 @@ import http from 'node:http'
 import net from 'node:net'
 import WebSocket from 'ws'
 import { LifelineServer, type Logger, type ServerOptions, type ServerSession } from '../../src/server/index'
+import type { LocalSession } from '../../src/server/local-session'
 import { encode, Parser } from '../../src/protocol/envelope'
 import type { Frame } from '../../src/protocol/frames'
 
@@ -234,9 +235,9 @@ export function linkOf(r: Running, sid: string, kind: 'websocket' | 'stream' | '
 
 /** What holds the session's links on server `r`: the session in one process, what the node serves in cluster mode. */
 function holderOf(r: Running, sid: string) {
-  type Holder = Pick<ServerSession, '_links' | '_active'>
+  type Holder = Pick<LocalSession, '_links' | '_active'>
   const node = (r.ll as unknown as { _node: { served?: Map<string, Holder> } })._node
-  return node.served ? node.served.get(sid) : r.ll.sessions.get(sid)
+  return node.served ? node.served.get(sid) : (r.ll.sessions.get(sid)?._store as LocalSession | undefined)
 }
 
 /**

@@ -283,7 +283,7 @@ eachStore((store) => {
       'c4029 too many sessions from this address',
     )
     first.sock.send('p')
-    await until(() => r.sessions.length == 1 && !!r.sessions[0]._heard)
+    await until(() => r.sessions.length == 1 && !!r.sessions[0]._store._heard)
     r.sessions[0].close(4001, 'unauthorized')
     assert.equal(await first.until((f) => typeof f == 'string' && f[0] == 'c'), 'c4001 unauthorized')
     await r.stop()
@@ -294,7 +294,7 @@ eachStore((store) => {
     const c = ws(r.port)
     await c.hello()
     c.sock.send('p')
-    await until(() => r.sessions.length == 1 && !!r.sessions[0]._heard)
+    await until(() => r.sessions.length == 1 && !!r.sessions[0]._store._heard)
     const s = r.sessions[0]
     const code = (fn: () => void) => {
       try {

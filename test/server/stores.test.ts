@@ -4,6 +4,7 @@
 import { after, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Frame } from '../../src/protocol/frames'
+import { ServerSession } from '../../src/server/index'
 import { closeOf, hello, pollSession, req, start, stopAll, until, ws, wsSession } from './raw'
 import { eachStore } from './stores'
 
@@ -197,6 +198,18 @@ eachStore(() => {
     )
     // What was written is forgotten: never acknowledged, it would be held for good (in Redis, ~110 B each).
     await until(() => s.bufferedAmount == 0, 5000, 'nothing held, was ' + s.bufferedAmount)
+    c.sock.close()
+  })
+
+  // Issue 26: cluster mode handed the app a session class of its own, which only looked like one.
+  it('the app gets a ServerSession, the same class, with its members', async () => {
+    const r = await start()
+    const c = await wsSession(r.port)
+    await until(() => r.sessions.length == 1, 5000, 'confirmed')
+    const s = r.sessions[0]
+    assert.ok(s instanceof ServerSession, s.constructor.name)
+    assert.equal(r.ll.sessions.get(s.id), s)
+    assert.deepEqual([s.takenOver, s.reliable, s.closed, s.transport], [false, true, false, 'websocket'])
     c.sock.close()
   })
 })

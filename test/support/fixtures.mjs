@@ -227,7 +227,7 @@ const actions = {
       sessions: sessionsOf(rec).map((s) => ({
         id: s.id,
         transport: s.transport,
-        heard: !!s._heard,
+        heard: !!s._store._heard,
         buffered: s.bufferedAmount,
       })),
       log: rec.log,
@@ -238,7 +238,7 @@ const actions = {
     const rec = servers.get(b.id)
     let n = 0
     for (const s of sessionsOf(rec)) {
-      if (!s._heard) continue
+      if (!s._store._heard) continue
       for (let i = 0; i < (b.count || 1); i++)
         s.send(b.binary ? Buffer.from(b.data || '', 'base64') : b.count ? b.data + i : b.data)
       n++
@@ -247,7 +247,7 @@ const actions = {
   },
   async close(b) {
     const rec = servers.get(b.id)
-    for (const s of sessionsOf(rec)) if (s._heard) s.close(b.code, b.reason)
+    for (const s of sessionsOf(rec)) if (s._store._heard) s.close(b.code, b.reason)
     return {}
   },
   // Write raw frames straight to each session's current link, bypassing the session logic.
@@ -255,7 +255,7 @@ const actions = {
     const rec = servers.get(b.id)
     let n = 0
     for (const s of sessionsOf(rec)) {
-      const l = s._links[s._active]
+      const l = s._store._links[s._store._active]
       if (!l) continue
       if (l.name == 'websocket') l.ws.send(b.binary ? Buffer.from(b.frame, 'base64') : b.frame, { binary: !!b.binary })
       else if (b.bytes) l._res.write(Buffer.from(b.bytes, 'base64'))
@@ -270,7 +270,7 @@ const actions = {
     const rec = servers.get(b.id)
     let n = 0
     for (const s of sessionsOf(rec)) {
-      const l = s._links[s._active]
+      const l = s._store._links[s._store._active]
       if (!l) continue
       const sock = l.name == 'websocket' ? l.ws._socket : l._res.socket
       if (!sock) continue
@@ -288,9 +288,9 @@ const actions = {
   async mute(b) {
     const rec = servers.get(b.id)
     for (const s of sessionsOf(rec)) {
-      s._control = () => {}
-      s._flush = () => {}
-      s._receive = () => true
+      s._store._control = () => {}
+      s._store._flush = () => {}
+      s._store._receive = () => true
     }
     clearInterval(rec.ll._sweepT)
     // New requests hang unanswered, as behind a dead peer.
@@ -313,7 +313,7 @@ const actions = {
     let i = 0
     const tick = () => {
       if (rec.down) return setTimeout(tick, everyMs)
-      const ss = sessionsOf(rec).filter((x) => x._heard && !x.closed)
+      const ss = sessionsOf(rec).filter((x) => x._store._heard && !x.closed)
       if (!ss.length && !i) return setTimeout(tick, everyMs)
       for (let k = 0; k < burst && i < count; k++, i++) for (const x of ss) x.send(numbered(i, kind, max))
       if (i < count) setTimeout(tick, everyMs)

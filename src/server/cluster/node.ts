@@ -12,7 +12,8 @@ import { refuseSession } from '../admission'
 import type { ServerResolved, TransportName } from '../options'
 import type { Counters } from '../stats'
 import type { ClusterResolved } from './options'
-import { ClusterSession, type OwnerHost } from './owned'
+import { ServerSession } from '../session'
+import { OwnedSession, type OwnerHost } from './owned'
 import { isDurable, loadScripts } from './redis'
 import { openLink } from './redis-cluster'
 import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
@@ -29,9 +30,9 @@ export interface NodeHost {
   log(level: 'debug' | 'info' | 'warn', ...args: unknown[]): void
   note(key: string, ...args: unknown[]): void
   /** A session is owned here from now on (the server's `sessions` lists it until its `close`). */
-  adopt(s: ClusterSession): void
+  adopt(s: ServerSession): void
   /** Emit `connection`. */
-  confirm(s: ClusterSession): void
+  confirm(s: ServerSession): void
   /** An internal error: logged and emitted as `error`. */
   oops(e: unknown): void
   tell(key: string, message: string): void
@@ -44,7 +45,7 @@ export interface NodeHost {
 /** @internal */
 export class ClusterNode {
   /** Sessions this node owns (their handlers run here), by id. */
-  readonly owned = new Map<string, ClusterSession>()
+  readonly owned = new Map<string, OwnedSession>()
   /** Sessions with a link here, by id. */
   readonly served = new Map<string, Served>()
   store!: ClusterStore
@@ -102,7 +103,7 @@ export class ClusterNode {
         this._joining++
         this._everyone++
         void s._write(() => this.store.rooms.join(s.id, s._fence, ALL)).finally(() => this._joining--)
-        _host.confirm(s)
+        _host.confirm(s._session)
       },
       gone: (s, ended) => {
         if (this.owned.get(s.id) != s) return
@@ -272,8 +273,11 @@ export class ClusterNode {
       await store.createSession(sid, info)
       counters.created++
       counters.reason(ask.t, ask.why)
-      const s = new ClusterSession(sid, ask.address, headers, ask.origin, ask.resume, false, 1, 0, 0, this._ownerHost)
-      s.data = data
+      let s!: OwnedSession
+      const app = new ServerSession(sid, ask.address, headers, ask.origin, ask.resume, (app) => {
+        return (s = new OwnedSession(app, 1, 0, 0, this._ownerHost))
+      })
+      app.data = data
       s._hb = ask.hb
       s._logged = positions
       // Its first link is its active one (ACTIVATE makes the first link active): known now, so
@@ -307,7 +311,7 @@ export class ClusterNode {
       await this._own(sid, info)
       const mine = this.owned.get(sid)
       if (mine) {
-        mine.origin = info.origin
+        mine._session.origin = info.origin
         // The client spoke (any request of it counts, as in one process): its transport is current.
         mine._heardAt = o.clock.now()
         if (ask.opening) mine._hb = ask.hb
@@ -329,9 +333,9 @@ export class ClusterNode {
   }
 
   /** `s` is owned here from now on. */
-  private _adopt(s: ClusterSession): void {
+  private _adopt(s: OwnedSession): void {
     this.owned.set(s.id, s)
-    this._host.adopt(s)
+    this._host.adopt(s._session)
   }
 
   /**
@@ -356,20 +360,18 @@ export class ClusterNode {
     const took = await this.store.claim(sid, info.owner == this.store.node)
     if (took.status != 'ok' || this.owned.has(sid)) return this.owned.has(sid)
     const headers = info.headers ? JSON.parse(info.headers) : {}
-    const s = new ClusterSession(
+    const sending = { sent: +info.sent || 0, acked: +info.acked || 0, bytes: +info.sentBytes || 0 }
+    let s!: OwnedSession
+    const app = new ServerSession(
       sid,
       info.address,
       headers,
       info.origin,
       info.reliable == '1',
+      (app) => (s = new OwnedSession(app, took.fence, took.delivered, took.received, this._ownerHost, sending)),
       took.takenOver,
-      took.fence,
-      took.delivered,
-      took.received,
-      this._ownerHost,
-      { sent: +info.sent || 0, acked: +info.acked || 0, bytes: +info.sentBytes || 0 },
     )
-    s.data = info.data ? JSON.parse(info.data) : undefined
+    app.data = info.data ? JSON.parse(info.data) : undefined
     s._logged = info.positions == '1'
     if (+info.heartbeat) s._hb = +info.heartbeat
     const rooms = (await this.store.link.command(['SMEMBERS', this.store.keys(sid)[3]])) as Buffer[]
@@ -475,7 +477,7 @@ export class ClusterNode {
 }
 
 /** The rooms of a session owned here, the broadcast room with them once its client spoke. */
-function roomsOf(s: ClusterSession): string[] {
+function roomsOf(s: OwnedSession): string[] {
   return s._heard ? [...s._rooms, ALL] : [...s._rooms]
 }
 

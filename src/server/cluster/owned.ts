@@ -2,14 +2,12 @@
 // handlers run here; what it sends is numbered by Redis (appendOutgoing); what the client sent is
 // read from Redis, wherever it arrived, and handed to the app once, in order (owned-inbox.ts).
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
-import type { IncomingHttpHeaders } from 'node:http'
-import { LifelineError } from '../../protocol/errors'
 import { Code } from '../../protocol/frames'
 import { Backlog } from '../backlog'
 import { checkRoom } from '../rooms'
 import type { ServerResolved, TransportName } from '../options'
-import { carrying, checkClose, emitSafely, payload, type ServerSessionEvents } from '../session-api'
+import type { ServerSession, SessionStore } from '../session'
+import { carrying } from '../session-api'
 import type { Counters } from '../stats'
 import { OwnedInbox } from './owned-inbox'
 import type { Refusal, StoredMessage } from './records'
@@ -27,9 +25,9 @@ export interface NodeParts {
 /** What an owned session needs from its node. @internal */
 export interface OwnerHost extends NodeParts {
   /** The client has spoken: emit `connection`. */
-  confirm(s: ClusterSession): void
+  confirm(s: OwnedSession): void
   /** The session ended (`ended`), or is no longer this node's: forget it. */
-  gone(s: ClusterSession, ended: boolean): void
+  gone(s: OwnedSession, ended: boolean): void
   /**
    * Whether this node still holds its lease by its own clock. False once it lapsed (the node was
    * frozen or cut off): the node is fenced then, and the caller hands and writes nothing.
@@ -46,7 +44,7 @@ export interface OwnerHost extends NodeParts {
    * A write of `s` to its log or its rooms (and `room`) is made now: what it must follow, the room
    * messages this node sent before to any of them (undefined: none is on its way to Redis).
    */
-  follow(s: ClusterSession, room?: string): Promise<unknown> | undefined
+  follow(s: OwnedSession, room?: string): Promise<unknown> | undefined
   /** Messages `first`.. were appended: a link of the session here writes them without reading them back. */
   appended(sid: string, first: number, messages: StoredMessage[]): void
 }
@@ -69,14 +67,13 @@ interface Sending {
 }
 
 /**
- * The owner's session: what the app gets in cluster mode, with `ServerSession`'s surface.
- * `bufferedAmount`, `sent`, `delivered` and `drain` follow what Redis says of the client's
- * cursor (it tells this node with a hint when any node moves it); `transport` is the kind of the
- * link last made active, wherever it is (polling counts between polls).
+ * A session's store in cluster mode ({@link SessionStore}), as its owner node runs it: the app's
+ * `ServerSession` is on this node. `bufferedAmount`, `sent`, `delivered` and `drain` follow what
+ * Redis says of the client's cursor (it tells this node with a hint when any node moves it); its
+ * carrier is the kind of the link last made active, wherever it is (polling counts between polls).
  * @internal
  */
-export class ClusterSession extends EventEmitter<ServerSessionEvents> {
-  data: unknown
+export class OwnedSession implements SessionStore {
   closed = false
   /** The kind of the link last made active, on any node; undefined when none is. */
   _kind?: TransportName
@@ -116,13 +113,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   private readonly _inbox: OwnedInbox
 
   constructor(
-    readonly id: string,
-    readonly remoteAddress: string,
-    readonly headers: IncomingHttpHeaders,
-    public origin: string,
-    readonly reliable: boolean,
-    /** The app heard of it on a node that died; it was taken over here. */
-    readonly takenOver: boolean,
+    /** The app's side of it. */
+    readonly _session: ServerSession,
     /** Its fencing token: every owner write carries it. */
     readonly _fence: number,
     delivered: number,
@@ -131,7 +123,6 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     readonly _host: OwnerHost,
     sending: Sending = { sent: 0, acked: 0, bytes: 0 },
   ) {
-    super()
     const now = _host.o.clock.now()
     this._heardAt = now
     this._inbox = new OwnedInbox(this, delivered, redeliverUpTo)
@@ -140,6 +131,14 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._backlog = new Backlog(_host.o)
     // Made with sessionTtl to live: a link holds it before then, or it expires.
     this._lookAt = now + _host.o.sessionTtl + LOOK_LATE
+  }
+
+  get id(): string {
+    return this._session.id
+  }
+
+  get reliable(): boolean {
+    return this._session.reliable
   }
 
   /** Its keys expire in `ms` if no link holds it meanwhile (an `x` hint, a look): it is looked at then. */
@@ -158,10 +157,10 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /** The kind of the link carrying the session, on any node, or null. */
-  get transport(): TransportName | null {
+  get _carrier(): TransportName | null {
     // A link of another kind is there while it is the kind last made active (polling only during a poll).
     const k = this._kind
-    return this.closed ? null : carrying(k, !!k && k != 'polling', this._heardAt, this._hb, this._host.o)
+    return carrying(k, !!k && k != 'polling', this._heardAt, this._hb, this._host.o)
   }
 
   get rooms(): string[] {
@@ -172,11 +171,6 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
    * Queue a message; numbered and bounded in Redis. False, and the session ended with 3900, past
    * `maxBufferedAmount` or `maxQueueLength` as this node counts them (as in one process).
    */
-  send(data: string | Buffer | ArrayBuffer | Uint8Array): boolean {
-    if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'send() on a closed session')
-    return this._queue(payload(data))
-  }
-
   _queue(d: string | Buffer): boolean {
     if (this.closed) return false
     const n = this._backlog.size(d)
@@ -201,7 +195,6 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
   }
 
   join(room: string): void {
-    if (this.closed) throw new LifelineError('LL_ERR_INVALID_STATE', 'join() on a closed session')
     checkRoom(room)
     this._rooms.add(room)
     const join = () => this._host.store.rooms.join(this.id, this._fence, room, this._logged)
@@ -213,11 +206,6 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (this.closed || !this._rooms.delete(room)) return
     const leave = () => this._host.store.rooms.leave(this.id, this._fence, room, this._logged)
     this._host.track(this._write(leave, this._host.follow(this, room)))
-  }
-
-  close(code = 1000, reason = ''): void {
-    checkClose(code, reason)
-    this._end(code, reason)
   }
 
   pause(): void {
@@ -244,7 +232,7 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this.closed = true
     this._inbox._stop()
     this._host.gone(this, ended)
-    this.emit('close', code, reason)
+    this._session.emit('close', code, reason)
   }
 
   /** Another node took it over (this one was frozen or cut off): nothing more is written from here. */
@@ -291,14 +279,9 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     this._inbox._arrived(first, messages)
   }
 
-  /** Deliver one message to the app (`onRequest` answers requests here, as on `ServerSession`). */
+  /** Deliver one message to the app: again (`redelivered`) if the node that died may have handed it. */
   _emitMessage(d: string | Buffer, binary: boolean, seq: number): void {
-    this._emitSafely('message', d, binary, { seq, redelivered: seq <= this._inbox._redeliverUpTo })
-  }
-
-  /** Emit to the app's listeners from inside frame handling. */
-  _emitSafely<K extends 'message' | 'delivered'>(type: K, ...args: ServerSessionEvents[K]): void {
-    emitSafely(this, this._host.log, type, args)
+    this._session._emitMessage(d, binary, seq, seq <= this._inbox._redeliverUpTo)
   }
 
   /** The client acknowledged up to `n` (a `d` hint from whichever node it told); `bytes` are left in Redis. */
@@ -307,8 +290,8 @@ export class ClusterSession extends EventEmitter<ServerSessionEvents> {
     if (n <= out.acked || this.closed) return
     out.acked = n
     out.bytes = bytes
-    if (this._backlog.shrank(this.bufferedAmount)) this.emit('drain')
-    if (this.reliable) this._emitSafely('delivered', n)
+    if (this._backlog.shrank(this.bufferedAmount)) this._session.emit('drain')
+    if (this.reliable) this._session._emitSafely('delivered', n)
   }
 
   /** Redis says the session is not ours, or not there, any more. */

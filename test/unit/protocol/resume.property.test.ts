@@ -8,7 +8,9 @@ import fc from 'fast-check'
 import { LifelineCore } from '../../../src/client/index'
 import { Transport, type TransportName } from '../../../src/client/transports/transport'
 import type { Frame } from '../../../src/protocol/frames'
-import { ServerSession, type Link, type SessionHost } from '../../../src/server/session'
+import type { Link, SessionHost } from '../../../src/server/session'
+import type { LocalSession } from '../../../src/server/local-session'
+import { localSession } from '../../support/host'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { Rooms } from '../../../src/server/rooms'
 import { serverClock } from '../../../src/server/clock'
@@ -16,7 +18,7 @@ import { serverClock } from '../../../src/server/clock'
 interface Wire {
   t: MemTransport
   link: MemLink
-  s: ServerSession
+  s: LocalSession
   alive: boolean
   down: Frame[]
   up: Body[]
@@ -49,13 +51,13 @@ class MemLink implements Link {
 /** The in-memory network and a minimal server around real ServerSessions. */
 class Net {
   wires: Wire[] = []
-  sessions = new Map<string, ServerSession>()
+  sessions = new Map<string, LocalSession>()
   got: string[] = []
   ids = 0
-  host: SessionHost = {
+  host: SessionHost<LocalSession> = {
     o: { ...SERVER_DEFAULTS, clock: serverClock, maxPostBytes: 1 << 22 } as ServerResolved,
     reserve: () => true,
-    confirm: (s) => s.on('message', (m) => this.got.push(String(m))),
+    confirm: (s) => s._session.on('message', (m) => this.got.push(String(m))),
     gone: (s) => this.sessions.delete(s.id),
     log: () => {},
     rooms: new Rooms(),
@@ -70,7 +72,7 @@ class Net {
     this.wires.push(w)
     if (q.get('sid') && !s) return void w.down.push('c3901 session unknown or expired')
     if (!s) {
-      s = new ServerSession(String(++this.ids).padStart(22, '0'), '127.0.0.1', {}, '', true, this.host)
+      s = localSession(this.host, true, String(++this.ids).padStart(22, '0'))
       this.sessions.set(s.id, s)
     }
     w.s = s
@@ -196,7 +198,7 @@ for (const [kind, transports] of Object.entries(KINDS)) {
           if (s.k == 'csend') for (let i = 0; i < s.n; i++) ll.send('c' + cs++)
           else if (s.k == 'ssend') {
             const sess = [...net.sessions.values()][0]
-            if (sess && sess._heard) for (let i = 0; i < s.n; i++) sess.send('s' + ss++)
+            if (sess && sess._heard) for (let i = 0; i < s.n; i++) sess._session.send('s' + ss++)
           } else if (s.k == 'down' && w) net.down(w, s.n)
           else if (s.k == 'up' && w) net.up(w, s.pick, s.repeat)
           else if (s.k == 'drop' && w) net.drop(w)

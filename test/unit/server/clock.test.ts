@@ -14,7 +14,7 @@ import type { Link } from '../../../src/server/link'
 import type { LocalSessions } from '../../../src/server/local'
 import type { ServerOptions } from '../../../src/server/options'
 import { LifelineServer } from '../../../src/server/server'
-import type { ServerSession } from '../../../src/server/session'
+import type { LocalSession } from '../../../src/server/local-session'
 import { askFor } from '../../support/ask'
 import { FakeClock } from '../../support/fake-clock'
 
@@ -73,7 +73,7 @@ function response() {
 }
 
 /** A new session, as a connection-opening request makes it. */
-async function open(local: LocalSessions, over: Partial<Ask> = {}): Promise<ServerSession> {
+async function open(local: LocalSessions, over: Partial<Ask> = {}): Promise<LocalSession> {
   const got = await local.open(request(), askFor(over))
   assert.ok(!Array.isArray(got), 'refused: ' + got)
   return got
@@ -89,7 +89,7 @@ class Peer implements Link {
   mute = false
 
   constructor(
-    private readonly _s: ServerSession,
+    private readonly _s: LocalSession,
     private readonly _clock: FakeClock,
   ) {
     this.write([_s._hello('websocket')])
@@ -161,7 +161,7 @@ test('a receive-only client the server writes to is pinged once per heartbeat, a
   const { ll, local, clock } = server()
   const s = await open(local, { t: 'websocket', resume: false })
   const peer = new Peer(s, clock)
-  const ticker = clock.setInterval(() => s.send('tick'), 100)
+  const ticker = clock.setInterval(() => s._session.send('tick'), 100)
   const span = 3 * (HB + HB_TIMEOUT)
   await clock.tick(span)
   assert.deepEqual(peer.ended, [], 'not dropped for silence')
@@ -238,7 +238,7 @@ test('a POST that overtook the one before waits requestTimeout for it, then 503;
   const { ll, local, clock } = server()
   const s = await open(local)
   const got: unknown[] = []
-  s.on('message', (m) => got.push(m))
+  s._session.on('message', (m) => got.push(m))
   const post = (frames: Frame[]) => {
     const res = response()
     local.post(request(frames), res as unknown as ServerResponse, askFor({ sid: s.id, opening: false }))
@@ -263,7 +263,7 @@ test('a POST that overtook the one before waits requestTimeout for it, then 503;
 test("an ended session's last words answer late requests for sessionTtl, then it is forgotten", async () => {
   const { ll, local, clock } = server()
   const s = await open(local)
-  s.close(4000, 'bye')
+  s._session.close(4000, 'bye')
   await clock.tick(SESSION_TTL)
   assert.deepEqual(await local.open(request(), askFor({ sid: s.id })), [closeFrame(4000, 'bye')])
   await clock.tick(SWEEP)

@@ -2,21 +2,21 @@
 // node:test's mock timers: uploads that overtake each other (PROTOCOL.md §4.5, issue 25).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ServerSession } from '../../../src/server/session'
+import type { LocalSession } from '../../../src/server/local-session'
 import type { ServerResolved } from '../../../src/server/options'
-import { memoryHost } from '../../support/host'
+import { localSession, memoryHost } from '../../support/host'
 import { POSTS_IN_FLIGHT } from '../../../src/protocol/limits'
 import type { Frame } from '../../../src/protocol/frames'
 
 function session(options: Partial<ServerResolved> = {}, reliable = true) {
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', reliable, memoryHost(options))
+  const s = localSession(memoryHost(options), reliable)
   const got: string[] = []
-  s.on('message', (d) => got.push(String(d)))
+  s._session.on('message', (d) => got.push(String(d)))
   return { s, got }
 }
 
 /** A POST's answer: its frames, or 'waiting' while the server holds it. */
-async function settle(answer: ReturnType<ServerSession['_post']>): Promise<Frame[] | null | 'waiting'> {
+async function settle(answer: ReturnType<LocalSession['_post']>): Promise<Frame[] | null | 'waiting'> {
   if (!(answer instanceof Promise)) return answer
   return Promise.race([answer, new Promise<'waiting'>((r) => setImmediate(() => r('waiting')))])
 }
@@ -28,7 +28,7 @@ test('a POST that overtook the one before it is answered only once it is taken, 
   assert.deepEqual(s._post(['s1', 'ma', 'mb'], { ack: 0, t: 'polling' }), ['a2'])
   assert.deepEqual(await second, ['a4'])
   assert.deepEqual(got, ['a', 'b', 'c', 'd'])
-  s.close()
+  s._session.close()
 })
 
 // The cause of issue 25: a client keeps two POSTs in flight and sends the next when one is
@@ -71,7 +71,7 @@ test('two POSTs in flight, the older always held up: never more than one parked,
     got,
     Array.from({ length: COUNT }, (_, i) => String(i + 1)),
   )
-  s.close()
+  s._session.close()
 })
 
 test('a retry of a parked body takes its place; the older copy is answered with nothing', async () => {
@@ -83,7 +83,7 @@ test('a retry of a parked body takes its place; the older copy is answered with 
   s._post(['s1', 'ma'], { ack: 0, t: 'polling' })
   assert.deepEqual(await again, ['a2'])
   assert.deepEqual(got, ['a', 'b'])
-  s.close()
+  s._session.close()
 })
 
 test('past maxParkedPosts an early body is refused (503), not the session ended', async () => {
@@ -96,14 +96,14 @@ test('past maxParkedPosts an early body is refused (503), not the session ended'
   // The refused body is sent again by the client, which kept it.
   assert.deepEqual(s._post(['s4', 'md'], { ack: 0, t: 'polling' }), ['a4'])
   assert.deepEqual(got, ['a', 'b', 'c', 'd'])
-  s.close()
+  s._session.close()
 })
 
 test('fire-and-forget sessions park nothing: bodies go as they come', () => {
   const { s } = session({}, false)
   assert.ok(Array.isArray(s._post(['s5', 'mx'], { ack: 0, t: 'polling' })))
   assert.equal(s._inbound._parked, undefined)
-  s.close()
+  s._session.close()
 })
 
 // Seed 13 of issue 25's randomized network: the upload before it stalled in a relay for good.
@@ -121,5 +121,5 @@ test('a parked POST whose predecessor does not come within requestTimeout is ref
   s._post(['s1', 'ma'], { ack: 0, t: 'polling' })
   assert.deepEqual(s._post(['s2', 'mb'], { ack: 0, t: 'polling' }), ['a2'])
   assert.deepEqual(got, ['a', 'b'])
-  s.close()
+  s._session.close()
 })

@@ -9,6 +9,7 @@ import { closeFrame } from '../../../src/protocol/frames'
 import type { Ask } from '../../../src/server/access'
 import { LocalSessions } from '../../../src/server/local'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
+import type { LocalSession } from '../../../src/server/local-session'
 import type { ServerSession } from '../../../src/server/session'
 import { Counters } from '../../../src/server/stats'
 import { askFor } from '../../support/ask'
@@ -42,7 +43,7 @@ function setup(options: Partial<Record<keyof ServerResolved, number>> = {}) {
 const req = (address = '10.0.0.1') => ({ headers: { origin: 'https://a.example' }, socket: { remoteAddress: address } })
 const ask = (over: Partial<Ask> = {}) => askFor({ origin: 'https://a.example', ...over })
 
-async function open(local: LocalSessions, a: Ask, address?: string): Promise<ServerSession> {
+async function open(local: LocalSessions, a: Ask, address?: string): Promise<LocalSession> {
   const got = await local.open(req(address) as unknown as IncomingMessage, a)
   assert.ok(!Array.isArray(got), 'refused: ' + got)
   return got
@@ -51,9 +52,14 @@ async function open(local: LocalSessions, a: Ask, address?: string): Promise<Ser
 test('a new session is made with what its request asked for, and counted', async () => {
   const { local, sessions, stats } = setup()
   const s = await open(local, ask({ hb: 5000 }))
-  assert.equal(sessions.get(s.id), s)
+  const app = s._session
+  assert.equal(sessions.get(s.id), app, "the server's sessions list the app's side")
+  assert.equal(app._store, s)
   assert.equal(s.id.length, 22)
-  assert.deepEqual([s.remoteAddress, s._peer, s.origin, s._hb], ['10.0.0.1', '10.0.0.1', 'https://a.example', 5000])
+  assert.deepEqual(
+    [app.remoteAddress, app._peer, app.origin, s._hb],
+    ['10.0.0.1', '10.0.0.1', 'https://a.example', 5000],
+  )
   assert.equal(stats.created, 1)
   assert.equal(s._host, local.host)
 })
@@ -86,7 +92,7 @@ test('maxSessions and maxSessionsPerAddress refuse a new session; an ended one g
     'session-3929 new session refused with 3929: maxSessionsPerAddress 2 reached',
     'session-1013 new session refused with 1013: maxSessions 3 reached',
   ])
-  a.close()
+  a._session.close()
   await open(local, ask())
 })
 
@@ -94,8 +100,8 @@ test('an ended session leaves its last words, messages and their bytes included,
   const { local, sessions, total } = setup()
   const s = await open(local, ask())
   s._attach(new MemLink(), 0)
-  s.send('abc')
-  s.close(4000, 'bye')
+  s._session.send('abc')
+  s._session.close(4000, 'bye')
   assert.equal(sessions.size, 0)
   const last = await local.open(req() as unknown as IncomingMessage, ask({ sid: s.id }))
   assert.deepEqual((last as string[]).slice(1), ['s1', 'mabc', closeFrame(4000, 'bye')])
@@ -106,7 +112,7 @@ test('after close no session is made, and every one ends with the code given', a
   const { local, sessions } = setup()
   const s = await open(local, ask())
   const codes: number[] = []
-  s.on('close', (code) => codes.push(code))
+  s._session.on('close', (code) => codes.push(code))
   local.close(1001, 'server shutting down')
   assert.deepEqual(codes, [1001])
   assert.equal(sessions.size, 0)
@@ -121,7 +127,7 @@ test('broadcast reaches only sessions whose client has spoken', async () => {
   const link = new MemLink()
   heard._attach(link, 0)
   heard._receive(['s1'], link)
-  assert.deepEqual(confirmed, [heard])
+  assert.deepEqual(confirmed, [heard._session])
   assert.equal(local.broadcast('all'), 1)
   assert.equal(heard.bufferedAmount, 3)
 })

@@ -7,7 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Frame } from '../../../src/protocol/frames'
-import { ServerSession, type SessionHost } from '../../../src/server/session'
+import type { SessionHost } from '../../../src/server/session'
+import type { LocalSession } from '../../../src/server/local-session'
+import { localSession } from '../../support/host'
 import { MemLink } from '../../support/memlink'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { serverClock } from '../../../src/server/clock'
@@ -29,16 +31,17 @@ function setup() {
     maxBufferedAmount: 20000,
     maxPostBytes: 1 << 20,
   } as ServerResolved
-  const closes = new Map<ServerSession, number>()
-  const got = new Map<ServerSession, unknown[]>()
-  const host: SessionHost = {
+  const closes = new Map<LocalSession, number>()
+  const got = new Map<LocalSession, unknown[]>()
+  const host: SessionHost<LocalSession> = {
     o,
     reserve: (n) => (n > 0 && total + n > o.maxTotalBuffered ? false : ((total += n), true)),
     confirm: (s) => {
+      const app = s._session
       got.set(s, [])
-      s.on('message', (m) => (got.get(s)!.push(m), s.closed || s.send(m)))
-      s.on('close', (code) => closes.set(s, code))
-      s.on('error', () => {})
+      app.on('message', (m) => (got.get(s)!.push(m), s.closed || app.send(m)))
+      app.on('close', (code) => closes.set(s, code))
+      app.on('error', () => {})
     },
     gone: () => {},
     log: () => {},
@@ -46,7 +49,7 @@ function setup() {
     rooms: new Rooms(),
   }
   const make = (id: string) => {
-    const s = new ServerSession(id.padEnd(22, '0'), '127.0.0.1', {}, '', true, host)
+    const s = localSession(host, true, id.padEnd(22, '0'))
     const link = new MemLink()
     s._attach(link, 0)
     return { s, link }

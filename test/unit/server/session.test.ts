@@ -2,12 +2,11 @@
 // the server tells the client what it has (PROTOCOL.md §6.2).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ServerSession } from '../../../src/server/session'
 import { MemLink } from '../../support/memlink'
-import { memoryHost } from '../../support/host'
+import { localSession } from '../../support/host'
 
 function session() {
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, memoryHost())
+  const s = localSession()
   const link = new MemLink()
   s._attach(link, 0)
   const acks = () => link.out.filter((f) => typeof f == 'string' && f[0] == 'a')
@@ -22,7 +21,7 @@ test('acks: one every 128 messages or 100 ms after the first unacknowledged, nev
   assert.deepEqual(acks(), ['a128'])
   t.mock.timers.tick(100)
   assert.deepEqual(acks(), ['a128', 'a130'])
-  s.close()
+  s._session.close()
 })
 
 // after about 1 MB, not after 128 of them (the client keeps them until then)
@@ -36,7 +35,7 @@ test('acks come sooner for big messages', (t) => {
   assert.deepEqual(acks(), ['a17'])
   for (let i = 0; i < 17; i++) s._receive([new Uint8Array(65536)], link)
   assert.deepEqual(acks(), ['a17', 'a34'], 'counted afresh after each ack')
-  s.close()
+  s._session.close()
 })
 
 test('a POST reply is an ack too: the bytes it covered do not make the next message acked at once', (t) => {
@@ -49,5 +48,5 @@ test('a POST reply is an ack too: the bytes it covered do not make the next mess
   assert.deepEqual(acks(), [], 'one small message: not at once')
   t.mock.timers.tick(100)
   assert.deepEqual(acks(), ['a18'])
-  s.close()
+  s._session.close()
 })

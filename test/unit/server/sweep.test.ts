@@ -6,9 +6,9 @@ import type { Frame } from '../../../src/protocol/frames'
 import type { Link, SessionHost } from '../../../src/server/link'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { Rooms } from '../../../src/server/rooms'
-import { ServerSession } from '../../../src/server/session'
 import { sweep } from '../../../src/server/sweep'
 import { FakeClock } from '../../support/fake-clock'
+import { localSession } from '../../support/host'
 import { MemLink } from '../../support/memlink'
 
 const clock = new FakeClock()
@@ -32,9 +32,9 @@ class EndedLink extends MemLink {
 }
 
 function session(heard: boolean) {
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', true, host)
+  const s = localSession(host, true)
   const closes: Array<[number, string]> = []
-  s.on('close', (code, reason) => closes.push([code, reason]))
+  s._session.on('close', (code, reason) => closes.push([code, reason]))
   if (heard) s._heard = true
   return { s, closes, t0: clock.now() }
 }
@@ -63,7 +63,7 @@ test('a connection silent past its heartbeat and heartbeatTimeout is ended as de
   sweep([s], t0 + s._hb + o.heartbeatTimeout + 100, host)
   assert.deepEqual(link.ended, [true])
   assert.deepEqual(closes, [])
-  s.close()
+  s._session.close()
 })
 
 test('an idle WebSocket gets a ping once a heartbeat has passed without a write; a held poll does not', () => {
@@ -74,20 +74,20 @@ test('an idle WebSocket gets a ping once a heartbeat has passed without a write;
   assert.deepEqual(link.out, [])
   sweep([s], t0 + s._hb + 100, host)
   assert.deepEqual(link.out, ['p'])
-  s.close()
+  s._session.close()
   const polled = session(true)
   const out: Frame[] = []
   const poll: Link = { name: 'polling', inSeq: 0, ready: () => true, write: (f) => out.push(...f), end: () => {} }
   polled.s._attach(poll, 0)
   sweep([polled.s], polled.t0 + polled.s._hb + 100, host)
   assert.deepEqual(out, [])
-  polled.s.close()
+  polled.s._session.close()
 })
 
 // Regression (issue 26): a fire-and-forget client that only receives was dropped at heartbeat +
 // heartbeatTimeout though the server wrote to it all along: nothing made it speak.
 test('a client silent for a heartbeat gets a ping though the server writes all along; its pong keeps it', () => {
-  const s = new ServerSession('S'.repeat(22), '127.0.0.1', {}, '', false, host)
+  const s = localSession(host, false)
   s._heard = true
   const link = new EndedLink()
   s._attach(link, 0)
@@ -104,5 +104,5 @@ test('a client silent for a heartbeat gets a ping though the server writes all a
   }
   assert.equal(link.out.filter((f) => f == 'p').length, 2, 'pinged once per heartbeat of silence')
   assert.deepEqual(link.ended, [], 'not ended: it answered')
-  s.close()
+  s._session.close()
 })

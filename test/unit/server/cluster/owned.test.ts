@@ -3,7 +3,8 @@
 // false at maxBufferedAmount and maxQueueLength by the owner's own count, as in one process.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ClusterSession, type OwnerHost } from '../../../../src/server/cluster/owned'
+import { OwnedSession, type OwnerHost } from '../../../../src/server/cluster/owned'
+import { ServerSession } from '../../../../src/server/session'
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 import { Counters } from '../../../../src/server/stats'
@@ -49,9 +50,10 @@ function owned() {
     follow: () => undefined,
     appended: () => {},
   } as unknown as OwnerHost
-  const s = new ClusterSession('sid', '127.0.0.1', {}, '', true, false, 1, 0, 0, host)
+  let kept!: OwnedSession
+  const s = new ServerSession('sid', '127.0.0.1', {}, '', true, (app) => (kept = new OwnedSession(app, 1, 0, 0, host)))
   /** The client acknowledged up to `n`, leaving `left` bytes (the `d` hint). */
-  const ack = (n: number, left: number) => ((bytes = left), s._acked(n, left))
+  const ack = (n: number, left: number) => ((bytes = left), kept._acked(n, left))
   return { s, appended, closes, ack }
 }
 
