@@ -4,7 +4,8 @@
 // or a Redis that lost what it had acknowledged (3901). What one process does in inbound.ts; the
 // frames are read in served-body.ts.
 import { Code, FrameType, closeFrame, type Frame } from '../../protocol/frames'
-import { ACK_DELAY, ACK_MESSAGES } from '../../protocol/limits'
+import { Inbox } from '../../protocol/inbox'
+import { ACK_DELAY } from '../../protocol/limits'
 import type { Link } from '../link'
 import { Bad, readBody, type Body } from './served-body'
 import type { ServedHost } from './served'
@@ -52,11 +53,14 @@ const GAP_HOLD = 2000
 export class ServedInbound {
   /** Client frames are handled one batch after another, in order. */
   private _chain: Promise<unknown> = Promise.resolve()
-  /** Client messages kept in Redis, as far as this node knows: never more than the client sent. */
-  private _received = 0
+  /**
+   * Client messages kept in Redis as far as this node knows (never more than the client sent), and
+   * what it acknowledged: counted by the receivers' one rule, an `Inbox`, for when an `a` is due
+   * (128 messages or about 1 MiB). Redis numbers them, and judges gaps: it takes every number.
+   */
+  private readonly _count = new Inbox(false)
   /** Whether this node has recorded the session's first frame (it confirms the session). */
   private _confirmed = false
-  private _acked = 0
   private _ackT?: unknown
   /** POST bodies waiting here for the one before them (`_post`). */
   private _parked = 0
@@ -164,7 +168,7 @@ export class ServedInbound {
         return this._lost(LOST + ' (it has ' + r.received + ')', replies)
       if (r.status == 'gap') {
         // A POST may have overtaken the one before it; Redis with less than it had before has lost some.
-        if (replies && r.received >= this._received)
+        if (replies && r.received >= this._count._received)
           throw new Early('upload before the one it follows, which did not come')
         // A WebSocket's frames are taken in order, and a client rewinds from what it was told
         // Redis has: a gap means Redis lost messages it had acknowledged (docs/scaling.md).
@@ -180,11 +184,13 @@ export class ServedInbound {
       // Not 1 for a first frame without messages (`u1`, `s1`): an `a1` would acknowledge a message
       // the client never sent, and it would end the connection (ack beyond what was sent).
       this._confirmed = true
-      this._received = Math.max(this._received, r.received)
+      let bytes = 0
+      for (const m of msgs.slice(msgs.length - r.fresh)) bytes += typeof m == 'string' ? Buffer.byteLength(m) : m.length
+      this._count._arrive(r.received, bytes)
       // Bodies waiting for one before them try again (after this one, in the chain).
       for (const wake of this._kept.splice(0)) wake()
       s._host.received(s.id, r.received - r.fresh + 1, msgs.slice(msgs.length - r.fresh))
-      if (!replies) this._ackLater(r.received)
+      if (!replies) this._ackLater()
     }
     for (const later of b._after) {
       if (later[0] == FrameType.Ack) {
@@ -211,7 +217,7 @@ export class ServedInbound {
       // reads the answer.
       await s._host.queued(s.id)
       // The acknowledgement last, after the pongs, as in one process.
-      replies.push(FrameType.Ack + this._received)
+      replies.push(FrameType.Ack + this._count._ack())
     }
     return true
   }
@@ -233,10 +239,9 @@ export class ServedInbound {
     return true
   }
 
-  /** `a<received>` on the WebSocket after 128 messages or 100 ms. */
-  private _ackLater(received: number): void {
-    this._received = Math.max(this._received, received)
-    if (this._received - this._acked >= ACK_MESSAGES) this._ackNow()
+  /** `a<received>` on the WebSocket after 128 messages or about 1 MiB, or 100 ms, as in one process. */
+  private _ackLater(): void {
+    if (this._count._due()) this._ackNow()
     else if (!this._ackT) this._ackT = this._s._host.o.clock.setTimeout(() => this._ackNow(), ACK_DELAY)
   }
 
@@ -244,10 +249,7 @@ export class ServedInbound {
     this._s._host.o.clock.clearTimeout(this._ackT)
     this._ackT = undefined
     const l = this._s._links.websocket
-    if (l && l.ready() && this._received > this._acked) {
-      this._acked = this._received
-      l.write([FrameType.Ack + this._received])
-    }
+    if (l && l.ready() && this._count._pending()) l.write([FrameType.Ack + this._count._ack()])
   }
 
   /** The session is over here: no `a` is written any more. */

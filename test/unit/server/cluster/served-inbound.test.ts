@@ -8,10 +8,11 @@ import { ServedInbound, type InboundHost } from '../../../../src/server/cluster/
 import type { ClusterStore } from '../../../../src/server/cluster/store'
 import type { StoredMessage } from '../../../../src/server/cluster/records'
 import type { ServedHost } from '../../../../src/server/cluster/served'
+import type { Link } from '../../../../src/server/link'
 import { serverClock } from '../../../../src/server/clock'
 
-/** A served session whose inbox in Redis has `received` messages. */
-function served(received: number, reliable = true, queued?: Promise<unknown>) {
+/** A served session whose inbox in Redis has `received` messages; `links` are its links here. */
+function served(received: number, reliable = true, queued?: Promise<unknown>, links: InboundHost['_links'] = {}) {
   const ended: string[] = []
   let rcv = received
   const store = {
@@ -28,7 +29,7 @@ function served(received: number, reliable = true, queued?: Promise<unknown>) {
   const reserved: number[] = []
   const node = {
     store,
-    o: { maxMessageSize: 100, requestTimeout: 500, maxParkedPosts: 2, clock: serverClock },
+    o: { maxMessageSize: 1 << 20, requestTimeout: 500, maxParkedPosts: 2, clock: serverClock },
     received: () => {},
     queued: () => queued,
     reserve: (n: number) => (reserved.push(n), true),
@@ -37,7 +38,7 @@ function served(received: number, reliable = true, queued?: Promise<unknown>) {
   const host: InboundHost = {
     id: 'sid',
     _host: node,
-    _links: {},
+    _links: links,
     _reliable: reliable,
     _version: 2,
     _lastIn: 0,
@@ -124,4 +125,35 @@ test('a frame that breaks the protocol ends the session (1002) and the POST gets
   const { inbound, ended } = served(0)
   assert.equal(await inbound._post(['s1', 'zzz'], ask), null)
   assert.deepEqual(ended, ['1002 protocol error: unknown frame "zzz"'])
+})
+
+// Drift from one process (issue 26): a WebSocket's messages were acknowledged after 128 or 100 ms,
+// never sooner for big ones, so a client sending 64 KiB messages kept up to 8 MiB it could have freed.
+test('on a WebSocket, an `a` goes at once past 128 messages or about 1 MiB, as in one process', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  const out: string[] = []
+  const ws = { name: 'websocket', inSeq: 0, ready: () => true, write: (f: unknown[]) => out.push(...(f as string[])) }
+  const { inbound } = served(0, true, undefined, { websocket: ws as unknown as Link })
+  const big = 'm' + 'x'.repeat(65536)
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await new Promise((ok) => setImmediate(ok))
+  }
+  inbound._receive(['s1', ...Array.from({ length: 16 }, () => big)], ws as unknown as Link)
+  await settle()
+  assert.deepEqual(out, [], '1 MiB exactly: not yet')
+  inbound._receive(['mx'], ws as unknown as Link)
+  await settle()
+  assert.deepEqual(out, ['a17'])
+  inbound._receive(
+    Array.from({ length: 128 }, () => 'my'),
+    ws as unknown as Link,
+  )
+  await settle()
+  assert.deepEqual(out, ['a17', 'a145'], '128 small ones')
+  inbound._receive(['mz'], ws as unknown as Link)
+  await settle()
+  assert.deepEqual(out, ['a17', 'a145'])
+  t.mock.timers.tick(100)
+  assert.deepEqual(out, ['a17', 'a145', 'a146'], 'the rest after 100 ms')
+  inbound._stop()
 })
