@@ -1,23 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { WebSocket, WebSocketServer } from 'ws'
-import { encode } from '../protocol/envelope'
+import type { WebSocketServer } from 'ws'
 import { Code, closeFrame, type Frame } from '../protocol/frames'
-import { authenticate, BODY, sameOrigin, sessionHeaders, type Ask } from './access'
+import { authenticate, sameOrigin, sessionHeaders, type Ask } from './access'
 import { refuseSession } from './admission'
-import type { SessionHost } from './link'
+import type { Link, SessionHost } from './link'
 import { RoomCursors } from './room-cursors'
 import { Rooms } from './rooms'
 import { LocalSession } from './local-session'
 import { ServerSession } from './session'
 import type { Counters } from './stats'
 import { sweep } from './sweep'
+import { serveGet, servePost, serveUpgrade, type Opened, type ServeHost } from './serve'
 import { Tombs } from './tombs'
-import { PollLink } from './transports/polling'
-import { StreamLink } from './transports/stream'
-import { WebSocketLink } from './transports/websocket'
-import { refuse, takePost } from './upload'
 
 /** What one process's sessions need from their server. @internal */
 export interface LocalHost extends Pick<SessionHost<ServerSession>, 'o' | 'confirm' | 'reserve' | 'log' | 'note'> {
@@ -46,6 +42,8 @@ export class LocalSessions {
   private _perAddress = new Map<string, number>()
   /** Ended sessions' last words, for late requests. */
   private _tombs: Tombs
+  /** What serving requests needs of the server (serve.ts). */
+  private _serving: ServeHost
   private _closed = false
 
   constructor(
@@ -56,6 +54,7 @@ export class LocalSessions {
   ) {
     const o = _server.o
     this._tombs = new Tombs(o.maxSessions, o.sessionTtl, _server.account, o.clock)
+    this._serving = { ..._server, oops: (e) => _server.oops(e, () => {}) }
     this.rooms = new Rooms<LocalSession>(o.roomHistorySize, o.roomHistoryAge, o.clock)
     this.host = {
       o,
@@ -71,69 +70,44 @@ export class LocalSessions {
 
   /** A poll or a stream. */
   get(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
-    this.open(req, ask)
-      .then((got) => {
-        if (res.writableEnded || req.destroyed) return
-        if (Array.isArray(got)) return refuse(res, 200, '', got, ask.head)
-        const o = this.host.o
-        got._lastIn = o.clock.now()
-        const hello = ask.opening ? [got._hello(ask.t as 'stream' | 'polling')] : []
-        if (ask.t == 'stream') {
-          res.writeHead(200, { ...ask.head, ...BODY }).flushHeaders()
-          if (hello.length) res.write(encode(hello))
-          got._attach(new StreamLink(res, got, o.streamMaxBytes), ask.ack, ask.got)
-        } else {
-          const link = new PollLink(res, got, Math.min(o.pollHold, got._hb), hello, ask.head)
-          got._attach(link, ask.ack, ask.got)
-          if (hello.length) link.write([])
-        }
-      })
-      .catch((e) => this._server.oops(e, () => res.destroy()))
+    serveGet(this, this._serving, req, res, ask)
   }
 
   /** An upload (frames from the client to a session that exists). */
   post(req: IncomingMessage, res: ServerResponse, ask: Ask): void {
-    const s = ask.sid && this._stores.get(ask.sid)
-    if (!s || !sameOrigin(s._session, ask.origin)) {
-      const last = ask.sid && this._tombs.get(ask.sid)
-      // Only the close frame: data still owed goes down a GET, which carries the cursor. 200, as a
-      // GET for it gets: the refusal is the protocol's, in the body (PROTOCOL.md §4.2), and a proxy
-      // that replaces error bodies with its own page would lose it.
-      return refuse(
-        res,
-        200,
-        '',
-        [last ? last[last.length - 1] : closeFrame(Code.SESSION_EXPIRED, 'session unknown or expired', ask.version)],
-        ask.head,
-      )
-    }
-    takePost(req, res, s, ask, this.host, this._server.tell)
+    servePost(this, this._serving, req, res, ask)
   }
 
   /** A WebSocket upgrade whose origin was let in; `done` once ws has the socket. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ask: Ask, done: () => void): void {
-    this.open(req, ask)
-      .then((got) => {
-        if (socket.destroyed) return
-        this._wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-          // ws has its own error listener on the socket from now on.
-          done()
-          if (Array.isArray(got)) {
-            for (const f of got) ws.send(f)
-            return ws.close(1000)
-          }
-          ws.send(got._hello('websocket'))
-          new WebSocketLink(ws, got, ask.ack, ask.got)
-        })
-      })
-      .catch((e) => this._server.oops(e, () => socket.destroy()))
+    serveUpgrade(this, this._serving, this._wss, { req, socket, head, ask, done })
+  }
+
+  /**
+   * The session a request names, with its hello, or the frames to answer with (serve.ts). An
+   * upload's session must exist: a late one for an ended session gets its close frame (data still
+   * owed goes down a GET, which carries the cursor).
+   */
+  async open(req: IncomingMessage, ask: Ask, post = false): Promise<Opened | Frame[]> {
+    if (post) {
+      const s = ask.sid && this._stores.get(ask.sid)
+      if (s && sameOrigin(s._session, ask.origin)) return { s, hello: () => s._hello(ask.t as Link['name']) }
+      const last = ask.sid && this._tombs.get(ask.sid)
+      return [
+        last ? last[last.length - 1] : closeFrame(Code.SESSION_EXPIRED, 'session unknown or expired', ask.version),
+      ]
+    }
+    const got = await this.find(req, ask)
+    if (Array.isArray(got)) return got
+    got._lastIn = this.host.o.clock.now()
+    return { s: got, hello: () => got._hello(ask.t as Link['name']) }
   }
 
   /**
    * Find or make the session a connection asks for. Resolves to the session, or to the close
    * frame to answer with (unknown or ended session, limits, authentication refused).
    */
-  async open(req: IncomingMessage, ask: Ask): Promise<LocalSession | Frame[]> {
+  async find(req: IncomingMessage, ask: Ask): Promise<LocalSession | Frame[]> {
     const o = this.host.o
     const refuse = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
     if (this._closed) return refuse(Code.GOING_AWAY, 'server shutting down')
@@ -143,11 +117,7 @@ export class LocalSessions {
     if (ask.sid) {
       const s = this._stores.get(ask.sid)
       const known = s && sameOrigin(s._session, ask.origin)
-      if (ask.opening) {
-        counters.reconnects++
-        if (known) counters.resumes++
-        else counters.resets++
-      }
+      if (ask.opening) counters.reconnect(!!known)
       if (s && known) {
         // Only a connection-opening request asks for a heartbeat; later polls keep what it asked.
         if (ask.opening) {

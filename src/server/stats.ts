@@ -56,6 +56,13 @@ export class Counters {
     counts[key] = (counts[key] || 0) + 1
   }
 
+  /** A connection-opening request for an existing session id: it resumes it (`known`), or resets. */
+  reconnect(known: boolean): void {
+    this.reconnects++
+    if (known) this.resumes++
+    else this.resets++
+  }
+
   in(bytes: number): void {
     this.messagesIn++
     this.bytesIn += bytes

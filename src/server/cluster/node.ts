@@ -16,7 +16,8 @@ import { ServerSession } from '../session'
 import { OwnedSession, type OwnerHost } from './owned'
 import { isDurable, loadScripts } from './redis'
 import { openLink } from './redis-cluster'
-import { lastWords, serveGet, servePost, serveUpgrade, splitEnd } from './http'
+import { lastWords, splitEnd } from './last-words'
+import { serveGet, servePost, serveUpgrade, type Opened } from '../serve'
 import { Publisher } from './publisher'
 import { RoomFeeds } from './feeds'
 import { Served, type ServedHost } from './served'
@@ -233,11 +234,11 @@ export class ClusterNode {
   }
 
   /**
-   * Find or make the session a request asks for (http.ts answers with it), and own it if its
+   * Find or make the session a request asks for (../serve.ts answers with it), and own it if its
    * owner is gone. Resolves to what this node holds of it and its hello, or to the frames to answer
    * with instead.
    */
-  async open(req: IncomingMessage, ask: Ask, post = false): Promise<{ s: Served; hello: Frame } | Frame[]> {
+  async open(req: IncomingMessage, ask: Ask, post = false): Promise<Opened | Frame[]> {
     await this.ready
     const o = this._host.o
     const no = (code: number, reason: string) => [closeFrame(code, reason, ask.version)]
@@ -293,11 +294,7 @@ export class ClusterNode {
       if (info && !info.ended && !info.origin && ask.origin) info.origin = await store.bindOrigin(sid, ask.origin)
       // A connection-opening request is a reconnect, a resume or a reset.
       const known = !!info && !info.ended && !(info.origin && ask.origin && info.origin != ask.origin)
-      if (ask.opening && !post) {
-        counters.reconnects++
-        if (known) counters.resumes++
-        else counters.resets++
-      }
+      if (ask.opening && !post) counters.reconnect(known)
       if (!info) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
       if (info.ended) return post ? no(...splitEnd(info.ended)) : lastWords(store, sid, info, ask, o)
       if (!known) return no(Code.SESSION_EXPIRED, 'session unknown or expired')
@@ -329,7 +326,8 @@ export class ClusterNode {
     s._version = ask.version
     if (hb) s._hb = hb
     s._deadActive = deadActive
-    return { s, hello: helloFrame(o, sid, received, s._hb, ask.t) }
+    const served = s
+    return { s, hello: () => helloFrame(o, sid!, received, served._hb, ask.t) }
   }
 
   /** `s` is owned here from now on. */

@@ -74,7 +74,7 @@ function response() {
 
 /** A new session, as a connection-opening request makes it. */
 async function open(local: LocalSessions, over: Partial<Ask> = {}): Promise<LocalSession> {
-  const got = await local.open(request(), askFor(over))
+  const got = await local.find(request(), askFor(over))
   assert.ok(!Array.isArray(got), 'refused: ' + got)
   return got
 }
@@ -205,14 +205,14 @@ test('a session whose client never spoke and has no connection left ends past re
   assert.equal(s.closed, false)
   await clock.tick(SWEEP)
   assert.equal(s.closed, true)
-  const late = await local.open(request(), askFor({ sid }))
+  const late = await local.find(request(), askFor({ sid }))
   assert.deepEqual(late, [closeFrame(3901, 'session unknown or expired')])
 })
 
 test('authenticate not done within requestTimeout answers 1013', async () => {
   const { ll, local, clock } = server({ authenticate: () => new Promise(() => {}) })
   let got: unknown
-  void local.open(request(), askFor()).then((r) => (got = r))
+  void local.find(request(), askFor()).then((r) => (got = r))
   await clock.tick(REQUEST_TIMEOUT - 1)
   assert.equal(got, undefined)
   await clock.tick(1)
@@ -265,9 +265,9 @@ test("an ended session's last words answer late requests for sessionTtl, then it
   const s = await open(local)
   s._session.close(4000, 'bye')
   await clock.tick(SESSION_TTL)
-  assert.deepEqual(await local.open(request(), askFor({ sid: s.id })), [closeFrame(4000, 'bye')])
+  assert.deepEqual(await local.find(request(), askFor({ sid: s.id })), [closeFrame(4000, 'bye')])
   await clock.tick(SWEEP)
-  assert.deepEqual(await local.open(request(), askFor({ sid: s.id })), [closeFrame(3901, 'session unknown or expired')])
+  assert.deepEqual(await local.find(request(), askFor({ sid: s.id })), [closeFrame(3901, 'session unknown or expired')])
   ll.close()
 })
 

@@ -44,7 +44,7 @@ const req = (address = '10.0.0.1') => ({ headers: { origin: 'https://a.example' 
 const ask = (over: Partial<Ask> = {}) => askFor({ origin: 'https://a.example', ...over })
 
 async function open(local: LocalSessions, a: Ask, address?: string): Promise<LocalSession> {
-  const got = await local.open(req(address) as unknown as IncomingMessage, a)
+  const got = await local.find(req(address) as unknown as IncomingMessage, a)
   assert.ok(!Array.isArray(got), 'refused: ' + got)
   return got
 }
@@ -72,9 +72,9 @@ test('a known session is resumed; an unknown one, or one asked for from another 
   await open(local, ask({ sid: s.id, hb: 9000, opening: false }))
   assert.equal(s._hb, 7000, 'a later poll keeps it')
   const expired = [closeFrame(3901, 'session unknown or expired')]
-  assert.deepEqual(await local.open(req() as unknown as IncomingMessage, ask({ sid: 'nope' })), expired)
+  assert.deepEqual(await local.find(req() as unknown as IncomingMessage, ask({ sid: 'nope' })), expired)
   const other = ask({ sid: s.id, origin: 'https://b.example' })
-  assert.deepEqual(await local.open(req() as unknown as IncomingMessage, other), expired)
+  assert.deepEqual(await local.find(req() as unknown as IncomingMessage, other), expired)
   assert.deepEqual([stats.reconnects, stats.resumes, stats.resets], [3, 1, 2])
 })
 
@@ -82,10 +82,10 @@ test('maxSessions and maxSessionsPerAddress refuse a new session; an ended one g
   const { local, notes } = setup({ maxSessions: 3, maxSessionsPerAddress: 2 })
   const a = await open(local, ask())
   await open(local, ask())
-  const tooMany = await local.open(req() as unknown as IncomingMessage, ask())
+  const tooMany = await local.find(req() as unknown as IncomingMessage, ask())
   assert.deepEqual(tooMany, [closeFrame(3929, 'too many sessions from this address')])
   await open(local, ask({ address: '10.0.0.2' }), '10.0.0.2')
-  const full = await local.open(req() as unknown as IncomingMessage, ask({ address: '10.0.0.3' }))
+  const full = await local.find(req() as unknown as IncomingMessage, ask({ address: '10.0.0.3' }))
   assert.deepEqual(full, [closeFrame(1013, 'server full, try again later')])
   // Each told to the operator (at warn, at most once a minute per kind: the server's `note`).
   assert.deepEqual(notes, [
@@ -103,7 +103,7 @@ test('an ended session leaves its last words, messages and their bytes included,
   s._session.send('abc')
   s._session.close(4000, 'bye')
   assert.equal(sessions.size, 0)
-  const last = await local.open(req() as unknown as IncomingMessage, ask({ sid: s.id }))
+  const last = await local.find(req() as unknown as IncomingMessage, ask({ sid: s.id }))
   assert.deepEqual((last as string[]).slice(1), ['s1', 'mabc', closeFrame(4000, 'bye')])
   assert.equal(total(), 3, 'the bytes of its messages stay counted')
 })
@@ -116,7 +116,7 @@ test('after close no session is made, and every one ends with the code given', a
   local.close(1001, 'server shutting down')
   assert.deepEqual(codes, [1001])
   assert.equal(sessions.size, 0)
-  const got = await local.open(req() as unknown as IncomingMessage, ask())
+  const got = await local.find(req() as unknown as IncomingMessage, ask())
   assert.deepEqual(got, [closeFrame(1001, 'server shutting down')])
 })
 
