@@ -1,5 +1,15 @@
 import { MIN_PATIENCE, PATIENCE_RTTS, SLOW_LINK_BYTES_PER_MS, STREAM_ACK_DELAY } from '../protocol/limits'
 
+/**
+ * Whether a client last heard at `lastIn` has been silent past its heartbeat `hb` plus
+ * `heartbeatTimeout` at `now`: the server's one rule for a client gone (PROTOCOL.md §8.1). The
+ * sweep ends such a client's links (in cluster mode its WebSocket: uploads may reach other nodes),
+ * and a session between two polls stops counting as on polling then.
+ */
+export function silent(now: number, lastIn: number, hb: number, heartbeatTimeout: number): boolean {
+  return now - lastIn > hb + heartbeatTimeout
+}
+
 /** What the server's watch is told to do about a link. */
 export const enum Verdict {
   /** Nothing to do. */
@@ -63,6 +73,14 @@ export class ServerLiveness {
     if (now - lastIn < hb || this._pingedAt > lastIn) return false
     this._pingedAt = now
     return true
+  }
+
+  /**
+   * Whether a link that pings (not a poll) should ping now: nothing was written to it for a
+   * heartbeat (`lastOut`), or the client has been quiet for one (`quiet`).
+   */
+  pingDue(now: number, lastIn: number, lastOut: number, hb: number): boolean {
+    return now - lastOut >= hb || this.quiet(now, lastIn, hb)
   }
 
   /**

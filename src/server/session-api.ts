@@ -5,6 +5,7 @@ import { LifelineError } from '../protocol/errors'
 import { isAppCloseCode } from '../protocol/frames'
 import { MAX_REASON_BYTES } from '../protocol/limits'
 import type { SessionHost } from './link'
+import { silent } from './liveness'
 import type { ServerResolved, TransportName } from './options'
 
 /** The `message` event's third argument. */
@@ -100,5 +101,5 @@ export function carrying(
 ): TransportName | null {
   if (!kind) return null
   if (linked) return kind
-  return kind == 'polling' && o.clock.now() - heardAt <= hb + o.heartbeatTimeout ? kind : null
+  return kind == 'polling' && !silent(o.clock.now(), heardAt, hb, o.heartbeatTimeout) ? kind : null
 }

@@ -1,6 +1,6 @@
 import { Code, FrameType } from '../protocol/frames'
 import type { SessionHost } from './link'
-import { Verdict } from './liveness'
+import { silent, Verdict } from './liveness'
 import type { LocalSession } from './local-session'
 
 /**
@@ -26,7 +26,7 @@ export function sweep(sessions: Iterable<LocalSession>, now: number, host: Pick<
 /** A connected session's liveness: heartbeats when idle, a probe when acknowledgements are overdue (§8). */
 function watch(s: LocalSession, now: number, host: Pick<SessionHost, 'o' | 'log'>): void {
   const active = s._active && s._links[s._active]
-  if (now - s._lastIn > s._hb + host.o.heartbeatTimeout) {
+  if (silent(now, s._lastIn, s._hb, host.o.heartbeatTimeout)) {
     host.log('debug', 'heartbeat timeout', s.id)
     for (const l of Object.values(s._links)) l!.end(true)
     return
@@ -37,6 +37,6 @@ function watch(s: LocalSession, now: number, host: Pick<SessionHost, 'o' | 'log'
   if (verdict == Verdict.Dead) {
     host.log('debug', 'acknowledgements overdue and the ping unanswered: link ended', s.id)
     active.end(true)
-  } else if (verdict == Verdict.Probe || now - s._outbound.lastOut >= s._hb || s._liveness.quiet(now, s._lastIn, s._hb))
+  } else if (verdict == Verdict.Probe || s._liveness.pingDue(now, s._lastIn, s._outbound.lastOut, s._hb))
     s._control([FrameType.Ping])
 }

@@ -1,6 +1,7 @@
-// A session as its owner node sees it in cluster mode (docs/cluster-design.md §5-§7): the app's
-// handlers run here; what it sends is numbered by Redis (appendOutgoing); what the client sent is
-// read from Redis, wherever it arrived, and handed to the app once, in order (owned-inbox.ts).
+// A session's store as its owner node runs it in cluster mode (docs/cluster-design.md §5-§7): the
+// app's handlers run here, on its ServerSession; what it sends is numbered by Redis
+// (appendOutgoing); what the client sent is read from Redis, wherever it arrived, and handed to the
+// app once, in order (owned-inbox.ts).
 import { randomBytes } from 'node:crypto'
 import { Code } from '../../protocol/frames'
 import { Backlog } from '../backlog'

@@ -3,6 +3,7 @@
 // nodes whose lease lapsed owned and lets go of what they held, pings on quiet links, the end of
 // sessions no client spoke on or that expired, and a re-read of what hints may have missed.
 import { Code, FrameType } from '../../protocol/frames'
+import { silent } from '../liveness'
 import type { ClusterNode } from './node'
 import type { Served } from './served'
 
@@ -136,14 +137,13 @@ export class Upkeep {
     const ws = s._links.websocket
     // A WebSocket's client speaks on it (its heartbeats included); silence past the timeout is a
     // dead peer. Other links' clients speak in POSTs, maybe to other nodes: judged by pings only.
-    if (ws && now - s._lastIn > s._hb + n._host.o.heartbeatTimeout) {
+    if (ws && silent(now, s._lastIn, s._hb, n._host.o.heartbeatTimeout)) {
       n._host.log('debug', 'heartbeat timeout', s.id)
       ws.end(true)
     }
     const active = s._active && s._links[s._active]
     // A client silent for a heartbeat is pinged however much is written to it (as in one process).
-    const quiet = active && s._liveness.quiet(now, s._lastIn, s._hb)
-    if (active && active.name != 'polling' && (now - s._lastOut >= s._hb || quiet)) {
+    if (active && active.name != 'polling' && s._liveness.pingDue(now, s._lastIn, s._lastOut, s._hb)) {
       active.write([FrameType.Ping])
       s._lastOut = now
     }
