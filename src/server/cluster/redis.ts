@@ -210,7 +210,9 @@ export async function connectRedis(url: string): Promise<RedisLink> {
 /** node-redis, loaded on demand (an optional peer dependency). @internal */
 export async function loadRedis<T>(): Promise<T> {
   try {
-    return (await import('redis')) as unknown as T
+    // node-redis's module, seen as the part of it the caller uses (its own types are far wider).
+    const mod: unknown = await import('redis')
+    return mod as T
   } catch (e) {
     throw new LifelineError('LL_ERR_INVALID_OPTION', 'cluster.redis needs the `redis` package: npm install redis')
   }
