@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { encode, Parser } from '../../../src/protocol/envelope'
+import { encode } from '../../../src/protocol/envelope'
 import { closeFrame, FrameType, type Frame } from '../../../src/protocol/frames'
 import type { Ask } from '../../../src/server/access'
 import { serverClock } from '../../../src/server/clock'
@@ -16,6 +16,7 @@ import type { ServerOptions } from '../../../src/server/options'
 import { LifelineServer } from '../../../src/server/server'
 import type { LocalSession } from '../../../src/server/local-session'
 import { askFor } from '../../support/ask'
+import { fakeResponse as response } from '../../support/fake-response'
 import { FakeClock } from '../../support/fake-clock'
 
 /** The server's defaults this file leans on, ms. */
@@ -49,27 +50,6 @@ function request(body?: Frame[]) {
       this.destroyed = true
     },
   }) as unknown as IncomingMessage & { destroyed: boolean }
-}
-
-/** A response that keeps its status and its answer's frames. */
-function response() {
-  const res = Object.assign(new EventEmitter(), {
-    status: 0,
-    frames: [] as Frame[],
-    writableEnded: false,
-    headersSent: false,
-    writeHead(status: number) {
-      res.status = status
-      res.headersSent = true
-      return res
-    },
-    end(body?: Uint8Array | string) {
-      if (body && typeof body != 'string') new Parser((f) => res.frames.push(f), 1 << 20).push(body)
-      res.writableEnded = true
-      res.emit('close')
-    },
-  })
-  return res
 }
 
 /** A new session, as a connection-opening request makes it. */

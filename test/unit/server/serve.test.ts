@@ -5,44 +5,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Parser } from '../../../src/protocol/envelope'
 import { closeFrame, type Frame } from '../../../src/protocol/frames'
 import { SERVER_DEFAULTS, type ServerResolved } from '../../../src/server/options'
 import { serveGet, servePost, type LinkHolder, type Opener, type ServeHost } from '../../../src/server/serve'
 import type { Link } from '../../../src/server/link'
 import { serverClock } from '../../../src/server/clock'
 import { askFor } from '../../support/ask'
-
-/** A response that keeps its status, what was written, and its answer's frames. */
-function response() {
-  const res = Object.assign(new EventEmitter(), {
-    status: 0,
-    frames: [] as Frame[],
-    writableEnded: false,
-    headersSent: false,
-    destroyed: false,
-    writeHead(status: number) {
-      res.status = status
-      res.headersSent = true
-      return res
-    },
-    flushHeaders() {},
-    setHeader() {},
-    write(body: Uint8Array | string) {
-      if (typeof body != 'string') new Parser((f) => res.frames.push(f), 1 << 20).push(body)
-      return true
-    },
-    end(body?: Uint8Array | string) {
-      if (body && typeof body != 'string') new Parser((f) => res.frames.push(f), 1 << 20).push(body)
-      res.writableEnded = true
-      res.emit('close')
-    },
-    destroy() {
-      res.destroyed = true
-    },
-  })
-  return res
-}
+import { fakeResponse as response } from '../../support/fake-response'
 
 const req = () => Object.assign(new EventEmitter(), { headers: {}, destroyed: false }) as unknown as IncomingMessage
 
